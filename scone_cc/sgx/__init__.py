@@ -1,0 +1,1 @@
+"""SGX structures, enclave layout types, measurement and SIGSTRUCT (pure functions)."""

@@ -1,0 +1,49 @@
+#!/bin/sh
+# One-time, idempotent set-up on Debian 12: apt packages, a deb-src entry for
+# `apt-get source musl`, the Python package, and the scone sysroot.
+# Usage: sh setup.sh            (run as root, or with sudo available)
+set -eu
+cd "$(dirname "$0")"
+
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO="sudo"
+
+PKGS="build-essential make gcc strace ccache cmake file xz-utils dpkg-dev
+      qemu-system-x86 busybox-static cpio"
+
+# deb-src entry mirroring the deb entry, so `apt-get source musl` works.
+need_update=""
+if ! grep -rqs '^Types:.*deb-src' /etc/apt/sources.list.d/ \
+   && ! grep -qs '^deb-src' /etc/apt/sources.list; then
+    if [ -f /etc/apt/sources.list.d/debian.sources ]; then
+        sed -e 's/^Types: deb$/Types: deb-src/' /etc/apt/sources.list.d/debian.sources |
+            $SUDO tee /etc/apt/sources.list.d/scone-deb-src.sources >/dev/null
+    else
+        grep '^deb ' /etc/apt/sources.list | sed 's/^deb /deb-src /' |
+            $SUDO tee /etc/apt/sources.list.d/scone-deb-src.list >/dev/null
+    fi
+    need_update=1
+fi
+
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
+done
+if [ -n "$missing" ] || [ -n "$need_update" ] || [ ! -d /var/lib/apt/lists ] \
+   || [ -z "$(ls /var/lib/apt/lists/ 2>/dev/null | grep -i source || true)" ]; then
+    $SUDO apt-get update -q
+fi
+if [ -n "$missing" ]; then
+    echo "setup: installing$missing"
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q $missing
+fi
+
+PY=${PYTHON:-python3}
+if ! $PY -c 'import scone_cc, click, rich, lief, elftools, cryptography, capstone, pytest' 2>/dev/null \
+   || ! command -v scone-gcc >/dev/null 2>&1; then
+    $PY -m pip install -q -e '.[test]'
+fi
+
+# Builds (or finds in the cache) the patched-musl sysroot and prints its path.
+scone-gcc -print-sysroot >/dev/null
+echo "setup: ok (sysroot $(scone-gcc -print-sysroot))"

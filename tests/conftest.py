@@ -1,0 +1,47 @@
+"""Fixtures shared by every test area (each area keeps its own in tests/<area>/)."""
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run(cmd, **kw):
+    """subprocess.run with text output captured; never raises on exit code."""
+    kw.setdefault("capture_output", True)
+    kw.setdefault("text", True)
+    return subprocess.run(cmd, **kw)
+
+
+@pytest.fixture(scope="session")
+def repo() -> Path:
+    return REPO
+
+
+@pytest.fixture(scope="session")
+def sysroot() -> Path:
+    """The built sysroot (built on first use, then cached across runs)."""
+    out = run(["scone-gcc", "-print-sysroot"])
+    assert out.returncode == 0, out.stderr
+    return Path(out.stdout.strip())
+
+
+@pytest.fixture
+def scone_env(tmp_path, monkeypatch):
+    """A private HOME so key creation and config never touch the user's."""
+    home = tmp_path / "home"
+    home.mkdir()
+    env = dict(os.environ)
+    # Keep the shared sysroot cache: rebuilding musl per test would be slow.
+    env.setdefault("SCONE_CACHE", str(Path.home() / ".cache" / "scone"))
+    env["HOME"] = str(home)
+    env.pop("XDG_CONFIG_HOME", None)
+    return env
+
+
+def have(tool: str) -> bool:
+    return shutil.which(tool) is not None
