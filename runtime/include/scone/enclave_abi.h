@@ -1,0 +1,125 @@
+/*
+ * The enclave ABI: what the starter (untrusted) and the runtime inside the
+ * enclave (trusted) agree on. Everything here crosses the trust boundary or
+ * sits in a measured page; offsets are fixed by _Static_assert.
+ *
+ * Enclave memory map (offsets from the enclave base; computed only by
+ * scone_cc/enclave/layout.py, followed page by page by the loader):
+ *
+ *   0                   the enclave image (static-pie ELF, linked at 0)
+ *   image_end           config page: struct scone_enclave_config (R, measured)
+ *   heap_offset         heap (RW, EADD only: never EEXTENDed)
+ *   per TCS i:          guard page (never added)
+ *                       stack (RW, EADD only), grows down towards the guard
+ *                       TCS page (PT_TCS, SECINFO 0x100, measured)
+ *                       SSA frames: nssa * ssa_frame_pages (RW, measured)
+ *                       thread page: struct scone_thread (RW, measured);
+ *                       TCS.OFSBASE = TCS.OGSBASE = this page
+ *   ... up to SIZE       never added (SIZE is a power of two)
+ *
+ * Entry (EENTER, or its SIM emulation): the host passes RDI = op and
+ * RSI = arg; EENTER sets RBX = TCS address and RCX = the address to EEXIT to.
+ * GS base = the thread page. Exit (EEXIT): RDI = reason, RSI = value; RSP and
+ * RBP are the host's again; every other register is scrubbed.
+ */
+#ifndef SCONE_ENCLAVE_ABI_H
+#define SCONE_ENCLAVE_ABI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SCONE_PAGE_SIZE 4096u
+#define SCONE_MAX_TCS 64u
+
+/* ---- ops the host passes in RDI at EENTER ---- */
+#define SCONE_ECALL_START  0u   /* RSI = struct scone_start_args * (untrusted) */
+#define SCONE_ECALL_RESUME 1u   /* RSI = result of the OCALL the enclave exited for */
+
+/* ---- reasons the enclave passes in RDI at EEXIT ---- */
+#define SCONE_EXIT_OCALL   1u   /* RSI = struct scone_ocall * (untrusted): run it, RESUME */
+#define SCONE_EXIT_DONE    2u   /* RSI = exit status: the program ended */
+#define SCONE_EXIT_ABORT   3u   /* RSI = struct scone_abort * (untrusted): fatal, message */
+
+/* ---- config page: measured, read-only inside the enclave ---- */
+#define SCONE_CONFIG_MAGIC 0x4746434e4f435355ull /* "USCONCFG" little-endian */
+#define SCONE_CONFIG_VERSION 1u
+#define SCONE_CONFIG_DEBUG 1ull
+
+struct scone_thread_layout {       /* offsets from the enclave base */
+	uint64_t tcs;
+	uint64_t ssa;
+	uint64_t stack_lo;         /* lowest stack byte; the guard page is below */
+	uint64_t stack_hi;         /* one past the highest: the initial RSP */
+	uint64_t thread;           /* struct scone_thread page */
+};
+
+struct scone_enclave_config {
+	uint64_t magic;            /* SCONE_CONFIG_MAGIC */
+	uint32_t version;          /* SCONE_CONFIG_VERSION */
+	uint32_t tcs_count;
+	uint64_t enclave_size;     /* SECS.SIZE */
+	uint64_t image_end;        /* page-aligned end of the image = this page */
+	uint64_t heap_offset;
+	uint64_t heap_size;
+	uint64_t stack_size;
+	uint32_t nssa;
+	uint32_t ssa_frame_pages;
+	uint64_t flags;            /* SCONE_CONFIG_DEBUG, ... */
+	uint64_t reserved[6];      /* zero */
+	struct scone_thread_layout threads[SCONE_MAX_TCS];
+};
+_Static_assert(offsetof(struct scone_enclave_config, threads) == 128, "config ABI");
+_Static_assert(sizeof(struct scone_enclave_config) <= SCONE_PAGE_SIZE, "config fits a page");
+
+/*
+ * Thread page: measured with the "layout" block filled in and the rest zero.
+ * The entry code reaches it through %gs. ABI — do not reorder.
+ */
+struct scone_thread {
+	/* layout: written by the signer, measured */
+	uint64_t self;             /* 0:  offset of this page */
+	uint64_t tcs;              /* 8:  offset of the TCS */
+	uint64_t stack_hi;         /* 16: offset of the initial stack top */
+	uint32_t index;            /* 24: TCS index */
+	uint32_t pad0;             /* 28 */
+	/* runtime state: zero at load, owned by the trusted runtime */
+	uint64_t host_rsp;         /* 32: host RSP at EENTER (untrusted value) */
+	uint64_t host_rbp;         /* 40: host RBP at EENTER (untrusted value) */
+	uint64_t exit_target;      /* 48: RCX at EENTER: where EEXIT goes */
+	uint64_t enclave_rsp;      /* 56: saved enclave RSP while out in an OCALL */
+	uint64_t fsbase;           /* 64: thread pointer to restore on each entry */
+	uint64_t base;             /* 72: enclave base address (set on first entry) */
+	uint64_t flags;            /* 80: SCONE_THREAD_* */
+	uint64_t scratch[5];       /* 88: free for the runtime */
+};
+_Static_assert(offsetof(struct scone_thread, host_rsp) == 32, "thread ABI");
+_Static_assert(offsetof(struct scone_thread, fsbase) == 64, "thread ABI");
+_Static_assert(sizeof(struct scone_thread) == 128, "thread ABI");
+
+/* ---- untrusted structures the host provides (copied, then checked) ---- */
+#define SCONE_START_SIM 1ull       /* the host runs the SIM backend */
+
+struct scone_start_args {
+	uint64_t argc;
+	uint64_t argv;             /* char *[argc + 1], host memory */
+	uint64_t envp;             /* char *[], NULL-terminated, host memory */
+	uint64_t ocall;            /* struct scone_ocall * for this thread, host memory */
+	uint64_t flags;            /* SCONE_START_* */
+	uint64_t hwcap;
+	uint64_t hwcap2;
+	uint64_t reserved[9];      /* zero */
+};
+_Static_assert(sizeof(struct scone_start_args) == 128, "start ABI");
+
+struct scone_ocall {               /* one synchronous system call, host memory */
+	int64_t nr;
+	int64_t args[6];
+	int64_t ret;
+};
+_Static_assert(sizeof(struct scone_ocall) == 64, "ocall ABI");
+
+struct scone_abort {
+	char message[256];
+};
+
+#endif
