@@ -67,8 +67,7 @@ struct scone_enclave_config {
 	uint64_t flags;            /* SCONE_CONFIG_DEBUG, ... */
 	uint64_t reserved[2];      /* zero */
 	uint8_t image_sha256[32];  /* SHA-256 of the whole image file */
-	uint8_t note_sha256[32];   /* SHA-256 of the note header + runs */
-	uint8_t reserved2[56];     /* zero */
+	uint8_t reserved2[88];     /* zero */
 	struct scone_thread_layout threads[SCONE_MAX_TCS];
 };
 _Static_assert(offsetof(struct scone_enclave_config, threads) == 208, "config ABI");

@@ -13,11 +13,14 @@
  *   SIGSTRUCT[1808]                            (at sigstruct_offset; all
  *                                               zero while unsigned)
  *
- * Every byte is either measured (ECREATE fields, runs, referenced content),
- * hashed into the measured config page (the image file and this header plus
- * the runs, see scone_enclave_config.note_sha256/image_sha256), or checked
- * (magic, version, reserved zero, the SIGSTRUCT by EINIT): a flipped byte
- * anywhere makes the enclave refuse to start.
+ * Every byte is bound: measured (ECREATE fields, runs, the content of
+ * measured runs), hashed into the measured config page (the whole image
+ * file: scone_enclave_config.image_sha256), or checked by the loader against
+ * its one canonical encoding (magic, version, offsets that must follow one
+ * another exactly, unmeasured runs that must be SCONE_SRC_ZERO with zero
+ * src fields, config_offset equal to the config run, reserved bytes zero),
+ * and the SIGSTRUCT by EINIT. A flipped byte anywhere makes the enclave
+ * refuse to start.
  */
 #ifndef SCONE_NOTE_H
 #define SCONE_NOTE_H
