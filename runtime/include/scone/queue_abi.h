@@ -1,0 +1,91 @@
+/*
+ * The asynchronous system-call queues: the ABI shared by the enclave
+ * (producer of requests, consumer of responses), the syscall threads
+ * outside (sthreads) and the optional kernel module, which only reads the
+ * indices to know when to wake a sleeping sthread.
+ *
+ * One queue pair = one request ring + one response ring, in untrusted
+ * shared memory, each a power of two of 64-byte slots. Every pair is owned
+ * by exactly one sthread; the enclave chooses the pair for each request
+ * (an idle sthread first), so that a call that blocks outside (accept,
+ * epoll_wait) holds up only the requests posted behind it on that pair.
+ *
+ * Indices are free-running u32 (slot = index & mask), each written by
+ * exactly one side:
+ *   req.tail  written by the enclave   read by the sthread and the module
+ *   req.head  written by the sthread   read by the enclave and the module
+ *   rsp.tail  written by the sthread   read by the enclave
+ *   rsp.head  written by the enclave   read by the sthread
+ *   sthread_state written by the sthread; enclave_state by the enclave.
+ *
+ * Memory ordering (C11): a producer writes the slot, then stores tail with
+ * memory_order_release; a consumer loads tail with memory_order_acquire
+ * before it reads the slot, and stores head with release after it has
+ * copied the slot out; the producer loads head with acquire before it
+ * reuses a slot. Nothing else orders anything.
+ *
+ * Trust: the enclave copies every index and slot it reads from here, then
+ * checks the copy (tail - head <= entries, cookie it issued, result within
+ * what was asked), then uses it; it never reads the same field twice.
+ */
+#ifndef SCONE_QUEUE_ABI_H
+#define SCONE_QUEUE_ABI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SCONE_QUEUE_MAGIC 0x5545555143534e45ull /* "ENSCQUEU" */
+#define SCONE_QUEUE_VERSION 1u
+#define SCONE_CACHELINE 64u
+
+struct scone_request {             /* 64 bytes: one system call */
+	int64_t nr;
+	int64_t args[6];           /* marshalled: pointers are into the
+	                              untrusted per-thread arena */
+	uint64_t cookie;           /* chosen by the enclave, echoed back */
+};
+
+struct scone_response {            /* 64 bytes */
+	uint64_t cookie;
+	int64_t ret;               /* raw result: -errno on failure */
+	uint64_t reserved[6];
+};
+
+/* sthread_state values */
+#define SCONE_STHREAD_RUNNING  0u  /* executing or spinning: no wake-up needed */
+#define SCONE_STHREAD_SLEEPING 1u  /* sleeping: wake it (futex or module) */
+
+struct scone_ring_index {          /* one index on its own cache line */
+	_Alignas(SCONE_CACHELINE) uint32_t value;
+};
+
+/* ABI — do not reorder. */
+struct scone_queue_pair {
+	uint64_t magic;            /* SCONE_QUEUE_MAGIC */
+	uint32_t version;
+	uint32_t entries;          /* slots per ring, a power of two */
+	struct scone_ring_index req_tail;
+	struct scone_ring_index req_head;
+	struct scone_ring_index rsp_tail;
+	struct scone_ring_index rsp_head;
+	struct scone_ring_index sthread_state;
+	struct scone_ring_index enclave_state;
+	/* followed by: struct scone_request req[entries];
+	 *              struct scone_response rsp[entries]; */
+};
+
+_Static_assert(sizeof(struct scone_request) == 64, "queue ABI");
+_Static_assert(sizeof(struct scone_response) == 64, "queue ABI");
+_Static_assert(offsetof(struct scone_queue_pair, req_tail) == 64, "queue ABI");
+_Static_assert(offsetof(struct scone_queue_pair, req_head) == 128, "queue ABI");
+_Static_assert(offsetof(struct scone_queue_pair, sthread_state) == 320, "queue ABI");
+_Static_assert(sizeof(struct scone_queue_pair) == 448, "queue ABI");
+
+#define SCONE_QUEUE_REQ_OFFSET 512u /* slots start on a fresh cache line after the header */
+
+static inline size_t scone_queue_pair_bytes(uint32_t entries)
+{
+	return SCONE_QUEUE_REQ_OFFSET + (size_t)entries * 128u;
+}
+
+#endif
