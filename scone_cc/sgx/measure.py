@@ -1,0 +1,181 @@
+"""MRENCLAVE: the ECREATE / EADD / EEXTEND update records of a layout.
+
+docs/sgx-spec.md §1: MRENCLAVE = SHA-256 of the 64-byte ECREATE record, then
+for each page (in layout order) its 64-byte EADD record and, if measured, 16
+EEXTEND records of 64 + 256 bytes. ``records`` yields them one by one (for
+people and for ``diff``); ``stream`` yields the same bytes in large blocks
+built with a few C-level strided copies per batch, so that hashing, not
+Python, dominates; ``mrenclave`` hashes ``stream``. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import struct
+import sys
+from array import array
+from typing import Iterator
+
+from scone_cc.errors import SconeError
+from scone_cc.sgx.pages import PAGE_SIZE, Layout, PageRun, PageType
+from scone_cc.sgx.structs import tcs_as_measured
+
+# Tags are ASCII in memory order; read little-endian they are these u64s (§8.1).
+TAG_ECREATE = 0x0045544145524345
+TAG_EADD = 0x0000000044444145
+TAG_EEXTEND = 0x00444E4554584545
+
+CHUNK = 256
+CHUNKS_PER_PAGE = PAGE_SIZE // CHUNK
+
+_ECREATE = struct.Struct("<QIQ44x")      # SIZE at byte 12: packed, not aligned (§1.1)
+_EADD = struct.Struct("<QQQ40x")
+_EEXTEND_HDR = struct.Struct("<QQ48x")
+
+
+def ecreate_record(size: int, ssa_frame_pages: int) -> bytes:
+    """The 64-byte ECREATE record (sgx-spec §1.1)."""
+    return _ECREATE.pack(TAG_ECREATE, ssa_frame_pages, size)
+
+
+def eadd_record(offset: int, secinfo_flags: int) -> bytes:
+    """The 64-byte EADD record: offset and the first 48 SECINFO bytes (§1.2)."""
+    return _EADD.pack(TAG_EADD, offset, secinfo_flags)
+
+
+def eextend_record(offset: int, chunk: bytes) -> bytes:
+    """One EEXTEND: the 64-byte header and the 256 measured bytes (§1.3)."""
+    if len(chunk) != CHUNK:
+        raise ValueError(f"EEXTEND chunk of {len(chunk)} bytes, must be {CHUNK}")
+    return _EEXTEND_HDR.pack(TAG_EEXTEND, offset) + bytes(chunk)
+
+
+def layout_problems(layout: Layout) -> list[str]:
+    """What makes ``layout`` impossible to build (sgx-spec §3, §8.5, §8.8), or []."""
+    found = []
+    size = layout.size
+    if size < 8192 or size & (size - 1):
+        found.append(f"enclave SIZE {size:#x} must be a power of two >= 8192")
+    if layout.ssa_frame_pages < 1:
+        found.append("SSAFRAMESIZE must be at least 1 page")
+    spans = []
+    for run in layout.runs:
+        if run.end > size:
+            found.append(f"run {run.what or hex(run.offset)} ends at {run.end:#x}, past SIZE {size:#x}")
+        spans.append((run.offset, run.end, run.what or hex(run.offset)))
+    spans.sort()
+    for (_, end_a, what_a), (start_b, _, what_b) in zip(spans, spans[1:]):
+        if start_b < end_a:
+            found.append(f"runs {what_a} and {what_b} overlap at {start_b:#x}: a page is added twice")
+    return found
+
+
+def _checked(layout: Layout) -> Layout:
+    found = layout_problems(layout)
+    if found:
+        raise SconeError("invalid enclave layout: " + "; ".join(found))
+    return layout
+
+
+def _measured_page(run: PageRun, i: int) -> bytes:
+    page = run.page(i)
+    return tcs_as_measured(page) if run.type == PageType.TCS else page
+
+
+def records(layout: Layout) -> Iterator[bytes]:
+    """Yield every update record in order: 64 bytes for ECREATE and EADD, 320 for EEXTEND.
+
+    sgx-spec §1: the concatenation of these records is what EINIT hashes.
+    """
+    _checked(layout)
+    yield ecreate_record(layout.size, layout.ssa_frame_pages)
+    for run, offset, i in layout.pages():
+        yield eadd_record(offset, run.secinfo_flags)
+        if run.measured:
+            page = _measured_page(run, i)
+            for k in range(CHUNKS_PER_PAGE):
+                yield eextend_record(offset + k * CHUNK, page[k * CHUNK:(k + 1) * CHUNK])
+
+
+# --- the fast path -----------------------------------------------------------
+# The records of a batch of pages are assembled without a Python loop per
+# chunk: the headers are written for the whole batch by strided array
+# assignments (in u64 words), one precompiled Struct splits the headers and
+# another the page content into pieces, and one join interleaves them.
+
+_BATCH_PAGES = 64
+_HDR_WORDS = 8 * (1 + CHUNKS_PER_PAGE)     # EADD + 16 EEXTEND headers per page
+
+
+def _le_bytes(a: array) -> bytes:
+    if sys.byteorder != "little":
+        a = array("Q", a)
+        a.byteswap()
+    return a.tobytes()
+
+
+@functools.lru_cache(maxsize=8)
+def _splitters(pages: int) -> tuple[struct.Struct, struct.Struct]:
+    # Per page: EADD with the first EEXTEND header (128 bytes), then 15 headers.
+    headers = struct.Struct(("128s" + "64s" * (CHUNKS_PER_PAGE - 1)) * pages)
+    chunks = struct.Struct(f"{CHUNK}s" * (CHUNKS_PER_PAGE * pages))
+    return headers, chunks
+
+
+def _unmeasured_block(offset: int, pages: int, flags: int) -> bytes:
+    out = array("Q", bytes(pages * 64))
+    out[0::8] = array("Q", [TAG_EADD]) * pages
+    out[1::8] = array("Q", range(offset, offset + pages * PAGE_SIZE, PAGE_SIZE))
+    out[2::8] = array("Q", [flags]) * pages
+    return _le_bytes(out)
+
+
+def _measured_block(offset: int, pages: int, flags: int, content: bytes) -> bytes:
+    n = _HDR_WORDS
+    end = offset + pages * PAGE_SIZE
+    hdr = array("Q", bytes(pages * n * 8))
+    hdr[0::n] = array("Q", [TAG_EADD]) * pages
+    hdr[1::n] = array("Q", range(offset, end, PAGE_SIZE))
+    hdr[2::n] = array("Q", [flags]) * pages
+    tag = array("Q", [TAG_EEXTEND]) * pages
+    for k in range(CHUNKS_PER_PAGE):
+        hdr[8 + 8 * k::n] = tag
+        hdr[9 + 8 * k::n] = array("Q", range(offset + k * CHUNK, end, PAGE_SIZE))
+    split_headers, split_chunks = _splitters(pages)
+    parts = [b""] * (2 * CHUNKS_PER_PAGE * pages)
+    parts[0::2] = split_headers.unpack(_le_bytes(hdr))
+    parts[1::2] = split_chunks.unpack(content)
+    return b"".join(parts)
+
+
+def _run_blocks(run: PageRun) -> Iterator[bytes]:
+    flags = run.secinfo_flags
+    for first in range(0, run.count, _BATCH_PAGES):
+        pages = min(_BATCH_PAGES, run.count - first)
+        offset = run.offset + first * PAGE_SIZE
+        if not run.measured:
+            yield _unmeasured_block(offset, pages, flags)
+            continue
+        if run.type == PageType.TCS:
+            content = b"".join(_measured_page(run, first + i) for i in range(pages))
+        else:
+            content = run.content[first * PAGE_SIZE:(first + pages) * PAGE_SIZE]
+            content += bytes(pages * PAGE_SIZE - len(content))
+        yield _measured_block(offset, pages, flags, content)
+
+
+def stream(layout: Layout) -> Iterator[bytes]:
+    """The bytes of ``records(layout)`` concatenated, in large blocks (sgx-spec §1)."""
+    _checked(layout)
+    yield ecreate_record(layout.size, layout.ssa_frame_pages)
+    for run in layout.runs:
+        yield from _run_blocks(run)
+
+
+def mrenclave(layout: Layout) -> bytes:
+    """MRENCLAVE of ``layout``: SHA-256 over the update records (sgx-spec §1)."""
+    h = hashlib.sha256()
+    for block in stream(layout):
+        h.update(block)
+    return h.digest()
