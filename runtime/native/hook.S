@@ -1,0 +1,90 @@
+/*
+ * The native synchronous syscall hook (SCONE-sync baseline): executes each
+ * call with a raw `syscall`, counting it per number first. ABI and special
+ * cases: runtime/include/scone/hook.h. Runs before TLS exists, so it keeps
+ * its state in a plain global table updated with lock-prefixed increments.
+ */
+#include "scone/hook.h"
+
+#define NR_rt_sigreturn 15
+#define NR_munmap 11
+#define NR_exit 60
+#define NR_exit_group 231
+
+	.weak __cp_end
+	.hidden __scone_native_counts
+	.hidden __scone_native_report
+
+	.text
+	.globl __scone_syscall
+	.hidden __scone_syscall
+	.type __scone_syscall,@function
+__scone_syscall:
+	cmp $SCONE_NR_COUNTED,%rax
+	jae .Lpseudo
+	lea __scone_native_counts(%rip),%rcx
+	lock incq (%rcx,%rax,8)
+	cmp $NR_rt_sigreturn,%eax
+	je .Lsigreturn
+	cmp $NR_exit_group,%eax
+	je .Lexit_group
+	/* A weak reference: programs without cancellation have no __cp_end. */
+	mov __cp_end@GOTPCREL(%rip),%rcx
+	cmp %rcx,(%rsp)
+	je __scone_cp_begin
+	/* Also right for clone: the child returns through its own stack. */
+	syscall
+	ret
+
+	/*
+	 * Calls from __syscall_cp_asm block here, so that pthread_cancel's
+	 * handler can tell a thread that has not yet entered (or has been
+	 * restarted into) a cancellable call from one whose call completed.
+	 */
+	.globl __scone_cp_begin
+	.hidden __scone_cp_begin
+	.globl __scone_cp_end
+	.hidden __scone_cp_end
+__scone_cp_begin:
+	syscall
+__scone_cp_end:
+	ret
+
+.Lsigreturn:
+	/* The kernel finds the frame at RSP: drop our return address. */
+	add $8,%rsp
+	syscall
+	hlt
+
+.Lexit_group:
+	/* Not returning: any stack will do once aligned for C. */
+	mov %rdi,%rbx
+	and $-16,%rsp
+	call __scone_native_report
+	mov %rbx,%rdi
+	mov $NR_exit_group,%eax
+	syscall
+	hlt
+
+.Lpseudo:
+	cmp $SCONE_NR_unmapself,%rax
+	jne .Lpassthrough
+	/* Counted as the two calls the kernel sees, as strace reports them. */
+	lea __scone_native_counts(%rip),%rcx
+	lock incq NR_munmap*8(%rcx)
+	lock incq NR_exit*8(%rcx)
+	mov $NR_munmap,%eax
+	syscall
+	/* The stack is gone: registers only from here on. */
+	xor %edi,%edi
+	mov $NR_exit,%eax
+	syscall
+	hlt
+
+.Lpassthrough:
+	/* Out-of-table numbers (e.g. syscall(-1)): the kernel answers ENOSYS. */
+	syscall
+	ret
+	.size __scone_syscall,.-__scone_syscall
+
+	.section .note.GNU-stack,"",@progbits

@@ -1,0 +1,75 @@
+"""The pristine upstream musl tarball: find it, fetch it, verify it.
+
+Upstream is never edited: the build extracts a fresh copy every time and the
+overlay is applied to that copy (see scone_cc.sysroot_build).
+"""
+
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from .errors import SconeError
+
+MUSL_VERSION = "1.2.3"
+MUSL_SHA256 = "7d5b0b6062521e4627e099e4c9dc8248d32a30285e959b7eecaa780cf8cfd4a4"
+ORIG_NAME = f"musl_{MUSL_VERSION}.orig.tar.gz"
+
+FIX = ("run `sh setup.sh` (adds a deb-src entry), or set "
+       f"SCONE_MUSL_TARBALL to musl-{MUSL_VERSION}.tar.gz from musl.libc.org")
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def verify(path: Path) -> Path:
+    """Raise SconeError unless ``path`` is the pinned musl tarball (by SHA-256)."""
+    try:
+        got = sha256_file(path)
+    except OSError as err:
+        raise SconeError(f"{path}: cannot read musl tarball ({err.strerror}); {FIX}") from None
+    if got != MUSL_SHA256:
+        raise SconeError(
+            f"{path}: sha256 {got} does not match musl {MUSL_VERSION} "
+            f"({MUSL_SHA256}); the file is corrupt or another version; {FIX}")
+    return path
+
+
+def _fetch_with_apt(dest: Path) -> Path:
+    """Download Debian's orig tarball with `apt-get source --download-only`."""
+    if shutil.which("apt-get") is None:
+        raise SconeError(f"cannot fetch musl {MUSL_VERSION}: apt-get not found; {FIX}")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".fetch-", dir=dest.parent) as tmp:
+        proc = subprocess.run(
+            ["apt-get", "source", "--download-only", "musl"],
+            cwd=tmp, capture_output=True, text=True)
+        got = Path(tmp) / ORIG_NAME
+        if proc.returncode != 0 or not got.is_file():
+            detail = (proc.stderr.strip().splitlines() or ["no tarball downloaded"])[-1]
+            raise SconeError(
+                f"cannot fetch musl {MUSL_VERSION} with `apt-get source musl` ({detail}); {FIX}")
+        verify(got)
+        os.replace(got, dest)
+    return dest
+
+
+def tarball(cache: Path) -> Path:
+    """The verified musl source tarball: ``$SCONE_MUSL_TARBALL`` or Debian's.
+
+    Debian's is downloaded once into ``<cache>/src/``.
+    """
+    named = os.environ.get("SCONE_MUSL_TARBALL")
+    if named:
+        return verify(Path(named))
+    cached = cache / "src" / ORIG_NAME
+    if cached.is_file():
+        return verify(cached)
+    return _fetch_with_apt(cached)
