@@ -1,0 +1,84 @@
+"""``scone-gcc``: the entry point (DESIGN.md §3).
+
+Expands response files, classifies the arguments, then either replaces
+itself with the host gcc (anything that does not link: gcc's exit status,
+signals and diagnostics are then gcc's own) or links.
+"""
+
+import os
+import sys
+
+from scone_cc.driver import hostgcc, options
+from scone_cc.errors import SconeError, run_cli
+
+PROG = "scone-gcc"
+
+
+def _sysroot() -> str:
+    try:
+        from scone_cc import sysroot
+
+        return str(sysroot.current())
+    except SconeError:
+        raise
+    except OSError as err:
+        raise SconeError(f"sysroot: {err}; check SCONE_CACHE and free disk space, then retry") from None
+
+
+def _check_inputs(inputs) -> None:
+    for name in inputs:
+        if name != "-" and not os.path.exists(name):
+            raise SconeError(f"{name}: no such input file (in {os.getcwd()}); check the name and path")
+
+
+def _info(inv, sysroot: str, host) -> bool:
+    """Print the answers for ``inv.info`` if all are ours; False to let gcc answer."""
+    from scone_cc.driver.info import answer
+
+    answers = [answer(w, sysroot=sysroot, host=host) for w in inv.info]
+    if any(a is None for a in answers) or not inv.info:
+        return False
+    sys.stdout.write("".join(a + "\n" for a in answers))
+    sys.stdout.flush()
+    return True
+
+
+def run(argv) -> int:
+    """Do what ``gcc argv`` would, against the scone sysroot; returns the exit status."""
+    if any(a.startswith("@") for a in argv):
+        from scone_cc.driver.respfile import expand
+
+        argv = expand(argv)
+    inv = options.classify(argv)
+    sysroot = _sysroot()
+    from scone_cc.paths import cache_dir
+
+    cache_root = str(cache_dir())
+    host = hostgcc.facts(cache_root)
+    if inv.action == options.INFO_ACTION and _info(inv, sysroot, host):
+        return 0
+    if inv.action in (options.LINK, options.PARTIAL, options.COMPILE):
+        _check_inputs(inv.inputs)
+    if inv.action == options.LINK:
+        from scone_cc.driver.link import link
+
+        return link(inv, host=host, sysroot=sysroot, cache_root=cache_root, environ=os.environ)
+
+    from scone_cc.driver.compile import compile_argv
+
+    argv = compile_argv(host.program, inv.args, sysroot, host.include)
+    if inv.action == options.PARTIAL:
+        # ld -r: no start files or libc; the objects stay relocatable.
+        argv.append("-nostdlib")
+    sys.stdout.flush()
+    try:
+        os.execvp(argv[0], argv)
+    except OSError as err:
+        raise SconeError(f"{argv[0]}: cannot run the host compiler ({err.strerror}); "
+                         "install gcc or set SCONE_HOST_GCC") from None
+
+
+def main(argv=None) -> None:
+    """Console entry point of ``scone-gcc``."""
+    status = run_cli(PROG, run, sys.argv[1:] if argv is None else list(argv))
+    sys.exit(status or 0)

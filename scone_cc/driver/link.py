@@ -1,0 +1,164 @@
+"""The link path: a static musl executable (native) or a signed enclave binary.
+
+``{lib}`` is the sysroot's lib dir, ``{gcc}`` the host gcc's libdir. Names
+ending in ``?`` are linked only if present.
+"""
+
+import os
+import subprocess
+
+from scone_cc.errors import SconeError
+
+# The enclave image's link shape (DESIGN.md §3 (1), issue 3): a static-pie
+# laid out by enclave.ld. The enclave runtime's authors own these values.
+ENCLAVE_LDFLAGS = (
+    "-static-pie",
+    "-Wl,-T,{lib}/enclave.ld",
+    "-Wl,-z,text",
+    "-Wl,--build-id",
+)
+ENCLAVE_START = ("{lib}/crti.o", "{gcc}/crtbeginS.o")
+ENCLAVE_LIBS = ("{lib}/libscone-enclave.a", "{lib}/libc.a", "{gcc}/libgcc.a", "{gcc}/libgcc_eh.a")
+ENCLAVE_END = ("{gcc}/crtendS.o", "{lib}/crtn.o")
+
+# A static musl program, as gcc itself links -static (crtbeginT.o and the
+# libc/libgcc group) but with musl's crt files and libc.
+NATIVE_LDFLAGS = ("-static",)
+NATIVE_START = ("{lib}/crt1.o", "{lib}/crti.o", "{gcc}/crtbeginT.o")
+NATIVE_END = ("{gcc}/crtend.o", "{lib}/crtn.o")
+# -static-pie: musl's self-relocating rcrt1.o and the PIC crtbegin/end.
+NATIVE_PIE_LDFLAGS = ("-static-pie",)
+NATIVE_PIE_START = ("{lib}/rcrt1.o", "{lib}/crti.o", "{gcc}/crtbeginS.o")
+NATIVE_PIE_END = ("{gcc}/crtendS.o", "{lib}/crtn.o")
+# The hook library defines __scone_syscall for the native (SCONE-sync) libc.
+NATIVE_LIBS = ("{lib}/libc.a", "{lib}/libscone-native.a?", "{gcc}/libgcc.a", "{gcc}/libgcc_eh.a")
+
+LIBC_NAMES = ("libc.a", "libscone-native.a", "libscone-enclave.a")
+
+
+def _files(templates, lib: str, gcc: str, *, skip_libc: bool = False) -> list[str]:
+    out = []
+    for t in templates:
+        optional = t.endswith("?")
+        path = t.rstrip("?").format(lib=lib, gcc=gcc)
+        if skip_libc and os.path.basename(path) in LIBC_NAMES:
+            continue
+        if not os.path.exists(path):
+            if optional:
+                continue
+            raise SconeError(
+                f"{path}: missing from the toolchain; rebuild the sysroot "
+                "(remove it as printed by scone-gcc -print-sysroot) or reinstall gcc")
+        out.append(path)
+    return out
+
+
+def specs_text(lib: str, gcc_libdir: str) -> str:
+    """A gcc specs file whose library search is the sysroot's, not the host's.
+
+    Overriding ``link_libgcc`` (as musl-gcc does) drops gcc's default -L
+    dirs, so ``-lfoo`` can never pick up a glibc-built /usr/lib archive.
+    """
+    return f"*link_libgcc:\n-L{lib} -L{gcc_libdir}\n\n"
+
+
+def link_argv(inv, *, gcc: str, sysroot: str, gcc_libdir: str, include: list[str],
+              specs: str, output: str, enclave: bool) -> list[str]:
+    """The gcc argv of the link (DESIGN.md §3 (1)); a pure function but for file checks.
+
+    Start files, then the user's words in their order (sources are compiled
+    by gcc in the same call), then libc, the hook library and libgcc in one
+    group, then the end files. ``-nostartfiles``, ``-nodefaultlibs``,
+    ``-nolibc`` and ``-nostdlib`` drop their parts as with gcc.
+    """
+    lib = sysroot + "/lib"
+    if enclave:
+        ldflags = [f.format(lib=lib, gcc=gcc_libdir) for f in ENCLAVE_LDFLAGS]
+        start, libs, end = ENCLAVE_START, ENCLAVE_LIBS, ENCLAVE_END
+    elif "-static-pie" in inv.driver:
+        ldflags, start, libs, end = list(NATIVE_PIE_LDFLAGS), NATIVE_PIE_START, NATIVE_LIBS, NATIVE_PIE_END
+    else:
+        ldflags, start, libs, end = list(NATIVE_LDFLAGS), NATIVE_START, NATIVE_LIBS, NATIVE_END
+    no_start = "-nostartfiles" in inv.driver or "-nostdlib" in inv.driver
+    no_libs = "-nodefaultlibs" in inv.driver or "-nostdlib" in inv.driver
+    no_libc = "-nolibc" in inv.driver
+
+    argv = [gcc, f"-specs={specs}", *ldflags, "-nostdlib", *include]
+    if not no_start:
+        argv += _files(start, lib, gcc_libdir)
+    argv += inv.link_args
+    # The files we append must not be read in a language the user chose
+    # with -x for the files before them.
+    argv += ["-x", "none"] if any(w == "-x" or w.startswith("-x") for w in inv.link_args) else []
+    if not no_libs:
+        argv += ["-Wl,--start-group", *_files(libs, lib, gcc_libdir, skip_libc=no_libc),
+                 "-Wl,--end-group"]
+    if not no_start:
+        argv += _files(end, lib, gcc_libdir)
+    return argv + ["-o", output]
+
+
+def _specs_file(cache_root: str, lib: str, gcc_libdir: str) -> str:
+    text = specs_text(lib, gcc_libdir)
+    name = "link" + lib.replace(os.sep, "_") + ".specs"
+    path = os.path.join(cache_root, "driver", name)
+    try:
+        with open(path, encoding="utf-8") as f:
+            if f.read() == text:
+                return path
+    except OSError:
+        pass
+    from scone_cc.fsutil import atomic_write
+
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        atomic_write(path, text.encode())
+    except OSError as err:
+        raise SconeError(f"{path}: cannot write the link specs ({err.strerror}); "
+                         "make the scone cache writable or set SCONE_CACHE") from None
+    return path
+
+
+def _run(argv) -> int:
+    try:
+        rc = subprocess.run(argv).returncode
+    except OSError as err:
+        raise SconeError(f"{argv[0]}: cannot run the host compiler ({err.strerror})") from None
+    return rc if rc >= 0 else 128 - rc
+
+
+def link(inv, *, host, sysroot: str, cache_root: str, environ) -> int:
+    """Link ``inv`` (DESIGN.md §3); returns the exit status gcc or the enclave step gave.
+
+    Mode: native with ``--scone-native`` or ``SCONE_NATIVE=1``, else enclave
+    when the sysroot has ``lib/libscone-enclave.a``, else native.
+    """
+    from scone_cc.driver.compile import include_flags
+    from scone_cc.driver.settings import link_settings
+
+    settings = link_settings(inv.scone, environ)
+    lib = sysroot + "/lib"
+    enclave = not settings.native and os.path.exists(lib + "/libscone-enclave.a")
+    output = inv.output or "a.out"
+    common = dict(gcc=host.program, sysroot=sysroot, gcc_libdir=host.libdir,
+                  include=include_flags(sysroot, host.include),
+                  specs=_specs_file(cache_root, lib, host.libdir))
+    if not enclave:
+        return _run(link_argv(inv, output=output, enclave=False, **common))
+
+    out_dir, base = os.path.split(output)
+    image = os.path.join(out_dir, f".{base}.enclave-{os.getpid()}.tmp")
+    try:
+        rc = _run(link_argv(inv, output=image, enclave=True, **common))
+        if rc:
+            return rc
+        from pathlib import Path
+
+        from scone_cc.enclave.build import finish
+
+        finish(Path(image), Path(output), sysroot=Path(sysroot), params=settings.params,
+               key=Path(settings.key) if settings.key else None, allow=settings.allow)
+        return 0
+    finally:
+        if os.path.exists(image):
+            os.unlink(image)

@@ -1,0 +1,66 @@
+"""The driver's own settings: ``--scone-*`` options over ``SCONE_*`` variables."""
+
+from collections import namedtuple
+
+from scone_cc.errors import SconeError
+from scone_cc.units import parse_count, parse_size
+
+LinkSettings = namedtuple("LinkSettings", "native params key allow")
+
+_ENV = {
+    "--scone-heap": "SCONE_HEAP",
+    "--scone-stack": "SCONE_STACK",
+    "--scone-tcs": "SCONE_TCS",
+    "--scone-key": "SCONE_KEY",
+    "--scone-allow": "SCONE_ALLOW",
+}
+_TRUE, _FALSE = ("1", "yes", "true", "on"), ("", "0", "no", "false", "off")
+
+
+def _flag(environ, name: str) -> bool:
+    value = environ.get(name, "").strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise SconeError(f"{name}={environ[name]!r}: expected 1 or 0")
+
+
+def link_settings(scone, environ) -> LinkSettings:
+    """Resolve ``Invocation.scone`` and the environment into link settings.
+
+    The command line wins over the environment; ``--scone-allow`` lists add
+    up. Sizes take K/M/G suffixes and must be whole pages (sgx-spec §2);
+    the result's ``params`` is the signed ``EnclaveParams`` (DESIGN.md §5).
+    """
+    from scone_cc.sgx.pages import PAGE_SIZE, EnclaveParams
+
+    given = {}
+    allow = []
+    native = _flag(environ, "SCONE_NATIVE")
+    for name, env in _ENV.items():
+        if environ.get(env, "").strip():
+            given[name] = (env, environ[env])
+    if environ.get("SCONE_ALLOW", "").strip():
+        allow.extend(environ["SCONE_ALLOW"].split(","))
+    for name, value in scone:
+        if name == "--scone-native":
+            native = True
+        elif name == "--scone-allow":
+            allow.extend(value.split(","))
+        else:
+            given[name] = (f"{name}=", value)
+
+    kwargs = {}
+    if "--scone-heap" in given:
+        what, text = given["--scone-heap"]
+        kwargs["heap_size"] = parse_size(text, what=what.rstrip("="), align=PAGE_SIZE)
+    if "--scone-stack" in given:
+        what, text = given["--scone-stack"]
+        kwargs["stack_size"] = parse_size(text, what=what.rstrip("="), align=PAGE_SIZE)
+    if "--scone-tcs" in given:
+        what, text = given["--scone-tcs"]
+        kwargs["tcs_count"] = parse_count(text, what=what.rstrip("="))
+    key = given["--scone-key"][1] if "--scone-key" in given else None
+    names = tuple(a.strip() for a in allow if a.strip())
+    return LinkSettings(native, EnclaveParams(**kwargs), key, names)
