@@ -1,0 +1,92 @@
+/*
+ * The enclave's system call dispatcher, called by __scone_syscall
+ * (syscall.S). DESIGN.md §5: internal calls are served here, unsupported
+ * ones fail with ENOSYS and one log line, everything else leaves the
+ * enclave synchronously (ocall.c).
+ */
+#include "internal.h"
+
+#if __has_include(<scone/hook.h>)
+#include <scone/hook.h>
+#endif
+#ifndef SCONE_NR_unmapself
+#define SCONE_NR_unmapself 1024
+#endif
+
+#define ENOSYS 38
+#define EINVAL 22
+#define ARCH_SET_FS 0x1002
+#define ARCH_GET_FS 0x1003
+
+static long cached(long *slot, long nr)
+{
+	if (!*slot)
+		*slot = __scone_ocall(nr, 0, 0, 0, 0, 0, 0);
+	return *slot;
+}
+
+static long arch_prctl(long code, long addr)
+{
+	struct scone_thread *t;
+	__asm__("mov %%gs:0, %0" : "=r"(t));
+	t = (struct scone_thread *)(__scone_rt.base + (uintptr_t)t);
+	switch (code) {
+	case ARCH_SET_FS:
+		/* Remembered in the thread page: every entry restores it. */
+		t->fsbase = (uint64_t)addr;
+		__asm__ __volatile__("wrfsbase %0" : : "r"(addr) : "memory");
+		return 0;
+	case ARCH_GET_FS: {
+		unsigned long v;
+		__asm__ __volatile__("rdfsbase %0" : "=r"(v));
+		*(unsigned long *)addr = v;
+		return 0;
+	}
+	default:
+		return -EINVAL;
+	}
+}
+
+static long unsupported(long nr)
+{
+	__scone_log(SCONE_LOG_WARN, "system call %s (%ld) is not supported", __scone_sysname(nr), nr);
+	return -ENOSYS;
+}
+
+long __scone_dispatch(struct scone_sc *sc) SCONE_HIDDEN;
+long __scone_dispatch(struct scone_sc *sc)
+{
+	long *a = sc->a;
+	switch (sc->nr) {
+	case 9: return __scone_sys_mmap(a[0], a[1], a[2], a[3], a[4], a[5]);
+	case 10: return __scone_sys_mprotect(a[0], a[1], a[2]);
+	case 11: return __scone_sys_munmap(a[0], a[1]);
+	case 12: return __scone_sys_brk(a[0]);
+	case 13: return __scone_sys_rt_sigaction(a[0], (const void *)a[1], (void *)a[2], a[3]);
+	case 14: return __scone_sys_rt_sigprocmask(a[0], (const void *)a[1], (void *)a[2], a[3]);
+	case 25: return __scone_sys_mremap(a[0], a[1], a[2], a[3], a[4]);
+	case 28: return __scone_sys_madvise(a[0], a[1], a[2]);
+	case 39: return cached(&__scone_rt.pid, 39);
+	case 186: return cached(&__scone_rt.tid, 186);
+	case 218: return cached(&__scone_rt.tid, 186);   /* set_tid_address */
+	case 158: return arch_prctl(a[0], a[1]);
+	case 60:                                          /* exit: the only thread */
+	case 231:                                         /* exit_group */
+		__scone_exit((int)a[0]);
+	case SCONE_NR_unmapself:
+		/* The only thread leaves (threads come with a later issue). */
+		__scone_sys_munmap(a[0], a[1]);
+		__scone_exit(0);
+	case 15:                                          /* rt_sigreturn: no delivery yet */
+		return -ENOSYS;
+	case 56: case 435:                                /* clone, clone3 */
+		__scone_log(SCONE_LOG_WARN, "system call %s (%ld) is not supported yet: threads come with a later issue",
+			    __scone_sysname(sc->nr), sc->nr);
+		return -ENOSYS;
+	case 57: case 58: case 59: case 101: case 135: case 153: case 155: case 169:
+	case 175: case 176: case 246: case 310: case 311: case 313: case 322:
+		return unsupported(sc->nr);
+	default:
+		return __scone_ocall(sc->nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+	}
+}

@@ -1,0 +1,80 @@
+/*
+ * The trusted runtime's private declarations. Everything here is hidden:
+ * the image is static-pie, so hidden symbols are reached PC-relative and
+ * need neither the GOT nor relocation (code that runs before
+ * __scone_relocate depends on that).
+ */
+#ifndef SCONE_TRUSTED_INTERNAL_H
+#define SCONE_TRUSTED_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <scone/enclave_abi.h>
+
+#define SCONE_HIDDEN __attribute__((visibility("hidden")))
+
+/* The frame __scone_syscall builds: number and arguments in syscall order. */
+struct scone_sc {
+	long nr;
+	long a[6];
+};
+
+/* Enclave-wide state fixed at START; read-only afterwards. */
+struct scone_rt {
+	uintptr_t base;                      /* enclave base address */
+	uint64_t size;                       /* SECS.SIZE */
+	const struct scone_enclave_config *cfg;
+	struct scone_ocall *host_ocall;      /* untrusted, checked outside the enclave */
+	int log_level;
+	long pid, tid;                       /* cached from the host on first use */
+};
+extern struct scone_rt __scone_rt SCONE_HIDDEN;
+extern unsigned char __scone_sim SCONE_HIDDEN;     /* 1: EEXIT is a jump (SIM) */
+
+/* entry.S */
+_Noreturn void __scone_eexit(uint64_t reason, uint64_t value) SCONE_HIDDEN;
+long __scone_ocall_exit(struct scone_ocall *host) SCONE_HIDDEN;
+
+/* ocall.c: run one system call on the host (SCONE-sync). */
+long __scone_ocall(long nr, long a0, long a1, long a2, long a3, long a4, long a5) SCONE_HIDDEN;
+_Noreturn void __scone_abort(const char *msg) SCONE_HIDDEN;
+_Noreturn void __scone_exit(int status) SCONE_HIDDEN;
+
+/* host.c: untrusted memory. */
+int __scone_host_range(uint64_t p, uint64_t n) SCONE_HIDDEN;
+
+/* log.c */
+#define SCONE_LOG_OFF 0
+#define SCONE_LOG_ERROR 1
+#define SCONE_LOG_WARN 2
+#define SCONE_LOG_INFO 3
+#define SCONE_LOG_DEBUG 4
+int __scone_log_parse(const char *value) SCONE_HIDDEN;
+void __scone_log(int level, const char *fmt, ...) SCONE_HIDDEN;
+
+/* memory.c: the in-enclave mmap family, over the heap of the config page. */
+long __scone_sys_brk(unsigned long addr) SCONE_HIDDEN;
+long __scone_sys_mmap(unsigned long addr, unsigned long len, long prot, long flags,
+		      long fd, long off) SCONE_HIDDEN;
+long __scone_sys_munmap(unsigned long addr, unsigned long len) SCONE_HIDDEN;
+long __scone_sys_mremap(unsigned long old, unsigned long oldlen, unsigned long newlen,
+			long flags, unsigned long new_addr) SCONE_HIDDEN;
+long __scone_sys_mprotect(unsigned long addr, unsigned long len, long prot) SCONE_HIDDEN;
+long __scone_sys_madvise(unsigned long addr, unsigned long len, long advice) SCONE_HIDDEN;
+void __scone_memory_init(uintptr_t start, size_t size) SCONE_HIDDEN;
+
+/* signal.c */
+long __scone_sys_rt_sigaction(long sig, const void *act, void *oact, unsigned long size) SCONE_HIDDEN;
+long __scone_sys_rt_sigprocmask(long how, const void *set, void *oset, unsigned long size) SCONE_HIDDEN;
+
+/* sysname.c */
+const char *__scone_sysname(long nr) SCONE_HIDDEN;
+
+/* util.c: no libc calls, so these work before TLS and relocation. */
+void __scone_memcpy(void *d, const void *s, size_t n) SCONE_HIDDEN;
+void __scone_memset(void *d, int c, size_t n) SCONE_HIDDEN;
+size_t __scone_strlen(const char *s) SCONE_HIDDEN;
+int __scone_strncmp(const char *a, const char *b, size_t n) SCONE_HIDDEN;
+
+#endif

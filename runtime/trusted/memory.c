@@ -1,0 +1,197 @@
+/*
+ * brk, anonymous mmap/munmap/mremap/mprotect/madvise, served inside the
+ * enclave from the preallocated heap (DESIGN.md §5 "internal"). Private file
+ * mappings are read into heap pages through the host (pread). One lock
+ * serialises the heap for the threads of a later issue.
+ */
+#include "heap.h"
+#include "internal.h"
+
+#define E(x) (-(long)(x))
+#define EBADF 9
+#define ENOMEM 12
+#define EACCES 13
+#define ENODEV 19
+#define EINVAL 22
+#define PROT_EXEC 4
+#define MAP_SHARED 0x01
+#define MAP_PRIVATE 0x02
+#define MAP_FIXED 0x10
+#define MAP_ANONYMOUS 0x20
+#define MAP_FIXED_NOREPLACE 0x100000
+#define MREMAP_MAYMOVE 1
+#define MREMAP_FIXED 2
+#define MADV_DONTNEED 4
+#define SYS_pread64 17
+
+static struct scone_heap heap;
+static int heap_lock;
+static int warned_oom;
+
+static void lock(void)
+{
+	while (__atomic_exchange_n(&heap_lock, 1, __ATOMIC_ACQUIRE))
+		__asm__ __volatile__("pause");
+}
+
+static void unlock(void)
+{
+	__atomic_store_n(&heap_lock, 0, __ATOMIC_RELEASE);
+}
+
+static size_t pages_of(unsigned long len)
+{
+	return (len + HEAP_PAGE - 1) / HEAP_PAGE;
+}
+
+static void out_of_heap(unsigned long len)
+{
+	if (__atomic_exchange_n(&warned_oom, 1, __ATOMIC_RELAXED))
+		return;
+	__scone_log(SCONE_LOG_WARN,
+		    "enclave heap exhausted: cannot map %lu bytes (heap is %lu bytes, %lu in use);"
+		    " sign with a larger --heap", len,
+		    (unsigned long)__scone_rt.cfg->heap_size, heap.used * HEAP_PAGE);
+}
+
+void __scone_memory_init(uintptr_t start, size_t size)
+{
+	if (scone_heap_init(&heap, start, size))
+		__scone_abort("scone: the enclave heap is too small to start; sign with a larger --heap");
+}
+
+long __scone_sys_brk(unsigned long addr)
+{
+	lock();
+	uintptr_t r = scone_heap_brk(&heap, addr);
+	unlock();
+	return (long)r;
+}
+
+static long read_file(uintptr_t p, unsigned long len, long fd, long off)
+{
+	unsigned long done = 0;
+	while (done < len) {
+		long r = __scone_ocall(SYS_pread64, fd, (long)(p + done), (long)(len - done),
+				       off + (long)done, 0, 0);
+		if (r < 0)
+			return r;
+		if (r == 0 || (unsigned long)r > len - done)
+			break;
+		done += r;
+	}
+	return 0;
+}
+
+long __scone_sys_mmap(unsigned long addr, unsigned long len, long prot, long flags,
+		      long fd, long off)
+{
+	if (!len || (off & (HEAP_PAGE - 1)))
+		return E(EINVAL);
+	if (len > heap.pages * HEAP_PAGE) {
+		out_of_heap(len);
+		return E(ENOMEM);
+	}
+	if (prot & PROT_EXEC)
+		return E(EACCES);   /* SGX1: the heap's EPCM permissions are RW */
+	int anon = flags & MAP_ANONYMOUS;
+	if (!anon && (flags & MAP_SHARED)) {
+		__scone_log(SCONE_LOG_WARN, "shared file mapping (mmap MAP_SHARED of fd %d) is not supported in the enclave", (int)fd);
+		return E(ENODEV);
+	}
+	if (!anon && fd < 0)
+		return E(EBADF);
+	size_t n = pages_of(len);
+	uintptr_t p;
+	lock();
+	if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) {
+		p = scone_heap_claim(&heap, addr, n) ? 0 : addr;
+		unlock();
+		if (!p)
+			return E(flags & MAP_FIXED ? EINVAL : ENOMEM);
+	} else {
+		p = scone_heap_alloc(&heap, n);
+		unlock();
+		if (!p) {
+			out_of_heap(len);
+			return E(ENOMEM);
+		}
+	}
+	if (!anon) {
+		long r = read_file(p, len, fd, off);
+		if (r < 0) {
+			lock();
+			scone_heap_free(&heap, p, n);
+			unlock();
+			return r;
+		}
+	}
+	return (long)p;
+}
+
+long __scone_sys_munmap(unsigned long addr, unsigned long len)
+{
+	if (!len || (addr & (HEAP_PAGE - 1)))
+		return E(EINVAL);
+	lock();
+	int r = scone_heap_free(&heap, addr, pages_of(len));
+	unlock();
+	return r ? E(EINVAL) : 0;
+}
+
+long __scone_sys_mremap(unsigned long old, unsigned long oldlen, unsigned long newlen,
+			long flags, unsigned long new_addr)
+{
+	(void)new_addr;
+	if ((old & (HEAP_PAGE - 1)) || !newlen || (flags & MREMAP_FIXED) || (flags & ~3l))
+		return E(EINVAL);
+	size_t o = pages_of(oldlen), n = pages_of(newlen);
+	long r;
+	lock();
+	if (!scone_heap_contains(&heap, old, o * HEAP_PAGE)) {
+		r = E(EINVAL);
+	} else if (n <= o) {
+		scone_heap_free(&heap, old + n * HEAP_PAGE, o - n);
+		r = (long)old;
+	} else if (!scone_heap_grow(&heap, old, o, n - o)) {
+		r = (long)old;
+	} else if (!(flags & MREMAP_MAYMOVE)) {
+		r = E(ENOMEM);
+	} else {
+		uintptr_t p = scone_heap_alloc(&heap, n);
+		if (p) {
+			__scone_memcpy((void *)p, (void *)old, o * HEAP_PAGE);
+			scone_heap_free(&heap, old, o);
+			r = (long)p;
+		} else {
+			r = E(ENOMEM);
+		}
+	}
+	unlock();
+	if (r == E(ENOMEM) && (flags & MREMAP_MAYMOVE))
+		out_of_heap(newlen);
+	return r;
+}
+
+long __scone_sys_mprotect(unsigned long addr, unsigned long len, long prot)
+{
+	if (addr & (HEAP_PAGE - 1))
+		return E(EINVAL);
+	if (!scone_heap_contains(&heap, addr, pages_of(len) * HEAP_PAGE))
+		return E(ENOMEM);
+	/* EPCM permissions are fixed at EADD (SGX1): RW stays RW; asking for
+	 * less is accepted, asking for exec cannot be granted. */
+	return (prot & PROT_EXEC) ? E(EACCES) : 0;
+}
+
+long __scone_sys_madvise(unsigned long addr, unsigned long len, long advice)
+{
+	if (addr & (HEAP_PAGE - 1))
+		return E(EINVAL);
+	if (!scone_heap_contains(&heap, addr, pages_of(len) * HEAP_PAGE))
+		return E(ENOMEM);
+	/* DONTNEED promises zero pages on the next touch; the rest are hints. */
+	if (advice == MADV_DONTNEED)
+		__scone_memset((void *)addr, 0, pages_of(len) * HEAP_PAGE);
+	return 0;
+}

@@ -1,0 +1,53 @@
+/*
+ * SCONE-sync: a system call leaves the enclave, the host runs it, and the
+ * next entry (RESUME) brings back the result.
+ *
+ * Pointer arguments pass as they are: this works in SIM only, where the host
+ * can read and write enclave memory. On hardware the host cannot, and the
+ * result is not yet checked (Iago): copying arguments out to host memory and
+ * results back in, with checks, is the marshalling of the next issue.
+ */
+#include "internal.h"
+
+long __scone_ocall(long nr, long a0, long a1, long a2, long a3, long a4, long a5)
+{
+	struct scone_ocall *o = __scone_rt.host_ocall;
+	o->nr = nr;
+	o->args[0] = a0;
+	o->args[1] = a1;
+	o->args[2] = a2;
+	o->args[3] = a3;
+	o->args[4] = a4;
+	o->args[5] = a5;
+	o->ret = 0;
+	return __scone_ocall_exit(o);
+}
+
+_Noreturn void __scone_exit(int status)
+{
+	__scone_eexit(SCONE_EXIT_DONE, (uint64_t)(status & 0xff));
+}
+
+/*
+ * The message travels in host memory, which only the host can provide: ask
+ * it for an anonymous page. Before START has a host ocall block, the host
+ * gets no message (value 0) and says so itself.
+ */
+_Noreturn void __scone_abort(const char *msg)
+{
+	uint64_t page = 0;
+	if (__scone_rt.host_ocall) {
+		long p = __scone_ocall(9 /* mmap */, 0, 4096, 3 /* RW */,
+				       0x22 /* MAP_PRIVATE|MAP_ANONYMOUS */, -1, 0);
+		if (p > 0 && __scone_host_range((uint64_t)p, sizeof(struct scone_abort))) {
+			struct scone_abort *a = (struct scone_abort *)p;
+			size_t n = __scone_strlen(msg);
+			if (n > sizeof a->message - 1)
+				n = sizeof a->message - 1;
+			__scone_memcpy(a->message, msg, n);
+			a->message[n] = 0;
+			page = (uint64_t)p;
+		}
+	}
+	__scone_eexit(SCONE_EXIT_ABORT, page);
+}
