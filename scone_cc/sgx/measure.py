@@ -83,19 +83,29 @@ def _measured_page(run: PageRun, i: int) -> bytes:
     return tcs_as_measured(page) if run.type == PageType.TCS else page
 
 
+def labelled_records(layout: Layout) -> Iterator[tuple[str, int, PageRun | None, bytes]]:
+    """``records`` with a label each: ``(kind, enclave offset, run, record)``.
+
+    ``kind`` is ECREATE, EADD or EEXTEND; ``run`` is None for ECREATE.
+    """
+    _checked(layout)
+    yield "ECREATE", 0, None, ecreate_record(layout.size, layout.ssa_frame_pages)
+    for run, offset, i in layout.pages():
+        yield "EADD", offset, run, eadd_record(offset, run.secinfo_flags)
+        if run.measured:
+            page = _measured_page(run, i)
+            for k in range(CHUNKS_PER_PAGE):
+                at = offset + k * CHUNK
+                yield "EEXTEND", at, run, eextend_record(at, page[k * CHUNK:(k + 1) * CHUNK])
+
+
 def records(layout: Layout) -> Iterator[bytes]:
     """Yield every update record in order: 64 bytes for ECREATE and EADD, 320 for EEXTEND.
 
     sgx-spec §1: the concatenation of these records is what EINIT hashes.
     """
-    _checked(layout)
-    yield ecreate_record(layout.size, layout.ssa_frame_pages)
-    for run, offset, i in layout.pages():
-        yield eadd_record(offset, run.secinfo_flags)
-        if run.measured:
-            page = _measured_page(run, i)
-            for k in range(CHUNKS_PER_PAGE):
-                yield eextend_record(offset + k * CHUNK, page[k * CHUNK:(k + 1) * CHUNK])
+    for *_, record in labelled_records(layout):
+        yield record
 
 
 # --- the fast path -----------------------------------------------------------

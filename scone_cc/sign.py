@@ -1,0 +1,330 @@
+"""``scone-sign``: sign, inspect, verify and compare scone enclave binaries.
+
+The commands are thin: the work is in scone_cc.sgx (signing, diff, sgxs,
+keys). One console at this edge prints; ``--json`` gives machines the same
+facts. Bad input is one ``scone-sign: error: ...`` line and exit 2.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from scone_cc.errors import SconeError, run_cli
+
+PROG = "scone-sign"
+
+
+def _console():
+    from rich.console import Console
+
+    ctx = click.get_current_context()
+    root = ctx.find_root()
+    if root.obj is None:
+        # No colour and no highlighting: output is compared and piped.
+        root.obj = Console(highlight=False, color_system=None, soft_wrap=True)
+    return root.obj
+
+
+def _warn(lines) -> None:
+    for line in lines:
+        sys.stderr.write(f"{PROG}: warning: {line}\n")
+
+
+def _json(data) -> None:
+    click.echo(json.dumps(data, indent=2, sort_keys=False))
+
+
+def _size(what: str):
+    def convert(ctx, param, value):
+        if value is None:
+            return None
+        from scone_cc.units import parse_size
+        return parse_size(value, what=what, align=4096)
+    return convert
+
+
+def _count(ctx, param, value):
+    if value is None:
+        return None
+    from scone_cc.units import parse_count
+    return parse_count(value, what="--tcs")
+
+
+def _date(ctx, param, value):
+    if value is None:
+        return None
+    from scone_cc.sgx.sigstruct import parse_date
+    return parse_date(value)
+
+
+def _param_options(func):
+    options = [
+        click.option("--heap", callback=_size("--heap"), metavar="SIZE",
+                     help="Enclave heap (K/M/G suffixes), e.g. 256M."),
+        click.option("--stack", callback=_size("--stack"), metavar="SIZE",
+                     help="Stack per enclave thread, e.g. 256K."),
+        click.option("--tcs", callback=_count, metavar="N", help="Number of enclave threads (TCS)."),
+        click.option("--production/--debug", default=None,
+                     help="Sign without ATTRIBUTES.DEBUG (a release enclave), or with it."),
+        click.option("--isvprodid", type=click.IntRange(0, 0xFFFF), help="ISVPRODID (0..65535)."),
+        click.option("--isvsvn", type=click.IntRange(0, 0xFFFF), help="ISVSVN (0..65535)."),
+        click.option("--date", callback=_date, metavar="YYYY-MM-DD",
+                     help="SIGSTRUCT date (default: today UTC, or SOURCE_DATE_EPOCH)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _updates(heap, stack, tcs, isvprodid, isvsvn) -> dict:
+    named = dict(heap_size=heap, stack_size=stack, tcs_count=tcs,
+                 isvprodid=isvprodid, isvsvn=isvsvn)
+    return {k: v for k, v in named.items() if v is not None}
+
+
+def _human_size(n: int) -> str:
+    for unit, shift in (("G", 30), ("M", 20), ("K", 10)):
+        if n and n % (1 << shift) == 0:
+            return f"{n >> shift}{unit}"
+    return str(n)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli():
+    """Sign and inspect scone SGX enclave binaries."""
+
+
+@cli.command()
+@click.argument("binary", type=click.Path(dir_okay=False))
+@click.option("--key", type=click.Path(dir_okay=False), envvar="SCONE_KEY",
+              help="PEM RSA-3072 e=3 private key (default: $SCONE_KEY or the developer key).")
+@_param_options
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def sign(binary, key, heap, stack, tcs, production, isvprodid, isvsvn, date, as_json):
+    """Measure BINARY and sign it in place."""
+    from scone_cc.sgx.signing import sign_binary
+
+    result = sign_binary(binary, key_path=key, production=production, date=date,
+                         params_update=_updates(heap, stack, tcs, isvprodid, isvsvn))
+    _warn(result.warnings)
+    facts = {"binary": str(result.path), "mrenclave": result.mrenclave.hex(),
+             "mrsigner": result.mrsigner.hex(), "key": str(result.key_path),
+             "debug": result.params.debug}
+    if as_json:
+        _json(facts)
+        return
+    con = _console()
+    con.print(f"signed {result.path} ({'debug' if result.params.debug else 'production'})",
+              markup=False)
+    con.print(f"  MRENCLAVE {facts['mrenclave']}", markup=False)
+    con.print(f"  MRSIGNER  {facts['mrsigner']}", markup=False)
+    con.print(f"  key       {facts['key']}", markup=False)
+
+
+def _sigstruct_dict(raw: bytes) -> dict:
+    from scone_cc.errors import SconeError as _E
+    from scone_cc.sgx import sigstruct as sigs
+    from scone_cc.sgx.structs import Sigstruct
+
+    s = Sigstruct.unpack(raw, strict=False)
+    try:
+        date = sigs.date_from_bcd(s.date).isoformat()
+    except _E:
+        date = f"invalid ({s.date:#010x})"
+    return {
+        "vendor": f"{s.vendor:#x}", "date": date, "swdefined": f"{s.swdefined:#x}",
+        "exponent": s.exponent, "modulus_bits": s.modulus.bit_length(),
+        "miscselect": f"{s.miscselect:#x}", "miscmask": f"{s.miscmask:#x}",
+        "attributes": f"{s.attributes:#x}", "attributemask": f"{s.attributemask:#x}",
+        "xfrm": f"{s.xfrm:#x}", "xfrmmask": f"{s.xfrmmask:#x}",
+        "enclavehash": s.enclavehash.hex(), "isvprodid": s.isvprodid, "isvsvn": s.isvsvn,
+        "mrsigner": sigs.mrsigner(raw).hex() if s.modulus else None,
+    }
+
+
+def _runs(layout) -> list[dict]:
+    return [{"offset": f"{r.offset:#x}", "pages": r.count, "type": r.type.name,
+             "perms": "".join(c if r.perms & b else "-" for c, b in (("R", 1), ("W", 2), ("X", 4))),
+             "measured": r.measured, "what": r.what} for r in layout.runs]
+
+
+@cli.command()
+@click.argument("binary", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print everything as JSON.")
+def show(binary, as_json):
+    """Print BINARY's SIGSTRUCT, MRENCLAVE, MRSIGNER, parameters and layout."""
+    from scone_cc.sgx import measure, signing
+
+    b = signing.read(binary)
+    p = b.params
+    params = {"heap_size": p.heap_size, "stack_size": p.stack_size, "tcs_count": p.tcs_count,
+              "nssa": p.nssa, "ssa_frame_pages": p.ssa_frame_pages, "debug": p.debug,
+              "isvprodid": p.isvprodid, "isvsvn": p.isvsvn}
+    facts = {
+        "binary": str(binary),
+        "mrenclave": measure.mrenclave(b.layout).hex(),
+        "signed": b.sigstruct is not None,
+        "parameters": params,
+        "sigstruct": _sigstruct_dict(b.sigstruct) if b.sigstruct else None,
+        "layout": {"size": f"{b.layout.size:#x}", "ssa_frame_pages": b.layout.ssa_frame_pages,
+                   "runs": _runs(b.layout)},
+        "problems": list(b.problems),
+    }
+    if as_json:
+        _json(facts)
+        return
+    from rich.table import Table
+
+    con = _console()
+    sig = facts["sigstruct"]
+    con.print(f"binary     {binary}", markup=False)
+    con.print(f"MRENCLAVE  {facts['mrenclave']}", markup=False)
+    con.print(f"MRSIGNER   {(sig or {}).get('mrsigner') or '(not signed)'}", markup=False)
+    con.print("parameters", markup=False)
+    for name, value in params.items():
+        shown = _human_size(value) if name in ("heap_size", "stack_size") else value
+        con.print(f"  {name:<16} {shown}", markup=False)
+    if sig:
+        con.print("SIGSTRUCT", markup=False)
+        for name, value in sig.items():
+            con.print(f"  {name:<16} {value}", markup=False)
+    con.print(f"layout     SIZE {facts['layout']['size']}  SSAFRAMESIZE {b.layout.ssa_frame_pages}",
+              markup=False)
+    table = Table(box=None, pad_edge=False, show_edge=False)
+    for col, justify in (("offset", "right"), ("pages", "right"), ("type", "left"),
+                         ("perms", "left"), ("measured", "left"), ("what", "left")):
+        table.add_column(col, justify=justify, no_wrap=True)
+    for r in facts["layout"]["runs"]:
+        table.add_row(r["offset"], str(r["pages"]), r["type"], r["perms"],
+                      "yes" if r["measured"] else "no", r["what"])
+    con.print(table)
+    for line in b.problems:
+        con.print(f"problem: {line}", markup=False)
+
+
+@cli.command()
+@click.argument("binary", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
+def verify(binary, as_json):
+    """Check BINARY as EINIT would: exit 0 if good, 1 with one line per problem."""
+    from scone_cc.sgx.signing import verify_binary
+
+    check = verify_binary(binary)
+    if as_json:
+        _json({"binary": str(binary), "ok": not check.problems,
+               "mrenclave": check.mrenclave.hex(), "problems": list(check.problems)})
+    elif check.problems:
+        for line in check.problems:
+            click.echo(f"{binary}: {line}", err=True)
+    else:
+        click.echo(f"{binary}: OK (signature, MRENCLAVE {check.mrenclave.hex()}, attributes)")
+    sys.exit(1 if check.problems else 0)
+
+
+@cli.command()
+@click.argument("binary", type=click.Path(dir_okay=False))
+def mrenclave(binary):
+    """Print BINARY's MRENCLAVE in hex."""
+    from scone_cc.sgx import measure, signing
+
+    click.echo(measure.mrenclave(signing.read(binary).layout).hex())
+
+
+@cli.command()
+@click.argument("binary", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="Where to write the 256 bytes to sign.")
+@_param_options
+def gendata(binary, output, heap, stack, tcs, production, isvprodid, isvsvn, date):
+    """Two-step signing: write the 256 bytes to sign; BINARY keeps an unsigned SIGSTRUCT."""
+    from scone_cc.sgx.signing import prepare
+
+    prepare(binary, output, production=production, date=date,
+            params_update=_updates(heap, stack, tcs, isvprodid, isvsvn))
+    click.echo(f"wrote {output}: sign it with RSA-3072 e=3, PKCS#1 v1.5 SHA-256 "
+               f"(openssl dgst -sha256 -sign key.pem), then run `{PROG} catsig`")
+
+
+@cli.command()
+@click.argument("binary", type=click.Path(dir_okay=False))
+@click.option("--signature", required=True, type=click.Path(dir_okay=False),
+              help="Raw big-endian signature (384 bytes) over the gendata output.")
+@click.option("--public-key", required=True, type=click.Path(dir_okay=False),
+              help="PEM public key (or private key) that made the signature.")
+def catsig(binary, signature, public_key):
+    """Two-step signing: attach a signature made elsewhere, verified first."""
+    from scone_cc.sgx import keys
+    from scone_cc.sgx.signing import attach_signature
+
+    modulus = keys.load_public_modulus(public_key)
+    try:
+        raw = Path(signature).read_bytes()
+    except OSError as err:
+        raise SconeError(f"{signature}: cannot read the signature ({err.strerror})") from None
+    result = attach_signature(binary, raw, modulus)
+    click.echo(f"signed {binary}: MRENCLAVE {result.mrenclave.hex()} MRSIGNER {result.mrsigner.hex()}")
+
+
+@cli.command()
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="Where to write the new PEM private key (mode 0600).")
+@click.option("--force", is_flag=True, help="Replace an existing file.")
+def keygen(output, force):
+    """Create an RSA-3072 signing key with exponent 3."""
+    from scone_cc.sgx import keys
+
+    keys.keygen(output, force=force)
+    click.echo(f"wrote {output} (RSA-3072, e=3, mode 0600)")
+
+
+@cli.command("export-sgxs")
+@click.argument("binary", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="Where to write the SGXS stream.")
+def export_sgxs(binary, output):
+    """Write BINARY's measured stream as an SGXS file (SHA-256 of it = MRENCLAVE)."""
+    from scone_cc.fsutil import atomic_write
+    from scone_cc.sgx import signing, sgxs
+
+    data = sgxs.write_sgxs(signing.read(binary).layout)
+    try:
+        atomic_write(output, data)
+    except OSError as err:
+        raise SconeError(f"{output}: cannot write ({err.strerror})") from None
+    click.echo(f"wrote {output} ({len(data)} bytes)")
+
+
+@cli.command()
+@click.argument("a", type=click.Path(dir_okay=False))
+@click.argument("b", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
+def diff(a, b, as_json):
+    """Name the first parameter and page that make A's and B's MRENCLAVE differ."""
+    from scone_cc.sgx import signing
+    from scone_cc.sgx.diff import compare
+
+    ba, bb = signing.read(a), signing.read(b)
+    result = compare(ba.params, ba.layout, bb.params, bb.layout)
+    if as_json:
+        _json({"a": str(a), "b": str(b), **result.as_dict()})
+        return
+    con = _console()
+    if result.equal:
+        con.print(f"equal: MRENCLAVE {result.mrenclave_a.hex()}", markup=False)
+    else:
+        con.print(f"A {a}: MRENCLAVE {result.mrenclave_a.hex()}", markup=False)
+        con.print(f"B {b}: MRENCLAVE {result.mrenclave_b.hex()}", markup=False)
+    for name, va, vb in result.params:
+        con.print(f"parameter {name}: A {va}, B {vb}", markup=False)
+    if result.first:
+        con.print(f"first differing record #{result.first['record']}: {result.first['why']}",
+                  markup=False)
+
+
+def main():
+    """Console entry point: errors become one stderr line (scone_cc.errors.run_cli)."""
+    run_cli(PROG, cli)
