@@ -1,0 +1,6 @@
+#include <stdio.h>
+int main(void)
+{
+	printf("hello from the hook\n");
+	return 0;
+}
