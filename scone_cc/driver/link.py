@@ -83,7 +83,9 @@ def link_argv(inv, *, gcc: str, sysroot: str, gcc_libdir: str, include: list[str
     no_libs = "-nodefaultlibs" in inv.driver or "-nostdlib" in inv.driver
     no_libc = "-nolibc" in inv.driver
 
-    argv = [gcc, f"-specs={specs}", *ldflags, "-nostdlib", *include]
+    # -Wl,-nostdlib: ld also has built-in SEARCH_DIRs (/usr/lib/...) that
+    # would find glibc-built archives the specs file keeps gcc from naming.
+    argv = [gcc, f"-specs={specs}", *ldflags, "-nostdlib", "-Wl,-nostdlib", *include]
     if not no_start:
         argv += _files(start, lib, gcc_libdir)
     argv += inv.link_args
