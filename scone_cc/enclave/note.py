@@ -77,7 +77,8 @@ class Decoded:
 def decode(desc: bytes, where: str) -> Decoded:
     """Split a descriptor into header, runs, blob and SIGSTRUCT (note.h).
 
-    Checks only what is needed to read it safely (bounds, magic, version);
+    Checks only what is needed to read it safely (bounds, magic, version,
+    SIZE a power of two, every run inside it);
     canonical form is checked by comparing with ``encode``.
     """
     if len(desc) < abi.NOTE_HEADER.size:
@@ -93,10 +94,15 @@ def decode(desc: bytes, where: str) -> Decoded:
     if max(runs_end, blob_end, sig_end) > len(desc):
         raise SconeError(f"{where}: .note.scone is malformed: its parts end past the "
                          f"descriptor ({len(desc)} bytes); rebuild it")
+    size = h["enclave_size"]
+    if size < 8192 or size & (size - 1) or h["ssa_frame_pages"] == 0:
+        raise SconeError(f"{where}: .note.scone is malformed: enclave size {size:#x} is not a "
+                         f"power of two >= 8192 or SSA frame size is 0; rebuild it")
     runs = tuple(abi.NOTE_RUN.unpack(desc, h["runs_offset"] + i * abi.NOTE_RUN.size)
                  for i in range(h["nruns"]))
     for i, r in enumerate(runs):
         if r["offset"] % PAGE_SIZE or r["count"] == 0 or \
+                r["offset"] + r["count"] * PAGE_SIZE > size or \
                 r["src_size"] > r["count"] * PAGE_SIZE or \
                 (r["secinfo"] >> 8) not in (PageType.REG, PageType.TCS) or \
                 r["source"] not in (abi.SRC_ZERO, abi.SRC_IMAGE, abi.SRC_BLOB):
