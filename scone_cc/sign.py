@@ -328,3 +328,7 @@ def diff(a, b, as_json):
 def main():
     """Console entry point: errors become one stderr line (scone_cc.errors.run_cli)."""
     run_cli(PROG, cli)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,177 @@
+"""`scone-sign` on real binaries, checked with hashlib, openssl and a hand measurement."""
+
+import hashlib
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import SDK_SAMPLE_MRSIGNER, hand_mrenclave_of_layout
+
+SCONE_SIGN = ([shutil.which("scone-sign")] if shutil.which("scone-sign")
+              else [sys.executable, "-m", "scone_cc.sign"])
+
+
+def ss(*args, env=None):
+    return subprocess.run([*SCONE_SIGN, *map(str, args)], capture_output=True, text=True,
+                          env=env, stdin=subprocess.DEVNULL)
+
+
+def one_error(out):
+    assert out.returncode == 2, out
+    assert "Traceback" not in out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("scone-sign: error: "), out.stderr
+    return lines[0]
+
+
+def test_sign_show_verify_mrenclave(unsigned_binary, sample_key, parts):
+    from scone_cc.enclave import layout
+    from scone_cc.sgx.pages import EnclaveParams
+
+    out = ss("sign", unsigned_binary, "--key", sample_key, "--date", "2024-02-29", "--json")
+    assert out.returncode == 0, out.stderr
+    signed = json.loads(out.stdout)
+    assert signed["mrsigner"] == SDK_SAMPLE_MRSIGNER
+    # Independent measurement: the hand records over the layout of the image and parameters.
+    image, _ = parts
+    expected = hand_mrenclave_of_layout(layout.compute(image, EnclaveParams(heap_size=1 << 20,
+                                                                            tcs_count=2)))
+    assert signed["mrenclave"] == expected.hex()
+    assert ss("mrenclave", unsigned_binary).stdout.strip() == expected.hex()
+
+    show = json.loads(ss("show", unsigned_binary, "--json").stdout)
+    assert show["sigstruct"]["date"] == "2024-02-29"
+    assert show["sigstruct"]["enclavehash"] == expected.hex()
+    assert show["sigstruct"]["attributes"] == "0x6"
+    assert show["parameters"]["heap_size"] == 1 << 20 and show["parameters"]["tcs_count"] == 2
+    kinds = [(r["what"], r["type"], r["measured"]) for r in show["layout"]["runs"]]
+    assert ("heap", "REG", False) in kinds and ("tcs[1]", "TCS", True) in kinds
+
+    text = ss("show", unsigned_binary)
+    assert text.returncode == 0 and expected.hex() in text.stdout and "tcs[0]" in text.stdout
+
+    ok = ss("verify", unsigned_binary)
+    assert ok.returncode == 0 and "OK" in ok.stdout, ok.stderr
+
+
+def test_export_sgxs_hashes_to_mrenclave(signed_binary, tmp_path):
+    from scone_cc.sgx.sgxs import mrenclave_of_sgxs
+
+    out = ss("export-sgxs", signed_binary, "-o", tmp_path / "app.sgxs")
+    assert out.returncode == 0, out.stderr
+    data = (tmp_path / "app.sgxs").read_bytes()
+    mr = ss("mrenclave", signed_binary).stdout.strip()
+    assert hashlib.sha256(data).hexdigest() == mr == mrenclave_of_sgxs(data).hex()
+
+
+def test_tampered_binary_fails_verify(signed_binary):
+    from scone_cc.enclave import container
+
+    data = signed_binary.read_bytes()
+    parts = container.locate(data, "app")
+    rng = random.Random(7)
+    spots = ([parts.image[0] + rng.randrange(parts.image[1]) for _ in range(4)]
+             + [parts.desc[0] + rng.randrange(parts.desc[1]) for _ in range(6)])
+    for at in spots:
+        bad = bytearray(data)
+        bad[at] ^= 1 << rng.randrange(8)
+        signed_binary.write_bytes(bytes(bad))
+        out = ss("verify", signed_binary)
+        assert out.returncode in (1, 2), f"flip at {at} passed verify"
+        assert "Traceback" not in out.stderr and out.stderr.strip(), at
+    signed_binary.write_bytes(data)
+    assert ss("verify", signed_binary).returncode == 0
+
+
+def test_two_step_signing_with_openssl(unsigned_binary, sample_key, sample_public, tmp_path):
+    data_file, sig_file = tmp_path / "data.bin", tmp_path / "sig.bin"
+    out = ss("gendata", unsigned_binary, "-o", data_file, "--isvsvn", "4")
+    assert out.returncode == 0, out.stderr
+    data = data_file.read_bytes()
+    assert len(data) == 256
+    assert ss("verify", unsigned_binary).returncode == 1        # unsigned until catsig
+    subprocess.run(["openssl", "dgst", "-sha256", "-sign", str(sample_key), "-out", str(sig_file),
+                    str(data_file)], check=True)
+    wrong = tmp_path / "wrong.bin"
+    wrong.write_bytes(bytes(384))
+    before = unsigned_binary.read_bytes()
+    assert "does not verify" in one_error(ss("catsig", unsigned_binary, "--signature", wrong,
+                                             "--public-key", sample_public))
+    assert unsigned_binary.read_bytes() == before
+    out = ss("catsig", unsigned_binary, "--signature", sig_file, "--public-key", sample_public)
+    assert out.returncode == 0, out.stderr
+    assert ss("verify", unsigned_binary).returncode == 0
+    show = json.loads(ss("show", unsigned_binary, "--json").stdout)
+    assert show["sigstruct"]["isvsvn"] == 4 and show["sigstruct"]["mrsigner"] == SDK_SAMPLE_MRSIGNER
+    # openssl, as a second verifier, over the bytes the SIGSTRUCT says were signed.
+    from scone_cc.enclave import binfmt
+
+    sig = binfmt.read(unsigned_binary).sigstruct
+    assert sig[:128] + sig[900:1028] == data
+    (tmp_path / "be.sig").write_bytes(sig[516:900][::-1])
+    check = subprocess.run(["openssl", "dgst", "-sha256", "-verify", str(sample_public),
+                            "-signature", str(tmp_path / "be.sig"), str(data_file)],
+                           capture_output=True, text=True)
+    assert check.returncode == 0 and "Verified OK" in check.stdout
+
+
+def test_resign_parameters_and_diff(signed_binary, sample_key, tmp_path):
+    other = tmp_path / "other"
+    shutil.copy(signed_binary, other)
+    assert "equal" in ss("diff", signed_binary, other).stdout
+    out = ss("sign", other, "--key", sample_key, "--production", "--isvprodid", "9",
+             "--stack", "128K")
+    assert out.returncode == 0, out.stderr
+    show = json.loads(ss("show", other, "--json").stdout)
+    assert show["sigstruct"]["attributes"] == "0x4" and show["parameters"]["debug"] is False
+    assert show["parameters"]["stack_size"] == 128 << 10 and show["sigstruct"]["isvprodid"] == 9
+    assert ss("verify", other).returncode == 0
+    d = json.loads(ss("diff", signed_binary, other, "--json").stdout)
+    assert d["equal"] is False
+    names = {p["name"] for p in d["parameters"]}
+    assert {"debug", "isvprodid", "stack_size"} <= names
+    # The config page (debug flag) is the first measured difference.
+    assert "config" in d["first_difference"]["a"] and "EEXTEND" in d["first_difference"]["why"]
+    text = ss("diff", signed_binary, other).stdout
+    assert "first differing record" in text and "parameter stack_size" in text
+
+
+def test_bad_inputs_one_error_no_output(tmp_path, signed_binary):
+    junk = tmp_path / "junk"
+    junk.write_bytes(b"#!/bin/sh\necho hi\n")
+    trunc = tmp_path / "trunc"
+    trunc.write_bytes(signed_binary.read_bytes()[:3000])
+    for target in (junk, trunc, tmp_path / "missing"):
+        for args in (("show", target), ("verify", target), ("mrenclave", target),
+                     ("export-sgxs", target, "-o", tmp_path / "out.sgxs"),
+                     ("gendata", target, "-o", tmp_path / "out.bin"),
+                     ("sign", target, "--key", signed_binary)):
+            one_error(ss(*args))
+    assert not (tmp_path / "out.sgxs").exists() and not (tmp_path / "out.bin").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["app", "junk", "trunc"]
+
+
+def test_bad_options(signed_binary, tmp_path):
+    assert "not a real date" in one_error(ss("sign", signed_binary, "--date", "2023-02-29"))
+    assert "not a size" in one_error(ss("sign", signed_binary, "--heap", "12x"))
+    assert "multiple of 4096" in one_error(ss("sign", signed_binary, "--heap", "5000"))
+    before = signed_binary.read_bytes()
+    assert "not found" in one_error(ss("sign", signed_binary, "--key", tmp_path / "nokey.pem"))
+    assert signed_binary.read_bytes() == before
+
+
+def test_keygen_and_dev_key(tmp_path, unsigned_binary, scone_env):
+    out = ss("keygen", "-o", tmp_path / "k.pem")
+    assert out.returncode == 0 and oct(os.stat(tmp_path / "k.pem").st_mode & 0o777) == "0o600"
+    assert "already exists" in one_error(ss("keygen", "-o", tmp_path / "k.pem"))
+    scone_env.pop("SCONE_KEY", None)
+    out = ss("sign", unsigned_binary, env=scone_env)
+    assert out.returncode == 0, out.stderr
+    dev = os.path.join(scone_env["HOME"], ".config", "scone", "enclave-key.pem")
+    assert os.stat(dev).st_mode & 0o777 == 0o600
+    assert ss("verify", unsigned_binary, env=scone_env).returncode == 0
