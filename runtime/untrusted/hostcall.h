@@ -1,0 +1,30 @@
+/* The host side of an OCALL and the loop that serves one enclave thread. */
+#ifndef SCONE_HOSTCALL_H
+#define SCONE_HOSTCALL_H
+
+#include <stdint.h>
+
+#include <scone/enclave_abi.h>
+
+#include "backend.h"
+
+/* Run the system call o asks for, raw: the result or -errno, as `syscall`. */
+long scone_hostcall(const struct scone_ocall *o);
+
+struct scone_run_result {
+	int done;                  /* 1: DONE with status; 0: ABORT */
+	int status;
+	char message[256];         /* ABORT: the enclave's message, or "" */
+};
+
+/*
+ * enclave_abi.h protocol: START with args, then serve OCALLs (RESUME with
+ * each result) until DONE or ABORT. exit_cycles TSC cycles are spent per
+ * exit and re-entry (SCONE_SIM_EXIT_CYCLES). Returns 0, or a negative errno
+ * from the backend.
+ */
+int scone_run_thread(const struct scone_backend *b, struct scone_enclave *e, uint64_t tcs,
+		     struct scone_start_args *args, uint64_t exit_cycles,
+		     struct scone_run_result *out);
+
+#endif

@@ -1,0 +1,187 @@
+/*
+ * The starter: the untrusted half of every scone binary (DESIGN.md §1, §5).
+ * It finds the enclave image and the signed note in its own file, checks
+ * them, builds the enclave with the SIM or HW backend, and serves the
+ * enclave's system calls until it exits.
+ *
+ * Environment: SCONE_MODE=AUTO|SIM|HW, SCONE_HASH=1, SCONE_VERSION=1,
+ * SCONE_SIM_EXIT_CYCLES=N, SCONE_SYSCALL=sync (the only path so far).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/auxv.h>
+
+#include "../sgxcrypto/sha256.h"
+#include "hostcall.h"
+#include "loader.h"
+#include "selfexe.h"
+#include "sim.h"
+
+/* The HW backend may be left out of a build; SIM never is. */
+extern const struct scone_backend scone_backend_hw __attribute__((weak));
+
+static const char *const tried_devices = "/dev/sgx_enclave, /dev/sgx/enclave";
+
+static _Noreturn void die(int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("scone: error: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	exit(code);
+}
+
+static int env_is(const char *name, const char *value)
+{
+	const char *v = getenv(name);
+	return v && !strcasecmp(v, value);
+}
+
+static void hex(char out[65], const uint8_t d[32])
+{
+	for (int i = 0; i < 32; i++)
+		sprintf(out + 2 * i, "%02x", d[i]);
+}
+
+static const struct scone_backend *hw_backend(char *why, size_t len)
+{
+	if (!&scone_backend_hw) {
+		snprintf(why, len, "this starter was built without the HW backend (device paths: %s)", tried_devices);
+		return NULL;
+	}
+	return scone_backend_hw.available(why, len) ? &scone_backend_hw : NULL;
+}
+
+static const struct scone_backend *pick_backend(void)
+{
+	const char *mode = getenv("SCONE_MODE");
+	char why[512] = "";
+	if (!mode || !*mode || !strcasecmp(mode, "AUTO")) {
+		const struct scone_backend *b = hw_backend(why, sizeof why);
+		if (b)
+			return b;
+		if (!scone_backend_sim.available(why, sizeof why))
+			die(2, "no SGX device (tried %s) and %s", tried_devices, why);
+		fprintf(stderr, "[SCONE|WARN] no usable SGX device (tried %s): running in simulation mode (SIM), without SGX protection\n",
+			tried_devices);
+		return &scone_backend_sim;
+	}
+	if (!strcasecmp(mode, "SIM")) {
+		if (!scone_backend_sim.available(why, sizeof why))
+			die(2, "SCONE_MODE=SIM: %s", why);
+		return &scone_backend_sim;
+	}
+	if (!strcasecmp(mode, "HW")) {
+		const struct scone_backend *b = hw_backend(why, sizeof why);
+		if (!b)
+			die(2, "SCONE_MODE=HW: no usable SGX device: %s; use SCONE_MODE=SIM to simulate", why);
+		return b;
+	}
+	die(2, "SCONE_MODE=%s: expected AUTO, SIM or HW", mode);
+}
+
+static uint64_t exit_cycles(void)
+{
+	const char *v = getenv("SCONE_SIM_EXIT_CYCLES");
+	if (!v || !*v)
+		return 0;
+	char *end;
+	unsigned long long n = strtoull(v, &end, 10);
+	if (*end || *v == '-')
+		die(2, "SCONE_SIM_EXIT_CYCLES=%s: expected a number of TSC cycles", v);
+	return n;
+}
+
+static void print_version(const struct scone_backend *b, const struct scone_note *n,
+			  const uint8_t mr[32])
+{
+	const struct scone_enclave_config *c = &n->config;
+	uint16_t prodid, svn;
+	char h[65];
+	memcpy(&prodid, n->sigstruct + 1024, 2);
+	memcpy(&svn, n->sigstruct + 1026, 2);
+	hex(h, mr);
+	fprintf(stderr,
+		"scone starter: mode %s, syscalls sync\n"
+		"Enclave size: %llu bytes (0x%llx)\n"
+		"Heap: %llu bytes\nStack: %llu bytes per thread\nTCS: %u, SSA frames: %u x %u pages\n"
+		"Debug: %s\nISVPRODID: %u, ISVSVN: %u\n"
+		"Enclave hash: %s\n",
+		b->name, (unsigned long long)c->enclave_size, (unsigned long long)c->enclave_size,
+		(unsigned long long)c->heap_size, (unsigned long long)c->stack_size, c->tcs_count,
+		c->nssa, c->ssa_frame_pages, c->flags & SCONE_CONFIG_DEBUG ? "yes" : "no",
+		prodid, svn, h);
+}
+
+int main(int argc, char **argv, char **envp)
+{
+	char err[1024];
+	struct scone_selfexe x;
+	struct scone_note n;
+
+	const char *prog = argv[0] && argv[0][0] ? argv[0] : "/proc/self/exe";
+	if (scone_selfexe_open("/proc/self/exe", prog, &x, err, sizeof err))
+		die(2, "%s", err);
+	if (scone_note_parse(x.note, x.note_size, x.image, x.image_size, &n, err, sizeof err))
+		die(2, "%s: %s; the binary is corrupted or was modified after signing", prog, err);
+
+	if (getenv("SCONE_HASH") && strcmp(getenv("SCONE_HASH"), "0")) {
+		struct scone_enclave *e;
+		uint64_t base;
+		uint8_t mr[32];
+		char h[65];
+		if (scone_load(&scone_backend_measure, &n, &e, &base, err, sizeof err))
+			die(2, "%s", err);
+		scone_backend_measure.mrenclave(e, mr);
+		hex(h, mr);
+		printf("%s\n", h);
+		return 0;
+	}
+
+	uint8_t digest[32];
+	sha256(x.image, x.image_size, digest);
+	if (memcmp(digest, n.config.image_sha256, 32))
+		die(2, "%s: the enclave image (section .scone.enclave) does not match the SHA-256 in its signed config page: "
+		    "the binary was modified after signing; rebuild it or re-sign it with scone-sign sign",
+		    prog);
+
+	const struct scone_backend *b = pick_backend();
+	uint64_t cycles = exit_cycles();
+	struct scone_enclave *e;
+	uint64_t base;
+	if (scone_load(b, &n, &e, &base, err, sizeof err))
+		die(2, "%s: the enclave did not start: %s", prog, err);
+	if (env_is("SCONE_VERSION", "1")) {
+		uint8_t mr[32];
+		b->mrenclave(e, mr);
+		print_version(b, &n, mr);
+	}
+	uint64_t tcs = n.config.threads[0].tcs;
+	scone_note_free(&n);
+	scone_selfexe_close(&x);   /* the enclave holds its own copy now */
+
+	static struct scone_ocall ocall;
+	static struct scone_start_args args;
+	args.argc = (uint64_t)argc;
+	args.argv = (uint64_t)(uintptr_t)argv;
+	args.envp = (uint64_t)(uintptr_t)envp;
+	args.ocall = (uint64_t)(uintptr_t)&ocall;
+	args.flags = b == &scone_backend_sim ? SCONE_START_SIM : 0;
+	args.hwcap = getauxval(AT_HWCAP);
+	args.hwcap2 = getauxval(AT_HWCAP2);
+
+	struct scone_run_result r;
+	int rc = scone_run_thread(b, e, tcs, &args, cycles, &r);
+	if (rc)
+		die(2, "entering the enclave failed (error %d)", rc);
+	if (r.done)
+		exit(r.status);
+	fprintf(stderr, "scone: enclave aborted: %s\n",
+		r.message[0] ? r.message : "it refused the entry (bad start arguments or config page)");
+	exit(1);
+}

@@ -1,0 +1,282 @@
+/*
+ * The SIM backend (backend.h): the enclave is ordinary memory of this
+ * process, built in the order the hardware requires and measured in C as it
+ * goes (sgxcrypto/measure.h), EINIT played by sim_einit_check, EENTER and
+ * EEXIT emulated with FSGSBASE (sim_enter.S). The same code, without memory,
+ * is the measure-only backend behind SCONE_HASH.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
+
+#include "../sgxcrypto/einit.h"
+#include "../sgxcrypto/measure.h"
+#include "sim.h"
+
+#define PAGE 4096ull
+#define HWCAP2_FSGSBASE (1ul << 1)
+
+struct prot_run {
+	uint64_t offset, bytes;
+	int prot;
+};
+
+struct scone_enclave {
+	uint8_t *base;                 /* NULL: measure only */
+	uint64_t size;
+	struct scone_secs_params secs;
+	struct sha256_ctx mr;
+	uint8_t mrenclave[32];
+	int initialized;
+	struct prot_run *prots;
+	size_t nprots, cap;
+};
+
+static const uint8_t zero_page[PAGE] __attribute__((aligned(4096)));
+static const uint8_t *zero_region;
+static uint64_t zero_bytes;
+
+const void *scone_zero_src(uint64_t bytes)
+{
+	if (bytes <= zero_bytes)
+		return zero_region;
+	if (zero_region)
+		munmap((void *)zero_region, zero_bytes);
+	/* Never written: reads map the kernel's shared zero page, no memory. */
+	void *p = mmap(NULL, bytes, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED) {
+		zero_region = NULL;
+		zero_bytes = 0;
+		return NULL;
+	}
+	zero_region = p;
+	zero_bytes = bytes;
+	return p;
+}
+
+static int is_zero_src(const void *src, uint64_t bytes)
+{
+	const uint8_t *s = src;
+	return zero_region && s >= zero_region && bytes <= zero_bytes &&
+	       (uint64_t)(s - zero_region) <= zero_bytes - bytes;
+}
+
+static int sim_available(char *err, size_t errlen)
+{
+	if (!(getauxval(AT_HWCAP2) & HWCAP2_FSGSBASE)) {
+		snprintf(err, errlen, "SIM mode needs the FSGSBASE instructions in user space "
+			 "(AT_HWCAP2 bit 1): use Linux 5.9 or later on a CPU that has them");
+		return 0;
+	}
+	return 1;
+}
+
+static int create(struct scone_enclave **out, const struct scone_secs_params *p, uint64_t *base,
+		  int with_memory, char *err, size_t errlen)
+{
+	struct scone_enclave *e = calloc(1, sizeof *e);
+	if (!e) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	e->size = p->size;
+	e->secs = *p;
+	if (with_memory) {
+		/* Reserve 2*SIZE and keep the SIZE-aligned middle (sgx-spec.md §7 CREATE). */
+		uint8_t *m = mmap(NULL, 2 * p->size, PROT_NONE,
+				  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (m == MAP_FAILED) {
+			snprintf(err, errlen, "cannot reserve %llu bytes of address space for the enclave: %m",
+				 (unsigned long long)p->size);
+			free(e);
+			return -ENOMEM;
+		}
+		uint8_t *b = (uint8_t *)(((uintptr_t)m + p->size - 1) & ~(uintptr_t)(p->size - 1));
+		if (b > m)
+			munmap(m, b - m);
+		if (m + 2 * p->size > b + p->size)
+			munmap(b + p->size, m + 2 * p->size - (b + p->size));
+		e->base = b;
+	}
+	mr_ecreate(&e->mr, p->ssa_frame_pages, p->size);
+	*base = (uint64_t)(uintptr_t)e->base;
+	*out = e;
+	return 0;
+}
+
+static int sim_create(struct scone_enclave **e, const struct scone_secs_params *p, uint64_t *base,
+		      char *err, size_t errlen)
+{
+	return create(e, p, base, 1, err, errlen);
+}
+
+static int measure_create(struct scone_enclave **e, const struct scone_secs_params *p,
+			  uint64_t *base, char *err, size_t errlen)
+{
+	return create(e, p, base, 0, err, errlen);
+}
+
+static int prot_of(uint64_t secinfo)
+{
+	if ((secinfo >> 8) == 1)
+		return PROT_READ | PROT_WRITE;   /* a TCS maps RW (sgx-spec.md §7 mmap) */
+	return (secinfo & 1 ? PROT_READ : 0) | (secinfo & 2 ? PROT_WRITE : 0) |
+	       (secinfo & 4 ? PROT_EXEC : 0);
+}
+
+static int sim_add(struct scone_enclave *e, uint64_t offset, const void *src, uint32_t count,
+		   uint64_t secinfo, int measure, char *err, size_t errlen)
+{
+	uint64_t bytes = (uint64_t)count * PAGE;
+	if (e->initialized || offset % PAGE || offset >= e->size || bytes > e->size - offset) {
+		snprintf(err, errlen, "EADD of %u pages at 0x%llx: outside the enclave or after EINIT",
+			 count, (unsigned long long)offset);
+		return -EINVAL;
+	}
+	int zero = is_zero_src(src, bytes);
+	int tcs = (secinfo >> 8) == 1;
+	if (e->base) {
+		uint8_t *dst = e->base + offset;
+		if (mprotect(dst, bytes, PROT_READ | PROT_WRITE)) {
+			snprintf(err, errlen, "EADD at 0x%llx: mprotect: %m", (unsigned long long)offset);
+			return -errno;
+		}
+		/* Zero pages stay untouched: fresh anonymous memory already is zero. */
+		for (uint32_t i = 0; i < count && !zero; i++) {
+			if (tcs)
+				mr_tcs_as_stored(dst + i * PAGE, (const uint8_t *)src + i * PAGE);
+			else
+				memcpy(dst + i * PAGE, (const uint8_t *)src + i * PAGE, PAGE);
+		}
+		if (e->nprots == e->cap) {
+			size_t cap = e->cap ? 2 * e->cap : 64;
+			struct prot_run *p = realloc(e->prots, cap * sizeof *p);
+			if (!p) {
+				snprintf(err, errlen, "out of memory");
+				return -ENOMEM;
+			}
+			e->prots = p;
+			e->cap = cap;
+		}
+		e->prots[e->nprots++] = (struct prot_run){ offset, bytes, prot_of(secinfo) };
+	}
+	uint8_t stored[PAGE];
+	for (uint32_t i = 0; i < count; i++) {
+		uint64_t at = offset + i * PAGE;
+		mr_eadd(&e->mr, at, secinfo);
+		if (!measure)
+			continue;
+		const uint8_t *page = zero ? zero_page : (const uint8_t *)src + i * PAGE;
+		if (e->base)
+			page = zero ? zero_page : e->base + at;
+		else if (tcs && !zero)
+			page = (mr_tcs_as_stored(stored, page), stored);
+		mr_eextend_page(&e->mr, at, page);
+	}
+	return 0;
+}
+
+static int sim_init(struct scone_enclave *e, const uint8_t sigstruct[1808], char *err, size_t errlen)
+{
+	char why[512] = "";
+	uint8_t mrsigner[32];
+	mr_einit_final(&e->mr, e->mrenclave);
+	e->initialized = 1;
+	int code = sim_einit_check(sigstruct, e->mrenclave, e->secs.attributes, e->secs.xfrm,
+				   e->secs.miscselect, mrsigner, why, sizeof why);
+	if (code) {
+		snprintf(err, errlen, "EINIT refused the enclave (%s): %s", sgx_einit_code_name(code), why);
+		return -EPERM;
+	}
+	for (size_t i = 0; e->base && i < e->nprots; i++) {
+		if (mprotect(e->base + e->prots[i].offset, e->prots[i].bytes, e->prots[i].prot)) {
+			snprintf(err, errlen, "setting enclave page permissions: %m");
+			return -errno;
+		}
+	}
+	return 0;
+}
+
+static int measure_init(struct scone_enclave *e, const uint8_t sigstruct[1808], char *err, size_t errlen)
+{
+	(void)sigstruct, (void)err, (void)errlen;
+	mr_einit_final(&e->mr, e->mrenclave);
+	e->initialized = 1;
+	return 0;
+}
+
+static int sim_enter(struct scone_enclave *e, uint64_t tcs, uint64_t op, uint64_t arg,
+		     uint64_t *reason, uint64_t *value)
+{
+	if (!e->base || !e->initialized || tcs % PAGE || tcs >= e->size)
+		return -EINVAL;
+	const uint8_t *t = e->base + tcs;
+	uint64_t oentry, ofs, ogs;
+	memcpy(&oentry, t + 32, 8);
+	memcpy(&ofs, t + 48, 8);
+	memcpy(&ogs, t + 56, 8);
+	struct scone_sim_entry c = {
+		.tcs = (uint64_t)(uintptr_t)t,
+		.entry = (uint64_t)(uintptr_t)e->base + oentry,
+		.fs = (uint64_t)(uintptr_t)e->base + ofs,
+		.gs = (uint64_t)(uintptr_t)e->base + ogs,
+		.op = op,
+		.arg = arg,
+	};
+	scone_sim_eenter(&c);
+	*reason = c.reason;
+	*value = c.value;
+	return 0;
+}
+
+static int sim_mrenclave(struct scone_enclave *e, uint8_t out[32])
+{
+	if (!e->initialized) {
+		struct sha256_ctx copy = e->mr;
+		mr_einit_final(&copy, out);
+		return 0;
+	}
+	memcpy(out, e->mrenclave, 32);
+	return 0;
+}
+
+static void sim_destroy(struct scone_enclave *e)
+{
+	if (!e)
+		return;
+	if (e->base)
+		munmap(e->base, e->size);
+	free(e->prots);
+	free(e);
+}
+
+static int always(char *err, size_t errlen)
+{
+	(void)err, (void)errlen;
+	return 1;
+}
+
+const struct scone_backend scone_backend_sim = {
+	.name = "SIM",
+	.available = sim_available,
+	.create = sim_create,
+	.add = sim_add,
+	.init = sim_init,
+	.enter = sim_enter,
+	.mrenclave = sim_mrenclave,
+	.destroy = sim_destroy,
+};
+
+const struct scone_backend scone_backend_measure = {
+	.name = "measure",
+	.available = always,
+	.create = measure_create,
+	.add = sim_add,
+	.init = measure_init,
+	.enter = sim_enter,
+	.mrenclave = sim_mrenclave,
+	.destroy = sim_destroy,
+};

@@ -1,0 +1,24 @@
+/* The SIM backend's pieces that tests and the loader reach directly. */
+#ifndef SCONE_SIM_H
+#define SCONE_SIM_H
+
+#include <stdint.h>
+
+#include "backend.h"
+
+struct scone_sim_entry {           /* offsets fixed by sim_enter.S */
+	uint64_t tcs, entry, fs, gs, op, arg;
+	uint64_t reason, value;
+	uint64_t host_fs, host_gs;
+};
+
+uint64_t scone_sim_eenter(struct scone_sim_entry *c) __attribute__((visibility("hidden")));
+
+/* The measurement alone (ECREATE/EADD/EEXTEND in C, no memory): SCONE_HASH. */
+extern const struct scone_backend scone_backend_measure;
+
+/* A read-only region of zero pages to pass as add()'s src for zero runs;
+ * the SIM backend recognises it and leaves the enclave pages untouched. */
+const void *scone_zero_src(uint64_t bytes);
+
+#endif
