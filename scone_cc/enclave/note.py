@@ -4,7 +4,8 @@ Format: ``runtime/include/scone/note.h``. The encoding is canonical, so the
 loader can refuse any other byte string: runs at 88, the blob right after the
 runs, the SIGSTRUCT right after the blob, the end of the descriptor right after
 the SIGSTRUCT; image runs are SCONE_SRC_IMAGE with the file range of their
-PT_LOAD (page-widened, elfimage.Segment); runs with content that are not from
+PT_LOAD (page-widened, elfimage.Segment; a PT_LOAD without file bytes is
+SCONE_SRC_ZERO); runs with content that are not from
 the image are SCONE_SRC_BLOB, their bytes laid one after another in run order;
 runs without content (heap, stacks, SSA) are SCONE_SRC_ZERO with zero source
 fields; reserved bytes are zero.
@@ -39,6 +40,8 @@ def encode(layout: Layout, image: bytes, sigstruct: bytes | None) -> bytes:
         if i < len(segments):
             seg = segments[i]
             src = (abi.SRC_IMAGE, seg.file_start, seg.file_end - seg.file_start)
+            if seg.file_end == seg.file_start:
+                src = (abi.SRC_ZERO, 0, 0)  # a .bss-only segment: no file bytes
             if (run.offset, run.count) != (seg.page_offset, seg.pages) or \
                     run.content != image[seg.file_start:seg.file_end] or not run.measured:
                 raise SconeError(f"layout does not match the enclave image at run {i} "

@@ -203,3 +203,18 @@ def test_every_byte_flip_is_reported_or_measured(built):
                     for r in b.layout.runs]
             assert b.problems or runs != shape, pos
         data[pos] = original[pos]
+
+
+def test_bss_only_segment_is_a_zero_run(elf_maker):
+    from scone_cc.enclave import note
+
+    image = elf_maker([dict(type=1, flags=4, vaddr=0, offset=0, filesz=0x200, memsz=0x200),
+                       dict(type=1, flags=5, vaddr=0x1000, offset=0x1000, filesz=0x10,
+                            memsz=0x10),
+                       dict(type=1, flags=6, vaddr=0x2000, offset=0x1000, filesz=0,
+                            memsz=0x1800)], entry=0x1000, size=0x1010)
+    # note.h: a run with no source bytes is SCONE_SRC_ZERO with zero src fields.
+    desc = note.encode(layout.compute(image, PARAMS), image, None)
+    assert struct.unpack_from("<QIHBBQQ", desc, 88 + 2 * 32) == (0x2000, 2, 0x203, 1, 0, 0, 0)
+    assert struct.unpack_from("<QIHBBQQ", desc, 88 + 1 * 32) == (0x1000, 1, 0x205, 1, 1,
+                                                                  0x1000, 0x10)

@@ -1,0 +1,122 @@
+"""finish(): enclave image -> signed scone binary, or nothing at all."""
+
+import hashlib
+import os
+import struct
+
+import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from scone_cc.enclave import binfmt, build
+from scone_cc.errors import SconeError
+from scone_cc.sgx.pages import EnclaveParams
+
+PARAMS = EnclaveParams(heap_size=1 << 20, stack_size=64 << 10, tcs_count=2, isvprodid=7,
+                       isvsvn=3)
+
+
+@pytest.fixture(scope="module")
+def key_file(tmp_path_factory):
+    key = rsa.generate_private_key(public_exponent=3, key_size=3072)
+    path = tmp_path_factory.mktemp("key") / "k.pem"
+    path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                       serialization.PrivateFormat.PKCS8,
+                                       serialization.NoEncryption()))
+    os.chmod(path, 0o600)
+    return path, key.public_key()
+
+
+@pytest.fixture
+def sysroot_dir(tmp_path, starter):
+    (tmp_path / "sysroot" / "libexec").mkdir(parents=True)
+    (tmp_path / "sysroot" / "libexec" / "scone-starter").write_bytes(starter)
+    return tmp_path / "sysroot"
+
+
+@pytest.fixture
+def image_file(tmp_path, ld_image):
+    path = tmp_path / ".app.enclave.tmp"
+    path.write_bytes(ld_image.read_bytes())
+    return path
+
+
+def mrenclave(lay):
+    # docs/sgx-spec.md §1, written out here independently of scone_cc.sgx.
+    h = hashlib.sha256()
+    h.update(b"ECREATE\0" + struct.pack("<IQ", lay.ssa_frame_pages, lay.size) + bytes(44))
+    for run in lay.runs:
+        for i in range(run.count):
+            off = run.offset + i * 4096
+            h.update(b"EADD\0\0\0\0" + struct.pack("<QQ", off, run.secinfo_flags) + bytes(40))
+            if run.measured:
+                page = run.page(i)
+                for c in range(16):
+                    h.update(b"EEXTEND\0" + struct.pack("<Q", off + 256 * c) + bytes(48))
+                    h.update(page[256 * c:256 * (c + 1)])
+    return h.digest()
+
+
+def test_finish_writes_a_signed_binary(tmp_path, sysroot_dir, image_file, ld_image, key_file):
+    out = tmp_path / "app"
+    build.finish(image_file, out, sysroot=sysroot_dir, params=PARAMS, key=str(key_file[0]))
+    assert not image_file.exists()
+    assert os.stat(out).st_mode & 0o777 == 0o755
+    b = binfmt.read(out)
+    assert b.image == ld_image.read_bytes() and b.problems == ()
+    assert b.params == PARAMS
+    sig = b.sigstruct
+    # sgx-spec §6: ENCLAVEHASH, ISVPRODID/ISVSVN, modulus, RSA PKCS#1 v1.5 signature.
+    assert sig[960:992] == mrenclave(b.layout)
+    assert struct.unpack_from("<HH", sig, 1024) == (7, 3)
+    pub = key_file[1]
+    assert int.from_bytes(sig[128:512], "little") == pub.public_numbers().n
+    pub.verify(sig[516:900][::-1], sig[0:128] + sig[900:1028], padding.PKCS1v15(),
+               hashes.SHA256())
+    assert leftovers(tmp_path) == []
+
+
+def test_finish_replaces_an_existing_output(tmp_path, sysroot_dir, image_file, key_file):
+    out = tmp_path / "app"
+    out.write_text("old")
+    build.finish(image_file, out, sysroot=sysroot_dir, params=PARAMS, key=key_file[0])
+    assert binfmt.read(out).sigstruct is not None
+
+
+def leftovers(d):
+    return [p.name for p in d.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_bad_image_leaves_output_alone(tmp_path, sysroot_dir, key_file):
+    image = tmp_path / ".app.enclave.tmp"
+    image.write_text("not an image\n")
+    out = tmp_path / "app"
+    out.write_text("old")
+    with pytest.raises(SconeError) as err:
+        build.finish(image, out, sysroot=sysroot_dir, params=PARAMS, key=key_file[0])
+    assert str(err.value).startswith(f"{out}: enclave image: not an ELF file")
+    assert out.read_text() == "old" and not image.exists() and leftovers(tmp_path) == []
+
+
+def test_missing_starter(tmp_path, image_file, key_file):
+    out = tmp_path / "app"
+    with pytest.raises(SconeError, match="scone-starter: cannot read the starter"):
+        build.finish(image_file, out, sysroot=tmp_path / "nowhere", params=PARAMS,
+                     key=key_file[0])
+    assert not out.exists() and not image_file.exists() and leftovers(tmp_path) == []
+
+
+def test_bad_params(tmp_path, sysroot_dir, image_file, key_file):
+    with pytest.raises(SconeError, match="TCS count 0"):
+        build.finish(image_file, tmp_path / "app", sysroot=sysroot_dir,
+                     params=EnclaveParams(tcs_count=0), key=key_file[0])
+    assert not (tmp_path / "app").exists() and leftovers(tmp_path) == []
+
+
+def test_bad_key_leaves_nothing(tmp_path, sysroot_dir, image_file):
+    bad = tmp_path / "bad.pem"
+    bad.write_text("not a key\n")
+    os.chmod(bad, 0o600)
+    with pytest.raises(SconeError):
+        build.finish(image_file, tmp_path / "app", sysroot=sysroot_dir, params=PARAMS, key=bad)
+    assert not (tmp_path / "app").exists() and leftovers(tmp_path) == []
