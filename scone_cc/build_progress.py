@@ -23,13 +23,15 @@ class Progress:
     def __enter__(self):
         if self.tty:
             from rich.console import Console
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress as RichProgress,
-                                       SpinnerColumn, TextColumn, TimeElapsedColumn)
+            from rich.progress import (BarColumn, Progress as RichProgress, SpinnerColumn,
+                                       TextColumn, TimeElapsedColumn)
             self._rich = RichProgress(
                 SpinnerColumn(), TextColumn("[bold]scone[/] {task.description}"),
-                BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                BarColumn(), TextColumn("{task.fields[count]}"), TimeElapsedColumn(),
                 console=Console(file=self.stream), transient=True)
             self._rich.__enter__()
+            self._rich.console.print("[bold]scone[/] building the sysroot "
+                                     "(once; later runs use the cache)")
         else:
             self._line("building the sysroot (once; later runs use the cache)")
         return self
@@ -48,7 +50,8 @@ class Progress:
         if self._rich is not None:
             if self._task is not None:
                 self._rich.remove_task(self._task)
-            self._task = self._rich.add_task(description, total=total)
+            self._task = self._rich.add_task(description, total=total,
+                                             count=f"0/{total}" if total else "")
         else:
             self._line(description + (f" ({total} objects)" if total else ""))
 
@@ -57,8 +60,9 @@ class Progress:
         if self._rich is not None and self._task is not None:
             total = self._total
             if total is not None and self._count > total:
-                self._rich.update(self._task, total=self._count)
-            self._rich.advance(self._task)
+                total = self._total = self._count
+            self._rich.update(self._task, completed=self._count, total=total,
+                              count=f"{self._count}/{total}")
         elif self._total:
             pct = min(100, self._count * 100 // self._total) // 25 * 25
             if pct > self._last_pct and pct > 0:
