@@ -51,7 +51,7 @@ static void hex(char out[65], const uint8_t d[32])
 static const struct scone_backend *hw_backend(char *why, size_t len)
 {
 	if (!&scone_backend_hw) {
-		snprintf(why, len, "this starter was built without the HW backend (device paths: %s)", tried_devices);
+		snprintf(why, len, "this starter was built without the HW backend (device paths: %s); use SCONE_MODE=SIM to simulate", tried_devices);
 		return NULL;
 	}
 	return scone_backend_hw.available(why, len) ? &scone_backend_hw : NULL;
@@ -79,7 +79,7 @@ static const struct scone_backend *pick_backend(void)
 	if (!strcasecmp(mode, "HW")) {
 		const struct scone_backend *b = hw_backend(why, sizeof why);
 		if (!b)
-			die(2, "SCONE_MODE=HW: no usable SGX device: %s; use SCONE_MODE=SIM to simulate", why);
+			die(2, "SCONE_MODE=HW: %s", why);
 		return b;
 	}
 	die(2, "SCONE_MODE=%s: expected AUTO, SIM or HW", mode);
