@@ -1,5 +1,7 @@
 # libsgxcrypto.a: SHA-256, MRENCLAVE records and EINIT checks for the starter
-# (host code: built with the host compiler and libc, no crypto library).
+# (host code: built with the host compiler and libc, no crypto library;
+# HOSTCC, not CC, so a trusted-side CC never reaches it).
+HOSTCC ?= gcc
 SGXCRYPTO_SRC := $(wildcard $(TOP)sgxcrypto/*.c)
 SGXCRYPTO_OBJ := $(patsubst $(TOP)sgxcrypto/%.c,$(O)/sgxcrypto/%.o,$(SGXCRYPTO_SRC))
 SGXCRYPTO_CFLAGS := -O2 -std=gnu11 -Wall -Wextra -fPIC
@@ -11,6 +13,6 @@ $(O)/libsgxcrypto.a: $(SGXCRYPTO_OBJ)
 
 $(SGXCRYPTO_OBJ): $(O)/sgxcrypto/%.o: $(TOP)sgxcrypto/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(SGXCRYPTO_CFLAGS) -MMD -MP -c $< -o $@
+	$(HOSTCC) $(SGXCRYPTO_CFLAGS) -MMD -MP -c $< -o $@
 
 -include $(SGXCRYPTO_OBJ:.o=.d)
