@@ -7,6 +7,7 @@
  *                               prints the symbol's offset from the image
  *   clock                       calls the vDSO clock_gettime found by lookup
  *   xfrm XCR0 ALLOWED SIGX MASK scone_xfrm_choose()
+ *   xfrmsig SIGX MASK           scone_xfrm_for_sigstruct() on this CPU
  *   xsave XFRM                  scone_xsave_size()
  *   enter OP ARG                scone_hw_eenter() through fake_sgx_enter
  *   preserve                    callee-saved registers across the entry call
@@ -109,6 +110,17 @@ int main(int argc, char **argv)
 		uint64_t x = 0;
 		int rc = scone_xfrm_choose(num(argv[2]), num(argv[3]), num(argv[4]), num(argv[5]), &x, err, sizeof(err));
 
+		printf("%d 0x%" PRIx64 " %s\n", rc, x, err);
+		return 0;
+	}
+	if (!strcmp(cmd, "xfrmsig") && argc == 4) {
+		uint8_t sig[1808] = { 0 };
+		uint64_t sx = num(argv[2]), sm = num(argv[3]), x = 0;
+		int rc;
+
+		memcpy(sig + 936, &sx, 8);
+		memcpy(sig + 952, &sm, 8);
+		rc = scone_xfrm_for_sigstruct(sig, &x, err, sizeof(err));
 		printf("%d 0x%" PRIx64 " %s\n", rc, x, err);
 		return 0;
 	}

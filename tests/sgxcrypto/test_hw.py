@@ -219,6 +219,22 @@ def test_xfrm_refusals(driver, xcr0, sig_xfrm, mask, words):
     assert rc == "-1" and words in msg and "re-sign" in msg
 
 
+def cpu_flags() -> set:
+    with open("/proc/cpuinfo") as f:
+        return set(next(line for line in f if line.startswith("flags")).split(":")[1].split())
+
+
+def test_xfrm_from_sigstruct_on_this_cpu(driver):
+    # everything fixed: exactly the signed legacy value
+    assert drive(driver, "xfrmsig", "0x3", hex(2**64 - 1)).split()[:2] == ["0", "0x3"]
+    # only x87/SSE fixed: AVX comes on exactly when the kernel lists it (it
+    # hides avx when XCR0 lacks the YMM state)
+    rc, x = drive(driver, "xfrmsig", "0x3", "0x3").split()[:2]
+    assert rc == "0" and int(x, 16) & 3 == 3
+    assert bool(int(x, 16) & 4) == ("avx" in cpu_flags())
+    assert bool(int(x, 16) & 0xE0) == ("avx512f" in cpu_flags())
+
+
 def test_xsave_sizes(driver):
     # legacy 512 + header 64 (spec §5); AVX adds 256 at its CPUID offset 576
     assert drive(driver, "xsave", "0x3") == "576"

@@ -80,6 +80,18 @@ int scone_xfrm_for_cpu(uint64_t sig_xfrm, uint64_t sig_mask, uint64_t *xfrm,
 	return scone_xfrm_choose(read_xcr0(), sgx_allowed_xfrm(), sig_xfrm, sig_mask, xfrm, err, errlen);
 }
 
+int scone_xfrm_for_sigstruct(const uint8_t sigstruct[1808], uint64_t *xfrm,
+			     char *err, size_t errlen)
+{
+	uint64_t sig_xfrm = 0, sig_mask = 0;
+
+	for (int i = 7; i >= 0; i--) {
+		sig_xfrm = sig_xfrm << 8 | sigstruct[936 + i];
+		sig_mask = sig_mask << 8 | sigstruct[952 + i];
+	}
+	return scone_xfrm_for_cpu(sig_xfrm, sig_mask, xfrm, err, errlen);
+}
+
 uint32_t scone_xsave_size(uint64_t xfrm)
 {
 	uint32_t size = 512 + 64;  /* legacy region and XSAVE header */

@@ -18,6 +18,12 @@ int scone_xfrm_choose(uint64_t xcr0, uint64_t sgx_allowed, uint64_t sig_xfrm,
 int scone_xfrm_for_cpu(uint64_t sig_xfrm, uint64_t sig_mask, uint64_t *xfrm,
 		       char *err, size_t errlen);
 /*
+ * The same for a SIGSTRUCT: its XFRM (offset 936) and XFRM mask (952),
+ * sgx-spec.md §6. The loader's one call for SECS.ATTRIBUTES.XFRM in HW mode.
+ */
+int scone_xfrm_for_sigstruct(const uint8_t sigstruct[1808], uint64_t *xfrm,
+			     char *err, size_t errlen);
+/*
  * sgx-spec.md §3 ECREATE / §5: bytes of the (non-compacted) XSAVE area for
  * xfrm, from CPUID leaf 0Dh; the SSA frame must hold it plus MISC and GPRSGX.
  */
