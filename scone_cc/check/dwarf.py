@@ -1,0 +1,206 @@
+"""Source locations from DWARF (any version gcc emits, DWARF 5 included).
+
+Read lazily: a clean program never parses a line table, and only the
+compilation units that hold a finding are decoded. In a relocatable object
+the code addresses are section offsets; to tell sections apart, relocations
+against code are applied with S = (section index << 32) + symbol value, so
+an address here is ``(section index << 32) | offset`` (``key()``).
+"""
+
+import bisect
+import io
+import os
+import struct
+
+from .elf import ET_REL, SHT_NOBITS
+
+R_X86_64_64, R_X86_64_32, R_X86_64_32S = 1, 10, 11
+
+
+def key(elf, shndx: int, offset: int) -> int:
+    """The address DWARF uses here for ``offset`` in section ``shndx``."""
+    return (shndx << 32) | offset if elf.type == ET_REL else offset
+
+
+def _patched(elf) -> bytes:
+    """The file's bytes with .rela.debug_* applied (section-tagged code addresses)."""
+    data = bytearray(elf.data)
+    for rel in elf.rela_sections():
+        target = elf.sections[rel.info] if rel.info < len(elf.sections) else None
+        if target is None or not target.name.startswith(".debug") or target.type == SHT_NOBITS:
+            continue
+        syms = elf.symbols(elf.sections[rel.link])
+        for off, typ, symi, addend in elf.relas(rel):
+            if symi >= len(syms) or off + 4 > target.size:
+                continue
+            s = syms[symi]
+            base = s.value
+            if 0 < s.shndx < len(elf.sections) and elf.sections[s.shndx].exec:
+                base += s.shndx << 32
+            val = base + addend
+            at = target.offset + off
+            if typ == R_X86_64_64 and off + 8 <= target.size:
+                struct.pack_into("<Q", data, at, val & 0xFFFFFFFFFFFFFFFF)
+            elif typ in (R_X86_64_32, R_X86_64_32S):
+                struct.pack_into("<I", data, at, val & 0xFFFFFFFF)
+    return bytes(data)
+
+
+class Dwarf:
+    """Lazy DWARF of one ELF: which code is the application's, and file:line:col."""
+
+    def __init__(self, elf):
+        self.elf = elf
+        self.present = elf.section(".debug_info") is not None and elf.section(".debug_line") is not None
+        self._info = None
+        self._ranges = None
+        self._lines = {}
+        self._vars = None
+
+    def info(self):
+        if self._info is None:
+            from elftools.elf.elffile import ELFFile
+
+            data = _patched(self.elf) if self.elf.type == ET_REL else self.elf.data
+            self._info = ELFFile(io.BytesIO(data)).get_dwarf_info(relocate_dwarf_sections=False)
+        return self._info
+
+    def ranges(self) -> list:
+        """Sorted (lo, hi, cu_offset) of every unit with code (.debug_aranges, else unit DIEs)."""
+        if self._ranges is None:
+            out = []
+            if self.present:
+                di = self.info()
+                ar = di.get_aranges() if self.elf.section(".debug_aranges") is not None else None
+                if ar is not None:
+                    out = [(e.begin_addr, e.begin_addr + e.length, e.info_offset) for e in ar.entries if e.length]
+                else:
+                    for cu in di.iter_CUs():
+                        top = cu.get_top_DIE()
+                        lo = top.attributes.get("DW_AT_low_pc")
+                        hi = top.attributes.get("DW_AT_high_pc")
+                        if lo is not None and hi is not None:
+                            h = hi.value if hi.form == "DW_FORM_addr" else lo.value + hi.value
+                            out.append((lo.value, h, cu.cu_offset))
+                        elif "DW_AT_ranges" in top.attributes:
+                            for r in self._cu_ranges(cu, top):
+                                out.append((r[0], r[1], cu.cu_offset))
+            self._ranges = sorted(out)
+            self._starts = [r[0] for r in self._ranges]
+        return self._ranges
+
+    def _cu_ranges(self, cu, top):
+        try:
+            rl = self.info().range_lists()
+            base = top.attributes["DW_AT_low_pc"].value if "DW_AT_low_pc" in top.attributes else 0
+            out = []
+            for r in rl.get_range_list_at_offset(top.attributes["DW_AT_ranges"].value, cu=cu):
+                if hasattr(r, "begin_offset"):
+                    b = getattr(r, "base_address", base) if not getattr(r, "is_absolute", False) else 0
+                    out.append((r.begin_offset + b, r.end_offset + b))
+            return out
+        except Exception:        # odd range lists only cost the app/libc split, never the check
+            return []
+
+    def unit_at(self, addr: int):
+        rs = self.ranges()
+        i = bisect.bisect_right(self._starts, addr) - 1
+        while i >= 0 and rs[i][0] <= addr:
+            if addr < rs[i][1]:
+                return rs[i][2]
+            i -= 1
+        return None
+
+    def covers(self, addr: int) -> bool:
+        """True if ``addr`` lies in code described by a compilation unit (the app's own code)."""
+        return self.present and self.unit_at(addr) is not None
+
+    def _rows(self, cu_off):
+        if cu_off not in self._lines:
+            di = self.info()
+            cu = di.get_CU_at(cu_off)
+            lp = di.line_program_for_CU(cu)
+            rows = []
+            if lp is not None:
+                files = lp["file_entry"]
+                dirs = lp["include_directory"]
+                v5 = lp["version"] >= 5
+
+                def fname(i):
+                    j = i if v5 else i - 1
+                    if not 0 <= j < len(files):
+                        return "?"
+                    fe = files[j]
+                    name = fe.name.decode("utf-8", "replace") if isinstance(fe.name, bytes) else str(fe.name)
+                    d = fe.dir_index
+                    if not os.path.isabs(name) and d and 0 <= (d if v5 else d - 1) < len(dirs):
+                        dd = dirs[d if v5 else d - 1]
+                        dd = dd.decode("utf-8", "replace") if isinstance(dd, bytes) else str(dd)
+                        name = os.path.join(dd, name)
+                    return name
+
+                names = {}
+                seq = []
+                for ent in lp.get_entries():
+                    st = ent.state
+                    if st is None:
+                        continue
+                    if st.end_sequence:
+                        if seq:
+                            rows.append((seq[0][0], st.address, seq))
+                        seq = []
+                        continue
+                    if st.file not in names:
+                        names[st.file] = fname(st.file)
+                    seq.append((st.address, names[st.file], st.line, st.column))
+            rows.sort(key=lambda r: r[0])
+            self._lines[cu_off] = rows
+        return self._lines[cu_off]
+
+    def line_at(self, addr: int):
+        """(file, line, column) of the code at ``addr``, or None."""
+        if not self.present:
+            return None
+        cu = self.unit_at(addr)
+        cands = [cu] if cu is not None else [c.cu_offset for c in self.info().iter_CUs()]
+        for c in cands:
+            for lo, hi, seq in self._rows(c):
+                if lo <= addr < hi:
+                    best = None
+                    for a, f, ln, col in seq:
+                        if a > addr:
+                            break
+                        if ln:
+                            best = (f, ln, col)
+                    return best
+        return None
+
+    def variable_line(self, name: str):
+        """(file, line, 0) where variable ``name`` is declared, or None."""
+        if not self.present:
+            return None
+        if self._vars is None:
+            self._vars = {}
+            di = self.info()
+            for cu in di.iter_CUs():
+                lp = None
+                for die in cu.iter_DIEs():
+                    if die.tag != "DW_TAG_variable":
+                        continue
+                    a = die.attributes
+                    if "DW_AT_name" not in a or "DW_AT_decl_line" not in a:
+                        continue
+                    if lp is None:
+                        lp = di.line_program_for_CU(cu)
+                    fi = a["DW_AT_decl_file"].value if "DW_AT_decl_file" in a else 0
+                    files = lp["file_entry"] if lp is not None else []
+                    j = fi if lp is not None and lp["version"] >= 5 else fi - 1
+                    f = files[j].name if 0 <= j < len(files) else b"?"
+                    f = f.decode("utf-8", "replace") if isinstance(f, bytes) else str(f)
+                    n = a["DW_AT_name"].value
+                    n = n.decode("utf-8", "replace") if isinstance(n, bytes) else str(n)
+                    col = a["DW_AT_decl_column"].value if "DW_AT_decl_column" in a else 0
+                    self._vars.setdefault(n, (f, a["DW_AT_decl_line"].value, col))
+        base = name.split(".", 1)[0] if "." in name else name
+        return self._vars.get(name) or self._vars.get(base)
+
