@@ -66,6 +66,8 @@ void sha256_update(struct sha256_ctx *ctx, const void *data, size_t len)
 	size_t have = ctx->nbytes % SHA256_BLOCK_SIZE;
 	sha256_blocks_fn *f = blocks();
 
+	if (!len)                  /* data may be NULL then */
+		return;
 	ctx->nbytes += len;
 	if (have) {
 		size_t take = SHA256_BLOCK_SIZE - have;
