@@ -177,8 +177,6 @@ def show(binary, as_json):
     if as_json:
         _json(facts)
         return
-    from rich.table import Table
-
     con = _console()
     sig = facts["sigstruct"]
     con.print(f"binary     {binary}", markup=False)
@@ -194,14 +192,14 @@ def show(binary, as_json):
             con.print(f"  {name:<16} {value}", markup=False)
     con.print(f"layout     SIZE {facts['layout']['size']}  SSAFRAMESIZE {b.layout.ssa_frame_pages}",
               markup=False)
-    table = Table(box=None, pad_edge=False, show_edge=False)
-    for col, justify in (("offset", "right"), ("pages", "right"), ("type", "left"),
-                         ("perms", "left"), ("measured", "left"), ("what", "left")):
-        table.add_column(col, justify=justify, no_wrap=True)
-    for r in facts["layout"]["runs"]:
-        table.add_row(r["offset"], str(r["pages"]), r["type"], r["perms"],
-                      "yes" if r["measured"] else "no", r["what"])
-    con.print(table)
+    rows = [("offset", "pages", "type", "perms", "measured", "what")]
+    rows += [(r["offset"], str(r["pages"]), r["type"], r["perms"],
+              "yes" if r["measured"] else "no", r["what"]) for r in facts["layout"]["runs"]]
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    for row in rows:
+        cells = [row[0].rjust(widths[0]), row[1].rjust(widths[1])]
+        cells += [cell.ljust(w) for cell, w in zip(row[2:5], widths[2:])]
+        con.print("  " + "  ".join(cells + [row[5]]), markup=False)
     for line in b.problems:
         con.print(f"problem: {line}", markup=False)
 

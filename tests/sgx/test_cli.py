@@ -56,7 +56,11 @@ def test_sign_show_verify_mrenclave(unsigned_binary, sample_key, parts):
     assert text.returncode == 0 and expected.hex() in text.stdout and "tcs[0]" in text.stdout
 
     ok = ss("verify", unsigned_binary)
-    assert ok.returncode == 0 and "OK" in ok.stdout, ok.stderr
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout == f"{unsigned_binary}: OK (signature, MRENCLAVE {expected.hex()}, attributes)\n"
+    twin = unsigned_binary.parent / "twin"
+    shutil.copy(unsigned_binary, twin)
+    assert ss("diff", unsigned_binary, twin).stdout == f"equal: MRENCLAVE {expected.hex()}\n"
 
 
 def test_export_sgxs_hashes_to_mrenclave(signed_binary, tmp_path):
