@@ -19,7 +19,19 @@
 	.globl __scone_syscall
 	.hidden __scone_syscall
 	.type __scone_syscall,@function
+	/*
+	 * [__scone_cp_begin, __scone_cp_end) is every instruction a call from
+	 * __syscall_cp_asm passes before its syscall has completed, with its
+	 * return address (__cp_end) still at (%rsp): musl's cancel handler acts
+	 * on pthread_cancel there (syscall_cp.s). Nothing here pushes before
+	 * the syscall, so (%rsp) tells such a call from any other.
+	 */
+	.globl __scone_cp_begin
+	.hidden __scone_cp_begin
+	.globl __scone_cp_end
+	.hidden __scone_cp_end
 __scone_syscall:
+__scone_cp_begin:
 	cmp $SCONE_NR_COUNTED,%rax
 	jae .Lpseudo
 	lea __scone_native_counts(%rip),%rcx
@@ -31,23 +43,14 @@ __scone_syscall:
 	/* A weak reference: programs without cancellation have no __cp_end. */
 	mov __cp_end@GOTPCREL(%rip),%rcx
 	cmp %rcx,(%rsp)
-	je __scone_cp_begin
-	/* Also right for clone: the child returns through its own stack. */
-	syscall
-	ret
-
-	/*
-	 * Calls from __syscall_cp_asm block here, so that pthread_cancel's
-	 * handler can tell a thread that has not yet entered (or has been
-	 * restarted into) a cancellable call from one whose call completed.
-	 */
-	.globl __scone_cp_begin
-	.hidden __scone_cp_begin
-	.globl __scone_cp_end
-	.hidden __scone_cp_end
-__scone_cp_begin:
+	jne .Lplain
 	syscall
 __scone_cp_end:
+	ret
+
+.Lplain:
+	/* Also right for clone: the child returns through its own stack. */
+	syscall
 	ret
 
 .Lsigreturn:

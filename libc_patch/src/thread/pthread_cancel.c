@@ -48,10 +48,12 @@ extern hidden const char __cp_begin[1], __cp_end[1], __cp_cancel[1];
 /*
  * scone: syscalls go through the hook, so a thread blocked in a cancellable
  * call has its PC inside the hook, not in [__cp_begin, __cp_end). A hook
- * that brackets its blocking instruction for calls from __syscall_cp_asm
- * with these two symbols gets the same treatment (see syscall_cp.s). Weak:
- * a hook without them leaves the range empty. Not hidden, so that an
- * undefined weak reference resolves through the GOT to 0 in static-pie.
+ * may mark with these two symbols the instructions that a call from
+ * __syscall_cp_asm passes before its syscall completes, with the return
+ * address __cp_end at the top of the stack; such a thread is treated as if
+ * it were still in [__cp_begin, __cp_end) (see syscall_cp.s). Weak: a hook
+ * without them leaves the range empty. Not hidden, so that an undefined weak
+ * reference resolves through the GOT to 0 in static-pie.
  */
 extern const char __scone_cp_begin[1] __attribute__((__weak__));
 extern const char __scone_cp_end[1] __attribute__((__weak__));
@@ -75,8 +77,9 @@ static void cancel_handler(int sig, siginfo_t *si, void *ctx)
 		return;
 	}
 
-	if (pc >= (uintptr_t)__scone_cp_begin && pc < (uintptr_t)__scone_cp_end) {
-		/* Unwind the hook's frame (its return address to __cp_end). */
+	if (pc >= (uintptr_t)__scone_cp_begin && pc < (uintptr_t)__scone_cp_end
+	    && *(uintptr_t *)uc->uc_mcontext.gregs[REG_RSP] == (uintptr_t)__cp_end) {
+		/* Unwind the hook's frame: its return address to __cp_end. */
 		uc->uc_mcontext.gregs[REG_RSP] += 8;
 		uc->uc_mcontext.MC_PC = (uintptr_t)__cp_cancel;
 		return;

@@ -26,9 +26,11 @@
  *                     then exit(0) the thread, touching no stack in between;
  *                     never returns (__unmapself.s).
  *   calls from __syscall_cp_asm (return address == __cp_end): a hook may
- *                     bracket the instruction that blocks for them with the
- *                     symbols __scone_cp_begin/__scone_cp_end; musl's cancel
- *                     handler then acts on pthread_cancel there (syscall_cp.s).
+ *                     define __scone_cp_begin/__scone_cp_end around every
+ *                     instruction such a call passes, with that return
+ *                     address still at (%rsp), before its syscall completes;
+ *                     musl's cancel handler then acts on pthread_cancel there
+ *                     (syscall_cp.s, pthread_cancel.c). Optional (weak).
  */
 #ifndef SCONE_HOOK_H
 #define SCONE_HOOK_H

@@ -5,13 +5,14 @@
  * __cp_end, and cancel_handler redirects it to __cp_cancel. Through the
  * hook the blocked PC is inside __scone_syscall instead, so that test alone
  * would never fire and a thread blocked in read()/pthread_cond_wait() could
- * not be cancelled. A hook may therefore bracket the instruction that blocks
- * on behalf of this call (it recognises the call by its return address,
- * __cp_end) with __scone_cp_begin/__scone_cp_end; the patched
- * cancel_handler (src/thread/pthread_cancel.c) treats that range like
- * [__cp_begin, __cp_end) and pops the hook's return address. A hook without
- * those symbols still gets deferred cancellation: the flag test below, and
- * -EINTR from a non-restarted call, both act on a pending cancel.
+ * not be cancelled (SIGCANCEL is SA_RESTART: the call would just resume).
+ * So a hook may mark with __scone_cp_begin/__scone_cp_end the instructions
+ * a call from here passes, with its return address __cp_end still at the
+ * top of the stack, before its syscall completes; the patched cancel_handler
+ * (src/thread/pthread_cancel.c) treats that like [__cp_begin, __cp_end) and
+ * pops the return address. A hook without those symbols still gets
+ * deferred cancellation: the flag test below, and -EINTR from a call that
+ * is not restarted, both act on a pending cancel.
  */
 .text
 .global __cp_begin
