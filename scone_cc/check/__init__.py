@@ -24,15 +24,9 @@ def check_blob(blob, allow=frozenset()) -> list:
         return check_image(elf, allow)
     except SconeError:
         raise
-    except Exception as err:      # noqa: BLE001 - a malformed ELF must give one line, not a traceback
-        from elftools.common.exceptions import ELFError
-
-        if isinstance(err, (ELFError, IndexError, KeyError, ValueError, TypeError, AttributeError,
-                            UnicodeError, OverflowError)) or type(err).__module__.startswith(("elftools", "struct")):
-            raise SconeError(f"{blob.name}: malformed ELF ({type(err).__name__}: {err}); "
-                             "rebuild the file, it is damaged or not produced by a standard toolchain") from None
-        raise
-
+    except Exception as err:      # noqa: BLE001 - a damaged ELF must give one line, never a traceback
+        raise SconeError(f"{blob.name}: malformed ELF ({type(err).__name__}: {err}); "
+                         "the file is damaged or not made by a standard toolchain: rebuild it") from None
 
 def check_path(path, allow=frozenset(), notes=None) -> list:
     """Findings of one file; notes about skipped archive members are appended to ``notes``."""

@@ -66,28 +66,38 @@ class Dwarf:
         return self._info
 
     def ranges(self) -> list:
-        """Sorted (lo, hi, cu_offset) of every unit with code (.debug_aranges, else unit DIEs)."""
+        """Sorted (lo, hi, cu_offset) of every unit with code (.debug_aranges, else unit DIEs).
+
+        Damaged DWARF counts as none (``present`` becomes False).
+        """
         if self._ranges is None:
-            out = []
-            if self.present:
-                di = self.info()
-                ar = di.get_aranges() if self.elf.section(".debug_aranges") is not None else None
-                if ar is not None:
-                    out = [(e.begin_addr, e.begin_addr + e.length, e.info_offset) for e in ar.entries if e.length]
-                else:
-                    for cu in di.iter_CUs():
-                        top = cu.get_top_DIE()
-                        lo = top.attributes.get("DW_AT_low_pc")
-                        hi = top.attributes.get("DW_AT_high_pc")
-                        if lo is not None and hi is not None:
-                            h = hi.value if hi.form == "DW_FORM_addr" else lo.value + hi.value
-                            out.append((lo.value, h, cu.cu_offset))
-                        elif "DW_AT_ranges" in top.attributes:
-                            for r in self._cu_ranges(cu, top):
-                                out.append((r[0], r[1], cu.cu_offset))
-            self._ranges = sorted(out)
+            try:
+                self._ranges = self._read_ranges()
+            except Exception:     # noqa: BLE001 - damaged DWARF: check without it
+                self.present = False
+                self._ranges = []
             self._starts = [r[0] for r in self._ranges]
         return self._ranges
+
+    def _read_ranges(self) -> list:
+        out = []
+        if self.present:
+            di = self.info()
+            ar = di.get_aranges() if self.elf.section(".debug_aranges") is not None else None
+            if ar is not None:
+                out = [(e.begin_addr, e.begin_addr + e.length, e.info_offset) for e in ar.entries if e.length]
+            else:
+                for cu in di.iter_CUs():
+                    top = cu.get_top_DIE()
+                    lo = top.attributes.get("DW_AT_low_pc")
+                    hi = top.attributes.get("DW_AT_high_pc")
+                    if lo is not None and hi is not None:
+                        h = hi.value if hi.form == "DW_FORM_addr" else lo.value + hi.value
+                        out.append((lo.value, h, cu.cu_offset))
+                    elif "DW_AT_ranges" in top.attributes:
+                        for r in self._cu_ranges(cu, top):
+                            out.append((r[0], r[1], cu.cu_offset))
+        return sorted(out)
 
     def _cu_ranges(self, cu, top):
         try:
@@ -176,31 +186,37 @@ class Dwarf:
         return None
 
     def variable_line(self, name: str):
-        """(file, line, 0) where variable ``name`` is declared, or None."""
+        """(file, line, column) where variable ``name`` is declared, or None."""
         if not self.present:
             return None
         if self._vars is None:
-            self._vars = {}
-            di = self.info()
-            for cu in di.iter_CUs():
-                lp = None
-                for die in cu.iter_DIEs():
-                    if die.tag != "DW_TAG_variable":
-                        continue
-                    a = die.attributes
-                    if "DW_AT_name" not in a or "DW_AT_decl_line" not in a:
-                        continue
-                    if lp is None:
-                        lp = di.line_program_for_CU(cu)
-                    fi = a["DW_AT_decl_file"].value if "DW_AT_decl_file" in a else 0
-                    files = lp["file_entry"] if lp is not None else []
-                    j = fi if lp is not None and lp["version"] >= 5 else fi - 1
-                    f = files[j].name if 0 <= j < len(files) else b"?"
-                    f = f.decode("utf-8", "replace") if isinstance(f, bytes) else str(f)
-                    n = a["DW_AT_name"].value
-                    n = n.decode("utf-8", "replace") if isinstance(n, bytes) else str(n)
-                    col = a["DW_AT_decl_column"].value if "DW_AT_decl_column" in a else 0
-                    self._vars.setdefault(n, (f, a["DW_AT_decl_line"].value, col))
+            try:
+                self._read_vars()
+            except Exception:     # noqa: BLE001 - damaged DWARF costs the line number only
+                self._vars = {}
         base = name.split(".", 1)[0] if "." in name else name
         return self._vars.get(name) or self._vars.get(base)
+
+    def _read_vars(self):
+        self._vars = {}
+        di = self.info()
+        for cu in di.iter_CUs():
+            lp = None
+            for die in cu.iter_DIEs():
+                if die.tag != "DW_TAG_variable":
+                    continue
+                a = die.attributes
+                if "DW_AT_name" not in a or "DW_AT_decl_line" not in a:
+                    continue
+                if lp is None:
+                    lp = di.line_program_for_CU(cu)
+                fi = a["DW_AT_decl_file"].value if "DW_AT_decl_file" in a else 0
+                files = lp["file_entry"] if lp is not None else []
+                j = fi if lp is not None and lp["version"] >= 5 else fi - 1
+                f = files[j].name if 0 <= j < len(files) else b"?"
+                f = f.decode("utf-8", "replace") if isinstance(f, bytes) else str(f)
+                n = a["DW_AT_name"].value
+                n = n.decode("utf-8", "replace") if isinstance(n, bytes) else str(n)
+                col = a["DW_AT_decl_column"].value if "DW_AT_decl_column" in a else 0
+                self._vars.setdefault(n, (f, a["DW_AT_decl_line"].value, col))
 

@@ -15,6 +15,7 @@ from ..errors import SconeError
 
 ENCLAVE_SECTION = b".scone.enclave"
 EM_X86_64 = 62
+TRUNC = "the file is damaged or was cut short: rebuild it"
 _MACHINES = {3: "i386", 40: "arm", 183: "aarch64", 243: "riscv", 8: "mips", 20: "powerpc", 21: "ppc64",
              22: "s390", 62: "x86-64"}
 
@@ -33,7 +34,7 @@ def _u16(d, o):
 
 def validate_elf(name: str, data: bytes) -> None:
     """Raise SconeError unless ``data`` is a whole, little-endian x86-64 ELF64."""
-    fix = "rebuild it for x86-64 (gcc -m64) and make sure the file is complete"
+    fix = "rebuild it with an x86-64 compiler (gcc -m64)"
     if len(data) < 16 or data[:4] != b"\x7fELF":
         raise SconeError(f"{name}: not an ELF file (starts with {data[:4].hex() or 'nothing'}); pass objects, archives or executables")
     if data[4] != 2 or data[5] != 1:
@@ -41,7 +42,7 @@ def validate_elf(name: str, data: bytes) -> None:
         raise SconeError(f"{name}: {'32-bit' if data[4] == 1 else 'big-endian or odd'} ELF object for {mach}; "
                          f"scone builds x86-64 enclaves only: {fix}")
     if len(data) < 64:
-        raise SconeError(f"{name}: truncated ELF ({len(data)} bytes, the header alone needs 64); {fix}")
+        raise SconeError(f"{name}: truncated ELF ({len(data)} bytes, the header alone needs 64); {TRUNC}")
     e_type, e_machine = struct.unpack_from("<HH", data, 16)
     if e_machine != EM_X86_64:
         raise SconeError(f"{name}: ELF object for {_MACHINES.get(e_machine, f'machine {e_machine}')}, not x86-64; "
@@ -54,15 +55,15 @@ def validate_elf(name: str, data: bytes) -> None:
         raise SconeError(f"{name}: ELF file has no section headers (stripped with sstrip?); keep the section headers")
     if shentsize != 64 or shoff + shnum * 64 > len(data):
         raise SconeError(f"{name}: truncated or malformed ELF (section headers at {shoff:#x} end past the file's "
-                         f"{len(data)} bytes); {fix}")
+                         f"{len(data)} bytes); {TRUNC}")
     if shstrndx >= shnum:
-        raise SconeError(f"{name}: malformed ELF (section-name index {shstrndx} >= {shnum} sections); {fix}")
+        raise SconeError(f"{name}: malformed ELF (section-name index {shstrndx} >= {shnum} sections); {TRUNC}")
     for i in range(shnum):
         sh_type, = struct.unpack_from("<I", data, shoff + i * 64 + 4)
         off, size = struct.unpack_from("<QQ", data, shoff + i * 64 + 24)
         if sh_type != 8 and sh_type != 0 and off + size > len(data):  # SHT_NOBITS holds no bytes
             raise SconeError(f"{name}: truncated or malformed ELF (section {i} at {off:#x}+{size:#x} ends past "
-                             f"the file's {len(data)} bytes); {fix}")
+                             f"the file's {len(data)} bytes); {TRUNC}")
 
 
 def _section(data: bytes, want: bytes):
@@ -96,7 +97,8 @@ def _ar_members(path: str, data: bytes, notes: list):
         except ValueError:
             raise SconeError(f"{path}: malformed archive (bad member size at offset {pos}); rebuild it with ar") from None
         body = pos + 60
-        pos = body + size + (size & 1)
+        stored = not thin or raw in ("/", "/SYM64/", "//")   # thin members keep only a header
+        pos = body + (size + (size & 1) if stored else 0)
         if raw in ("/", "/SYM64/"):                  # GNU symbol index
             continue
         if raw == "//":

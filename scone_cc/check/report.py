@@ -8,9 +8,13 @@ CLONE_THREAD_NAMES = "CLONE_VM|CLONE_THREAD"
 
 
 def _loc(dw, elf, shndx, off):
-    if dw is None:
+    if dw is None or getattr(dw, "broken", False):
         return None
-    return dw.line_at(key(elf, shndx, off))
+    try:
+        return dw.line_at(key(elf, shndx, off))
+    except Exception:     # noqa: BLE001 - damaged DWARF costs the line number, not the finding
+        dw.broken = True
+        return None
 
 
 def make(elf, dw, allow, *, shndx, off, addr=None, function, entry, kind, callee=None,
