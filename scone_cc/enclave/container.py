@@ -74,12 +74,16 @@ def locate(data: bytes, where: str) -> Parts:
     if off + size > len(data) or size < 12:
         raise SconeError(f"{where}: truncated: {NOTE_SECTION} is cut off; rebuild it")
     namesz, descsz, ntype = struct.unpack_from("<III", data, off)
-    name_end = off + 12 + namesz
-    desc_off = off + 12 + (-(-namesz // 4) * 4)
-    if data[off + 12:name_end] != abi.NOTE_NAME + b"\0" or ntype != abi.NOTE_TYPE:
+    name = abi.NOTE_NAME + b"\0"
+    desc_off = off + 12 + (-(-len(name) // 4) * 4)
+    if namesz != len(name) or data[off + 12:off + 12 + namesz] != name or \
+            ntype != abi.NOTE_TYPE:
         raise SconeError(f"{where}: {NOTE_SECTION} does not hold a SCONE note "
-                         f"(name {data[off + 12:name_end]!r}, type {ntype:#x}); rebuild it")
-    if desc_off + descsz > off + size:
-        raise SconeError(f"{where}: {NOTE_SECTION} is malformed: its descriptor "
-                         f"({descsz} bytes) runs past the section; rebuild it")
+                         f"(namesz {namesz}, type {ntype:#x}); rebuild it")
+    # One canonical form (note.h): the note fills its section, padding is zero.
+    desc_end = desc_off + descsz
+    if desc_end + (-descsz % 4) != off + size or \
+            any(data[off + 12 + namesz:desc_off]) or any(data[desc_end:off + size]):
+        raise SconeError(f"{where}: {NOTE_SECTION} is malformed: the note does not fill "
+                         f"its section exactly or its padding is not zero; rebuild it")
     return Parts(secs[IMAGE_SECTION], (desc_off, descsz), secs.get(STARTER_SECTION))
