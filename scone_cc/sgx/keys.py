@@ -71,13 +71,15 @@ def load_private_key(path) -> tuple[object, list[str]]:
     """Load an RSA-3072, e=3 private key from a PEM file: ``(key, warnings)``."""
     path = Path(path)
     data = _read(path)
+    from cryptography.exceptions import UnsupportedAlgorithm
+
     ser = _serialization()
     try:
         key = ser.load_pem_private_key(data, password=None)
     except TypeError:
         raise SconeError(f"{path}: the key is encrypted; decrypt it first "
                          f"(`openssl rsa -in {path} -out plain.pem`) or sign with gendata/catsig") from None
-    except (ValueError, Exception) as err:  # cryptography raises several types for bad input
+    except (ValueError, UnsupportedAlgorithm) as err:
         if b"PUBLIC KEY" in data:
             raise SconeError(f"{path}: is a public key; signing needs the private key") from None
         raise SconeError(f"{path}: not a readable PEM private key ({err.__class__.__name__}); {_FIX}") from None

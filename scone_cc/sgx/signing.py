@@ -91,11 +91,13 @@ def sign_binary(path, *, key_path=None, signer: sigs.Signer | None = None,
     binary = read(path)
     params, layout, mr, body = unsigned_sigstruct(
         binary, params_update=params_update, production=production, date=date)
-    warnings: list[str] = []
+    warnings = [f"{path}: re-signing a binary changed after it was built ({p})"
+                for p in binary.problems]
     used_key = None
     if signer is None:
         used_key = keys.resolve_key_path(key_path)
-        key, warnings = keys.load_private_key(used_key)
+        key, key_warnings = keys.load_private_key(used_key)
+        warnings += key_warnings
         signer = keys.signer_from_key(key)
     signed = sigs.sign(body, signer)
     problems = sigs.verify(signed, mrenclave=mr, secs_attributes=secs_attributes(params),

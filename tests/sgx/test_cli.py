@@ -8,8 +8,6 @@ import shutil
 import subprocess
 import sys
 
-import pytest
-
 from .conftest import SDK_SAMPLE_MRSIGNER, hand_mrenclave_of_layout
 
 SCONE_SIGN = ([shutil.which("scone-sign")] if shutil.which("scone-sign")
