@@ -62,13 +62,14 @@ def test_sign_show_verify_mrenclave(unsigned_binary, sample_key, parts):
 
 
 def test_export_sgxs_hashes_to_mrenclave(signed_binary, tmp_path):
-    from scone_cc.sgx.sgxs import mrenclave_of_sgxs
+    from scone_cc.sgx.sgxs import canonical_problems, mrenclave_of_sgxs
 
     out = ss("export-sgxs", signed_binary, "-o", tmp_path / "app.sgxs")
     assert out.returncode == 0, out.stderr
     data = (tmp_path / "app.sgxs").read_bytes()
     mr = ss("mrenclave", signed_binary).stdout.strip()
     assert hashlib.sha256(data).hexdigest() == mr == mrenclave_of_sgxs(data).hex()
+    assert canonical_problems(data) == []
 
 
 def test_tampered_binary_fails_verify(signed_binary):
