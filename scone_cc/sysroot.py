@@ -10,9 +10,11 @@ runtime archives, linker scripts), ``libexec/`` (scone-starter),
 ``manifest.json``.
 """
 
+import contextlib
 import hashlib
 import os
 import subprocess
+import time
 from pathlib import Path
 
 from . import paths
@@ -86,9 +88,15 @@ def current() -> Path:
         return p
     key2 = stage2_key(stage1_key())
     path = sysroot_path(key2)
-    if path.is_dir():
-        return path
-    return build()
+    try:
+        mtime = os.stat(path).st_mtime
+    except FileNotFoundError:
+        return build()
+    # Mark it in use (at most every few minutes) so that pruning spares it.
+    if time.time() - mtime > 300:
+        with contextlib.suppress(OSError):
+            os.utime(path)
+    return path
 
 
 def build(force: bool = False) -> Path:
@@ -96,3 +104,21 @@ def build(force: bool = False) -> Path:
     from . import sysroot_build
 
     return sysroot_build.build(force=force)
+
+
+def main(argv=None) -> None:
+    """``python -m scone_cc.sysroot [--rebuild]``: print (building if needed) the sysroot."""
+    import sys
+
+    from .errors import run_cli
+
+    args = sys.argv[1:] if argv is None else argv
+    if args not in ([], ["--rebuild"]):
+        sys.stderr.write("usage: python -m scone_cc.sysroot [--rebuild]\n")
+        sys.exit(2)
+    path = run_cli("scone-sysroot", build if args else current, *([True] if args else []))
+    print(path)
+
+
+if __name__ == "__main__":
+    main()

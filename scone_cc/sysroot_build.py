@@ -53,10 +53,67 @@ def _locked(cache: Path):
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+KEEP_SYSROOTS = 4
+# A sysroot used this recently may still be in use (current() touches it).
+PRUNE_AFTER_S = 3600
+
+
 def _remove_stale(cache: Path) -> None:
     """Drop leftovers of builds that died: safe, we hold the build lock."""
     for p in cache.glob(".tmp-*"):
         shutil.rmtree(p, ignore_errors=True)
+
+
+def _discard(path: Path) -> None:
+    """Remove a cache entry: renamed away first, so it is never seen half-deleted."""
+    doomed = path.with_name(f".tmp-gone-{path.name}")
+    try:
+        os.rename(path, doomed)
+    except OSError:
+        return
+    shutil.rmtree(doomed, ignore_errors=True)
+
+
+def prune(cache: Path, keep: Path) -> list[str]:
+    """Keep ``keep``, the newest other sysroots (KEEP_SYSROOTS in all), any
+    used in the last PRUNE_AFTER_S seconds, and the stage-1 builds they use;
+    remove the rest. Call with the lock held.
+
+    Every change under runtime/ makes a new sysroot, so without this the
+    cache grows by a few MB per edit.
+    """
+    now = time.time()
+    sysroots = sorted(((p, p.stat().st_mtime) for p in cache.glob("sysroot-*") if p != keep),
+                      key=lambda pm: pm[1], reverse=True)
+    old = [p for i, (p, mtime) in enumerate(sysroots)
+           if i >= KEEP_SYSROOTS - 1 and now - mtime > PRUNE_AFTER_S]
+    kept = [keep] + [p for p, _ in sysroots if p not in old]
+    removed = []
+    for p in old:
+        _discard(p)
+        with contextlib.suppress(FileNotFoundError):
+            (cache / "logs" / f"{p.name}.log").unlink()
+        removed.append(p.name)
+    used = set()
+    for p in kept:
+        with contextlib.suppress(OSError, ValueError, KeyError):
+            used.add(json.loads((p / "manifest.json").read_text())["stage1_key"][:16])
+    for m in cache.glob("musl-*"):
+        if m.name[len("musl-"):] not in used:
+            _discard(m)
+            removed.append(m.name)
+    return removed
+
+
+def overlay_files(overlay: Path) -> list[str]:
+    """The overlay's files, relative to it (the same set the stage-1 key hashes)."""
+    base = overlay
+    out = []
+    for dirpath, dirnames, filenames in os.walk(base):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".") and d != "__pycache__"]
+        out.extend(str((Path(dirpath) / f).relative_to(base))
+                   for f in filenames if not f.startswith("."))
+    return sorted(out)
 
 
 class _Runner:
@@ -116,19 +173,12 @@ def apply_overlay(overlay: Path, tree: Path) -> list[str]:
     Returns the overlaid relative paths. Implements the overlay rule of
     issue 2: files mirror musl's paths one for one.
     """
-    done = []
-    for dirpath, dirnames, filenames in os.walk(overlay):
-        dirnames[:] = [d for d in dirnames if not d.startswith(".") and d != "__pycache__"]
-        for name in filenames:
-            if name.startswith("."):
-                continue
-            src = Path(dirpath) / name
-            rel = src.relative_to(overlay)
-            dst = tree / rel
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(src, dst)
-            done.append(str(rel))
-    return sorted(done)
+    done = overlay_files(overlay)
+    for rel in done:
+        dst = tree / rel
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(overlay / rel, dst)
+    return done
 
 
 def _extract(tarball: Path, dest: Path) -> Path:
@@ -144,10 +194,9 @@ def _extract(tarball: Path, dest: Path) -> Path:
 def _stage1(root: Path, cache: Path, key1: str, run: _Runner, progress: Progress) -> tuple[Path, list]:
     """Patched musl, installed into ``<cache>/musl-<key16>``."""
     final = cache / f"musl-{key1[:16]}"
-    overlay_files = sorted(str(p.relative_to(root / "libc_patch"))
-                           for p in (root / "libc_patch").rglob("*") if p.is_file())
+    overlaid = overlay_files(root / "libc_patch")
     if final.is_dir():
-        return final, overlay_files
+        return final, overlaid
     progress.phase("fetching musl source")
     tarball = musl_source.tarball(cache)
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-musl-", dir=cache))
@@ -155,7 +204,7 @@ def _stage1(root: Path, cache: Path, key1: str, run: _Runner, progress: Progress
         progress.phase("extracting pristine musl")
         src = _extract(tarball, tmp / "src")
         progress.phase("applying overlay")
-        overlay_files = apply_overlay(root / "libc_patch", src)
+        overlaid = apply_overlay(root / "libc_patch", src)
         prefix = tmp / "prefix"
         progress.phase("configuring musl")
         run.run("musl configure", ["./configure", f"--prefix={prefix}", "--disable-shared",
@@ -170,11 +219,11 @@ def _stage1(root: Path, cache: Path, key1: str, run: _Runner, progress: Progress
         os.rename(prefix, final)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return final, overlay_files
+    return final, overlaid
 
 
 def _stage2(root: Path, cache: Path, musl: Path, key1: str, key2: str,
-            overlay_files: list, run: _Runner, progress: Progress) -> Path:
+            overlaid: list, run: _Runner, progress: Progress) -> Path:
     """Runtime archives + musl assembled into ``<cache>/sysroot-<key16>``."""
     final = sysroot.sysroot_path(key2, cache)
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-sysroot-", dir=cache))
@@ -211,7 +260,7 @@ def _stage2(root: Path, cache: Path, musl: Path, key1: str, key2: str,
             "musl_cflags": MUSL_CFLAGS,
             "stage1_key": key1,
             "key": key2,
-            "overlay": overlay_files,
+            "overlay": overlaid,
             "runtime_outputs": runtime_outputs,
             "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
@@ -251,9 +300,10 @@ def build(force: bool = False, root: Path | None = None, cache: Path | None = No
         run = _Runner(cache / "logs" / f"sysroot-{key2[:16]}.log", progress)
         try:
             with progress:
-                musl, overlay_files = _stage1(root, cache, key1, run, progress)
-                path = _stage2(root, cache, musl, key1, key2, overlay_files, run, progress)
+                musl, overlaid = _stage1(root, cache, key1, run, progress)
+                path = _stage2(root, cache, musl, key1, key2, overlaid, run, progress)
                 progress.done(f"sysroot ready: {path}")
+            prune(cache, path)
         finally:
             run.close()
     return path

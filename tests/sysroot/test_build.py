@@ -193,3 +193,39 @@ def test_current_imports_nothing_heavy(built):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_prune_keeps_newest_and_their_musl(tmp_path):
+    import json
+
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "logs").mkdir()
+    for i in range(7):
+        key1 = f"{i % 2:016d}"
+        d = cache / f"sysroot-{i:016d}"
+        d.mkdir()
+        (d / "manifest.json").write_text(json.dumps({"stage1_key": key1 + "f" * 48}))
+        (cache / "logs" / f"{d.name}.log").write_text("log")
+        os.utime(d, (1000 + i, 1000 + i))
+    for key1 in ("0" * 16, "0" * 15 + "1", "9" * 16):
+        (cache / f"musl-{key1}").mkdir()
+    keep = cache / f"sysroot-{0:016d}"  # the one just built, even if oldest
+    sysroot_build.prune(cache, keep)
+    left = sorted(p.name for p in cache.iterdir() if not p.name.startswith("."))
+    # keep + the 3 newest others (6, 5, 4); stage 1 of 0/4/6 is "0...0", of 5 is "0...1".
+    assert left == ["logs", "musl-" + "0" * 16, "musl-" + "0" * 15 + "1",
+                    f"sysroot-{0:016d}", f"sysroot-{4:016d}", f"sysroot-{5:016d}",
+                    f"sysroot-{6:016d}"]
+    assert sorted(p.name for p in (cache / "logs").iterdir()) == [
+        f"sysroot-{i:016d}.log" for i in (0, 4, 5, 6)]
+    assert not list(cache.glob(".tmp-*"))
+
+
+def test_prune_spares_recently_used(tmp_path):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    for i in range(6):
+        (cache / f"sysroot-{i:016d}").mkdir()  # mtime now: recently used
+    sysroot_build.prune(cache, cache / f"sysroot-{0:016d}")
+    assert len(list(cache.glob("sysroot-*"))) == 6
