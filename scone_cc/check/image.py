@@ -346,7 +346,10 @@ def check_image(elf, allow) -> list:
     targets |= set(g.cells)
     _scan_code(elf, g, targets)
 
-    if dw.present:
+    main = next((a for a, ns in g.fnames.items() if "main" in ns), None)
+    # DWARF tells the application's code only if it describes main: a libc or
+    # crt object built with -g must not make the libc side look like the app.
+    if dw.present and (main is None or dw.covers(main)):
         def is_app(addr):
             return addr in g.fnames and dw.covers(addr)
     else:
