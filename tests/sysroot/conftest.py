@@ -43,8 +43,8 @@ def link_native(sr: Path, src: Path, out: Path, pie: bool = True, extra=()) -> P
 
 @pytest.fixture
 def build_prog(built, tmp_path):
-    def _build(name: str, pie: bool = True) -> Path:
-        return link_native(built, PROGS / f"{name}.c", tmp_path / name, pie=pie)
+    def _build(name: str, pie: bool = True, ext: str = "c") -> Path:
+        return link_native(built, PROGS / f"{name}.{ext}", tmp_path / name, pie=pie)
     return _build
 
 

@@ -42,6 +42,13 @@ def test_hello_runs(build_prog, pie):
     assert out.returncode == 0 and out.stdout == "hello from the hook\n"
 
 
+def test_hook_keeps_its_register_abi(build_prog):
+    """Only RAX (result), RCX and R11 change; RSP may be misaligned (hook.h)."""
+    exe = build_prog("abi", ext="S")
+    out = subprocess.run([exe], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, f"register #{out.returncode} not preserved (see progs/abi.S)"
+
+
 def test_counts_equal_strace(build_prog, tmp_path):
     need("strace")
     exe = build_prog("traced")
