@@ -31,8 +31,14 @@
 #ifndef SCONE_QUEUE_ABI_H
 #define SCONE_QUEUE_ABI_H
 
+#ifdef __KERNEL__
+/* scone.ko includes this header: same layout, kernel spellings of the types. */
+#include <linux/types.h>
+#include <linux/stddef.h>
+#else
 #include <stddef.h>
 #include <stdint.h>
+#endif
 
 #define SCONE_QUEUE_MAGIC 0x5545555143534e45ull /* "ENSCQUEU" */
 #define SCONE_QUEUE_VERSION 1u
