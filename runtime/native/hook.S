@@ -10,6 +10,7 @@
 #define NR_munmap 11
 #define NR_exit 60
 #define NR_exit_group 231
+#define NR_fork 57
 
 	.weak __cp_end
 	.hidden __scone_native_counts
@@ -40,6 +41,8 @@ __scone_cp_begin:
 	je .Lsigreturn
 	cmp $NR_exit_group,%eax
 	je .Lexit_group
+	cmp $NR_fork,%eax
+	je .Lfork
 	/* A weak reference: programs without cancellation have no __cp_end. */
 	mov __cp_end@GOTPCREL(%rip),%rcx
 	cmp %rcx,(%rsp)
@@ -52,6 +55,22 @@ __scone_cp_end:
 	/* Also right for clone: the child returns through its own stack. */
 	syscall
 	ret
+
+.Lfork:
+	/*
+	 * A forked child starts its own counts, so that the reports of parent
+	 * and child add up to what the two processes did. (Clone with CLONE_VM,
+	 * as posix_spawn uses, shares the table and keeps counting into it.)
+	 */
+	syscall
+	test %rax,%rax
+	jnz 1f
+	push %rdi
+	lea __scone_native_counts(%rip),%rdi
+	mov $SCONE_NR_COUNTED,%ecx
+	rep stosq
+	pop %rdi
+1:	ret
 
 .Lsigreturn:
 	/* The kernel finds the frame at RSP: drop our return address. */

@@ -1,7 +1,7 @@
 /*
  * Per-number syscall counts of the native hook, written at exit_group when
- * SCONE_TRACE=1 (stderr) or SCONE_TRACE=<file> (appended: after fork each
- * process writes its own report, counts inherited from the parent included).
+ * SCONE_TRACE=1 (stderr) or SCONE_TRACE=<file> (appended: each process
+ * writes its own report; a forked child's counts start at zero).
  *
  * Called from the hook itself, so it must not make calls through the hook
  * and must not use TLS or errno: raw syscalls only. The calls it makes are

@@ -67,6 +67,21 @@ def test_counts_equal_strace(build_prog, tmp_path):
         assert ours[name] > 0, name
 
 
+def test_forked_reports_add_up_to_strace(build_prog, tmp_path):
+    need("strace")
+    exe = build_prog("forked")
+    trace = tmp_path / "hook.txt"
+    slog = tmp_path / "strace.txt"
+    out = subprocess.run(["strace", "-f", "-qq", "-o", str(slog), str(exe)],
+                         capture_output=True, text=True, timeout=60,
+                         env=dict(os.environ, SCONE_TRACE=str(trace)))
+    assert out.returncode == 0, out.stderr
+    assert sorted(out.stdout.splitlines()) == ["child", "parent"]
+    text = trace.read_text()
+    assert text.count("scone-trace: total") == 3  # parent, fork child, vfork child
+    assert hook_counts(text) == strace_counts(slog.read_text())
+
+
 def test_trace_to_stderr_totals(build_prog):
     exe = build_prog("hello")
     out = subprocess.run([exe], capture_output=True, text=True, timeout=30,
