@@ -35,14 +35,14 @@ def _u16(d, o):
 def validate_elf(name: str, data: bytes) -> None:
     """Raise SconeError unless ``data`` is a whole, little-endian x86-64 ELF64."""
     fix = "rebuild it with an x86-64 compiler (gcc -m64)"
-    if len(data) < 16 or data[:4] != b"\x7fELF":
+    if data[:4] != b"\x7fELF":
         raise SconeError(f"{name}: not an ELF file (starts with {data[:4].hex() or 'nothing'}); pass objects, archives or executables")
-    if data[4] != 2 or data[5] != 1:
-        mach = _MACHINES.get(_u16(data, 18), "unknown machine") if len(data) >= 20 else "unknown machine"
-        raise SconeError(f"{name}: {'32-bit' if data[4] == 1 else 'big-endian or odd'} ELF object for {mach}; "
-                         f"scone builds x86-64 enclaves only: {fix}")
     if len(data) < 64:
         raise SconeError(f"{name}: truncated ELF ({len(data)} bytes, the header alone needs 64); {TRUNC}")
+    if data[4] != 2 or data[5] != 1:
+        mach = _MACHINES.get(_u16(data, 18), "unknown machine")
+        raise SconeError(f"{name}: {'32-bit' if data[4] == 1 else 'big-endian or odd'} ELF object for {mach}; "
+                         f"scone builds x86-64 enclaves only: {fix}")
     e_type, e_machine = struct.unpack_from("<HH", data, 16)
     if e_machine != EM_X86_64:
         raise SconeError(f"{name}: ELF object for {_MACHINES.get(e_machine, f'machine {e_machine}')}, not x86-64; "
