@@ -29,16 +29,20 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def verify(path: Path) -> Path:
+FIX_NAMED = (f"point SCONE_MUSL_TARBALL at musl-{MUSL_VERSION}.tar.gz from musl.libc.org, "
+             "or unset it to use Debian's source package")
+
+
+def verify(path: Path, fix: str = FIX) -> Path:
     """Raise SconeError unless ``path`` is the pinned musl tarball (by SHA-256)."""
     try:
         got = sha256_file(path)
     except OSError as err:
-        raise SconeError(f"{path}: cannot read musl tarball ({err.strerror}); {FIX}") from None
+        raise SconeError(f"{path}: cannot read musl tarball ({err.strerror}); {fix}") from None
     if got != MUSL_SHA256:
         raise SconeError(
             f"{path}: sha256 {got} does not match musl {MUSL_VERSION} "
-            f"({MUSL_SHA256}); the file is corrupt or another version; {FIX}")
+            f"({MUSL_SHA256}); the file is corrupt or another version; {fix}")
     return path
 
 
@@ -68,8 +72,11 @@ def tarball(cache: Path) -> Path:
     """
     named = os.environ.get("SCONE_MUSL_TARBALL")
     if named:
-        return verify(Path(named))
+        return verify(Path(named), f"SCONE_MUSL_TARBALL={named}: {FIX_NAMED}")
     cached = cache / "src" / ORIG_NAME
     if cached.is_file():
-        return verify(cached)
+        try:
+            return verify(cached)
+        except SconeError:
+            cached.unlink()  # a damaged download: fetch it again
     return _fetch_with_apt(cached)

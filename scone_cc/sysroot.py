@@ -90,7 +90,7 @@ def current() -> Path:
     path = sysroot_path(key2)
     try:
         mtime = os.stat(path).st_mtime
-    except FileNotFoundError:
+    except OSError:  # missing, or an unusable cache: build() says which
         return build()
     # Mark it in use (at most every few minutes) so that pruning spares it.
     if time.time() - mtime > 300:

@@ -287,6 +287,16 @@ def build(force: bool = False, root: Path | None = None, cache: Path | None = No
     except OSError as err:
         raise SconeError(f"{cache}: cannot create the scone cache ({err.strerror}); "
                          "set SCONE_CACHE to a writable directory") from None
+    try:
+        return _build_locked(root, cache, key1, key2, final, force)
+    except OSError as err:
+        where = f" ({err.filename})" if err.filename else ""
+        raise SconeError(f"sysroot build: {err.strerror or err}{where}; check that {cache} is "
+                         "writable and has free space, or set SCONE_CACHE elsewhere") from None
+
+
+def _build_locked(root: Path, cache: Path, key1: str, key2: str, final: Path,
+                  force: bool) -> Path:
     with _locked(cache):
         if final.is_dir() and not force:
             return final

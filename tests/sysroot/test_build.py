@@ -59,7 +59,7 @@ def test_bad_tarball_is_one_clear_error(tmp_path):
     err = [ln for ln in out.stderr.splitlines() if ln.startswith("scone-gcc: error:")]
     assert len(err) == 1, out.stderr
     assert str(bad) in err[0] and "sha256" in err[0]
-    assert "setup.sh" in err[0] and "SCONE_MUSL_TARBALL" in err[0]
+    assert "SCONE_MUSL_TARBALL" in err[0] and "unset it" in err[0]
     assert trusted(cache) == []
 
 
@@ -229,3 +229,16 @@ def test_prune_spares_recently_used(tmp_path):
         (cache / f"sysroot-{i:016d}").mkdir()  # mtime now: recently used
     sysroot_build.prune(cache, cache / f"sysroot-{0:016d}")
     assert len(list(cache.glob("sysroot-*"))) == 6
+
+
+def test_unwritable_cache_is_one_clear_error(tmp_path):
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o555)
+    cache = ro / "cache"
+    if os.access(ro, os.W_OK):  # root ignores permission bits: use a file as parent
+        (tmp_path / "file").write_text("")
+        cache = tmp_path / "file" / "cache"
+    out = run_build(paths.data_root(), cache)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "SCONE_CACHE" in out.stderr and str(cache) in out.stderr
