@@ -231,8 +231,9 @@ def _stage2(root: Path, cache: Path, musl: Path, key1: str, key2: str,
         out = tmp / "out"
         out.mkdir()
         progress.phase("building the scone runtime")
+        # `all` named: a part's first rule must not become the default goal.
         run.run("runtime make", ["make", f"-j{JOBS}", "-C", str(root / "runtime"),
-                                 f"MUSL={musl}", f"O={out}"], root / "runtime")
+                                 f"MUSL={musl}", f"O={out}", "all"], root / "runtime")
         progress.phase("assembling the sysroot")
         sr = tmp / "sysroot"
         shutil.copytree(musl / "include", sr / "include", symlinks=True)
