@@ -119,6 +119,15 @@ def test_vfork_is_fork(build_prog, tmp_path):
     assert calls["vfork"] == 0 and calls["fork"] == 2
 
 
+def test_threads_under_a_signal_storm(build_prog):
+    exe = build_prog("stress")
+    out = subprocess.run([exe], capture_output=True, text=True, timeout=60,
+                         env=dict(os.environ, SCONE_TRACE="1"))
+    assert out.returncode == 0, (out.returncode, out.stderr)
+    assert out.stdout == "stress ok 1\n"
+    assert hook_counts(out.stderr)["rt_sigreturn"] > 0
+
+
 def test_cancel_blocked_threads(build_prog):
     exe = build_prog("cancel")
     out = subprocess.run([exe], capture_output=True, text=True, timeout=30)
