@@ -14,6 +14,7 @@ _FAMILY = {
     "rax": ("rax", "eax", "ax", "al", "ah"),
     "rdi": ("rdi", "edi", "di", "dil"),
     "rdx": ("rdx", "edx", "dx", "dl", "dh"),
+    "rsi": ("rsi", "esi", "si", "sil"),
 }
 _BLOCK_END = ("jmp", "ret", "retq", "ud2", "hlt")
 
@@ -50,7 +51,7 @@ class Func:
         return None
 
     def value_before(self, addr: int, reg: str):
-        """The constant in ``reg`` (rax/rdi/rdx) just before the instruction at ``addr``.
+        """The constant in ``reg`` (rax/rdi/rsi/rdx) just before the instruction at ``addr``.
 
         Looks back within the basic block: stops at a jump target, a call or
         an unconditional branch; any other write to the register makes the

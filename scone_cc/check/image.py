@@ -268,11 +268,11 @@ def _seeds(elf, g, allow_app):
 
     def numbered(start, site, nr, callee, fn):
         kind = "syscall" if callee is None else ("hook" if callee == policy.HOOK else "syscall-function")
-        e = policy.unsupported_nr(nr) if nr is not None else None
+        e = policy.unsupported_nr(nr, quiet=True) if nr is not None else None
         if e is not None:
             raw.append((start, site, kind, callee, e, None))
-        elif nr == clone.nr and kind != "syscall-function":
-            flags = fn.value_before(site, "rdi")
+        elif nr == clone.nr:
+            flags = fn.value_before(site, "rsi" if kind == "syscall-function" else "rdi")
             if flags is not None and flags & clone.thread_flags != clone.thread_flags:
                 raw.append((start, site, "clone", callee, clone, flags))
 
@@ -316,7 +316,7 @@ def _seeds(elf, g, allow_app):
                 reg = "rdi" if name in policy.SYSCALL_FUNCTIONS else "rax"
                 numbered(src, site, fn.value_before(site, reg), name, fn)
     for start, site, kind, callee, e, flags in raw:
-        if not allow_app(start) and not (kind == "clone" and flags is None):
+        if not allow_app(start) and not (kind == "clone" and flags is None) and not e.quiet:
             seeds.setdefault(start, e)
     return seeds, raw
 

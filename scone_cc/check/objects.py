@@ -134,13 +134,12 @@ def _numbered(elf, dw, allow, fn, at, nr, shndx, fname, callee):
     if nr is None:
         return []
     kind = "syscall" if callee is None else ("hook" if callee == policy.HOOK else "syscall-function")
-    e = policy.unsupported_nr(nr)
+    e = policy.unsupported_nr(nr, quiet=True)
     if e is not None:
         return [make(elf, dw, allow, shndx=shndx, off=at, function=fname, entry=e, kind=kind, callee=callee)]
     clone = policy.clone_entry()
     if nr == clone.nr:
-        reg = "rsi" if kind == "syscall-function" else "rdi"
-        flags = fn.value_before(at, reg) if reg != "rsi" else None
+        flags = fn.value_before(at, "rsi" if kind == "syscall-function" else "rdi")
         if flags is not None and flags & clone.thread_flags != clone.thread_flags:
             return [make(elf, dw, allow, shndx=shndx, off=at, function=fname, entry=clone, kind="clone",
                          callee=callee, flags=flags)]

@@ -24,10 +24,14 @@ def bad_functions() -> dict:
     return out
 
 
-def unsupported_nr(nr: int):
-    """The Entry for raw call ``nr`` if the checker must report it, else None."""
+def unsupported_nr(nr: int, quiet: bool = False):
+    """The Entry for raw call ``nr`` if the checker must report it, else None.
+
+    ``quiet`` entries (libcs fall back on ENOSYS) count only when asked for:
+    the application's own sites, never libc's.
+    """
     e = table().get(nr)
-    if e is None or e.cls != "unsupported" or e.quiet:
+    if e is None or e.cls != "unsupported" or (e.quiet and not quiet):
         return None
     return e
 

@@ -22,7 +22,7 @@ def expected(src: Path) -> set:
 
 def verdict_name(f) -> str:
     """What a finding is about: the function referred to, or the system call for raw sites."""
-    if f.kind in ("call", "reference", "pointer") or (f.kind == "clone" and f.callee):
+    if f.kind in ("call", "reference", "pointer"):
         return f.callee
     return f.syscall
 

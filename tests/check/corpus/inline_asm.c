@@ -40,6 +40,8 @@ int main(int argc, char **argv)
 	if (argc > 5) syscall(SYS_fork); /* EXPECT: fork */
 	if (argc > 6) syscall(SYS_execve, "/bin/true", 0, 0); /* EXPECT: execve */
 	if (argc > 7) clone(child, stack + sizeof stack, SIGCHLD, 0); /* EXPECT: clone */
+	if (argc > 8) syscall(SYS_clone, SIGCHLD, 0); /* EXPECT: clone */
+	if (argc > 9) syscall(SYS_clone3, 0, 0); /* EXPECT: clone3 */
 	printf("%ld\n", syscall(SYS_getpid));
 	return 0;
 }
