@@ -1,0 +1,85 @@
+"""Build time: ``make`` of zlib with CC=scone-gcc against CC="gcc -static".
+
+Both trees are configured first (not timed), then ``make`` runs ``--runs``
+times for each compiler, interleaved so both see the same machine load;
+each run starts from ``make clean``. Printed: median wall times and their
+ratio (issue 2 goal: <= 1.15). Never asserted.
+
+Run: ``python bench/build_time.py [--runs N] [--jobs N] [--native]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+
+def _zlib_source(dest: Path) -> Path:
+    from scone_cc.paths import cache_dir
+
+    store = cache_dir() / "test-sources" / "zlib"
+    store.mkdir(parents=True, exist_ok=True)
+    if not list(store.glob("*.orig.tar.*")):
+        subprocess.run(["apt-get", "source", "--download-only", "zlib"], cwd=store,
+                       check=True, capture_output=True)
+    tarball = sorted(store.glob("*.orig.tar.*"))[0]
+    with tarfile.open(tarball) as tf:
+        top = tf.getnames()[0].split("/")[0]
+        tf.extractall(dest, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
+    return dest / top
+
+
+def _sh(cmd, cwd, env) -> None:
+    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    if done.returncode:
+        sys.exit(f"build_time: {' '.join(cmd)} failed in {cwd}:\n{done.stderr[-2000:]}")
+
+
+def _timed_make(tree: Path, env, jobs: int) -> float:
+    _sh(["make", "clean"], tree, env)
+    t = time.perf_counter()
+    _sh(["make", f"-j{jobs}"], tree, env)
+    return time.perf_counter() - t
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--native", action="store_true", help="scone-gcc in its native link mode")
+    args = ap.parse_args(argv)
+
+    env = dict(os.environ)
+    if args.native:
+        env["SCONE_NATIVE"] = "1"
+    compilers = {"scone-gcc": "scone-gcc", "gcc -static": "gcc -static"}
+    # Build the sysroot before anything is timed.
+    _sh(["scone-gcc", "-print-sysroot"], ".", env)
+    with tempfile.TemporaryDirectory(prefix="scone-build-time-") as tmp:
+        trees = {}
+        for name, cc in compilers.items():
+            tree = _zlib_source(Path(tmp) / name.replace(" ", "_"))
+            _sh(["./configure", "--static"], tree, dict(env, CC=cc))
+            trees[name] = tree
+        times = {name: [] for name in compilers}
+        for _ in range(args.runs):
+            for name, cc in compilers.items():
+                times[name].append(_timed_make(trees[name], dict(env, CC=cc), args.jobs))
+    med = {name: statistics.median(ts) for name, ts in times.items()}
+    mode = "native" if args.native or env.get("SCONE_NATIVE") == "1" else "default"
+    print(f"zlib make -j{args.jobs}, median of {args.runs} (scone-gcc link mode: {mode})")
+    for name, m in med.items():
+        print(f"  CC={name:<12} {m:7.2f} s   runs: {', '.join(f'{t:.2f}' for t in times[name])}")
+    print(f"  ratio scone-gcc / gcc -static: {med['scone-gcc'] / med['gcc -static']:.2f} (goal <= 1.15)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
