@@ -40,7 +40,8 @@ def _hash_tree(h, root: Path, folder: str) -> None:
         h.update(data)
 
 
-def _gcc_version() -> str:
+def gcc_version() -> str:
+    """``gcc -dumpfullversion``: part of the stage-1 key (objects depend on it)."""
     try:
         out = subprocess.run(["gcc", "-dumpfullversion"], capture_output=True, text=True)
     except FileNotFoundError:
@@ -53,7 +54,7 @@ def stage1_key(root: Path | None = None) -> str:
     """Key of the patched musl: tarball, overlay files, recipe, gcc version."""
     root = root or paths.data_root()
     h = hashlib.sha256()
-    h.update(f"musl {MUSL_SHA256}\0recipe {RECIPE_VERSION}\0gcc {_gcc_version()}\0".encode())
+    h.update(f"musl {MUSL_SHA256}\0recipe {RECIPE_VERSION}\0gcc {gcc_version()}\0".encode())
     _hash_tree(h, root, "libc_patch")
     return h.hexdigest()
 
@@ -69,11 +70,13 @@ def stage2_key(key1: str, root: Path | None = None) -> str:
 
 
 def sysroot_path(key2: str, cache: Path | None = None) -> Path:
+    """Where the sysroot with key ``key2`` lives in the cache."""
     return (cache or paths.cache_dir()) / f"sysroot-{key2[:16]}"
 
 
 def current() -> Path:
-    """Path of the sysroot matching the current sources, built if missing.
+    """Path of the sysroot matching the current sources, built if missing
+    (DESIGN.md section 3: built once from upstream musl and cached).
 
     ``$SCONE_SYSROOT`` overrides everything and is used as is. A sysroot
     directory exists only once complete (it is renamed into place), so its

@@ -30,8 +30,7 @@ MUSL_CFLAGS = "-O2 -fPIC -fno-stack-protector"
 # environment would recurse, and a parent make's jobserver flags do not apply.
 _SCRUB = ("CC", "CFLAGS", "CPPFLAGS", "LDFLAGS", "LIBS", "CROSS_COMPILE", "AR",
           "RANLIB", "MAKEFLAGS", "MFLAGS", "MAKELEVEL", "GNUMAKEFLAGS")
-
-
+# Command echoes in the build log, left out of the tail shown on failure.
 _ECHO = re.compile(r"^(gcc|cc|ar|ranlib|rm|mkdir|cp|ln|install|\S+/install\.sh|sh) .*")
 
 
@@ -149,7 +148,7 @@ class _Runner:
     def fail(self, message: str):
         self.log.flush()
         with open(self.log_path, errors="replace") as f:
-            # Compiler command echoes drown the diagnostics: leave them out.
+            # Command echoes drown the diagnostics.
             tail = [ln for ln in f if not _ECHO.match(ln)][-15:]
         tail_text = "".join("    " + line for line in tail).rstrip()
         raise SconeError(f"sysroot build: {message}; last lines of the log:\n{tail_text}\n"
@@ -257,7 +256,7 @@ def _stage2(root: Path, cache: Path, musl: Path, key1: str, key2: str,
             "musl_version": musl_source.MUSL_VERSION,
             "musl_sha256": musl_source.MUSL_SHA256,
             "recipe": sysroot.RECIPE_VERSION,
-            "gcc": sysroot._gcc_version(),
+            "gcc": sysroot.gcc_version(),
             "musl_cflags": MUSL_CFLAGS,
             "stage1_key": key1,
             "key": key2,
