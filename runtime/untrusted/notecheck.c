@@ -1,4 +1,5 @@
 /* .note.scone: one canonical encoding, every byte checked (note.h). */
+#include <elf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,48 @@ static const char *secinfo_problem(uint16_t s)
 	if ((perm & 2) && !(perm & 1))
 		return "writable without readable";
 	return NULL;
+}
+
+/*
+ * An image run is canonical only as the PT_LOAD it copies: same file offset,
+ * file size and address, and pages up to the end of its memory size. The
+ * image is bound by the config page's SHA-256, so this binds src_size too
+ * (the bytes just past p_filesz are often zero in the file, and a longer
+ * src_size would otherwise measure the same).
+ */
+static int image_run_matches_load(const uint8_t *img, size_t size, const struct scone_note_run *r)
+{
+	Elf64_Ehdr eh;
+	if (size < sizeof eh)
+		return 0;
+	memcpy(&eh, img, sizeof eh);
+	if (memcmp(eh.e_ident, ELFMAG, SELFMAG) || eh.e_phentsize != sizeof(Elf64_Phdr) ||
+	    eh.e_phoff > size || (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr) > size - eh.e_phoff)
+		return 0;
+	for (unsigned i = 0; i < eh.e_phnum; i++) {
+		Elf64_Phdr ph;
+		memcpy(&ph, img + eh.e_phoff + i * sizeof ph, sizeof ph);
+		if (ph.p_type != PT_LOAD || ph.p_offset != r->src_offset)
+			continue;
+		return ph.p_filesz == r->src_size && ph.p_vaddr == r->offset &&
+		       ph.p_memsz >= ph.p_filesz && ph.p_memsz <= (1ull << 47) &&
+		       (ph.p_memsz + PAGE - 1) / PAGE == r->count;
+	}
+	return 0;
+}
+
+/*
+ * TCS fields EADD forces to zero in the EPC (sgx-spec.md §1.2): they never
+ * reach the measurement, so the only canonical value in the note is zero.
+ */
+static int tcs_forced_fields_zero(const uint8_t *src, uint64_t n)
+{
+	static const struct { unsigned at, len; } f[] = { { 0, 8 }, { 24, 4 }, { 40, 8 } };
+	for (unsigned i = 0; i < sizeof f / sizeof f[0]; i++)
+		for (unsigned k = f[i].at; k < f[i].at + f[i].len && k < n; k++)
+			if (src[k])
+				return 0;
+	return n <= 8 || !(src[8] & 1);       /* FLAGS.DBGOPTIN */
 }
 
 int scone_note_parse(const uint8_t *sec, size_t secsize, const uint8_t *image,
@@ -93,6 +136,7 @@ int scone_note_parse(const uint8_t *sec, size_t secsize, const uint8_t *image,
 	n->image_size = image_size;
 
 	const struct scone_note_run *cfg = NULL;
+	uint64_t blob_next = 0;
 	for (uint32_t i = 0; i < h->nruns; i++) {
 		const struct scone_note_run *r = &n->runs[i];
 		const char *why = secinfo_problem(r->secinfo);
@@ -116,6 +160,19 @@ int scone_note_parse(const uint8_t *sec, size_t secsize, const uint8_t *image,
 				     (unsigned long long)r->src_offset, (unsigned long long)r->src_size,
 				     r->source == SCONE_SRC_IMAGE ? "image" : "blob");
 		}
+		if (r->source == SCONE_SRC_IMAGE && !image_run_matches_load(image, image_size, r))
+			FAIL(".note.scone: run %u: image bytes [0x%llx, +0x%llx) at 0x%llx are not exactly a PT_LOAD of the image",
+			     i, (unsigned long long)r->src_offset, (unsigned long long)r->src_size,
+			     (unsigned long long)r->offset);
+		if (r->source == SCONE_SRC_BLOB) {
+			/* The blob runs tile the blob, in run order: no byte unbound. */
+			if (r->src_offset != blob_next)
+				FAIL(".note.scone: run %u: blob bytes start at 0x%llx, expected 0x%llx (blob runs must tile the blob in order)",
+				     i, (unsigned long long)r->src_offset, (unsigned long long)blob_next);
+			blob_next = r->src_offset + r->src_size;
+			if (r->secinfo == 0x100 && !tcs_forced_fields_zero(d + h->blob_offset + r->src_offset, r->src_size))
+				FAIL(".note.scone: run %u: TCS STATE, CSSA, AEP or DBGOPTIN is not zero", i);
+		}
 		for (uint32_t j = 0; j < i; j++) {
 			const struct scone_note_run *q = &n->runs[j];
 			if (r->offset < q->offset + (uint64_t)q->count * PAGE && q->offset < r->offset + bytes)
@@ -124,6 +181,9 @@ int scone_note_parse(const uint8_t *sec, size_t secsize, const uint8_t *image,
 		if (r->offset == h->config_offset)
 			cfg = r;
 	}
+	if (blob_next != h->blob_size)
+		FAIL(".note.scone: the blob runs cover 0x%llx bytes of a 0x%x-byte blob",
+		     (unsigned long long)blob_next, h->blob_size);
 	if (!cfg || cfg->count != 1 || cfg->source != SCONE_SRC_BLOB || !cfg->measured ||
 	    cfg->secinfo != 0x201 || cfg->src_size < sizeof n->config)
 		FAIL(".note.scone: config_offset 0x%llx is not a measured read-only page of the blob",

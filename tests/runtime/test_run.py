@@ -1,0 +1,123 @@
+"""Programs built with scone-gcc run inside the SIM enclave: output, argv,
+environment, exit status, memory, files, signals, and the runtime's log lines."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+PROGS = Path(__file__).resolve().parent / "progs"
+HELLO = PROGS.parent.parent.parent / "samples" / "hello.c"
+
+
+def run(cmd, env):
+    return subprocess.run([str(c) for c in cmd], env=env, capture_output=True, text=True,
+                          timeout=60)
+
+
+def test_hello_output_argv_env_status(build, sim_env):
+    exe = build(HELLO)
+    env = dict(sim_env, HOME="/some/where")
+    r = run([exe, "enclave", "42"], env)
+    assert r.stdout == "Hello, enclave, from inside the enclave!\nargc=3 HOME=/some/where\n"
+    assert r.returncode == 42
+    assert r.stderr == ""
+    r = run([exe], dict(env, HOME=""))
+    assert r.stdout.splitlines() == ["Hello, world, from inside the enclave!", "argc=1 HOME="]
+    assert r.returncode == 0
+
+
+def test_auto_mode_warns_exactly_once(build, rt_env):
+    r = run([build(HELLO)], rt_env)
+    assert r.returncode == 0
+    lines = r.stderr.splitlines()
+    assert len(lines) == 1, r.stderr
+    assert "SIM" in lines[0] and "/dev/sgx_enclave" in lines[0]
+
+
+def test_malloc_heavy(build, sim_env):
+    r = run([build(PROGS / "malloc.c")], sim_env)
+    assert (r.returncode, r.stdout, r.stderr) == (0, "malloc ok\n", "")
+
+
+def test_stdio_on_files(build, sim_env, tmp_path):
+    target = tmp_path / "out.txt"
+    r = run([build(PROGS / "files.c"), target], sim_env)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "lines 1001\n"
+    text = target.read_text()
+    assert text == "".join(f"line {i}\n" for i in range(1000)) + "tail\n"
+    r = run([build(PROGS / "files.c"), target, "unlink"], sim_env)
+    assert r.returncode == 0 and not target.exists()
+
+
+def test_out_of_heap_is_enomem_with_one_log_line(build, sim_env):
+    r = run([build(PROGS / "oom.c", "--scone-heap=1M")], sim_env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "ENOMEM" in r.stdout
+    kb = int(r.stdout.split("after ")[1].split(" KiB")[0])
+    assert 256 <= kb < 1024          # bounded by the 1 MiB heap, not the host
+    warn = [line for line in r.stderr.splitlines() if "[SCONE|WARN]" in line]
+    assert len(warn) == 1 and "--heap" in warn[0] and "1048576" in warn[0], r.stderr
+
+
+def test_unsupported_call_logs_and_fails(build, sim_env):
+    r = run([build(PROGS / "unsupported.c")], sim_env)
+    assert r.returncode == 0, r.stdout
+    assert r.stdout == "r=-1 errno=ENOSYS\n"
+    assert r.stderr == "[SCONE|WARN] system call execve (59) is not supported\n"
+    quiet = run([build(PROGS / "unsupported.c")], dict(sim_env, SCONE_LOG="off"))
+    assert quiet.returncode == 0 and quiet.stderr == ""
+
+
+def test_ignored_sigpipe_reaches_the_host(build, sim_env):
+    r = run([build(PROGS / "sigpipe.c")], sim_env)
+    assert (r.returncode, r.stdout) == (0, "write=-1 EPIPE\n")
+
+
+def test_debug_log_names_the_mode(build, sim_env):
+    r = run([build(HELLO)], dict(sim_env, SCONE_LOG="debug"))
+    assert r.returncode == 0
+    assert "[SCONE|DEBUG] enclave started at 0x" in r.stderr and "SIM" in r.stderr
+
+
+def test_hash_matches_scone_sign(build, rt_env):
+    exe = build(HELLO)
+    r = run([exe], dict(rt_env, SCONE_HASH="1"))
+    assert r.returncode == 0 and r.stderr == ""
+    c_hash = r.stdout.strip()
+    assert len(c_hash) == 64 and int(c_hash, 16) >= 0
+    py = subprocess.run(["scone-sign", "mrenclave", str(exe)], env=rt_env,
+                        capture_output=True, text=True)
+    assert py.returncode == 0, py.stderr
+    assert py.stdout.strip() == c_hash   # C loader vs Python signer
+
+
+def test_version_prints_config_and_hash_then_runs(build, sim_env):
+    exe = build(HELLO)
+    h = run([exe], dict(sim_env, SCONE_HASH="1")).stdout.strip()
+    r = run([exe, "v"], dict(sim_env, SCONE_VERSION="1"))
+    assert r.returncode == 0
+    assert f"Enclave hash: {h}\n" in r.stderr
+    assert "Heap: 67108864 bytes" in r.stderr and "mode SIM" in r.stderr
+    assert r.stdout.startswith("Hello, v,")
+
+
+def test_sim_exit_cycles(build, sim_env):
+    r = run([build(HELLO)], dict(sim_env, SCONE_SIM_EXIT_CYCLES="20000"))
+    assert r.returncode == 0 and r.stdout.startswith("Hello")
+    bad = run([build(HELLO)], dict(sim_env, SCONE_SIM_EXIT_CYCLES="lots"))
+    assert bad.returncode == 2
+    assert bad.stderr.startswith("scone: error: SCONE_SIM_EXIT_CYCLES=lots")
+
+
+def test_untouched_heap_is_not_resident(build, sim_env):
+    """A 64 MiB heap that hello never uses must not become resident memory."""
+    # A fresh parent whose only child is the program: its maxrss is the program's.
+    probe = ("import resource, subprocess, sys; "
+             "r = subprocess.run(sys.argv[1:], capture_output=True); "
+             "print(r.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    r = subprocess.run([sys.executable, "-c", probe, str(build(HELLO))], env=sim_env,
+                       capture_output=True, text=True)
+    status, peak_kib = map(int, r.stdout.split())
+    assert status == 0
+    assert peak_kib < 16 * 1024, f"{peak_kib} KiB resident"
