@@ -42,12 +42,32 @@ static int cancel_after_block(void *(*fn)(void *))
 	return r == PTHREAD_CANCELED;
 }
 
+/* Cancel at once, many times: the signal lands anywhere on the way into
+ * the blocking read, including the hook's own entry path. */
+static int cancel_racing(int rounds)
+{
+	for (int i = 0; i < rounds; i++) {
+		pthread_t t;
+		void *r;
+		pthread_create(&t, 0, reader, 0);
+		for (volatile int spin = i % 64 * 16; spin; spin--)
+			;
+		pthread_cancel(t);
+		pthread_join(t, &r);
+		if (r != PTHREAD_CANCELED)
+			return 0;
+	}
+	return 1;
+}
+
 int main(void)
 {
-	alarm(10);
+	alarm(20);
 	pipe(fds);
 	if (!cancel_after_block(reader))
 		return 10;
+	if (!cancel_racing(2000))
+		return 13;
 	if (!cancel_after_block(waiter))
 		return 11;
 	/* The mutex was released by the cleanup handler. */
