@@ -104,3 +104,25 @@ def test_overhead_is_reported(scone_gcc, sysroot, tmp_path, scone_env):
     ours = per_call([scone_gcc, "-c", "a.c", "-o", "a.o"])
     print(f"\ncompile of an empty main: gcc {gcc * 1e3:.1f} ms, scone-gcc {ours * 1e3:.1f} ms "
           f"(+{(ours - gcc) * 1e3:.1f} ms)")
+
+
+def test_failing_sysroot_build_is_one_error(scone_gcc, tmp_path, scone_env):
+    """A musl tarball with the wrong checksum: the build stops, nothing is trusted."""
+    (tmp_path / "a.c").write_text("int x;\n")
+    (tmp_path / "musl.tar.gz").write_bytes(b"not musl")
+    env = dict(scone_env, SCONE_CACHE=str(tmp_path / "cache"), SCONE_MUSL_TARBALL=str(tmp_path / "musl.tar.gz"))
+    env.pop("SCONE_SYSROOT", None)
+    for _ in range(2):  # the second call must fail the same way, not use a half-built sysroot
+        out = run([scone_gcc, "-c", "a.c"], cwd=tmp_path, env=env)
+        assert out.returncode == 2
+        errors = [ln for ln in out.stderr.splitlines() if "error" in ln]
+        assert len(errors) == 1 and errors[0].startswith("scone-gcc: error: "), out.stderr
+        assert "musl.tar.gz" in errors[0] and "Traceback" not in out.stderr
+    assert not (tmp_path / "a.o").exists()
+
+
+def test_bad_sysroot_override_is_one_error(scone_gcc, tmp_path, scone_env):
+    out = run([scone_gcc, "-c", "a.c"], cwd=tmp_path, env=dict(scone_env, SCONE_SYSROOT=str(tmp_path)))
+    assert out.returncode == 2
+    assert out.stderr.startswith(f"scone-gcc: error: SCONE_SYSROOT={tmp_path}: ")
+    assert out.stderr.count("\n") == 1
