@@ -10,6 +10,7 @@ an address here is ``(section index << 32) | offset`` (``key()``).
 import bisect
 import io
 import os
+import re
 import struct
 
 from .elf import ET_REL, SHT_NOBITS
@@ -132,23 +133,6 @@ class Dwarf:
             lp = di.line_program_for_CU(cu)
             rows = []
             if lp is not None:
-                files = lp["file_entry"]
-                dirs = lp["include_directory"]
-                v5 = lp["version"] >= 5
-
-                def fname(i):
-                    j = i if v5 else i - 1
-                    if not 0 <= j < len(files):
-                        return "?"
-                    fe = files[j]
-                    name = fe.name.decode("utf-8", "replace") if isinstance(fe.name, bytes) else str(fe.name)
-                    d = fe.dir_index
-                    if not os.path.isabs(name) and d and 0 <= (d if v5 else d - 1) < len(dirs):
-                        dd = dirs[d if v5 else d - 1]
-                        dd = dd.decode("utf-8", "replace") if isinstance(dd, bytes) else str(dd)
-                        name = os.path.join(dd, name)
-                    return name
-
                 names = {}
                 seq = []
                 for ent in lp.get_entries():
@@ -161,7 +145,7 @@ class Dwarf:
                         seq = []
                         continue
                     if st.file not in names:
-                        names[st.file] = fname(st.file)
+                        names[st.file] = _file_name(lp, st.file)
                     seq.append((st.address, names[st.file], st.line, st.column))
             rows.sort(key=lambda r: r[0])
             self._lines[cu_off] = rows
@@ -187,6 +171,10 @@ class Dwarf:
 
     def variable_line(self, name: str):
         """(file, line, column) where variable ``name`` is declared, or None."""
+        found = self._variable(name)
+        return found[:3] if found else None
+
+    def _variable(self, name):
         if not self.present:
             return None
         if self._vars is None:
@@ -197,12 +185,45 @@ class Dwarf:
         base = name.split(".", 1)[0] if "." in name else name
         return self._vars.get(name) or self._vars.get(base)
 
+    def element_line(self, name: str, element: str):
+        """(file, line, column) of ``element`` in the initializer of variable ``name``.
+
+        DWARF gives only the declaration's line; a table written over several
+        lines names the function on a later one, so the source is searched
+        from the declaration on (when it can be read), else the declaration.
+        """
+        found = self._variable(name)
+        if not found:
+            return None
+        shown, line, col, path = found
+        word = re.compile(r"\b" + re.escape(element) + r"\b")
+        try:
+            with open(path, encoding="utf-8", errors="replace") as f:
+                text = f.read().splitlines()
+        except OSError:
+            return shown, line, col
+        for n in range(line - 1, min(len(text), line + 200)):
+            code = text[n].split("//", 1)[0]
+            code = re.sub(r"/\*.*?\*/", lambda m: " " * len(m.group(0)), code)
+            m = word.search(code)
+            if m:
+                return shown, n + 1, m.start() + 1
+            if n > line - 1 and code.rstrip().endswith(";"):
+                break
+        return shown, line, col
+
     def _read_vars(self):
         self._vars = {}
         di = self.info()
         for cu in di.iter_CUs():
             lp = None
+            comp_dir = None
             for die in cu.iter_DIEs():
+                if die.tag == "DW_TAG_compile_unit":
+                    cd = die.attributes.get("DW_AT_comp_dir")
+                    if cd is not None:
+                        comp_dir = cd.value.decode("utf-8", "replace") if isinstance(cd.value, bytes) else str(cd.value)
+                    continue
                 if die.tag != "DW_TAG_variable":
                     continue
                 a = die.attributes
@@ -211,12 +232,28 @@ class Dwarf:
                 if lp is None:
                     lp = di.line_program_for_CU(cu)
                 fi = a["DW_AT_decl_file"].value if "DW_AT_decl_file" in a else 0
-                files = lp["file_entry"] if lp is not None else []
-                j = fi if lp is not None and lp["version"] >= 5 else fi - 1
-                f = files[j].name if 0 <= j < len(files) else b"?"
-                f = f.decode("utf-8", "replace") if isinstance(f, bytes) else str(f)
+                f = _file_name(lp, fi) if lp is not None else "?"
+                path = f if os.path.isabs(f) or not comp_dir else os.path.join(comp_dir, f)
                 n = a["DW_AT_name"].value
                 n = n.decode("utf-8", "replace") if isinstance(n, bytes) else str(n)
                 col = a["DW_AT_decl_column"].value if "DW_AT_decl_column" in a else 0
-                self._vars.setdefault(n, (f, a["DW_AT_decl_line"].value, col))
+                self._vars.setdefault(n, (f, a["DW_AT_decl_line"].value, col, path))
 
+
+def _text(v) -> str:
+    return v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
+
+
+def _file_name(lp, i: int) -> str:
+    """File ``i`` of a line program as gcc would print it (DWARF 5 counts from 0, older from 1)."""
+    v5 = lp["version"] >= 5
+    files, dirs = lp["file_entry"], lp["include_directory"]
+    j = i if v5 else i - 1
+    if not 0 <= j < len(files):
+        return "?"
+    name = _text(files[j].name)
+    d = files[j].dir_index
+    k = d if v5 else d - 1
+    if not os.path.isabs(name) and d and 0 <= k < len(dirs):
+        name = os.path.join(_text(dirs[k]), name)
+    return name

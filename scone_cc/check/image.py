@@ -432,7 +432,7 @@ def check_image(elf, allow) -> list:
             holder = g.objs[src][0]
             out.append(make(elf, dw, allow, shndx=shndx, off=off, addr=site, function=None, entry=entry,
                             kind="pointer", callee=callee, holder=holder, chain=chain,
-                            line=dw.variable_line(holder)))
+                            line=dw.element_line(holder, callee)))
         else:
             insn = g.disasm(src).at(site)
             is_call = insn is not None and insn.mnemonic.startswith(("call", "jmp", "j"))

@@ -91,7 +91,7 @@ def check_object(elf, allow) -> list:
             if target.index not in codes:                  # a pointer stored in data
                 if name in bad:
                     holder = _data_holder(syms, target.index, off) or f"{target.name}+{off:#x}"
-                    line = dw.variable_line(holder) if dw.present else None
+                    line = dw.element_line(holder, name) if dw.present else None
                     out.append(make(elf, dw, allow, shndx=target.index, off=off, function=None,
                                     entry=bad[name], kind="pointer", callee=name, holder=holder,
                                     line=line))

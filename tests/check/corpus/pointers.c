@@ -23,3 +23,14 @@ int main(int argc, char **argv)
 	if (argc > 6) later("true");
 	return 0;
 }
+
+/* A table written over several lines: the finding names the line of the entry. */
+struct spawner { const char *name; int (*run)(const char *); int flags; };
+const struct spawner spawners[] = {
+	{ "echo", puts, 0 },
+	{
+		.name = "shell",
+		.run = system, /* EXPECT: system */
+		.flags = 1,
+	},
+};
