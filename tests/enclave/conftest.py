@@ -1,5 +1,6 @@
 """Fixtures of the enclave tests: hand-made ELF files and real images built by gcc."""
 
+import os
 import struct
 import subprocess
 from pathlib import Path
@@ -114,3 +115,22 @@ def starter(tmp_path_factory) -> bytes:
 @pytest.fixture(scope="session")
 def elf_maker():
     return make_elf
+
+
+@pytest.fixture(scope="session")
+def env(tmp_path_factory):
+    home = tmp_path_factory.mktemp("home")
+    e = dict(os.environ, HOME=str(home), SCONE_MODE="SIM")
+    e.setdefault("SCONE_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "scone"))
+    e.pop("XDG_CONFIG_HOME", None)
+    e.pop("SCONE_KEY", None)
+    return e
+
+
+@pytest.fixture(scope="session")
+def hello(tmp_path_factory, env):
+    d = tmp_path_factory.mktemp("hello")
+    out = subprocess.run(["scone-gcc", "-O2", str(REPO / "samples" / "hello.c"), "-o",
+                          str(d / "hello")], env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    return d / "hello"

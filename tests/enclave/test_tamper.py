@@ -18,25 +18,6 @@ SEED = 20161102  # the OSDI'16 SCONE paper's conference date: any fixed seed wil
 POSITIONS = 200
 
 
-@pytest.fixture(scope="module")
-def env(tmp_path_factory):
-    home = tmp_path_factory.mktemp("home")
-    e = dict(os.environ, HOME=str(home), SCONE_MODE="SIM")
-    e.setdefault("SCONE_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "scone"))
-    e.pop("XDG_CONFIG_HOME", None)
-    e.pop("SCONE_KEY", None)
-    return e
-
-
-@pytest.fixture(scope="module")
-def hello(tmp_path_factory, env, repo):
-    d = tmp_path_factory.mktemp("hello")
-    out = subprocess.run(["scone-gcc", "-O2", str(repo / "samples" / "hello.c"), "-o",
-                          str(d / "hello")], env=env, capture_output=True, text=True)
-    assert out.returncode == 0, out.stderr
-    return d / "hello"
-
-
 def section(data, name):
     sec = ELFFile(io.BytesIO(data)).get_section_by_name(name)
     assert sec is not None, f"{name} missing: scone-gcc did not produce an enclave binary"
@@ -76,7 +57,6 @@ def test_flipped_bytes_refuse_to_start(hello, env, tmp_path):
     original = hello.read_bytes()
     image_at = section(original, ".scone.enclave")
     note_at = section(original, ".note.scone")
-    forced = eadd_forced_tcs_bytes(hello, original)
     rng = random.Random(SEED)
     picks = [("image", image_at[0] + rng.randrange(image_at[1]))
              for _ in range(POSITIONS // 2)]
@@ -86,8 +66,6 @@ def test_flipped_bytes_refuse_to_start(hello, env, tmp_path):
     for i, (where, pos) in enumerate(picks):
         data = bytearray(original)
         data[pos] ^= rng.randrange(1, 256)
-        if pos in forced:
-            continue  # test_eadd_forced_tcs_fields_are_refused covers these
         bad.write_bytes(data)
         os.chmod(bad, 0o755)
         out = run(bad, env, "x")
@@ -110,10 +88,9 @@ def test_flipped_bytes_refuse_to_start(hello, env, tmp_path):
     assert not failures, f"{len(failures)} of {len(picks)} flips:\n" + "\n".join(failures[:20])
 
 
-@pytest.mark.xfail(strict=True, reason="the starter's note check accepts non-zero TCS fields "
-                   "that EADD zeroes before measuring (STATE, FLAGS.DBGOPTIN, CSSA, AEP): "
-                   "the enclave measures the same, but the note is not canonical")
 def test_eadd_forced_tcs_fields_are_refused(hello, env, tmp_path):
+    # EADD zeroes STATE, FLAGS.DBGOPTIN, CSSA and AEP before measuring, so
+    # only the canonical encoding (zero) can catch a flip there.
     original = hello.read_bytes()
     forced = sorted(eadd_forced_tcs_bytes(hello, original))
     bad = tmp_path / "bad"
@@ -129,8 +106,9 @@ def test_eadd_forced_tcs_fields_are_refused(hello, env, tmp_path):
 
 
 def test_noncanonical_notes_fail_verify(hello, tmp_path):
-    # The flips the xfail tests here give the starter: scone-sign verify must
-    # already call each one bad.
+    # Flips that leave the measurement as it was (sgx-spec §1.2: EADD zeroes
+    # these TCS fields; one more zero byte of source): only the canonical
+    # encoding catches them.
     b = binfmt.read(hello)
     config = next(i for i, r in enumerate(b.layout.runs) if r.what == "config")
     positions = sorted(eadd_forced_tcs_bytes(hello, hello.read_bytes()))[:21] + \
@@ -158,17 +136,13 @@ def _starts_with_flip(hello, env, tmp_path, pos, xor=1):
     return run(bad, env).returncode == 0
 
 
-@pytest.mark.xfail(strict=True, reason="the starter does not hold SCONE_SRC_IMAGE runs to "
-                   "the image's PT_LOADs: src_size one byte longer reads a zero byte of "
-                   "file padding, which measures the same")
 def test_image_run_source_must_match_its_segment(hello, env, tmp_path):
+    # One more byte of source reads a zero byte of file padding: same measurement.
     assert not _starts_with_flip(hello, env, tmp_path, _run_field(hello, 0, 24))
 
 
-@pytest.mark.xfail(strict=True, reason="the starter does not require SCONE_SRC_BLOB runs to "
-                   "lie one after another in the blob: the config run's src_size one byte "
-                   "longer takes the next TCS's zero STATE byte, which measures the same")
 def test_blob_runs_must_follow_one_another(hello, env, tmp_path):
+    # The config run one byte longer takes the next TCS's zero STATE byte.
     b = binfmt.read(hello)
     config = next(i for i, r in enumerate(b.layout.runs) if r.what == "config")
     assert not _starts_with_flip(hello, env, tmp_path, _run_field(hello, config, 24))
