@@ -57,6 +57,13 @@ class _Graph:
                 sizes[s.value] = max(sizes.get(s.value, 0), s.size)
             elif s.type == STT_OBJECT and s.size:
                 objs.setdefault(s.value, (s.name, s.size))
+        if not names:
+            # stripped: each code section stands for one function of the application
+            for sec in elf.sections:
+                if sec.exec and sec.flags & SHF_ALLOC and sec.type != SHT_NOBITS and sec.size \
+                        and not sec.name.startswith(".plt"):
+                    names[sec.addr] = [f"<stripped {sec.name}>"]
+                    sizes[sec.addr] = sec.size
         self.fnames = names
         self.fstarts = sorted(names)
         self.fsize = sizes
@@ -116,6 +123,23 @@ class _Graph:
                 end = min(end, sec.addr + sec.size)
                 self._dis[start] = Func(self.elf.data[off:off + end - start], start)
         return self._dis[start]
+
+    def func_for(self, start, site):
+        """Instructions of the function at ``start`` around ``site``: the whole
+        function, or for a huge one (a stripped section) a window ending past
+        ``site`` that decodes an instruction exactly at ``site``."""
+        if self.func_end(start) - start <= 65536:
+            return self.disasm(start)
+        sec = self.elf.section_at(site)
+        if sec is None:
+            return Func(b"", site)
+        for back in range(min(96, site - sec.addr), -1, -1):
+            lo = site - back
+            off = sec.offset + lo - sec.addr
+            fn = Func(self.elf.data[off:off + back + 16], lo)
+            if fn.at(site) is not None:
+                return fn
+        return Func(b"", site)
 
     def add(self, target, src, site, kind):
         self.rev.setdefault(target, []).append((src, site, kind))
@@ -285,7 +309,7 @@ def _seeds(elf, g, allow_app):
             start = g.func_at(site)
             if start is None:
                 continue
-            fn = g.disasm(start)
+            fn = g.func_for(start, site)
             insn = fn.at(site)
             if insn is None or insn.mnemonic != "syscall":
                 continue
@@ -302,7 +326,7 @@ def _seeds(elf, g, allow_app):
         for src, site, kind in g.rev.get(target, ()):
             if kind != "call" or src in g.cells or src in g.objs:
                 continue
-            fn = g.disasm(src)
+            fn = g.func_for(src, site)
             insn = fn.at(site)
             if insn is None or not insn.mnemonic.startswith(("call", "jmp")):
                 continue
@@ -325,7 +349,7 @@ def _verify(g, src, site, target):
     """True if the instruction at ``site`` in function ``src`` really refers to ``target``."""
     if src in g.cells or src in g.objs:
         return True
-    insn = g.disasm(src).at(site)
+    insn = g.func_for(src, site).at(site)
     if insn is None:
         return False
     refs = references(insn)
@@ -349,7 +373,8 @@ def check_image(elf, allow) -> list:
     main = next((a for a, ns in g.fnames.items() if "main" in ns), None)
     # DWARF tells the application's code only if it describes main: a libc or
     # crt object built with -g must not make the libc side look like the app.
-    if dw.present and (main is None or dw.covers(main)):
+    by_dwarf = dw.present and (main is None or dw.covers(main))
+    if by_dwarf:
         def is_app(addr):
             return addr in g.fnames and dw.covers(addr)
     else:
@@ -434,12 +459,13 @@ def check_image(elf, allow) -> list:
                             kind="pointer", callee=callee, holder=holder, chain=chain,
                             line=dw.element_line(holder, callee)))
         else:
-            insn = g.disasm(src).at(site)
+            insn = g.func_for(src, site).at(site)
             is_call = insn is not None and insn.mnemonic.startswith(("call", "jmp", "j"))
             out.append(make(elf, dw, allow, shndx=shndx, off=off, addr=site, function=g.fname(src),
                             entry=entry, kind="call" if is_call else "reference", callee=callee, chain=chain))
     for start, site, kind, callee, e, flags in raw:
-        if app(start):
+        # quiet calls (libc falls back on ENOSYS) only where DWARF says the code is the app's
+        if app(start) and (by_dwarf or not e.quiet):
             sec = elf.section_at(site)
             out.append(make(elf, dw, allow, shndx=sec.index, off=site - sec.addr, addr=site,
                             function=g.fname(start), entry=e, kind=kind, callee=callee, flags=flags))

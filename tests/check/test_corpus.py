@@ -93,3 +93,14 @@ def test_static_musl_without_dwarf_still_reports_app_call(tmp_path):
     assert ("run_shell", "system") in names and ("open_pipe", "popen") in names
     clean = compile_c(["musl-gcc", "-static"], CORPUS / "clean.c", tmp_path / "clean")
     assert check_paths([clean]) == []
+
+
+def test_stripped_executables(tmp_path):
+    dyn = compile_c(["gcc", "-s", "-O2"], CORPUS / "layered.c", tmp_path / "layered.dyn")
+    found = check_paths([dyn])
+    assert sorted(f.callee for f in found) == ["popen", "system"]
+    assert all(f.function == "<stripped .text>" and f.src is None for f in found)
+    static = compile_c(["gcc", "-s", "-static"], CORPUS / "inline_asm.c", tmp_path / "asm.static")
+    assert {"fork", "ptrace", "clone"} <= {f.syscall for f in check_paths([static])}
+    clean = compile_c(["gcc", "-s", "-static", "-pthread"], CORPUS / "clean.c", tmp_path / "clean.static")
+    assert check_paths([clean]) == []
