@@ -14,7 +14,6 @@
 #include <strings.h>
 #include <sys/auxv.h>
 
-#include "../sgxcrypto/sha256.h"
 #include "hostcall.h"
 #include "loader.h"
 #include "selfexe.h"
@@ -142,13 +141,6 @@ int main(int argc, char **argv, char **envp)
 		printf("%s\n", h);
 		return 0;
 	}
-
-	uint8_t digest[32];
-	sha256(x.image, x.image_size, digest);
-	if (memcmp(digest, n.config.image_sha256, 32))
-		die(2, "%s: the enclave image (section .scone.enclave) does not match the SHA-256 in its signed config page: "
-		    "the binary was modified after signing; rebuild it or re-sign it with scone-sign sign",
-		    prog);
 
 	const struct scone_backend *b = pick_backend();
 	uint64_t cycles = exit_cycles();

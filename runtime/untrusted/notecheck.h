@@ -24,7 +24,8 @@ struct scone_note {
  * version, offsets that follow one another exactly, every run in range and
  * within SIZE, no two runs overlapping, SECINFO flags that EADD accepts
  * (sgx-spec.md §2, §7), unmeasured runs zero-sourced, the config run where
- * config_offset says, reserved bytes zero. Returns 0, or -1 with one
+ * config_offset says, reserved bytes zero, the image's SHA-256 equal to
+ * the config page's, image runs equal to the image's PT_LOADs. Returns 0, or -1 with one
  * sentence in err naming the field.
  */
 int scone_note_parse(const uint8_t *sec, size_t secsize, const uint8_t *image,
