@@ -32,11 +32,11 @@ def finish(image_path, output, *, sysroot: Path, params: EnclaveParams,
     image_path, output = Path(image_path), Path(output)
     try:
         image = _read(image_path, "enclave image")
-        _static_check(image_path, output, allow)
         try:
-            lay = layout.compute(image, params)
+            lay = layout.compute(image, params)  # vets the image before the check reads it
         except SconeError as err:
             raise SconeError(f"{output}: {err}", err.exit_code) from None
+        _static_check(image_path, output, allow)
         starter = _read(Path(sysroot) / STARTER, "starter (rebuild the sysroot)")
         from scone_cc.sgx.signing import sign_binary
 
@@ -60,8 +60,7 @@ def _read(path: Path, what: str) -> bytes:
 
 
 def _static_check(image_path: Path, output: Path, allow: tuple[str, ...]) -> None:
-    # TODO(wire the checker): run scone_cc.check on image_path with ``allow``
-    # and raise one SconeError naming the first error finding (gcc format)
-    # when any finding is an error (DESIGN.md §7). The checker publishes no
-    # callable API yet; until it does, no check runs here.
-    return None
+    """DESIGN.md §7: a link fails (exit 1) on any unsupported call not allowed."""
+    from scone_cc.check import check_paths, require_clean
+
+    require_clean(check_paths([image_path], allow=allow), what=str(output))

@@ -3,6 +3,7 @@
 import hashlib
 import os
 import struct
+import subprocess
 
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
@@ -120,3 +121,20 @@ def test_bad_key_leaves_nothing(tmp_path, sysroot_dir, image_file):
     with pytest.raises(SconeError):
         build.finish(image_file, tmp_path / "app", sysroot=sysroot_dir, params=PARAMS, key=bad)
     assert not (tmp_path / "app").exists() and leftovers(tmp_path) == []
+
+
+def test_link_refuses_unsupported_calls_unless_allowed(tmp_path, env, repo):
+    """DESIGN.md §7 through scone-gcc: the check runs on the enclave image."""
+    src = str(repo / "samples" / "fork_user.c")
+    out = tmp_path / "fu"
+    refused = subprocess.run(["scone-gcc", "-O2", "-g", src, "-o", str(out)], env=env,
+                             capture_output=True, text=True)
+    assert refused.returncode == 1, refused.stderr
+    assert "fork_user.c:12" in refused.stderr and "--scone-allow=fork" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert not out.exists() and leftovers(tmp_path) == []
+    allowed = subprocess.run(["scone-gcc", "-O2", "--scone-allow=fork", src, "-o", str(out)],
+                             env=env, capture_output=True, text=True)
+    assert allowed.returncode == 0, allowed.stderr
+    ran = subprocess.run([str(out)], env=env, capture_output=True, text=True)
+    assert ran.returncode == 0 and "fork failed" in ran.stdout, ran.stdout + ran.stderr
