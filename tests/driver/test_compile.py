@@ -1,10 +1,7 @@
 """The compile path, run for real: musl headers, gcc's diagnostics, no heavy imports."""
 
-import os
 import subprocess
 import sys
-
-import pytest
 
 from .conftest import run
 
