@@ -12,6 +12,7 @@ lief is imported only inside the functions that edit ELF files.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import stat
@@ -86,9 +87,12 @@ def write(path, *, starter: bytes, image: bytes, layout: Layout,
     # Notes are written by the first pass; rebuilding them again would turn
     # namesz 6 into 7 (lief 1.0 keeps the NUL it read as part of the name).
     config.notes = False
-    with atomic_output(path, 0o755) as tmp:
-        binary.write(str(tmp), config)
-        _check_written(tmp.read_bytes(), starter, image, desc, path)
+    try:
+        with atomic_output(path, 0o755) as tmp:
+            binary.write(str(tmp), config)
+            _check_written(tmp.read_bytes(), starter, image, desc, path)
+    except OSError as err:
+        raise SconeError(f"{path}: cannot write: {err.strerror}") from None
 
 
 def _check_written(data: bytes, starter: bytes, image: bytes, desc: bytes, path: Path) -> None:
@@ -219,11 +223,15 @@ def write_signature(path, layout: Layout, sigstruct: bytes | None) -> None:
     desc = note.encode(layout, image, sigstruct)
     off, size = parts.desc
     if len(desc) == size:
-        atomic_write(path, data[:off] + desc + data[off + size:], mode)
+        try:
+            atomic_write(path, data[:off] + desc + data[off + size:], mode)
+        except OSError as err:
+            raise SconeError(f"{path}: cannot write: {err.strerror}") from None
         return
     if parts.starter is None:
         raise SconeError(f"{path}: the new layout changes the note's size and the binary "
                          "keeps no starter to rebuild from; relink it with scone-gcc")
     starter = data[parts.starter[0]:parts.starter[0] + parts.starter[1]]
     write(path, starter=starter, image=image, layout=layout, sigstruct=sigstruct)
-    os.chmod(path, mode)
+    with contextlib.suppress(OSError):
+        os.chmod(path, mode)

@@ -34,7 +34,10 @@ class Parts:
 
 
 def sections(data: bytes, where: str) -> dict[str, tuple[int, int]]:
-    """Map section name -> (file offset, size) for an ELF64 little-endian file."""
+    """Map section name -> (file offset, size) for an ELF64 little-endian file.
+
+    Only what DESIGN.md §4 needs: the section header table and its names.
+    """
     if data[:4] != b"\x7fELF":
         raise SconeError(f"{where}: not an ELF file (magic {data[:4].hex() or 'empty'}); "
                          "pass a binary built by scone-gcc")
@@ -61,7 +64,11 @@ def sections(data: bytes, where: str) -> dict[str, tuple[int, int]]:
 
 
 def locate(data: bytes, where: str) -> Parts:
-    """Find the image section, the note descriptor and the kept starter."""
+    """Find the image section, the note descriptor and the kept starter.
+
+    The note must be in its one canonical form (note.h): name "SCONE" with
+    namesz 6, type SCONE_NOTE_ENCLAVE, zero padding, filling its section.
+    """
     secs = sections(data, where)
     if NOTE_SECTION not in secs or IMAGE_SECTION not in secs:
         raise SconeError(f"{where}: not a scone binary (no {NOTE_SECTION} / "

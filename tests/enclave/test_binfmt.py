@@ -218,3 +218,22 @@ def test_bss_only_segment_is_a_zero_run(elf_maker):
     assert struct.unpack_from("<QIHBBQQ", desc, 88 + 2 * 32) == (0x2000, 2, 0x203, 1, 0, 0, 0)
     assert struct.unpack_from("<QIHBBQQ", desc, 88 + 1 * 32) == (0x1000, 1, 0x205, 1, 1,
                                                                   0x1000, 0x10)
+
+
+def test_write_into_missing_directory(tmp_path, starter, ld_image):
+    image = ld_image.read_bytes()
+    with pytest.raises(SconeError, match="cannot write"):
+        binfmt.write(tmp_path / "no" / "app", starter=starter, image=image,
+                     layout=layout.compute(image, PARAMS), sigstruct=None)
+
+
+def test_note_padding_and_fit_are_checked(built, tmp_path):
+    path, _ = built
+    data = bytearray(path.read_bytes())
+    name_at = data.index(b"SCONE\0\0\0")
+    for pos, what in ((name_at + 6, "padding"), (name_at - 12, "SCONE note")):
+        bad = bytearray(data)
+        bad[pos] ^= 1
+        (tmp_path / "bad").write_bytes(bad)
+        with pytest.raises(SconeError, match=what):
+            binfmt.read(tmp_path / "bad")
