@@ -1,17 +1,17 @@
 /*
  * The enclave's system call dispatcher, called by __scone_syscall
- * (syscall.S). DESIGN.md §5: internal calls are served here, unsupported
- * ones fail with ENOSYS and one log line, everything else leaves the
- * enclave synchronously (ocall.c).
+ * (syscall.S). DESIGN.md §5, classes from the one syscall table: calls the
+ * table marks unsupported fail with ENOSYS and one log line; the internal
+ * calls implemented so far are served here; everything else leaves the
+ * enclave synchronously (ocall.c). Internal calls not served here yet
+ * (futex, sched_yield, clock_gettime, getrandom, ...) also go out
+ * synchronously until the scheduler of a later issue takes them in.
  */
+#include <scone/syscall_table.h>
+
 #include "internal.h"
 
-#if __has_include(<scone/hook.h>)
-#include <scone/hook.h>
-#endif
-#ifndef SCONE_NR_unmapself
-#define SCONE_NR_unmapself 1024
-#endif
+#define SCONE_NR_unmapself SCONE_SYS_PSEUDO_unmapself
 
 #define ENOSYS 38
 #define EINVAL 22
@@ -47,10 +47,10 @@ static long arch_prctl(long code, long addr)
 	}
 }
 
-static long unsupported(long nr)
+static const char *name_of(long nr)
 {
-	__scone_log(SCONE_LOG_WARN, "system call %s (%ld) is not supported", __scone_sysname(nr), nr);
-	return -ENOSYS;
+	const char *n = scone_sys_name_of(nr);
+	return n ? n : "unknown";
 }
 
 long __scone_dispatch(struct scone_sc *sc) SCONE_HIDDEN;
@@ -80,13 +80,17 @@ long __scone_dispatch(struct scone_sc *sc)
 	case 15:                                          /* rt_sigreturn: no delivery yet */
 		return -ENOSYS;
 	case 56: case 435:                                /* clone, clone3 */
-		__scone_log(SCONE_LOG_WARN, "system call %s (%ld) is not supported yet: threads come with a later issue",
-			    __scone_sysname(sc->nr), sc->nr);
-		return -ENOSYS;
-	case 57: case 58: case 59: case 101: case 135: case 153: case 155: case 169:
-	case 175: case 176: case 246: case 310: case 311: case 313: case 322:
-		return unsupported(sc->nr);
+		if (scone_sys_class_of(sc->nr) != SCONE_SYS_CLASS_UNSUPPORTED) {
+			__scone_log(SCONE_LOG_WARN, "system call %s (%ld) is not supported yet: threads come with a later issue",
+				    name_of(sc->nr), sc->nr);
+			return -ENOSYS;
+		}
+		/* fall through */
 	default:
+		if (scone_sys_class_of(sc->nr) == SCONE_SYS_CLASS_UNSUPPORTED) {
+			__scone_log(SCONE_LOG_WARN, "system call %s (%ld) is not supported", name_of(sc->nr), sc->nr);
+			return -ENOSYS;
+		}
 		return __scone_ocall(sc->nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 	}
 }

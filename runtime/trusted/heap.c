@@ -33,7 +33,7 @@ static int range_free(const struct scone_heap *h, size_t i, size_t n)
 	return 1;
 }
 
-int scone_heap_init(struct scone_heap *h, uintptr_t region, size_t size)
+int __scone_heap_init(struct scone_heap *h, uintptr_t region, size_t size)
 {
 	size_t total = size / HEAP_PAGE;
 	size_t map_bytes = (total + 63) / 64 * 8;
@@ -49,13 +49,13 @@ int scone_heap_init(struct scone_heap *h, uintptr_t region, size_t size)
 	return 0;
 }
 
-int scone_heap_contains(const struct scone_heap *h, uintptr_t addr, size_t len)
+int __scone_heap_contains(const struct scone_heap *h, uintptr_t addr, size_t len)
 {
 	uintptr_t end = h->start + h->pages * HEAP_PAGE;
 	return addr >= h->start && addr <= end && len <= end - addr;
 }
 
-uintptr_t scone_heap_alloc(struct scone_heap *h, size_t n)
+uintptr_t __scone_heap_alloc(struct scone_heap *h, size_t n)
 {
 	if (!n || n > h->pages)
 		return 0;
@@ -80,26 +80,26 @@ uintptr_t scone_heap_alloc(struct scone_heap *h, size_t n)
 	return 0;
 }
 
-int scone_heap_claim(struct scone_heap *h, uintptr_t addr, size_t n)
+int __scone_heap_claim(struct scone_heap *h, uintptr_t addr, size_t n)
 {
-	if (addr % HEAP_PAGE || !scone_heap_contains(h, addr, n * HEAP_PAGE))
+	if (addr % HEAP_PAGE || !__scone_heap_contains(h, addr, n * HEAP_PAGE))
 		return -1;
 	set_range(h, (addr - h->start) / HEAP_PAGE, n, 1);
 	__scone_memset((void *)addr, 0, n * HEAP_PAGE);
 	return 0;
 }
 
-int scone_heap_free(struct scone_heap *h, uintptr_t addr, size_t n)
+int __scone_heap_free(struct scone_heap *h, uintptr_t addr, size_t n)
 {
-	if (addr % HEAP_PAGE || !scone_heap_contains(h, addr, n * HEAP_PAGE))
+	if (addr % HEAP_PAGE || !__scone_heap_contains(h, addr, n * HEAP_PAGE))
 		return -1;
 	set_range(h, (addr - h->start) / HEAP_PAGE, n, 0);
 	return 0;
 }
 
-int scone_heap_grow(struct scone_heap *h, uintptr_t addr, size_t old, size_t n)
+int __scone_heap_grow(struct scone_heap *h, uintptr_t addr, size_t old, size_t n)
 {
-	if (addr % HEAP_PAGE || !scone_heap_contains(h, addr, old * HEAP_PAGE))
+	if (addr % HEAP_PAGE || !__scone_heap_contains(h, addr, old * HEAP_PAGE))
 		return -1;
 	size_t i = (addr - h->start) / HEAP_PAGE + old;
 	if (!range_free(h, i, n))
@@ -109,9 +109,9 @@ int scone_heap_grow(struct scone_heap *h, uintptr_t addr, size_t old, size_t n)
 	return 0;
 }
 
-uintptr_t scone_heap_brk(struct scone_heap *h, uintptr_t want)
+uintptr_t __scone_heap_brk(struct scone_heap *h, uintptr_t want)
 {
-	if (want < h->start || !scone_heap_contains(h, h->start, want - h->start))
+	if (want < h->start || !__scone_heap_contains(h, h->start, want - h->start))
 		return h->brk_cur;
 	size_t cur = (h->brk_cur - h->start + HEAP_PAGE - 1) / HEAP_PAGE;
 	size_t next = (want - h->start + HEAP_PAGE - 1) / HEAP_PAGE;

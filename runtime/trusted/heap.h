@@ -26,25 +26,25 @@ struct scone_heap {
  * that are never handed out stay untouched. Returns 0, or -1 if the region
  * is too small to hold its own bitmap and one page.
  */
-int scone_heap_init(struct scone_heap *h, uintptr_t region, size_t size)
+int __scone_heap_init(struct scone_heap *h, uintptr_t region, size_t size)
 	__attribute__((visibility("hidden")));
 /* n pages, highest free run first; zeroed. 0 when no run is free. */
-uintptr_t scone_heap_alloc(struct scone_heap *h, size_t n)
+uintptr_t __scone_heap_alloc(struct scone_heap *h, size_t n)
 	__attribute__((visibility("hidden")));
 /* Mark [addr, addr + n pages) in use and zero it (MAP_FIXED); -1 if outside. */
-int scone_heap_claim(struct scone_heap *h, uintptr_t addr, size_t n)
+int __scone_heap_claim(struct scone_heap *h, uintptr_t addr, size_t n)
 	__attribute__((visibility("hidden")));
 /* Release [addr, addr + n pages); -1 if outside the heap. */
-int scone_heap_free(struct scone_heap *h, uintptr_t addr, size_t n)
+int __scone_heap_free(struct scone_heap *h, uintptr_t addr, size_t n)
 	__attribute__((visibility("hidden")));
 /* Grow in place by n pages after [addr, addr + old pages): 0, or -1 if taken. */
-int scone_heap_grow(struct scone_heap *h, uintptr_t addr, size_t old, size_t n)
+int __scone_heap_grow(struct scone_heap *h, uintptr_t addr, size_t old, size_t n)
 	__attribute__((visibility("hidden")));
 /* Linux brk(2): the new break, or the old one when it cannot move. */
-uintptr_t scone_heap_brk(struct scone_heap *h, uintptr_t want)
+uintptr_t __scone_heap_brk(struct scone_heap *h, uintptr_t want)
 	__attribute__((visibility("hidden")));
 /* 1 if [addr, addr + len) lies inside the allocatable heap. */
-int scone_heap_contains(const struct scone_heap *h, uintptr_t addr, size_t len)
+int __scone_heap_contains(const struct scone_heap *h, uintptr_t addr, size_t len)
 	__attribute__((visibility("hidden")));
 
 #endif

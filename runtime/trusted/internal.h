@@ -68,9 +68,6 @@ void __scone_memory_init(uintptr_t start, size_t size) SCONE_HIDDEN;
 long __scone_sys_rt_sigaction(long sig, const void *act, void *oact, unsigned long size) SCONE_HIDDEN;
 long __scone_sys_rt_sigprocmask(long how, const void *set, void *oset, unsigned long size) SCONE_HIDDEN;
 
-/* sysname.c */
-const char *__scone_sysname(long nr) SCONE_HIDDEN;
-
 /* util.c: no libc calls, so these work before TLS and relocation. */
 void __scone_memcpy(void *d, const void *s, size_t n) SCONE_HIDDEN;
 void __scone_memset(void *d, int c, size_t n) SCONE_HIDDEN;

@@ -56,14 +56,14 @@ static void out_of_heap(unsigned long len)
 
 void __scone_memory_init(uintptr_t start, size_t size)
 {
-	if (scone_heap_init(&heap, start, size))
+	if (__scone_heap_init(&heap, start, size))
 		__scone_abort("scone: the enclave heap is too small to start; sign with a larger --heap");
 }
 
 long __scone_sys_brk(unsigned long addr)
 {
 	lock();
-	uintptr_t r = scone_heap_brk(&heap, addr);
+	uintptr_t r = __scone_heap_brk(&heap, addr);
 	unlock();
 	return (long)r;
 }
@@ -105,12 +105,12 @@ long __scone_sys_mmap(unsigned long addr, unsigned long len, long prot, long fla
 	uintptr_t p;
 	lock();
 	if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) {
-		p = scone_heap_claim(&heap, addr, n) ? 0 : addr;
+		p = __scone_heap_claim(&heap, addr, n) ? 0 : addr;
 		unlock();
 		if (!p)
 			return E(flags & MAP_FIXED ? EINVAL : ENOMEM);
 	} else {
-		p = scone_heap_alloc(&heap, n);
+		p = __scone_heap_alloc(&heap, n);
 		unlock();
 		if (!p) {
 			out_of_heap(len);
@@ -121,7 +121,7 @@ long __scone_sys_mmap(unsigned long addr, unsigned long len, long prot, long fla
 		long r = read_file(p, len, fd, off);
 		if (r < 0) {
 			lock();
-			scone_heap_free(&heap, p, n);
+			__scone_heap_free(&heap, p, n);
 			unlock();
 			return r;
 		}
@@ -134,7 +134,7 @@ long __scone_sys_munmap(unsigned long addr, unsigned long len)
 	if (!len || (addr & (HEAP_PAGE - 1)))
 		return E(EINVAL);
 	lock();
-	int r = scone_heap_free(&heap, addr, pages_of(len));
+	int r = __scone_heap_free(&heap, addr, pages_of(len));
 	unlock();
 	return r ? E(EINVAL) : 0;
 }
@@ -148,20 +148,20 @@ long __scone_sys_mremap(unsigned long old, unsigned long oldlen, unsigned long n
 	size_t o = pages_of(oldlen), n = pages_of(newlen);
 	long r;
 	lock();
-	if (!scone_heap_contains(&heap, old, o * HEAP_PAGE)) {
+	if (!__scone_heap_contains(&heap, old, o * HEAP_PAGE)) {
 		r = E(EINVAL);
 	} else if (n <= o) {
-		scone_heap_free(&heap, old + n * HEAP_PAGE, o - n);
+		__scone_heap_free(&heap, old + n * HEAP_PAGE, o - n);
 		r = (long)old;
-	} else if (!scone_heap_grow(&heap, old, o, n - o)) {
+	} else if (!__scone_heap_grow(&heap, old, o, n - o)) {
 		r = (long)old;
 	} else if (!(flags & MREMAP_MAYMOVE)) {
 		r = E(ENOMEM);
 	} else {
-		uintptr_t p = scone_heap_alloc(&heap, n);
+		uintptr_t p = __scone_heap_alloc(&heap, n);
 		if (p) {
 			__scone_memcpy((void *)p, (void *)old, o * HEAP_PAGE);
-			scone_heap_free(&heap, old, o);
+			__scone_heap_free(&heap, old, o);
 			r = (long)p;
 		} else {
 			r = E(ENOMEM);
@@ -177,7 +177,7 @@ long __scone_sys_mprotect(unsigned long addr, unsigned long len, long prot)
 {
 	if (addr & (HEAP_PAGE - 1))
 		return E(EINVAL);
-	if (!scone_heap_contains(&heap, addr, pages_of(len) * HEAP_PAGE))
+	if (!__scone_heap_contains(&heap, addr, pages_of(len) * HEAP_PAGE))
 		return E(ENOMEM);
 	/* EPCM permissions are fixed at EADD (SGX1): RW stays RW; asking for
 	 * less is accepted, asking for exec cannot be granted. */
@@ -188,7 +188,7 @@ long __scone_sys_madvise(unsigned long addr, unsigned long len, long advice)
 {
 	if (addr & (HEAP_PAGE - 1))
 		return E(EINVAL);
-	if (!scone_heap_contains(&heap, addr, pages_of(len) * HEAP_PAGE))
+	if (!__scone_heap_contains(&heap, addr, pages_of(len) * HEAP_PAGE))
 		return E(ENOMEM);
 	/* DONTNEED promises zero pages on the next touch; the rest are hints. */
 	if (advice == MADV_DONTNEED)
