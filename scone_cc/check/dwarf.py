@@ -134,19 +134,13 @@ class Dwarf:
             rows = []
             if lp is not None:
                 names = {}
-                seq = []
-                for ent in lp.get_entries():
-                    st = ent.state
-                    if st is None:
-                        continue
-                    if st.end_sequence:
-                        if seq:
-                            rows.append((seq[0][0], st.address, seq))
-                        seq = []
-                        continue
-                    if st.file not in names:
-                        names[st.file] = _file_name(lp, st.file)
-                    seq.append((st.address, names[st.file], st.line, st.column))
+                for lo, hi, seq in _decode_rows(di, lp):
+                    out = []
+                    for a, f, ln, col in seq:
+                        if f not in names:
+                            names[f] = _file_name(lp, f)
+                        out.append((a, names[f], ln, col))
+                    rows.append((lo, hi, out))
             rows.sort(key=lambda r: r[0])
             self._lines[cu_off] = rows
         return self._lines[cu_off]
@@ -257,3 +251,89 @@ def _file_name(lp, i: int) -> str:
     if not os.path.isabs(name) and d and 0 <= k < len(dirs):
         name = os.path.join(_text(dirs[k]), name)
     return name
+
+
+def _uleb(b, i):
+    v = shift = 0
+    while True:
+        c = b[i]
+        i += 1
+        v |= (c & 0x7F) << shift
+        shift += 7
+        if c < 0x80:
+            return v, i
+
+
+def _sleb(b, i):
+    v = shift = 0
+    while True:
+        c = b[i]
+        i += 1
+        v |= (c & 0x7F) << shift
+        shift += 7
+        if c < 0x80:
+            if c & 0x40:
+                v -= 1 << shift
+            return v, i
+
+
+def _decode_rows(di, lp):
+    """Sequences (lo, hi, [(address, file index, line, column)]) of one line program.
+
+    The DWARF line-number state machine (DWARF 5 section 6.2) for one
+    instruction per op; pyelftools reads the header, this reads the body,
+    which is where large units spend their time.
+    """
+    sec = di.debug_line_sec
+    sec.stream.seek(0)
+    b = sec.stream.read(sec.size)
+    h = lp.header
+    min_len = h["minimum_instruction_length"]
+    line_base, line_range, op_base = h["line_base"], h["line_range"], h["opcode_base"]
+    std_len = h["standard_opcode_lengths"]
+    const_add = ((255 - op_base) // line_range) * min_len
+    first_file = 1
+    i, end = lp.program_start_offset, lp.program_end_offset
+    addr, f, line, col = 0, first_file, 1, 0
+    seq, out = [], []
+    while i < end:
+        op = b[i]
+        i += 1
+        if op >= op_base:
+            adj = op - op_base
+            addr += (adj // line_range) * min_len
+            line += line_base + adj % line_range
+            seq.append((addr, f, line, col))
+        elif op == 0:
+            n, i = _uleb(b, i)
+            sub = b[i] if n else 0
+            body = i + 1
+            if sub == 1:                                   # DW_LNE_end_sequence
+                if seq:
+                    out.append((seq[0][0], addr, seq))
+                seq = []
+                addr, f, line, col = 0, first_file, 1, 0
+            elif sub == 2:                                 # DW_LNE_set_address
+                addr = int.from_bytes(b[body:i + n], "little")
+            i += n
+        elif op == 1:                                      # DW_LNS_copy
+            seq.append((addr, f, line, col))
+        elif op == 2:
+            v, i = _uleb(b, i)
+            addr += v * min_len
+        elif op == 3:
+            v, i = _sleb(b, i)
+            line += v
+        elif op == 4:
+            f, i = _uleb(b, i)
+        elif op == 5:
+            col, i = _uleb(b, i)
+        elif op == 8:
+            addr += const_add
+        elif op == 9:
+            addr += b[i] | b[i + 1] << 8
+            i += 2
+        else:                                              # flags and unknown opcodes: skip operands
+            for _ in range(std_len[op - 1] if op - 1 < len(std_len) else 0):
+                _v, i = _uleb(b, i)
+    return out
