@@ -12,7 +12,6 @@ lief is imported only inside the functions that edit ELF files.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import stat
@@ -22,7 +21,7 @@ from pathlib import Path
 from scone_cc.enclave import abi, container, layout as layout_mod, note
 from scone_cc.errors import SconeError
 from scone_cc.fsutil import atomic_output, atomic_write
-from scone_cc.sgx.pages import PAGE_SIZE, EnclaveParams, Layout, PageRun, PageType
+from scone_cc.sgx.pages import EnclaveParams, Layout, PageRun, PageType
 
 
 @dataclass(frozen=True)
@@ -52,8 +51,10 @@ def write(path, *, starter: bytes, image: bytes, layout: Layout,
     ``starter`` must be an ELF with a PT_NOTE (link it with --build-id): lief
     1.0 drops added notes otherwise.
     """
-    desc = note.encode(layout, image, sigstruct)
-    path = Path(path)
+    _write(Path(path), starter, image, note.encode(layout, image, sigstruct), 0o755)
+
+
+def _write(path: Path, starter: bytes, image: bytes, desc: bytes, mode: int) -> None:
     try:
         starter_parts = container.sections(starter, "starter")
     except SconeError as err:
@@ -88,7 +89,7 @@ def write(path, *, starter: bytes, image: bytes, layout: Layout,
     # namesz 6 into 7 (lief 1.0 keeps the NUL it read as part of the name).
     config.notes = False
     try:
-        with atomic_output(path, 0o755) as tmp:
+        with atomic_output(path, mode) as tmp:
             binary.write(str(tmp), config)
             _check_written(tmp.read_bytes(), starter, image, desc, path)
     except OSError as err:
@@ -98,11 +99,10 @@ def write(path, *, starter: bytes, image: bytes, layout: Layout,
 def _check_written(data: bytes, starter: bytes, image: bytes, desc: bytes, path: Path) -> None:
     # lief reports some failures only by writing a different file: read back.
     parts = container.locate(data, str(path))
-    got = {n: data[o:o + s] for n, (o, s) in (("image", parts.image), ("note", parts.desc),
-                                             ("starter", parts.starter or (0, 0)))}
-    if got != {"image": image, "note": desc, "starter": starter}:
-        bad = [n for n in ("image", "note", "starter")
-               if got[n] != {"image": image, "note": desc, "starter": starter}[n]]
+    wanted = {"image": (parts.image, image), "note": (parts.desc, desc),
+              "starter": (parts.starter or (0, 0), starter)}
+    bad = [name for name, ((off, size), want) in wanted.items() if data[off:off + size] != want]
+    if bad:
         raise SconeError(f"{path}: the written binary does not hold the expected "
                          f"{', '.join(bad)}; this is a bug in writing scone binaries")
 
@@ -232,6 +232,4 @@ def write_signature(path, layout: Layout, sigstruct: bytes | None) -> None:
         raise SconeError(f"{path}: the new layout changes the note's size and the binary "
                          "keeps no starter to rebuild from; relink it with scone-gcc")
     starter = data[parts.starter[0]:parts.starter[0] + parts.starter[1]]
-    write(path, starter=starter, image=image, layout=layout, sigstruct=sigstruct)
-    with contextlib.suppress(OSError):
-        os.chmod(path, mode)
+    _write(path, starter, image, desc, mode)

@@ -12,7 +12,6 @@ import pytest
 from elftools.elf.elffile import ELFFile
 
 from scone_cc.enclave import layout
-from scone_cc.errors import SconeError
 from scone_cc.sgx.pages import EnclaveParams
 
 SMALL = EnclaveParams(heap_size=0x3000, stack_size=0x2000, tcs_count=2, nssa=2,

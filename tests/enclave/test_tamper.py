@@ -7,7 +7,6 @@ import os
 import random
 import subprocess
 
-import pytest
 from elftools.elf.elffile import ELFFile
 
 from scone_cc.enclave import binfmt
