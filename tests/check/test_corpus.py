@@ -19,6 +19,8 @@ VARIANTS = {
     "dynamic": (["gcc", "-g", "-pthread"], None),
     "glibc-static": (["gcc", "-g", "-static", "-pthread"], None),
     "glibc-static-O2": (["gcc", "-g", "-O2", "-static", "-pthread"], None),
+    "object-dwarf4": (["gcc", "-gdwarf-4", "-c"], None),
+    "dynamic-dwarf4-O2": (["gcc", "-gdwarf-4", "-O2", "-pthread"], None),
     "musl-static": (["musl-gcc", "-g", "-static"], "musl-gcc"),
     "scone": (["scone-gcc", "-g"], "scone-gcc"),
 }
@@ -44,7 +46,7 @@ def _build(variant, prog, tmp_path):
         r = subprocess.run(cmd + [str(CORPUS / prog), "-o", str(out)], capture_output=True, text=True, env=env)
         assert r.returncode == 0, r.stderr
         return out
-    return compile_c(cmd, CORPUS / prog, tmp_path / prog.replace(".c", ".o" if variant == "object" else ""))
+    return compile_c(cmd, CORPUS / prog, tmp_path / prog.replace(".c", ".o" if "-c" in cmd else ""))
 
 
 @pytest.mark.parametrize("variant", _variants())
