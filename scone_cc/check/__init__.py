@@ -51,11 +51,15 @@ def check_paths(paths, allow=()) -> list:
     return out
 
 
-def require_clean(findings, what: str = "the link") -> None:
-    """Raise SconeError (exit 1) if any finding is an error, saying how to allow each."""
+def require_clean(findings, what: str = "the link") -> list:
+    """Raise SconeError (exit 1) if any finding is an error, saying how to allow each.
+
+    Returns the warnings (allowed findings) for the caller to print, one
+    ``Finding.format()`` line each.
+    """
     errors = [f for f in findings if f.severity == ERROR]
     if not errors:
-        return
+        return [f for f in findings if f.severity == WARNING]
     names = sorted({f.callee if f.callee and f.kind in ("call", "reference", "pointer") else f.syscall
                     for f in errors})
     lines = "\n".join(f.format() for f in errors)
