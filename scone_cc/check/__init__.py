@@ -6,7 +6,9 @@ listing the errors and how to allow them (the link step calls it).
 """
 
 from ..errors import SconeError
-from .finding import ERROR, WARNING, Finding  # noqa: F401
+from .finding import ERROR, WARNING, Finding
+
+__all__ = ["check_paths", "check_path", "check_blob", "require_clean", "Finding", "ERROR", "WARNING"]
 
 
 def check_blob(blob, allow=frozenset()) -> list:

@@ -9,7 +9,10 @@ import functools
 from pathlib import Path
 from types import MappingProxyType
 
-from .model import CLASSES, EXTERNAL, INTERNAL, UNSUPPORTED, Arg, Entry, Ret  # noqa: F401
+from .model import CLASSES, EXTERNAL, INTERNAL, UNSUPPORTED, Arg, Entry, Ret
+
+__all__ = ["table", "by_name", "TABLE_PATH", "PSEUDO_BASE", "Entry", "Arg", "Ret",
+           "CLASSES", "INTERNAL", "EXTERNAL", "UNSUPPORTED"]
 
 TABLE_PATH = Path(__file__).with_name("syscalls.tbl")
 

@@ -7,7 +7,7 @@
 import sys
 from pathlib import Path
 
-from . import PSEUDO_BASE, TABLE_PATH, table
+from . import PSEUDO_BASE, table
 from .model import ARG_KINDS, CLASSES, RET_KINDS
 
 HEADER = Path(__file__).resolve().parents[2] / "runtime" / "include" / "scone" / "syscall_table.h"

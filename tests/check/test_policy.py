@@ -1,6 +1,5 @@
 """The link step's API: check_paths, Finding.format/severity, require_clean."""
 
-import subprocess
 
 import pytest
 
