@@ -126,3 +126,47 @@ def test_untouched_heap_is_not_resident(build, sim_env, tmp_path):
 
     enclave_kib, native_kib = peak(build(HELLO)), peak(native)
     assert enclave_kib <= native_kib + 8 * 1024, (enclave_kib, native_kib)
+
+
+def test_echo_server_over_sockets(build, sim_env):
+    import socket
+    import time
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    exe = build(PROGS.parent.parent.parent / "samples" / "echo_server.c")
+    srv = subprocess.Popen([str(exe), str(port), "1"], env=sim_env, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+    try:
+        assert srv.stdout.readline() == f"listening on 127.0.0.1:{port}\n"
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                c = socket.create_connection(("127.0.0.1", port), timeout=10)
+                break
+            except ConnectionRefusedError:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+        with c:
+            c.sendall(b"ping from the host\n")
+            assert c.recv(100) == b"ping from the host\n"
+        assert srv.wait(timeout=10) == 0
+    finally:
+        srv.kill()
+        srv.wait()
+
+
+def test_large_environment_and_arguments(build, sim_env, tmp_path):
+    src = tmp_path / "count.c"
+    src.write_text('#include <stdio.h>\n#include <string.h>\nextern char **environ;\n'
+                   "int main(int c, char **v) { size_t n = 0, b = 0;\n"
+                   "  for (char **e = environ; *e; e++) n++, b += strlen(*e);\n"
+                   '  printf("%zu %zu %d %zu\\n", n, b, c, strlen(v[1])); return 0; }\n')
+    env = {f"V{i}": "x" * 50 for i in range(5000)}
+    env["SCONE_MODE"] = "SIM"
+    r = run([build(src), "a" * 100000], env)
+    assert r.returncode == 0, r.stderr
+    # 5001 variables: V0..V4999 ("Vi=" + 50) and SCONE_MODE=SIM
+    size = sum(len(f"V{i}=") + 50 for i in range(5000)) + len("SCONE_MODE=SIM")
+    assert r.stdout == f"5001 {size} 2 100000\n"
