@@ -18,7 +18,9 @@
  *   ... up to SIZE       never added (SIZE is a power of two)
  *
  * Entry (EENTER, or its SIM emulation): the host passes RDI = op and
- * RSI = arg; EENTER sets RBX = TCS address and RCX = the address to EEXIT to.
+ * RSI = arg, and RDX = SCONE_ENTER_SIM when it only emulates EENTER (SIM:
+ * EEXIT must then be a jump; HW passes 0). EENTER sets RBX = TCS address and
+ * RCX = the address to EEXIT to.
  * GS base = the thread page. Exit (EEXIT): RDI = reason, RSI = value; RSP and
  * RBP are the host's again; every other register is scrubbed.
  */
@@ -34,6 +36,9 @@
 /* ---- ops the host passes in RDI at EENTER ---- */
 #define SCONE_ECALL_START  0u   /* RSI = struct scone_start_args * (untrusted) */
 #define SCONE_ECALL_RESUME 1u   /* RSI = result of the OCALL the enclave exited for */
+
+/* ---- RDX at EENTER ---- */
+#define SCONE_ENTER_SIM    1u   /* EENTER is emulated: leave by a jump, not ENCLU */
 
 /* ---- reasons the enclave passes in RDI at EEXIT ---- */
 #define SCONE_EXIT_OCALL   1u   /* RSI = struct scone_ocall * (untrusted): run it, RESUME */
