@@ -1,6 +1,8 @@
 /*
  * Enclave entry and exit (enclave_abi.h "Entry"/"Exit"). EENTER, or the SIM
- * starter that plays it, arrives here with RDI = op, RSI = arg, RBX = TCS,
+ * starter that plays it, arrives here with RDI = op, RSI = arg, RDX =
+ * SCONE_ENTER_SIM when emulated (an untrusted claim: a host that lies only
+ * makes its own enclave fault), RBX = TCS,
  * RCX = where EEXIT must go, RAX = CSSA, and GS based on this TCS's thread
  * page (struct scone_thread). Nothing here may use the GOT or TLS: the image
  * may not be relocated yet and FS is whatever the host left.
@@ -12,6 +14,7 @@
 #define TH_ENCLAVE_RSP 56
 #define TH_FSBASE 64
 #define TH_BASE 72
+#define TH_SIM 88          /* scratch[0]: RDX & SCONE_ENTER_SIM of this entry */
 
 #define ECALL_START 0
 #define ECALL_RESUME 1
@@ -32,6 +35,8 @@ __scone_entry:
 	mov %rsp, %gs:TH_HOST_RSP
 	mov %rbp, %gs:TH_HOST_RBP
 	mov %rcx, %gs:TH_EXIT
+	and $1, %edx
+	mov %rdx, %gs:TH_SIM
 	cld
 	/* CSSA > 0 would be an exception entry: not handled yet. */
 	test %rax, %rax
@@ -171,7 +176,7 @@ __scone_eexit:
 	mov %gs:TH_EXIT, %rbx
 	mov %gs:TH_HOST_RBP, %rbp
 	mov %gs:TH_HOST_RSP, %rsp
-	cmpb $0, __scone_sim(%rip)
+	cmpq $0, %gs:TH_SIM
 	je 1f
 	jmp *%rbx
 1:	mov $ENCLU_EEXIT, %eax

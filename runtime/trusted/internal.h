@@ -30,7 +30,6 @@ struct scone_rt {
 	long pid, tid;                       /* cached from the host on first use */
 };
 extern struct scone_rt __scone_rt SCONE_HIDDEN;
-extern unsigned char __scone_sim SCONE_HIDDEN;     /* 1: EEXIT is a jump (SIM) */
 
 /* entry.S */
 _Noreturn void __scone_eexit(uint64_t reason, uint64_t value) SCONE_HIDDEN;

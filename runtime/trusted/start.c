@@ -13,7 +13,6 @@
 #define MAX_BYTES (8u << 20)        /* argv + envp bytes */
 
 struct scone_rt __scone_rt;
-unsigned char __scone_sim;
 extern int __scone_reloc_status SCONE_HIDDEN;
 extern char __scone_image_end[] SCONE_HIDDEN;
 extern const Elf64_Ehdr __ehdr_start SCONE_HIDDEN;
@@ -143,7 +142,6 @@ _Noreturn void __scone_start(uintptr_t base, uint64_t host_args)
 			__scone_eexit(SCONE_EXIT_ABORT, 0);
 	if (args.ocall % 8 || !__scone_host_range(args.ocall, sizeof(struct scone_ocall)))
 		__scone_eexit(SCONE_EXIT_ABORT, 0);
-	__scone_sim = (args.flags & SCONE_START_SIM) != 0;
 	__scone_rt.host_ocall = (struct scone_ocall *)args.ocall;
 
 	if (__scone_reloc_status)
@@ -198,6 +196,7 @@ _Noreturn void __scone_start(uintptr_t base, uint64_t host_args)
 
 	__scone_log(SCONE_LOG_DEBUG, "enclave started at 0x%lx, size %lu, heap %lu bytes, %s",
 		    (unsigned long)base, (unsigned long)__scone_rt.size,
-		    (unsigned long)__scone_rt.cfg->heap_size, __scone_sim ? "SIM" : "HW");
+		    (unsigned long)__scone_rt.cfg->heap_size,
+		    args.flags & SCONE_START_SIM ? "SIM" : "HW");
 	__scone_exit(__libc_start_main(main, (int)av.count, argv, 0, 0, 0));
 }

@@ -3,8 +3,9 @@
  * does it, for SIM (sgx-spec.md §4, enclave_abi.h "Entry"): save the host's
  * FS/GS bases, load FS = base + OFSBASE and GS = base + OGSBASE, RBX = TCS,
  * RCX = the landing below (where EEXIT goes), RAX = CSSA, jump to
- * base + OENTRY with RDI = op, RSI = arg. The enclave's EEXIT comes back to
- * the landing with the host RSP/RBP and RDI = reason, RSI = value.
+ * base + OENTRY with RDI = op, RSI = arg, RDX = SCONE_ENTER_SIM. The
+ * enclave's EEXIT comes back to the landing with the host RSP/RBP and
+ * RDI = reason, RSI = value.
  */
 #define C_TCS 0
 #define C_ENTRY 8
@@ -46,6 +47,7 @@ scone_sim_eenter:
 	mov C_ARG(%rdi), %rsi
 	mov C_OP(%rdi), %rdi
 	lea .Llanding(%rip), %rcx
+	mov $1, %edx           /* SCONE_ENTER_SIM */
 	xor %eax, %eax
 	jmp *%r11
 .Llanding:
