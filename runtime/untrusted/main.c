@@ -142,6 +142,9 @@ int main(int argc, char **argv, char **envp)
 		return 0;
 	}
 
+	const char *sc = getenv("SCONE_SYSCALL");
+	if (sc && *sc && strcasecmp(sc, "sync"))
+		die(2, "SCONE_SYSCALL=%s: only 'sync' (the enclave exits for each system call) is available so far", sc);
 	const struct scone_backend *b = pick_backend();
 	uint64_t cycles = exit_cycles();
 	struct scone_enclave *e;

@@ -58,6 +58,12 @@ def test_unknown_mode(build, rt_env):
     assert_refused(r, "SCONE_MODE=FAST: expected AUTO, SIM or HW")
 
 
+def test_syscall_mode(build, sim_env):
+    assert run([build(HELLO)], dict(sim_env, SCONE_SYSCALL="sync")).returncode == 0
+    r = run([build(HELLO)], dict(sim_env, SCONE_SYSCALL="async"))
+    assert_refused(r, "SCONE_SYSCALL=async: only 'sync'")
+
+
 def test_tampered_image_byte_refused_with_reason(build, sim_env, tmp_path):
     exe = build(HELLO)
     off, size = section(exe, ".scone.enclave")
