@@ -57,6 +57,7 @@ class Dwarf:
         self._ranges = None
         self._lines = {}
         self._vars = None
+        self._deep = False
 
     def info(self):
         if self._info is None:
@@ -171,13 +172,19 @@ class Dwarf:
     def _variable(self, name):
         if not self.present:
             return None
-        if self._vars is None:
-            try:
-                self._read_vars()
-            except Exception:     # noqa: BLE001 - damaged DWARF costs the line number only
-                self._vars = {}
         base = name.split(".", 1)[0] if "." in name else name
-        return self._vars.get(name) or self._vars.get(base)
+        # file-scope variables (DW_AT_sibling skips function bodies); a static
+        # local (gcc names its symbol "name.N") needs every DIE
+        for deep in ((False, True) if "." in name else (False,)):
+            if self._vars is None or (deep and not self._deep):
+                try:
+                    self._read_vars(deep)
+                except Exception:     # noqa: BLE001 - damaged DWARF costs the line number only
+                    self._vars, self._deep = {}, True
+            found = self._vars.get(name) or self._vars.get(base)
+            if found:
+                return found
+        return None
 
     def element_line(self, name: str, element: str):
         """(file, line, column) of ``element`` in the initializer of variable ``name``.
@@ -206,18 +213,16 @@ class Dwarf:
                 break
         return shown, line, col
 
-    def _read_vars(self):
-        self._vars = {}
+    def _read_vars(self, deep: bool):
+        self._vars = {} if self._vars is None else self._vars
+        self._deep = deep
         di = self.info()
         for cu in di.iter_CUs():
             lp = None
-            comp_dir = None
-            for die in cu.iter_DIEs():
-                if die.tag == "DW_TAG_compile_unit":
-                    cd = die.attributes.get("DW_AT_comp_dir")
-                    if cd is not None:
-                        comp_dir = cd.value.decode("utf-8", "replace") if isinstance(cd.value, bytes) else str(cd.value)
-                    continue
+            top = cu.get_top_DIE()
+            cd = top.attributes.get("DW_AT_comp_dir")
+            comp_dir = _text(cd.value) if cd is not None else None
+            for die in (cu.iter_DIEs() if deep else top.iter_children()):
                 if die.tag != "DW_TAG_variable":
                     continue
                 a = die.attributes

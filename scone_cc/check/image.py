@@ -57,6 +57,17 @@ class _Graph:
                 sizes[s.value] = max(sizes.get(s.value, 0), s.size)
             elif s.type == STT_OBJECT and s.size:
                 objs.setdefault(s.value, (s.name, s.size))
+        notype = [s for s in syms if s.type == 0 and s.name and s.shndx and s.shndx < len(elf.sections)
+                  and elf.sections[s.shndx].exec and not s.name.startswith((".L", "$"))]
+        if notype and names:
+            # labels of top-level asm (no .type) start functions, unless inside a typed one
+            starts = sorted(names)
+            for s in notype:
+                i = bisect.bisect_right(starts, s.value) - 1
+                if s.value in names or (i >= 0 and s.value < starts[i] + sizes[starts[i]]):
+                    continue
+                names.setdefault(s.value, []).append(s.name)
+                sizes.setdefault(s.value, 0)
         if not names:
             # stripped: each code section stands for one function of the application
             for sec in elf.sections:

@@ -1,5 +1,7 @@
 """Build Finding records: the wording of every kind of finding in one place."""
 
+import re
+
 from . import policy
 from .dwarf import key
 from .finding import ERROR, WARNING, Finding
@@ -34,6 +36,7 @@ def make(elf, dw, allow, *, shndx, off, addr=None, function, entry, kind, callee
     elif kind == "reference":
         msg = f"reference to '{callee}' (its address is taken) needs system call {e.name} ({e.nr}){via}"
     elif kind == "pointer":
+        holder = re.sub(r"\.\d+$", "", holder)          # gcc's name for a static local: "tab.0"
         msg = f"pointer to '{callee}' stored in '{holder}' needs system call {e.name} ({e.nr}){via}"
     elif kind == "syscall":
         msg = f"'syscall' instruction issues system call {e.name} ({e.nr})"

@@ -19,6 +19,8 @@ int main(int argc, char **argv)
 	if (argc > 3) forkers[pick]();
 	if (argc > 4) runners[pick]("true");
 	if (argc > 5) exec_ops.exec("/bin/true", argv);
+	static pid_t (*volatile locals[])(void) = { getpid, vfork }; /* EXPECT: vfork */
+	if (argc > 7) locals[pick]();
 	later = system; /* EXPECT: system */
 	if (argc > 6) later("true");
 	return 0;
