@@ -12,6 +12,11 @@
  * to poll_max_ns, which bounds the first-request latency after an idle
  * period while keeping an idle server at a few thousand cheap timer
  * interrupts per second instead of a spinning core.
+ *
+ * The timer is pinned to the CPU of the sthread that armed it: sthreads
+ * run outside the enclave, so the poll interrupts never land on a core
+ * running an enclave thread (each would cost an asynchronous enclave
+ * exit), and waking a sthread there is a local wake-up, with no IPI.
  */
 #include <linux/hrtimer.h>
 #include <linux/ktime.h>
@@ -23,7 +28,7 @@
 #include "compat.h"
 #include "scone.h"
 
-static unsigned long poll_min_ns = 5000;
+static unsigned long poll_min_ns = 20000;
 module_param(poll_min_ns, ulong, 0644);
 MODULE_PARM_DESC(poll_min_ns, "poll interval right after activity, ns (>= 1000)");
 
@@ -95,7 +100,7 @@ static void scone_poller_add(struct scone_pair *pair)
 		/* Also right while a callback that chose not to re-arm runs. */
 		poller.armed = true;
 		hrtimer_start(&poller.timer, ns_to_ktime(poller.interval_ns),
-			      HRTIMER_MODE_REL);
+			      HRTIMER_MODE_REL_PINNED);
 	}
 	spin_unlock_irqrestore(&poller.lock, irqf);
 }
@@ -190,7 +195,7 @@ void scone_poller_init(void)
 	spin_lock_init(&poller.lock);
 	INIT_LIST_HEAD(&poller.sleepers);
 	scone_hrtimer_setup(&poller.timer, scone_poll, CLOCK_MONOTONIC,
-			    HRTIMER_MODE_REL);
+			    HRTIMER_MODE_REL_PINNED);
 	poller.interval_ns = scone_poll_min();
 }
 

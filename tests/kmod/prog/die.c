@@ -35,6 +35,7 @@ static void kt_child(int ready_fd, int go_fd, enum kt_death how)
 		st[p].q = &q[p];
 		st[p].fd = fd;
 		st[p].spins = 100;
+		st[p].cpu = -1;
 		if (how == KT_KILLED)
 			kt_sthread_start(&st[p]);
 	}

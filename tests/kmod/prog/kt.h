@@ -8,6 +8,7 @@ int kt_cmd_die(void);
 
 struct kt_bench_opts {
 	int use_kmod;
+	int use_futex;		/* without the module: futex wake, not back-off */
 	int pairs;
 	unsigned int spins;
 	unsigned int backoff_max_us;

@@ -4,7 +4,7 @@
  *   kmod_test serve PAIRS REQUESTS PAUSES PAUSE_MS
  *   kmod_test errors
  *   kmod_test die
- *   kmod_test bench kmod|backoff PAIRS IDLE_MS LAT_REPS LAT_IDLE_MS TPUT_MS BACKOFF_MAX_US
+ *   kmod_test bench kmod|backoff|futex PAIRS IDLE_MS LAT_REPS LAT_IDLE_MS TPUT_MS BACKOFF_MAX_US
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +17,7 @@ static int kt_usage(void)
 	fprintf(stderr,
 		"usage: kmod_test serve PAIRS REQUESTS PAUSES PAUSE_MS\n"
 		"       kmod_test errors | die\n"
-		"       kmod_test bench kmod|backoff PAIRS IDLE_MS LAT_REPS "
+		"       kmod_test bench kmod|backoff|futex PAIRS IDLE_MS LAT_REPS "
 		"LAT_IDLE_MS TPUT_MS BACKOFF_MAX_US\n");
 	return 2;
 }
@@ -35,7 +35,8 @@ int main(int argc, char **argv)
 		return kt_cmd_die();
 	if (argc == 9 && !strcmp(argv[1], "bench")) {
 		o.use_kmod = !strcmp(argv[2], "kmod");
-		if (!o.use_kmod && strcmp(argv[2], "backoff"))
+		o.use_futex = !strcmp(argv[2], "futex");
+		if (!o.use_kmod && !o.use_futex && strcmp(argv[2], "backoff"))
 			return kt_usage();
 		o.pairs = atoi(argv[3]);
 		o.idle_ms = (unsigned int)atoi(argv[4]);

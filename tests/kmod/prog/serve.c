@@ -90,6 +90,7 @@ int kt_cmd_serve(int npairs, int nreq, int pauses, unsigned int pause_ms)
 	if (npairs > KT_MAX_PAIRS)
 		npairs = KT_MAX_PAIRS;
 	s.npairs = npairs;
+	kt_pin_producer();
 	s.parent = getppid();
 	fd = scone_kmod_open(NULL, SCONE_KMOD_ON);
 	kt_check(fd >= 0, "serve_open", "%s",
@@ -118,6 +119,7 @@ int kt_cmd_serve(int npairs, int nreq, int pauses, unsigned int pause_ms)
 		s.st[p].fd = fd;
 		s.st[p].spins = 2000;
 		s.st[p].wait_timeout_ns = 0;
+		s.st[p].cpu = kt_sthread_cpu(p);
 		kt_sthread_start(&s.st[p]);
 	}
 

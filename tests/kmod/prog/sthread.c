@@ -1,11 +1,15 @@
+#define _GNU_SOURCE
 #include "sthread.h"
 
 #include <errno.h>
+#include <linux/futex.h>
+#include <sched.h>
 #include <time.h>
 #include <unistd.h>
 #include <sys/syscall.h>
 
 #include "scone_kmod_user.h"
+#include "util.h"
 
 static void kt_execute(struct kt_qp *q, const struct scone_request *r)
 {
@@ -30,6 +34,16 @@ static int kt_sleep(struct kt_sthread *st, unsigned int *step_us)
 			return 0;
 		return rc;
 	}
+	if (st->futex) {
+		uint32_t *state = &st->q->hdr->sthread_state.value;
+
+		__atomic_store_n(state, SCONE_STHREAD_SLEEPING, __ATOMIC_SEQ_CST);
+		if (!kt_qp_request_pending(st->q))
+			syscall(SYS_futex, state, FUTEX_WAIT, SCONE_STHREAD_SLEEPING,
+				NULL, NULL, 0);
+		__atomic_store_n(state, SCONE_STHREAD_RUNNING, __ATOMIC_RELEASE);
+		return 0;
+	}
 	ts.tv_sec = *step_us / 1000000u;
 	ts.tv_nsec = (long)(*step_us % 1000000u) * 1000;
 	nanosleep(&ts, NULL);
@@ -39,14 +53,45 @@ static int kt_sleep(struct kt_sthread *st, unsigned int *step_us)
 	return 0;
 }
 
+static void kt_pin(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
+int kt_pin_producer(void)
+{
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		return -1;
+	kt_pin(0);
+	return 0;
+}
+
+int kt_sthread_cpu(int i)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 2 ? -1 : 1 + i % (int)(n - 1);
+}
+
 static void *kt_sthread_main(void *arg)
 {
 	struct kt_sthread *st = arg;
 	struct scone_request r;
 	unsigned int idle = 0, step_us = 1;
+	int after_sleep = 0;
+
+	if (st->cpu >= 0)
+		kt_pin(st->cpu);
 
 	for (;;) {
 		if (kt_qp_take_request(st->q, &r)) {
+			if (after_sleep && r.args[5] > 0)
+				st->wake_lat_ns = kt_now_ns() - (uint64_t)r.args[5];
+			after_sleep = 0;
 			kt_execute(st->q, &r);
 			if (r.nr == KT_NR_STOP)
 				return NULL;
@@ -61,9 +106,20 @@ static void *kt_sthread_main(void *arg)
 		}
 		idle = 0;
 		st->error = kt_sleep(st, &step_us);
+		after_sleep = 1;
 		if (st->error)
 			return NULL;
 	}
+}
+
+void kt_sthread_kick(struct kt_qp *q)
+{
+	uint32_t *state = &q->hdr->sthread_state.value;
+
+	/* seq_cst pairs with the sthread's: one of the two sees the other. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (__atomic_load_n(state, __ATOMIC_SEQ_CST) == SCONE_STHREAD_SLEEPING)
+		syscall(SYS_futex, state, FUTEX_WAKE, 1, NULL, NULL, 0);
 }
 
 int kt_sthread_start(struct kt_sthread *st)
