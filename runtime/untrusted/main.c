@@ -171,7 +171,7 @@ int main(int argc, char **argv, char **envp)
 	args.hwcap2 = getauxval(AT_HWCAP2);
 
 	struct scone_run_result r;
-	int rc = scone_run_thread(b, e, tcs, &args, cycles, &r);
+	int rc = scone_run_thread(b, e, tcs, &args, b == &scone_backend_sim ? cycles : 0, &r);
 	if (rc)
 		die(2, "entering the enclave failed (error %d)", rc);
 	if (r.done)
