@@ -109,3 +109,21 @@ def test_random_damage_never_escapes_as_a_traceback(obj, seed):
             check_blob(Blob("f", bytes(d)))
         except SconeError as err:
             assert "\n" not in str(err) and str(err).startswith("f")
+
+
+def _member(name: bytes, data: bytes) -> bytes:
+    hdr = name.ljust(16) + b"0".ljust(12) + b"0".ljust(6) + b"0".ljust(6) + b"644".ljust(8)
+    hdr += str(len(data)).encode().ljust(10) + b"`\n"
+    return hdr + data + (b"\n" if len(data) & 1 else b"")
+
+
+def test_bsd_archive_symbol_table_and_long_names(obj, tmp_path):
+    """A BSD-style archive (as macOS ar writes): __.SYMDEF first, long names as #1/N."""
+    name = b"a_long_member_name.o"
+    blob = b"!<arch>\n" + _member(b"__.SYMDEF", b"\0" * 8)
+    blob += _member(b"#1/%d" % len(name), name + obj.read_bytes())
+    lib = tmp_path / "bsd.a"
+    lib.write_bytes(blob)
+    r = subprocess.run(["scone-check", str(lib)], capture_output=True, text=True)
+    assert r.stderr == f"{lib}(__.SYMDEF): note: skipping the archive's symbol table (not an ELF object)\n"
+    assert f"{lib}(a_long_member_name.o)(.text+" in r.stdout and r.returncode == 1
