@@ -173,3 +173,16 @@ def test_table_errors_name_the_line(text, where):
     with pytest.raises(SconeError) as err:
         parse_table(text, "t.tbl")
     assert f"t.tbl:{where}" in str(err.value)
+
+
+def test_table_is_immutable_and_cached():
+    t = table()
+    assert t is table()
+    with pytest.raises(TypeError):
+        t[0] = None
+    e = t[0]
+    with pytest.raises(Exception):
+        e.name = "x"
+    for nr, e in t.items():
+        assert by_name(e.name) is e and e.nr == nr
+    assert by_name("no_such_call") is None
