@@ -6,6 +6,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
 from elftools.elf.elffile import ELFFile
 
 HELLO = Path(__file__).resolve().parent.parent.parent / "samples" / "hello.c"
@@ -115,3 +116,22 @@ def test_hash_needs_no_sgx_and_does_not_run(build, rt_env, tmp_path):
     exe = shutil.copy2(build(HELLO), tmp_path / "h")
     r = run([exe, "x", "9"], dict(rt_env, SCONE_HASH="1", SCONE_MODE="HW"))
     assert r.returncode == 0 and "Hello" not in r.stdout and len(r.stdout.strip()) == 64
+
+
+@pytest.mark.slow
+def test_every_note_byte_is_bound(build, sim_env, tmp_path):
+    """Exhaustive: flipping the low bit of any byte of .note.scone stops the start."""
+    exe = build(HELLO)
+    off, size = section(exe, ".note.scone")
+    data = exe.read_bytes()
+    bad = tmp_path / "flip"
+    started = []
+    for pos in range(size):
+        d = bytearray(data)
+        d[off + pos] ^= 1
+        bad.write_bytes(bytes(d))
+        bad.chmod(0o755)
+        r = subprocess.run([str(bad)], env=sim_env, capture_output=True, timeout=60)
+        if r.returncode == 0 or b"Traceback" in r.stderr:
+            started.append(pos)
+    assert started == []
