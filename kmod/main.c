@@ -82,6 +82,9 @@ static void __exit scone_exit(void)
 {
 	misc_deregister(&scone_miscdev);
 	scone_poller_exit();
+	/* Every file was released before unload: a leak here is a bug. */
+	WARN_ON(atomic64_read(&scone_stats.pairs) ||
+		atomic64_read(&scone_stats.pinned_pages));
 	pr_info("scone: unloaded\n");
 }
 

@@ -40,7 +40,7 @@ reg_bad_version reg_readonly reg_unmapped reg_straddle reg_straddle_pages reg_du
 unreg_straddle unreg_unpins reg_max_pairs reg_table_full wait_unknown_id wait_id_out_of_range
 wait_reserved wait_flags wait_bad_argp wait_timeout wait_timeout_length state_running_after_wait
 wait_pending_returns wait_pending_immediate state_sleeping_in_wait wait_busy wait_woken_by_poller
-wakeup_counted wait_signal unreg_with_waiter wait_unregistered unreg_twice wait_after_unreg
+wakeup_counted wait_woken_soon wait_signal unreg_with_waiter wait_unregistered unreg_twice wait_after_unreg
 unreg_reserved unreg_bad_argp unknown_ioctl reg_other_process lib_strerror lib_open_off
 lib_open_missing""".split()
 DIE_CHECKS = ["die_killed_while_waiting", "die_exited_registered", "die_closed_released",

@@ -185,7 +185,8 @@ static void kt_wait_errors(int fd)
 
 	/* A second waiter on one pair, and sthread_state while asleep. */
 	w.id = id;
-	w.timeout_ns = 0;
+	/* Long enough never to end a wait that works; ends one that does not. */
+	w.timeout_ns = 5000000000ull;
 	pthread_create(&w.t, NULL, kt_waiter_main, &w);
 	t = kt_now_ns() + 2000000000ull;
 	while (kt_qp_sthread_state(&q) != SCONE_STHREAD_SLEEPING &&
@@ -199,9 +200,14 @@ static void kt_wait_errors(int fd)
 	/* A request posted while it sleeps: only the poller can wake it. */
 	long long w0 = kt_counter("wakeups");
 
+	t = kt_now_ns();
 	kt_qp_post(&q, &r);
 	pthread_join(w.t, NULL);
+	t = kt_now_ns() - t;
 	kt_expect("wait_woken_by_poller", w.rc, 0);
+	/* Not by the 5 s timeout: far sooner, even under emulation. */
+	kt_check(t < 2000000000ull, "wait_woken_soon", "after_us=%llu",
+		 (unsigned long long)(t / 1000));
 	kt_check(kt_counter("wakeups") - w0 == 1, "wakeup_counted",
 		 "wakeups=%lld", kt_counter("wakeups") - w0);
 	kt_qp_take_request(&q, &r);

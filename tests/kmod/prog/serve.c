@@ -155,6 +155,11 @@ int kt_cmd_serve(int npairs, int nreq, int pauses, unsigned int pause_ms)
 	if (pauses)
 		printf("KT serve_latency_after_idle mean_us=%.1f max_us=%.1f\n",
 		       lat_sum / 1e3 / pauses, lat_max / 1e3);
+	if (rc) {
+		/* A sthread never woke: leave it asleep; exiting releases all. */
+		kt_check(0, "serve_sthreads", "not joined: a request was never answered");
+		return 1;
+	}
 
 	for (p = 0; p < npairs; p++)
 		kt_post(&s, p, KT_NR_STOP);
