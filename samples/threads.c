@@ -2,6 +2,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define NTHREADS 8
 #define ROUNDS 10000
@@ -23,11 +24,13 @@ static void *worker(void *arg)
 int main(void)
 {
 	pthread_t t[NTHREADS];
-	for (int i = 0; i < NTHREADS; i++)
-		if (pthread_create(&t[i], NULL, worker, NULL)) {
-			perror("pthread_create");
+	for (int i = 0; i < NTHREADS; i++) {
+		int err = pthread_create(&t[i], NULL, worker, NULL);
+		if (err) {
+			fprintf(stderr, "pthread_create: %s\n", strerror(err));
 			return 1;
 		}
+	}
 	for (int i = 0; i < NTHREADS; i++)
 		pthread_join(t[i], NULL);
 	printf("counter=%ld (expected %d)\n", counter, NTHREADS * ROUNDS);

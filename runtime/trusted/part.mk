@@ -24,6 +24,3 @@ $(O)/trusted/%.S.o: $(TOP)trusted/%.S
 
 -include $(TRUSTED_OBJ:.o=.d)
 
-# runtime/Makefile defines `all` after including the parts, so without this
-# the first part's first rule would be what a bare `make -C runtime` builds.
-.DEFAULT_GOAL := all
