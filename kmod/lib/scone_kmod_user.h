@@ -7,6 +7,23 @@
  * failure; scone_kmod_strerror() turns an (operation, -errno) pair into one
  * line that says what went wrong and how to fix it. Nothing here prints,
  * allocates or keeps state, so it can run in any sthread.
+ *
+ * The starter's use (build with -I kmod -I runtime/include):
+ *
+ *	enum scone_kmod_mode mode;
+ *	if (scone_kmod_parse_mode(getenv("SCONE_KMOD"), &mode))
+ *		die("SCONE_KMOD must be auto, on or off");
+ *	int fd = scone_kmod_open(NULL, mode);
+ *	if (fd < 0 && mode == SCONE_KMOD_ON)
+ *		die(scone_kmod_strerror(SCONE_KMOD_OP_OPEN, fd, buf, sizeof(buf)));
+ *	// fd < 0 otherwise: user-space back-off, as without the module
+ *	// per queue pair, header filled in, before its sthread starts:
+ *	rc = scone_kmod_register(fd, qp, entries, &id);
+ *	// in the sthread, after SCONE_SSPINS empty polls:
+ *	rc = scone_kmod_wait(fd, id, 0);   // 0, -EINTR: poll the queue again
+ *
+ * While an sthread is inside scone_kmod_wait() the module writes its
+ * sthread_state (SLEEPING, then RUNNING on return) on its behalf.
  */
 #ifndef SCONE_KMOD_USER_H
 #define SCONE_KMOD_USER_H
