@@ -390,10 +390,27 @@ def check_image(elf, allow) -> list:
             return addr in g.fnames and dw.covers(addr)
     else:
         bad = policy.bad_functions()
+        libc_side = set(bad) | set(policy.CLONE_WRAPPERS) | set(policy.SYSCALL_FUNCTIONS) | {policy.HOOK}
+        named = {a for a, ns in g.fnames.items()
+                 if not any(n in libc_side for n in ns) and any(not n.startswith("_") for n in ns)}
+        if main is not None:
+            # Without DWARF: plain-named functions that main reaches without
+            # passing through an unsupported function (libc's own helpers of
+            # system/popen are then not taken for the application's code).
+            fwd = {}
+            for t, lst in g.rev.items():
+                for src, _site, _kind in lst:
+                    fwd.setdefault(src, []).append(t)
+            seen, todo = {main}, [main]
+            while todo:
+                for t in fwd.get(todo.pop(), ()):
+                    if t not in seen and t in g.fnames and not any(n in bad for n in g.fnames[t]):
+                        seen.add(t)
+                        todo.append(t)
+            named &= seen
 
         def is_app(addr):
-            ns = g.fnames.get(addr)
-            return bool(ns) and not any(n in bad for n in ns) and any(not n.startswith("_") for n in ns)
+            return addr in named
 
     app_cache = {}
 

@@ -106,3 +106,19 @@ def test_stripped_executables(tmp_path):
     assert {"fork", "ptrace", "clone"} <= {f.syscall for f in check_paths([static])}
     clean = compile_c(["gcc", "-s", "-static", "-pthread"], CORPUS / "clean.c", tmp_path / "clean.static")
     assert check_paths([clean]) == []
+
+
+@pytest.mark.parametrize("cc", [["gcc", "-static"], ["musl-gcc", "-static"], ["gcc"]], ids=["glibc", "musl", "dynamic"])
+@pytest.mark.parametrize("prog", ["direct.c", "layered.c", "clean.c"])
+def test_without_dwarf_the_same_sites_are_found(cc, prog, tmp_path):
+    """No -g: the verdicts are the same set of application sites, named by section+offset."""
+    if shutil.which(cc[0]) is None:
+        pytest.skip(f"{cc[0]} is not installed")
+    with_g = compile_c([cc[0], "-g"] + cc[1:] + ["-pthread"], CORPUS / prog, tmp_path / "g")
+    without = compile_c(cc + ["-pthread"], CORPUS / prog, tmp_path / "nog")
+    a = check_paths([with_g])
+    b = check_paths([without])
+    assert len(b) == len(expected(CORPUS / prog))
+    assert sorted((f.function, f.callee, f.syscall, f.offset) for f in a) == \
+        sorted((f.function, f.callee, f.syscall, f.offset) for f in b)
+    assert all(f.src is None for f in b)
