@@ -65,7 +65,8 @@ struct scone_pair *scone_pair_create(unsigned long uaddr, u32 entries)
 	pinned = pin_user_pages_fast(first, pair->npages,
 				     FOLL_WRITE | FOLL_LONGTERM, pair->pages);
 	if (pinned < 0) {
-		ret = pinned;
+		/* Keep the documented set: anything but -ENOMEM is the range. */
+		ret = pinned == -ENOMEM ? -ENOMEM : -EFAULT;
 		goto free_pages_array;
 	}
 	if (pinned != pair->npages) {

@@ -39,7 +39,8 @@
  *           [SCONE_KMOD_MIN_ENTRIES, SCONE_KMOD_MAX_ENTRIES], equal to the
  *           header's entries field
  * @flags: must be 0
- * @id: out: the pair's id for SCONE_KMOD_IOC_WAIT and _UNREGISTER
+ * @id: must be 0; out: the pair's id for SCONE_KMOD_IOC_WAIT and
+ *      SCONE_KMOD_IOC_UNREGISTER
  * @reserved: must be 0
  */
 struct scone_kmod_register {
