@@ -6,7 +6,10 @@ each run starts from ``make clean``. Printed: the best and the median wall
 time of each and the ratio of the bests (issue 2 goal: <= 1.15); the best
 drops runs that a busy machine (or a sysroot rebuild) slowed. Never asserted.
 
-Run: ``python bench/build_time.py [--runs N] [--jobs N] [--native]``.
+Also printed: the driver's own cost per compile, ``scone-gcc -c`` against
+``gcc -c`` of an empty file (best of ``--calls``).
+
+Run: ``python bench/build_time.py [--runs N] [--jobs N] [--calls N] [--native]``.
 """
 
 from __future__ import annotations
@@ -50,10 +53,32 @@ def _timed_make(tree: Path, env, jobs: int) -> float:
     return time.perf_counter() - t
 
 
+def _per_call(cmd, cwd, env, calls: int) -> float:
+    best = float("inf")
+    for _ in range(calls):
+        t = time.perf_counter()
+        _sh(cmd, cwd, env)
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def compile_overhead(env, calls: int) -> tuple[float, float]:
+    """Best wall time of one ``gcc -c`` and one ``scone-gcc -c`` of an empty main."""
+    with tempfile.TemporaryDirectory(prefix="scone-overhead-") as tmp:
+        Path(tmp, "a.c").write_text("int main(void) { return 0; }\n")
+        cmd = ["-c", "a.c", "-o", "a.o"]
+        gcc = scone = float("inf")
+        for _ in range(calls):  # interleaved, like the builds
+            gcc = min(gcc, _per_call(["gcc", *cmd], tmp, env, 1))
+            scone = min(scone, _per_call(["scone-gcc", *cmd], tmp, env, 1))
+    return gcc, scone
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--calls", type=int, default=20)
     ap.add_argument("--native", action="store_true", help="scone-gcc in its native link mode")
     args = ap.parse_args(argv)
 
@@ -80,6 +105,9 @@ def main(argv=None) -> int:
         print(f"  CC={name:<12} best {best[name]:6.2f} s  median {statistics.median(ts):6.2f} s"
               f"  runs: {', '.join(f'{t:.2f}' for t in ts)}")
     print(f"  ratio scone-gcc / gcc -static (best): {best['scone-gcc'] / best['gcc -static']:.2f} (goal <= 1.15)")
+    gcc, scone = compile_overhead(env, args.calls)
+    print(f"one compile of an empty main (best of {args.calls}): gcc {gcc * 1e3:.1f} ms, "
+          f"scone-gcc {scone * 1e3:.1f} ms, driver overhead {(scone - gcc) * 1e3:.1f} ms")
     return 0
 
 

@@ -85,24 +85,6 @@ def test_compile_path_imports_nothing_heavy(scone_gcc, sysroot, tmp_path, scone_
     assert "scone_cc.driver.link" not in imported
 
 
-def test_overhead_is_reported(scone_gcc, sysroot, tmp_path, scone_env):
-    """Print the driver's cost per compile next to plain gcc (a figure, not a limit)."""
-    import time
-
-    (tmp_path / "a.c").write_text("int main(void){return 0;}\n")
-
-    def per_call(cmd, n=10):
-        t = time.perf_counter()
-        for _ in range(n):
-            assert run(cmd, cwd=tmp_path, env=scone_env).returncode == 0
-        return (time.perf_counter() - t) / n
-
-    gcc = per_call(["gcc", "-c", "a.c", "-o", "a.o"])
-    ours = per_call([scone_gcc, "-c", "a.c", "-o", "a.o"])
-    print(f"\ncompile of an empty main: gcc {gcc * 1e3:.1f} ms, scone-gcc {ours * 1e3:.1f} ms "
-          f"(+{(ours - gcc) * 1e3:.1f} ms)")
-
-
 def test_failing_sysroot_build_is_one_error(scone_gcc, tmp_path, scone_env):
     """A musl tarball with the wrong checksum: the build stops, nothing is trusted."""
     (tmp_path / "a.c").write_text("int x;\n")
