@@ -127,8 +127,11 @@ TABLE = (
     Option("-print-search-dirs", FLAG, INFO),
     Option("-print-sysroot", FLAG, INFO),
     Option("-print-sysroot-headers-suffix", FLAG, INFO),
+    # musl's libc.a holds pthreads; -lpthread finds its empty archive.
     Option("-pthread", FLAG, PASSTHROUGH),
+    # A relocatable (ld -r) output: no start files, no libc.
     Option("-r", FLAG, DRIVER),
+    # Harmless: exports symbols that nothing will ever dlopen against.
     Option("-rdynamic", FLAG, LINK_ONLY),
     Option("-s", FLAG, LINK_ONLY),
     Option("-shared", FLAG, FORBIDDEN, _SHARED_WHY),
