@@ -8,8 +8,10 @@ cd "$(dirname "$0")"
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"
 
+# qemu + a stock Debian kernel with its headers: the kernel-module test boots
+# it under QEMU and builds scone.ko against it.
 PKGS="build-essential make gcc strace ccache cmake file xz-utils dpkg-dev
-      qemu-system-x86 busybox-static cpio"
+      qemu-system-x86 busybox-static cpio linux-image-amd64 linux-headers-amd64"
 
 # deb-src entry mirroring the deb entry, so `apt-get source musl` works.
 need_update=""

@@ -1,6 +1,7 @@
 # runtime/untrusted: $(O)/scone-starter, the untrusted half of every scone
 # binary (host gcc + glibc, static so the final binary runs anywhere;
-# --build-id gives it the PT_NOTE that lief needs to add .note.scone).
+# --build-id gives it the PT_NOTE that lief needs to add .note.scone;
+# stripped, since every scone binary carries it).
 STARTER_SRC := $(wildcard $(TOP)untrusted/*.c) $(wildcard $(TOP)untrusted/*.S)
 STARTER_OBJS := $(patsubst $(TOP)untrusted/%,$(O)/untrusted/%.o,$(STARTER_SRC))
 STARTER_CFLAGS := -O2 -g -std=gnu11 -Wall -Wextra -fPIE -I$(TOP)include
@@ -10,7 +11,7 @@ include $(wildcard $(TOP)untrusted/hw/part.mk)
 TARGETS += $(O)/scone-starter
 
 $(O)/scone-starter: $(STARTER_OBJS) $(O)/libsgxcrypto.a
-	$(CC) -static -Wl,--build-id -o $@.tmp $(STARTER_OBJS) $(O)/libsgxcrypto.a && mv $@.tmp $@
+	$(CC) -static -s -Wl,--build-id -o $@.tmp $(STARTER_OBJS) $(O)/libsgxcrypto.a && mv $@.tmp $@
 
 $(O)/untrusted/%.c.o: $(TOP)untrusted/%.c
 	@mkdir -p $(dir $@)
