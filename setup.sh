@@ -41,8 +41,12 @@ if [ -n "$missing" ]; then
 fi
 
 PY=${PYTHON:-python3}
-if ! $PY -c 'import scone_cc, click, rich, lief, elftools, cryptography, capstone, pytest' 2>/dev/null \
-   || ! command -v scone-gcc >/dev/null 2>&1; then
+# (Re)install unless the importable scone_cc is this very checkout: another
+# clone's editable install would otherwise be the code that runs.
+here=$(pwd -P)
+there=$($PY -c 'import os, scone_cc, click, rich, lief, elftools, cryptography, capstone, pytest
+print(os.path.dirname(os.path.dirname(os.path.realpath(scone_cc.__file__))))' 2>/dev/null || true)
+if [ "$there" != "$here" ] || ! command -v scone-gcc >/dev/null 2>&1; then
     $PY -m pip install -q -e '.[test]'
 fi
 
