@@ -1,8 +1,11 @@
 """The scone sysroot: patched musl + runtime, built once and cached.
 
 ``current()`` runs on every scone-gcc invocation, so this module imports only
-the stdlib; the build machinery (scone_cc.sysroot_build, rich) is imported
-only when a build is needed.
+the stdlib, and only the cheap parts of it on the fast path: the key of the
+sources is remembered in a stamp file together with the (size, mtime) of
+every input, and recomputed from content only when one of those changes.
+The build machinery (scone_cc.sysroot_build, rich) is imported only when a
+build is needed.
 
 Layout of a sysroot (``<cache>/sysroot-<key16>/``, see DESIGN.md section 3):
 ``include/`` (musl headers, ``scone/``), ``lib/`` (libc.a, crt objects,
@@ -10,29 +13,45 @@ runtime archives, linker scripts), ``libexec/`` (scone-starter),
 ``manifest.json``.
 """
 
-import contextlib
-import hashlib
 import os
-import subprocess
 import time
 from pathlib import Path
 
 from . import paths
 from .errors import SconeError
-from .musl_source import MUSL_SHA256
 
 # Bump when the build steps change in a way the inputs below do not show.
 RECIPE_VERSION = "1"
 
+# The folders whose content makes up the key: stage 1, then stage 2.
+STAGE1_TREES = ("libc_patch",)
+STAGE2_TREES = ("runtime", "linker_scripts")
+
+STAMP_VERSION = "scone-sysroot-stamp 1"
+# File-system timestamps advance in clock ticks, not nanoseconds: a file
+# rewritten (same size) in the tick that stamped it keeps its mtime. Inputs
+# whose mtime is this close to the stamp's own time are therefore re-hashed
+# (git's "racily clean" rule) until a later stamp is out of that window.
+RACY_NS = 2_000_000_000
+
+
+def _tree(root: Path, folder: str) -> tuple[list[str], list[str]]:
+    """The directories and regular files under ``root/folder`` that make up the key.
+
+    Directories count for the stamp: adding, removing or renaming an entry
+    changes their mtime, so the stamp need not list them anew.
+    """
+    dirs, files = [], []
+    for dirpath, dirnames, filenames in os.walk(root / folder):
+        dirnames[:] = [d for d in dirnames if d != "__pycache__" and not d.startswith(".")]
+        dirs.append(dirpath)
+        files.extend(os.path.join(dirpath, f) for f in filenames if not f.startswith("."))
+    return dirs, sorted(files)
+
 
 def _hash_tree(h, root: Path, folder: str) -> None:
     """Feed every regular file under ``root/folder`` (path + content) to ``h``."""
-    base = root / folder
-    files = []
-    for dirpath, dirnames, filenames in os.walk(base):
-        dirnames[:] = [d for d in dirnames if d != "__pycache__" and not d.startswith(".")]
-        files.extend(os.path.join(dirpath, f) for f in filenames if not f.startswith("."))
-    for f in sorted(files):
+    for f in _tree(root, folder)[1]:
         rel = os.path.relpath(f, root)
         with open(f, "rb") as fh:
             data = fh.read()
@@ -42,6 +61,8 @@ def _hash_tree(h, root: Path, folder: str) -> None:
 
 def gcc_version() -> str:
     """``gcc -dumpfullversion``: part of the stage-1 key (objects depend on it)."""
+    import subprocess
+
     try:
         out = subprocess.run(["gcc", "-dumpfullversion"], capture_output=True, text=True)
     except FileNotFoundError:
@@ -52,26 +73,131 @@ def gcc_version() -> str:
 
 def stage1_key(root: Path | None = None) -> str:
     """Key of the patched musl: tarball, overlay files, recipe, gcc version."""
+    import hashlib
+
+    from .musl_source import MUSL_SHA256
+
     root = root or paths.data_root()
     h = hashlib.sha256()
     h.update(f"musl {MUSL_SHA256}\0recipe {RECIPE_VERSION}\0gcc {gcc_version()}\0".encode())
-    _hash_tree(h, root, "libc_patch")
+    for folder in STAGE1_TREES:
+        _hash_tree(h, root, folder)
     return h.hexdigest()
 
 
 def stage2_key(key1: str, root: Path | None = None) -> str:
     """Key of the whole sysroot: stage-1 key + runtime/ and linker_scripts/."""
+    import hashlib
+
     root = root or paths.data_root()
     h = hashlib.sha256()
     h.update(f"stage1 {key1}\0".encode())
-    _hash_tree(h, root, "runtime")
-    _hash_tree(h, root, "linker_scripts")
+    for folder in STAGE2_TREES:
+        _hash_tree(h, root, folder)
     return h.hexdigest()
 
 
 def sysroot_path(key2: str, cache: Path | None = None) -> Path:
     """Where the sysroot with key ``key2`` lives in the cache."""
     return (cache or paths.cache_dir()) / f"sysroot-{key2[:16]}"
+
+
+def _which_gcc() -> str | None:
+    """The file ``gcc`` resolves to through PATH (as gcc_version() runs it), or None."""
+    for d in os.environ.get("PATH", os.defpath).split(os.pathsep):
+        cand = os.path.join(d or ".", "gcc")
+        if os.path.isfile(cand) and os.access(cand, os.X_OK):
+            return os.path.realpath(cand)
+    return None
+
+
+def _stamp_path(root: Path, cache: Path) -> Path:
+    return cache / "driver" / ("sysroot-key" + str(root).replace(os.sep, "_") + ".stamp")
+
+
+def _constant_files() -> list[str]:
+    """The modules that hold the key's constants (RECIPE_VERSION, MUSL_SHA256)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    return [os.path.join(here, "sysroot.py"), os.path.join(here, "musl_source.py")]
+
+
+def _stamp_inputs(root: Path, gcc: str | None) -> list[str]:
+    """Every path whose (size, mtime) vouches for the key: the trees, their
+    directories, the modules holding the key's constants, and gcc."""
+    out = _constant_files() + ([gcc] if gcc else [])
+    for folder in STAGE1_TREES + STAGE2_TREES:
+        dirs, files = _tree(root, folder)
+        out += dirs + files
+    return out
+
+
+def _stamp_key(stamp: Path, root: Path, gcc: str | None) -> str | None:
+    """The key the stamp holds if every input it lists is as it was, else None."""
+    try:
+        with open(stamp, encoding="utf-8", errors="surrogateescape") as f:
+            fields = f.read().split("\0")
+    except OSError:
+        return None
+    # version, root, gcc, written_ns, key, count, then count (path, size, mtime_ns)
+    # triples, then "" (the text ends in NUL): a cut-off stamp never validates.
+    if len(fields) < 7 or fields[:3] != [STAMP_VERSION, str(root), str(gcc)] \
+            or fields[5] != str((len(fields) - 7) // 3) or (len(fields) - 7) % 3 or fields[-1]:
+        return None
+    try:
+        fresh_before = int(fields[3]) - RACY_NS
+        for i in range(6, len(fields) - 1, 3):
+            mtime = int(fields[i + 2])
+            st = os.stat(fields[i])
+            if st.st_size != int(fields[i + 1]) or st.st_mtime_ns != mtime or mtime >= fresh_before:
+                return None
+    except (OSError, ValueError):
+        return None
+    return fields[4]
+
+
+def _write_stamp(stamp: Path, root: Path, gcc: str | None, written_ns: int,
+                 key: str, stats: list) -> None:
+    parts = [STAMP_VERSION, str(root), str(gcc), str(written_ns), key, str(len(stats))]
+    for path, st in stats:
+        parts += [path, str(st.st_size), str(st.st_mtime_ns)]
+    try:
+        from .fsutil import atomic_write
+
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(stamp, ("\0".join(parts) + "\0").encode("utf-8", "surrogateescape"))
+    except OSError:
+        pass  # a read-only cache only costs the content hash next time
+
+
+def current_key(root: Path | None = None, cache: Path | None = None) -> str:
+    """The stage-2 key of the sources under ``root``: ``stage2_key(stage1_key(root), root)``.
+
+    Cheap when nothing changed: the inputs are only stat'ed against the
+    stamp kept in ``cache``. Any change of size or mtime (or a recent
+    mtime, see RACY_NS) makes it hash the content again and rewrite the stamp,
+    so a touched but unchanged file keeps its key and an edited one never does.
+    """
+    root = Path(root or paths.data_root())
+    cache = Path(cache or paths.cache_dir())
+    gcc = _which_gcc()
+    stamp = _stamp_path(root, cache)
+    key = _stamp_key(stamp, root, gcc)
+    if key is not None:
+        return key
+    # Stat before hashing: an edit during the hash leaves a stale stat behind,
+    # which the next call notices.
+    written_ns = time.time_ns()
+    stats = []
+    for path in _stamp_inputs(root, gcc):
+        try:
+            stats.append((path, os.stat(path)))
+        except OSError:
+            stats = None  # vanished while listed: do not remember this round
+            break
+    key = stage2_key(stage1_key(root), root)
+    if stats is not None:
+        _write_stamp(stamp, root, gcc, written_ns, key, stats)
+    return key
 
 
 def current() -> Path:
@@ -89,16 +215,17 @@ def current() -> Path:
             raise SconeError(f"SCONE_SYSROOT={override}: no lib/libc.a there; "
                              "unset SCONE_SYSROOT to use the built-in sysroot")
         return p
-    key2 = stage2_key(stage1_key())
-    path = sysroot_path(key2)
+    path = sysroot_path(current_key())
     try:
         mtime = os.stat(path).st_mtime
     except OSError:  # missing, or an unusable cache: build() says which
         return build()
     # Mark it in use (at most every few minutes) so that pruning spares it.
     if time.time() - mtime > 300:
-        with contextlib.suppress(OSError):
+        try:
             os.utime(path)
+        except OSError:
+            pass
     return path
 
 
