@@ -1,0 +1,130 @@
+/*
+ * The scheduler's private structures. No libc, no TLS, no errno: this code
+ * runs on ethreads between lthreads, where FS belongs to whichever lthread
+ * ran last.
+ */
+#ifndef SCONE_SCHED_INTERNAL_H
+#define SCONE_SCHED_INTERNAL_H
+
+#include <stdatomic.h>
+
+#include "sched.h"
+#include "spin.h"
+
+#define HIDDEN __attribute__((visibility("hidden")))
+
+#define EAGAIN 11
+#define ENOMEM 12
+#define EFAULT 14
+#define EINVAL 22
+#define ENOSYS 38
+#define ETIMEDOUT 110
+
+/* Park protocol (one park is ended by exactly one unpark):
+ * RUNNING -> PARKED by the scheduler once the context is saved;
+ * RUNNING -> NOTIFIED by an unpark that comes first, so the park ends at once. */
+enum { LT_RUNNING, LT_PARKED, LT_NOTIFIED };
+
+struct bucket;
+
+struct lthread {
+	void *sp;                          /* saved context (ctx.S) */
+	uint64_t fs;
+	long tid;
+	atomic_int wstate;
+	struct lthread *next;              /* run queue, free list */
+	int *clear_tid;
+	uintptr_t unmap_base;
+	size_t unmap_size;
+	int exit_status;
+	/* futex wait: owned by the lock of the bucket it is queued in */
+	uint32_t *fw_addr;
+	uint32_t fw_bitset;
+	int fw_queued;
+	struct bucket *_Atomic fw_bucket;
+	struct lthread *fw_prev, *fw_next, *fw_wake;
+	/* timed park: owned by the timer lock */
+	uint64_t deadline;
+	struct lthread *t_next;
+	int t_on;
+	int timed_out;
+	/* a new clone child's registers, read once by __scone_clone_boot */
+	struct scone_clone_regs regs;
+	uint32_t mxcsr;
+	uint16_t fcw;
+};
+
+enum { POST_NONE, POST_PARK, POST_YIELD, POST_EXIT };
+
+struct scone_ethread {
+	unsigned index;
+	struct spin qlock;
+	struct lthread *head, *tail;
+	atomic_uint qlen;
+	void *sched_sp;                    /* the scheduler loop's saved context */
+	struct lthread *cur;               /* NULL while the scheduler loop runs */
+	int post;
+	struct lthread *post_l;
+	uint64_t cur_fs;
+	atomic_int sleeping;
+	unsigned tick;
+	struct scone_sched_stats st;
+} __attribute__((aligned(64)));
+
+struct sched {
+	const struct scone_sched_ops *ops;
+	unsigned n, espins;
+	int wrfsbase;
+	atomic_int active;
+	atomic_int sleepers;
+	atomic_long live;                  /* lthreads not yet exited */
+	atomic_long next_tid;
+	struct spin free_lock;
+	struct lthread *free;
+	struct scone_ethread e[SCONE_SCHED_MAX_ETHREADS];
+};
+extern struct sched __scone_sched HIDDEN;
+
+static inline struct scone_ethread *this_ethread(void)
+{
+	struct scone_ethread *e;
+	__asm__ __volatile__("mov %%gs:%c1, %0" : "=r"(e) : "i"(SCONE_SCHED_GS_ETHREAD));
+	return e;
+}
+
+static inline struct lthread *this_lthread(void)
+{
+	return this_ethread()->cur;
+}
+
+/* ctx.S: save the running context (plain: callee-saved registers, MXCSR and
+ * x87 CW; _x: the whole XSAVE state too, since an lthread parks inside the
+ * syscall hook whose callers keep vector registers live) into *save, then
+ * resume load. */
+void __scone_ctx_swap(void **save, void *load) HIDDEN;
+void __scone_ctx_swap_x(void **save, void *load) HIDDEN;
+void __scone_clone_boot(void) HIDDEN;
+
+/* core.c */
+void __scone_sched_after_switch(void) HIDDEN;
+void __scone_sched_switch(struct lthread *cur, int post) HIDDEN;
+void __scone_sched_park(struct lthread *l) HIDDEN;
+void __scone_sched_unpark(struct lthread *l) HIDDEN;
+void __scone_sched_runnable(struct lthread *l) HIDDEN;
+struct lthread *__scone_lthread_new(void) HIDDEN;
+void __scone_lthread_free(struct lthread *l) HIDDEN;
+void __scone_sched_set_cur_fs(struct scone_ethread *e, uint64_t fs) HIDDEN;
+
+/* timer.c */
+void __scone_timer_add(struct lthread *l, uint64_t deadline) HIDDEN;
+void __scone_timer_cancel(struct lthread *l) HIDDEN;
+void __scone_timer_run(void) HIDDEN;
+uint64_t __scone_timer_next(void) HIDDEN;
+int __scone_timer_pending(void) HIDDEN;
+long __scone_deadline(long clock, int absolute, const void *ts, uint64_t *out) HIDDEN;
+
+/* futex.c */
+long __scone_futex_wake(uint32_t *uaddr, long n, uint32_t bitset) HIDDEN;
+int __scone_futex_unqueue(struct lthread *l) HIDDEN;
+
+#endif

@@ -1,0 +1,91 @@
+/*
+ * The M:N scheduler (issue 5): lthreads (every pthread, and main) run on a
+ * few ethreads; futexes, sleeps, yields and thread exit are served here,
+ * inside the enclave. The syscall dispatcher routes the calls below; the
+ * embedder (enclave runtime, or a test harness) supplies the clock, the idle
+ * sleep outside and memory through struct scone_sched_ops.
+ *
+ * Every function but the init/ethread entries follows Linux syscall
+ * semantics: results >= 0, or -errno.
+ *
+ * Per-ethread state is reached through %gs, which on an enclave thread is
+ * its struct scone_thread page (enclave_abi.h): the scheduler owns
+ * scratch[1] (offset 96) and keeps fsbase (offset 64) equal to the FS base
+ * of the lthread running there, so that the entry code restores the right
+ * one on every re-entry.
+ */
+#ifndef SCONE_SCHED_H
+#define SCONE_SCHED_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SCONE_SCHED_API __attribute__((visibility("hidden")))
+
+#define SCONE_SCHED_GS_FSBASE 64
+#define SCONE_SCHED_GS_ETHREAD 96
+#define SCONE_SCHED_MAX_ETHREADS 64
+
+struct scone_sched_ops {
+	/* Nanoseconds on clock 0 (CLOCK_REALTIME) or 1 (CLOCK_MONOTONIC). */
+	uint64_t (*now)(int clock);
+	/* Sleep outside until kick(ethread), or the monotonic deadline (0: none),
+	 * or spuriously. A kick that comes first makes the next idle() return
+	 * at once (a permit), so no wake-up is lost. */
+	void (*idle)(unsigned ethread, uint64_t deadline);
+	void (*kick)(unsigned ethread);
+	/* Zeroed memory, 64-byte aligned; released with the same size. */
+	void *(*alloc)(size_t size);
+	void (*release)(void *p, size_t size);
+	/* munmap of a detached thread's stack, after the switch away from it. */
+	void (*unmap)(uintptr_t base, size_t size);
+	/* The last lthread has exited with status. */
+	void (*exit_all)(int status) __attribute__((noreturn));
+	/* Without FSGSBASE: how to set the FS base (NULL: wrfsbase). */
+	void (*set_fs)(uint64_t fs);
+};
+
+struct scone_sched_config {
+	unsigned ethreads;         /* 1..SCONE_SCHED_MAX_ETHREADS */
+	unsigned espins;           /* idle polls before sleeping outside */
+	long main_tid;             /* tid of the adopted main lthread; later ones follow */
+	uint64_t main_fs;          /* its FS base (0 before TLS exists) */
+	uint64_t hwcap2;           /* AT_HWCAP2: bit 1 = FSGSBASE usable */
+};
+
+/* clone's registers as the hook received them (hook.h): the six arguments,
+ * then the callee-saved registers the child starts with (0 if unknown). */
+struct scone_clone_regs {
+	uint64_t rdi, rsi, rdx, r10, r8, r9;
+	uint64_t rbx, rbp, r12, r13, r14, r15;
+};
+
+struct scone_sched_stats {
+	uint64_t switches, steals, idle_sleeps, kicks, polls;
+};
+
+/* Adopt the caller as the main lthread on ethread 0 (this OS thread, whose
+ * %gs page must already be set). 0, -EINVAL (config), -ENOSYS (no way to
+ * switch FS), -ENOMEM. */
+int scone_sched_init(const struct scone_sched_ops *ops, const struct scone_sched_config *cfg) SCONE_SCHED_API;
+/* Run ethread index (1..ethreads-1) on the calling OS thread, on its
+ * current stack, with its %gs page set; never returns. */
+_Noreturn void scone_sched_ethread_main(unsigned index) SCONE_SCHED_API;
+int scone_sched_active(void) SCONE_SCHED_API;
+void scone_sched_stats(unsigned ethread, struct scone_sched_stats *out) SCONE_SCHED_API;
+
+/* ---- system calls ---- */
+long scone_sched_clone(const struct scone_clone_regs *r) SCONE_SCHED_API;
+long scone_sched_futex(uint32_t *uaddr, long op, uint32_t val, uintptr_t timeout_or_val2,
+		       uint32_t *uaddr2, uint32_t val3) SCONE_SCHED_API;
+long scone_sched_nanosleep(const void *req, void *rem) SCONE_SCHED_API;
+long scone_sched_clock_nanosleep(long clock, long flags, const void *req, void *rem) SCONE_SCHED_API;
+long scone_sched_yield(void) SCONE_SCHED_API;
+_Noreturn void scone_sched_exit(int status) SCONE_SCHED_API;
+_Noreturn void scone_sched_unmapself(uintptr_t base, size_t size) SCONE_SCHED_API;
+long scone_sched_set_tid_address(int *ctid) SCONE_SCHED_API;
+long scone_sched_gettid(void) SCONE_SCHED_API;
+/* arch_prctl(ARCH_SET_FS) of the running lthread: sets and records it. */
+void scone_sched_set_fs(uint64_t fs) SCONE_SCHED_API;
+
+#endif
