@@ -73,7 +73,8 @@ def _param_options(func):
         click.option("--isvprodid", type=click.IntRange(0, 0xFFFF), help="ISVPRODID (0..65535)."),
         click.option("--isvsvn", type=click.IntRange(0, 0xFFFF), help="ISVSVN (0..65535)."),
         click.option("--date", callback=_date, metavar="YYYY-MM-DD",
-                     help="SIGSTRUCT date (default: today UTC, or SOURCE_DATE_EPOCH)."),
+                     help="SIGSTRUCT date (default: today UTC, or SOURCE_DATE_EPOCH; for "
+                          "gendata/catsig the date of BINARY's SIGSTRUCT)."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -238,13 +239,23 @@ def mrenclave(binary):
               help="Where to write the 256 bytes to sign.")
 @_param_options
 def gendata(binary, output, heap, stack, tcs, production, isvprodid, isvsvn, date):
-    """Two-step signing: write the 256 bytes to sign; BINARY keeps an unsigned SIGSTRUCT."""
-    from scone_cc.sgx.signing import prepare
+    """Two-step signing, step one: write the 256 bytes to sign. BINARY is only read.
 
-    prepare(binary, output, production=production, date=date,
-            params_update=_updates(heap, stack, tcs, isvprodid, isvsvn))
-    click.echo(f"wrote {output}: sign it with RSA-3072 e=3, PKCS#1 v1.5 SHA-256 "
-               f"(openssl dgst -sha256 -sign key.pem), then run `{PROG} catsig`")
+    The bytes follow from BINARY and the options; the date defaults to the
+    one of the SIGSTRUCT BINARY holds. Give catsig the same options.
+    """
+    from scone_cc.fsutil import atomic_write
+    from scone_cc.sgx.signing import two_step
+
+    step = two_step(binary, production=production, date=date,
+                    params_update=_updates(heap, stack, tcs, isvprodid, isvsvn))
+    try:
+        atomic_write(output, step.data)
+    except OSError as err:
+        raise SconeError(f"{output}: cannot write ({err.strerror})") from None
+    click.echo(f"wrote {output} (MRENCLAVE {step.mrenclave.hex()}, date {step.date.isoformat()}): "
+               "sign it with RSA-3072 e=3, PKCS#1 v1.5 SHA-256 (openssl dgst -sha256 -sign key.pem), "
+               f"then run `{PROG} catsig` with the same options")
 
 
 @cli.command()
@@ -253,8 +264,13 @@ def gendata(binary, output, heap, stack, tcs, production, isvprodid, isvsvn, dat
               help="Raw big-endian signature (384 bytes) over the gendata output.")
 @click.option("--public-key", required=True, type=click.Path(dir_okay=False),
               help="PEM public key (or private key) that made the signature.")
-def catsig(binary, signature, public_key):
-    """Two-step signing: attach a signature made elsewhere, verified first."""
+@_param_options
+def catsig(binary, signature, public_key, heap, stack, tcs, production, isvprodid, isvsvn, date):
+    """Two-step signing, step two: attach a signature made elsewhere, verified first.
+
+    The signed bytes are rebuilt from BINARY and the options, which must be
+    those given to gendata; BINARY is written only if the signature verifies.
+    """
     from scone_cc.sgx import keys
     from scone_cc.sgx.signing import attach_signature
 
@@ -263,7 +279,8 @@ def catsig(binary, signature, public_key):
         raw = Path(signature).read_bytes()
     except OSError as err:
         raise SconeError(f"{signature}: cannot read the signature ({err.strerror})") from None
-    result = attach_signature(binary, raw, modulus)
+    result = attach_signature(binary, raw, modulus, production=production, date=date,
+                              params_update=_updates(heap, stack, tcs, isvprodid, isvsvn))
     click.echo(f"signed {binary}: MRENCLAVE {result.mrenclave.hex()} MRSIGNER {result.mrsigner.hex()}")
 
 

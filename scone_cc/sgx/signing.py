@@ -3,7 +3,10 @@
 Each function reads a binary (scone_cc.enclave.binfmt), recomputes the
 layout from its image and signed parameters (scone_cc.enclave.layout),
 measures it (docs/sgx-spec.md §1) and builds or checks the SIGSTRUCT (§6).
-Nothing here prints; files are written atomically by binfmt.
+Two-step signing writes nothing in step one: the bytes to sign are a pure
+function of the binary and the options, rebuilt identically in step two.
+Nothing here prints (warnings are returned); files are written atomically
+by binfmt.
 """
 
 from __future__ import annotations
@@ -72,9 +75,49 @@ def unsigned_sigstruct(binary, *, params_update: dict | None = None,
     params = updated_params(binary.params, params_update, production)
     layout = _compute(binary.image, params)
     mr = measure.mrenclave(layout)
-    body = sigs.build(mr, debug=params.debug, isvprodid=params.isvprodid, isvsvn=params.isvsvn,
+    return params, layout, mr, _body(mr, params, date)
+
+
+def _body(mr: bytes, params: EnclaveParams, date: _dt.date | None) -> bytes:
+    return sigs.build(mr, debug=params.debug, isvprodid=params.isvprodid, isvsvn=params.isvsvn,
                       date=date, ssa_frame_pages=params.ssa_frame_pages)
-    return params, layout, mr, body
+
+
+def _key_signer(key_path) -> tuple[sigs.Signer, Path, list[str]]:
+    from scone_cc.sgx import keys
+
+    used_key = keys.resolve_key_path(key_path)
+    key, warnings = keys.load_private_key(used_key)
+    return keys.signer_from_key(key), used_key, list(warnings)
+
+
+def _checked_signature(body: bytes, signed_by, mr: bytes, params: EnclaveParams, where) -> bytes:
+    """``body`` signed, and only if the result passes EINIT's checks (sgx-spec §6)."""
+    signed = signed_by(body)
+    problems = sigs.verify(signed, mrenclave=mr, secs_attributes=secs_attributes(params),
+                           secs_xfrm=sigs.XFRM, secs_miscselect=0)
+    if problems:
+        raise SconeError(f"{where}: the new SIGSTRUCT does not pass EINIT's checks: {problems[0]}")
+    return signed
+
+
+def sign_layout(layout: Layout, params: EnclaveParams, *, where, key_path=None,
+                signer: sigs.Signer | None = None,
+                date: _dt.date | None = None) -> tuple[bytes, bytes, Path | None, tuple[str, ...]]:
+    """Measure ``layout`` and sign it: ``(sigstruct, mrenclave, key path, warnings)`` (§1, §6).
+
+    ``signer`` (e.g. an HSM) wins over ``key_path``; without either the key is
+    ``$SCONE_KEY`` or the developer key, created on first use. Key warnings
+    (a key file others can read) are returned, not printed. ``where`` names
+    the binary in errors. Writes nothing.
+    """
+    mr = measure.mrenclave(layout)
+    used_key, warnings = None, []
+    if signer is None:
+        signer, used_key, warnings = _key_signer(key_path)
+    signed = _checked_signature(_body(mr, params, date), lambda b: sigs.sign(b, signer),
+                                mr, params, where)
+    return signed, mr, used_key, tuple(warnings)
 
 
 def sign_binary(path, *, key_path=None, signer: sigs.Signer | None = None,
@@ -82,81 +125,88 @@ def sign_binary(path, *, key_path=None, signer: sigs.Signer | None = None,
                 date: _dt.date | None = None) -> SignResult:
     """Re-lay out, measure and sign the binary at ``path`` in place (sgx-spec §1, §6).
 
-    ``signer`` (e.g. an HSM) wins over ``key_path``; without either the key is
-    ``$SCONE_KEY`` or the developer key, created on first use. The note is
-    replaced atomically; nothing is written if any step fails.
+    See ``sign_layout`` for the key. The note is replaced atomically; nothing
+    is written if any step fails.
     """
-    from scone_cc.sgx import keys
-
     binary = read(path)
-    params, layout, mr, body = unsigned_sigstruct(
-        binary, params_update=params_update, production=production, date=date)
+    params = updated_params(binary.params, params_update, production)
+    layout = _compute(binary.image, params)
     warnings = [f"{path}: re-signing a binary changed after it was built ({p})"
                 for p in binary.problems]
-    used_key = None
-    if signer is None:
-        used_key = keys.resolve_key_path(key_path)
-        key, key_warnings = keys.load_private_key(used_key)
-        warnings += key_warnings
-        signer = keys.signer_from_key(key)
-    signed = sigs.sign(body, signer)
-    problems = sigs.verify(signed, mrenclave=mr, secs_attributes=secs_attributes(params),
-                           secs_xfrm=sigs.XFRM, secs_miscselect=0)
-    if problems:
-        raise SconeError(f"{path}: the new SIGSTRUCT does not pass EINIT's checks: {problems[0]}")
+    signed, mr, used_key, key_warnings = sign_layout(layout, params, where=path,
+                                                     key_path=key_path, signer=signer, date=date)
     _binfmt().write_signature(path, layout, signed)
     return SignResult(Path(path), params, layout, mr, sigs.mrsigner(signed), signed,
-                      used_key, tuple(warnings))
+                      used_key, tuple(warnings) + key_warnings)
 
 
-def prepare(path, data_out, *, params_update: dict | None = None,
-            production: bool | None = None, date: _dt.date | None = None) -> bytes:
-    """Two-step signing, step one: write the 256 bytes to sign, store an unsigned SIGSTRUCT.
+# --- two-step signing: the bytes to sign are a function of the binary and the options ---
 
-    ``data_out`` gets exactly ``signed_data`` (sgx-spec §6) first; only then
-    is the binary's note replaced. The binary will not start until
-    ``attach_signature`` adds a signature over exactly those bytes.
-    """
-    from scone_cc.fsutil import atomic_write
+@dataclass(frozen=True)
+class TwoStep:
+    """What gendata and catsig both rebuild from a binary and the signing options."""
 
-    binary = read(path)
-    _, layout, _, body = unsigned_sigstruct(binary, params_update=params_update,
-                                            production=production, date=date)
-    data = sigs.signed_data(body)
-    try:
-        atomic_write(data_out, data)
-    except OSError as err:
-        raise SconeError(f"{data_out}: cannot write ({err.strerror})") from None
-    _binfmt().write_signature(path, layout, body)
-    return data
+    params: EnclaveParams
+    layout: Layout
+    mrenclave: bytes
+    date: _dt.date
+    body: bytes
+
+    @property
+    def data(self) -> bytes:
+        """The 256 bytes an external signer signs (sgx-spec §6)."""
+        return sigs.signed_data(self.body)
 
 
-def signed_data_of(path) -> bytes:
-    """The 256 bytes to sign for the SIGSTRUCT that ``path`` holds now (§6)."""
-    binary = read(path)
+def _stored_date(binary, where) -> _dt.date | None:
     if binary.sigstruct is None:
-        raise SconeError(f"{path}: holds no SIGSTRUCT; run `scone-sign gendata` first")
-    return sigs.signed_data(binary.sigstruct)
+        return None
+    bcd = Sigstruct.unpack(binary.sigstruct, strict=False).date
+    try:
+        return sigs.date_from_bcd(bcd)
+    except SconeError:
+        raise SconeError(f"{where}: its SIGSTRUCT holds no valid date ({bcd:#010x}); "
+                         "pass --date YYYY-MM-DD to both gendata and catsig") from None
 
 
-def attach_signature(path, signature: bytes, modulus: int) -> SignResult:
+def two_step(path, *, params_update: dict | None = None, production: bool | None = None,
+             date: _dt.date | None = None) -> TwoStep:
+    """The unsigned SIGSTRUCT that ``path`` and these options give (sgx-spec §6). Reads only.
+
+    The date defaults to the one of the SIGSTRUCT the binary holds (scone-gcc
+    signs every binary), else to ``sigstruct.default_date()``; so gendata and
+    catsig run on different days still agree unless told another date.
+    """
+    binary = read(path)
+    date = date or _stored_date(binary, path) or sigs.default_date()
+    params, layout, mr, body = unsigned_sigstruct(binary, params_update=params_update,
+                                                  production=production, date=date)
+    return TwoStep(params, layout, mr, date, body)
+
+
+def attach_signature(path, signature: bytes, modulus: int, *, params_update: dict | None = None,
+                     production: bool | None = None, date: _dt.date | None = None) -> SignResult:
     """Two-step signing, step two: attach a big-endian signature made elsewhere.
 
-    The SIGSTRUCT must match the binary's measurement and the signature must
-    verify before anything is written (sgx-spec §6).
+    The SIGSTRUCT is rebuilt from the binary and the options exactly as
+    ``two_step`` (gendata) built it; the signature must verify over it and the
+    result must pass EINIT's checks before the note is replaced (sgx-spec §6).
     """
-    binary = read(path)
-    if binary.sigstruct is None:
-        raise SconeError(f"{path}: holds no SIGSTRUCT to sign; run `scone-sign gendata` first")
-    mr = measure.mrenclave(binary.layout)
-    body = binary.sigstruct
-    if Sigstruct.unpack(body, strict=False).enclavehash != mr:
-        raise SconeError(f"{path}: its SIGSTRUCT was made for another measurement; "
-                         "run `scone-sign gendata` again and sign its output")
-    signed = sigs.attach(body, signature, modulus)
-    layout = _compute(binary.image, binary.params)
-    _binfmt().write_signature(path, layout, signed)
-    return SignResult(Path(path), binary.params, layout, mr, sigs.mrsigner(signed), signed, None)
+    step = two_step(path, params_update=params_update, production=production, date=date)
+
+    def attach(body: bytes) -> bytes:
+        try:
+            return sigs.attach(body, signature, modulus)
+        except SconeError as err:
+            raise SconeError(
+                f"{path}: {err}; catsig rebuilds the signed bytes from the binary and its options "
+                f"(here --date {step.date.isoformat()}): give it the same --date, --heap, --stack, "
+                "--tcs, --production/--debug, --isvprodid and --isvsvn as gendata") from None
+
+    signed = _checked_signature(step.body, attach, step.mrenclave, step.params, path)
+    _binfmt().write_signature(path, step.layout, signed)
+    return SignResult(Path(path), step.params, step.layout, step.mrenclave,
+                      sigs.mrsigner(signed), signed, None)
 
 
 @dataclass(frozen=True)

@@ -93,24 +93,35 @@ def test_tampered_binary_fails_verify(signed_binary):
 
 def test_two_step_signing_with_openssl(unsigned_binary, sample_key, sample_public, tmp_path):
     data_file, sig_file = tmp_path / "data.bin", tmp_path / "sig.bin"
-    out = ss("gendata", unsigned_binary, "-o", data_file, "--isvsvn", "4")
+    opts = ("--isvsvn", "4", "--date", "2025-03-01")
+    before = unsigned_binary.read_bytes()
+    out = ss("gendata", unsigned_binary, "-o", data_file, *opts)
     assert out.returncode == 0, out.stderr
+    assert unsigned_binary.read_bytes() == before                # gendata only reads
     data = data_file.read_bytes()
     assert len(data) == 256
-    assert ss("verify", unsigned_binary).returncode == 1        # unsigned until catsig
+    # sgx-spec §6: the first signed region starts with HEADER, the second holds
+    # ISVPRODID, ISVSVN; DATE (offset 20) is BCD.
+    assert data[:16] == bytes.fromhex("06000000e10000000000010000000000")
+    assert data[20:24] == (0x20250301).to_bytes(4, "little")
+    assert data[128 + 124:128 + 128] == bytes.fromhex("00000400")
     subprocess.run(["openssl", "dgst", "-sha256", "-sign", str(sample_key), "-out", str(sig_file),
                     str(data_file)], check=True)
     wrong = tmp_path / "wrong.bin"
     wrong.write_bytes(bytes(384))
-    before = unsigned_binary.read_bytes()
     assert "does not verify" in one_error(ss("catsig", unsigned_binary, "--signature", wrong,
-                                             "--public-key", sample_public))
+                                             "--public-key", sample_public, *opts))
+    # Options other than gendata's give other bytes: refused, naming the options.
+    err = one_error(ss("catsig", unsigned_binary, "--signature", sig_file,
+                       "--public-key", sample_public, "--isvsvn", "4"))
+    assert "same --date" in err
     assert unsigned_binary.read_bytes() == before
-    out = ss("catsig", unsigned_binary, "--signature", sig_file, "--public-key", sample_public)
+    out = ss("catsig", unsigned_binary, "--signature", sig_file, "--public-key", sample_public, *opts)
     assert out.returncode == 0, out.stderr
     assert ss("verify", unsigned_binary).returncode == 0
     show = json.loads(ss("show", unsigned_binary, "--json").stdout)
     assert show["sigstruct"]["isvsvn"] == 4 and show["sigstruct"]["mrsigner"] == SDK_SAMPLE_MRSIGNER
+    assert show["sigstruct"]["date"] == "2025-03-01"
     # openssl, as a second verifier, over the bytes the SIGSTRUCT says were signed.
     from scone_cc.enclave import binfmt
 
@@ -121,6 +132,26 @@ def test_two_step_signing_with_openssl(unsigned_binary, sample_key, sample_publi
                             "-signature", str(tmp_path / "be.sig"), str(data_file)],
                            capture_output=True, text=True)
     assert check.returncode == 0 and "Verified OK" in check.stdout
+
+
+def test_gendata_defaults_to_the_date_of_the_binary(signed_binary, sample_key, sample_public,
+                                                    tmp_path):
+    assert ss("sign", signed_binary, "--key", sample_key, "--date", "2024-02-29").returncode == 0
+    before = signed_binary.read_bytes()
+    data_file, sig_file = tmp_path / "data.bin", tmp_path / "sig.bin"
+    out = ss("gendata", signed_binary, "-o", data_file, "--heap", "2M")
+    assert out.returncode == 0, out.stderr
+    assert "date 2024-02-29" in out.stdout
+    assert signed_binary.read_bytes() == before
+    assert data_file.read_bytes()[20:24] == (0x20240229).to_bytes(4, "little")
+    subprocess.run(["openssl", "dgst", "-sha256", "-sign", str(sample_key), "-out", str(sig_file),
+                    str(data_file)], check=True)
+    out = ss("catsig", signed_binary, "--signature", sig_file, "--public-key", sample_public,
+             "--heap", "2M")
+    assert out.returncode == 0, out.stderr
+    show = json.loads(ss("show", signed_binary, "--json").stdout)
+    assert show["parameters"]["heap_size"] == 2 << 20 and show["sigstruct"]["date"] == "2024-02-29"
+    assert ss("verify", signed_binary).returncode == 0
 
 
 def test_resign_parameters_and_diff(signed_binary, sample_key, tmp_path):

@@ -54,3 +54,28 @@ def test_verify_reports_a_tampered_sigstruct(signed_binary, sample_key):
 def test_unknown_parameter_is_refused(unsigned_binary):
     with pytest.raises(SconeError, match="unknown enclave parameter"):
         signing.sign_binary(unsigned_binary, params_update={"heap": 1})
+
+
+def test_two_step_reads_only_and_attach_checks_the_rebuilt_bytes(signed_binary, sample_key):
+    import datetime
+
+    key = load_pem_private_key(sample_key.read_bytes(), None)
+    n = key.public_key().public_numbers().n
+    before = signed_binary.read_bytes()
+    stored = binfmt.read(signed_binary).sigstruct
+    step = signing.two_step(signed_binary, params_update={"isvprodid": 5})
+    assert signed_binary.read_bytes() == before
+    assert step.data[20:24] == stored[20:24]         # DATE: the binary's, by default
+    assert step.data[128 + 124:128 + 126] == (5).to_bytes(2, "little")
+    signature = key.sign(step.data, padding.PKCS1v15(), hashes.SHA256())
+    with pytest.raises(SconeError, match="same --date"):
+        signing.attach_signature(signed_binary, signature, n, params_update={"isvprodid": 5},
+                                 date=datetime.date(2020, 1, 1))
+    with pytest.raises(SconeError, match="same --date"):
+        signing.attach_signature(signed_binary, signature, n)
+    assert signed_binary.read_bytes() == before
+    result = signing.attach_signature(signed_binary, signature, n, params_update={"isvprodid": 5})
+    assert result.mrsigner.hex() == SDK_SAMPLE_MRSIGNER
+    assert binfmt.read(signed_binary).sigstruct[:128] + binfmt.read(signed_binary).sigstruct[900:1028] \
+        == step.data
+    assert signing.verify_binary(signed_binary).problems == ()
