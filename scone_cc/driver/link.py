@@ -121,6 +121,15 @@ def _specs_file(cache_root: str, lib: str, gcc_libdir: str) -> str:
     return path
 
 
+def warn(lines, prog: str = "scone-gcc") -> None:
+    """Print library warnings, one ``scone-gcc: warning: ...`` line each."""
+    import sys
+
+    for line in lines:
+        sys.stderr.write(f"{prog}: warning: {line}\n")
+    sys.stderr.flush()
+
+
 def _run(argv) -> int:
     try:
         rc = subprocess.run(argv).returncode
@@ -158,8 +167,9 @@ def link(inv, *, host, sysroot: str, cache_root: str, environ) -> int:
 
         from scone_cc.enclave.build import finish
 
-        finish(Path(image), Path(output), sysroot=Path(sysroot), params=settings.params,
-               key=Path(settings.key) if settings.key else None, allow=settings.allow)
+        warnings = finish(Path(image), Path(output), sysroot=Path(sysroot), params=settings.params,
+                          key=Path(settings.key) if settings.key else None, allow=settings.allow)
+        warn(warnings)
         return 0
     finally:
         if os.path.exists(image):

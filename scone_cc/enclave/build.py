@@ -1,14 +1,14 @@
 """The last step of a scone-gcc link: enclave image -> signed scone binary.
 
-DESIGN.md §3 steps (2)-(4): static check of the image, layout, final binary
-(starter + image + note, binfmt), signing. Either ``output`` ends up a
-complete signed binary or it is left as it was.
+DESIGN.md §3 steps (2)-(4): static check of the image, layout, signing, final
+binary (starter + image + signed note, binfmt). The image is read, laid out
+and measured once, and the binary written once, already signed. Either
+``output`` ends up a complete signed binary or it is left as it was.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 from pathlib import Path
 
 from scone_cc.errors import SconeError
@@ -18,16 +18,17 @@ STARTER = Path("libexec") / "scone-starter"
 
 
 def finish(image_path, output, *, sysroot: Path, params: EnclaveParams,
-           key: str | Path | None = None, allow: tuple[str, ...] = ()) -> None:
-    """Check ``image_path``, lay it out, write and sign ``output`` (DESIGN.md §3, §4).
+           key: str | Path | None = None, allow: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """Check ``image_path``, lay it out, sign and write ``output`` (DESIGN.md §3, §4).
 
     The starter is ``<sysroot>/libexec/scone-starter``; ``key`` picks the
     signing key (default: ``$SCONE_KEY`` or the developer key); ``allow``
-    names unsupported calls the check lets through. The image file is removed
-    in every case. Raises one SconeError on any failure.
+    names unsupported calls the check lets through. Returns the warnings, one
+    line each without a prefix, for the caller to print: calls let through by
+    ``allow`` and key warnings. The image file is removed in every case.
+    Raises one SconeError on any failure.
     """
     from scone_cc.enclave import binfmt, layout
-    from scone_cc.fsutil import atomic_output
 
     image_path, output = Path(image_path), Path(output)
     try:
@@ -36,15 +37,13 @@ def finish(image_path, output, *, sysroot: Path, params: EnclaveParams,
             lay = layout.compute(image, params)  # vets the image before the check reads it
         except SconeError as err:
             raise SconeError(f"{output}: {err}", err.exit_code) from None
-        _static_check(image_path, output, allow)
+        warnings = list(static_check(image, output, allow))
         starter = _read(Path(sysroot) / STARTER, "starter (rebuild the sysroot)")
-        from scone_cc.sgx.signing import sign_binary
+        from scone_cc.sgx.signing import sign_layout
 
-        with atomic_output(output, 0o755) as tmp:
-            binfmt.write(tmp, starter=starter, image=image, layout=lay, sigstruct=None)
-            # The unsigned note cannot carry ISVPRODID/ISVSVN: hand every
-            # parameter to the signer so that it lays out exactly this.
-            sign_binary(tmp, key_path=key, params_update=dataclasses.asdict(params))
+        sigstruct, _, _, key_warnings = sign_layout(lay, params, where=output, key_path=key)
+        binfmt.write(output, starter=starter, image=image, layout=lay, sigstruct=sigstruct)
+        return tuple(warnings) + key_warnings
     except OSError as err:
         raise SconeError(f"{output}: cannot write: {err.strerror}") from None
     finally:
@@ -59,8 +58,23 @@ def _read(path: Path, what: str) -> bytes:
         raise SconeError(f"{path}: cannot read the {what}: {err.strerror}") from None
 
 
-def _static_check(image_path: Path, output: Path, allow: tuple[str, ...]) -> None:
-    """DESIGN.md §7: a link fails (exit 1) on any unsupported call not allowed."""
-    from scone_cc.check import check_paths, require_clean
+def static_check(image: bytes, output: Path, allow: tuple[str, ...]) -> list[str]:
+    """DESIGN.md §7 on the linked image, named ``output``: SconeError (exit 1) on
+    a call not allowed; the allowed ones come back as warning lines."""
+    from scone_cc.check import WARNING, check_blob, require_clean
+    from scone_cc.check.inputs import Blob, validate_elf
+    from scone_cc.check.policy import is_allowed
 
-    require_clean(check_paths([image_path], allow=allow), what=str(output))
+    name = str(output)
+    validate_elf(name, image)
+    allow = frozenset(allow)
+    found = require_clean(check_blob(Blob(name, image), allow), what=name)
+    out = []
+    for f in found:
+        line = f.format()
+        tag = f"{f.location}: {WARNING}: "
+        text = f"{f.location}: {line[len(tag):]}" if line.startswith(tag) else line
+        if is_allowed(allow, f.callee, f.syscall, *f.chain):
+            text += "; allowed by --scone-allow/SCONE_ALLOW: it fails with ENOSYS at run time"
+        out.append(text)
+    return out

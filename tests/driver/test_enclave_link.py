@@ -62,3 +62,17 @@ def test_bad_key_is_one_error_and_no_output(scone_gcc, tmp_path, eenv):
     assert out.stderr.startswith("scone-gcc: error: ") and out.stderr.count("\n") == 1, out.stderr
     assert "Traceback" not in out.stderr
     assert sorted(os.listdir(tmp_path)) == ["hello.c", "home"]
+
+
+def test_key_warning_reaches_the_user(scone_gcc, tmp_path, eenv):
+    (tmp_path / "hello.c").write_text(HELLO)
+    key = tmp_path / "shared.pem"
+    made = run(["scone-sign", "keygen", "-o", str(key)], env=eenv)
+    assert made.returncode == 0, made.stderr
+    key.chmod(0o644)
+    out = run([scone_gcc, f"--scone-key={key}", "hello.c", "-o", "h"], cwd=tmp_path, env=eenv)
+    assert out.returncode == 0, out.stderr
+    assert out.stderr == (f"scone-gcc: warning: {key}: private key is readable by everyone "
+                          f"(mode 0644); run `chmod 600 {key}`\n")
+    res = run([str(tmp_path / "h"), "k"], env=eenv)
+    assert (res.returncode, res.stdout) == (3, "hello k\n"), res.stderr

@@ -60,7 +60,9 @@ def mrenclave(lay):
 
 def test_finish_writes_a_signed_binary(tmp_path, sysroot_dir, image_file, ld_image, key_file):
     out = tmp_path / "app"
-    build.finish(image_file, out, sysroot=sysroot_dir, params=PARAMS, key=str(key_file[0]))
+    warnings = build.finish(image_file, out, sysroot=sysroot_dir, params=PARAMS,
+                            key=str(key_file[0]))
+    assert warnings == ()
     assert not image_file.exists()
     assert os.stat(out).st_mode & 0o777 == 0o755
     b = binfmt.read(out)
@@ -75,6 +77,17 @@ def test_finish_writes_a_signed_binary(tmp_path, sysroot_dir, image_file, ld_ima
     pub.verify(sig[516:900][::-1], sig[0:128] + sig[900:1028], padding.PKCS1v15(),
                hashes.SHA256())
     assert leftovers(tmp_path) == []
+
+
+def test_finish_returns_key_warnings(tmp_path, sysroot_dir, image_file, key_file):
+    shared = tmp_path / "shared.pem"
+    shared.write_bytes(key_file[0].read_bytes())
+    os.chmod(shared, 0o644)
+    out = tmp_path / "app"
+    warnings = build.finish(image_file, out, sysroot=sysroot_dir, params=PARAMS, key=shared)
+    assert len(warnings) == 1 and warnings[0].startswith(f"{shared}: private key is readable by")
+    assert "chmod 600" in warnings[0]
+    assert binfmt.read(out).problems == ()
 
 
 def test_finish_replaces_an_existing_output(tmp_path, sysroot_dir, image_file, key_file):
@@ -124,17 +137,23 @@ def test_bad_key_leaves_nothing(tmp_path, sysroot_dir, image_file):
 
 
 def test_link_refuses_unsupported_calls_unless_allowed(tmp_path, env, repo):
-    """DESIGN.md §7 through scone-gcc: the check runs on the enclave image."""
+    """DESIGN.md §7 through scone-gcc: the check runs on the enclave image, named as the output."""
     src = str(repo / "samples" / "fork_user.c")
     out = tmp_path / "fu"
     refused = subprocess.run(["scone-gcc", "-O2", "-g", src, "-o", str(out)], env=env,
                              capture_output=True, text=True)
     assert refused.returncode == 1, refused.stderr
     assert "fork_user.c:12" in refused.stderr and "--scone-allow=fork" in refused.stderr
-    assert "Traceback" not in refused.stderr
+    assert refused.stderr.startswith(f"scone-gcc: error: {out} needs system calls")
+    assert f"[in 'main', {out}(.text+0x" in refused.stderr
+    assert ".tmp" not in refused.stderr and "Traceback" not in refused.stderr
     assert not out.exists() and leftovers(tmp_path) == []
-    allowed = subprocess.run(["scone-gcc", "-O2", "--scone-allow=fork", src, "-o", str(out)],
+    allowed = subprocess.run(["scone-gcc", "-O2", "-g", "--scone-allow=fork", src, "-o", str(out)],
                              env=env, capture_output=True, text=True)
     assert allowed.returncode == 0, allowed.stderr
+    lines = allowed.stderr.splitlines()
+    assert len(lines) == 1, allowed.stderr
+    assert lines[0].startswith("scone-gcc: warning: ") and "fork_user.c:12" in lines[0]
+    assert "call to 'fork'" in lines[0] and "ENOSYS" in lines[0] and ".tmp" not in lines[0]
     ran = subprocess.run([str(out)], env=env, capture_output=True, text=True)
     assert ran.returncode == 0 and "fork failed" in ran.stdout, ran.stdout + ran.stderr
