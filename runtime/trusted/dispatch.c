@@ -2,21 +2,38 @@
  * The enclave's system call dispatcher, called by __scone_syscall
  * (syscall.S). DESIGN.md §5, classes from the one syscall table: calls the
  * table marks unsupported fail with ENOSYS and one log line; the internal
- * calls implemented so far are served here; everything else leaves the
- * enclave synchronously (ocall.c). Internal calls not served here yet
- * (futex, sched_yield, clock_gettime, getrandom, ...) also go out
- * synchronously until the scheduler of a later issue takes them in.
+ * calls implemented so far are served here; external calls are marshalled
+ * (client.c). Internal calls whose in-enclave half comes with the M:N
+ * scheduler (futex, sigaltstack, rt_sigsuspend, tkill, ...) still leave by
+ * a bare exit with their arguments as they are, which SIM alone serves.
  */
 #include <scone/syscall_table.h>
 
-#include "internal.h"
+#include "client.h"
 
 #define SCONE_NR_unmapself SCONE_SYS_PSEUDO_unmapself
 
 #define ENOSYS 38
+#define EAGAIN 11
 #define EINVAL 22
 #define ARCH_SET_FS 0x1002
 #define ARCH_GET_FS 0x1003
+
+static long getrandom(char *buf, unsigned long len)
+{
+	for (unsigned long i = 0; i < len;) {
+		uint64_t v;
+		unsigned char ok = 0;
+		for (int t = 0; t < 100 && !ok; t++)
+			__asm__ __volatile__("rdrand %0; setc %1" : "=r"(v), "=qm"(ok));
+		if (!ok)
+			return i ? (long)i : -EAGAIN;
+		unsigned long n = len - i < 8 ? len - i : 8;
+		__scone_memcpy(buf + i, &v, n);
+		i += n;
+	}
+	return (long)len;
+}
 
 static long cached(long *slot, long nr)
 {
@@ -66,6 +83,10 @@ long __scone_dispatch(struct scone_sc *sc)
 	case 14: return __scone_sys_rt_sigprocmask(a[0], (const void *)a[1], (void *)a[2], a[3]);
 	case 25: return __scone_sys_mremap(a[0], a[1], a[2], a[3], a[4]);
 	case 28: return __scone_sys_madvise(a[0], a[1], a[2]);
+	case 24: return 0;                                /* sched_yield: one thread until M:N */
+	case 149: case 150: case 151: case 152: case 325: /* mlock family: EPC is never swapped to disk */
+		return 0;
+	case 318: return getrandom((char *)a[0], (unsigned long)a[1] > 33554431 ? 33554431 : (unsigned long)a[1]);
 	case 39: return cached(&__scone_rt.pid, 39);
 	case 186: return cached(&__scone_rt.tid, 186);
 	case 218: return cached(&__scone_rt.tid, 186);   /* set_tid_address */
@@ -87,10 +108,13 @@ long __scone_dispatch(struct scone_sc *sc)
 		}
 		/* fall through */
 	default:
-		if (scone_sys_class_of(sc->nr) == SCONE_SYS_CLASS_UNSUPPORTED) {
+		if (scone_sys_class_of(sc->nr) == SCONE_SYS_CLASS_UNSUPPORTED ||
+		    scone_sys_class_of(sc->nr) == SCONE_SYS_CLASS_NONE) {
 			__scone_log(SCONE_LOG_WARN, "system call %s (%ld) is not supported", name_of(sc->nr), sc->nr);
 			return -ENOSYS;
 		}
+		if (scone_sys_class_of(sc->nr) == SCONE_SYS_CLASS_EXTERNAL)
+			return __scone_external(sc->nr, a);
 		return __scone_ocall(sc->nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 	}
 }

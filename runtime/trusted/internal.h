@@ -27,7 +27,7 @@ struct scone_rt {
 	const struct scone_enclave_config *cfg;
 	struct scone_ocall *host_ocall;      /* untrusted, checked outside the enclave */
 	int log_level;
-	long pid, tid;                       /* cached from the host on first use */
+	long pid, tid;                       /* from the syscall area, else asked once */
 };
 extern struct scone_rt __scone_rt SCONE_HIDDEN;
 
@@ -51,6 +51,7 @@ int __scone_host_range(uint64_t p, uint64_t n) SCONE_HIDDEN;
 #define SCONE_LOG_DEBUG 4
 int __scone_log_parse(const char *value) SCONE_HIDDEN;
 void __scone_log(int level, const char *fmt, ...) SCONE_HIDDEN;
+_Noreturn void __scone_abortf(const char *fmt, ...) SCONE_HIDDEN;
 
 /* memory.c: the in-enclave mmap family, over the heap of the config page. */
 long __scone_sys_brk(unsigned long addr) SCONE_HIDDEN;

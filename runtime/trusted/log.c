@@ -7,7 +7,7 @@
  */
 #include <stdarg.h>
 
-#include "internal.h"
+#include "client.h"
 
 static const struct { const char *name; int level; } levels[] = {
 	{ "off", SCONE_LOG_OFF }, { "none", SCONE_LOG_OFF },
@@ -67,18 +67,11 @@ static const char *tag(int level)
 	}
 }
 
-void __scone_log(int level, const char *fmt, ...)
+static void vformat(struct buf *b, const char *fmt, va_list ap)
 {
-	if (level > __scone_rt.log_level || !__scone_rt.host_ocall)
-		return;
-	struct buf b = { .n = 0 };
-	const char *t = tag(level);
-	put(&b, t, __scone_strlen(t));
-	va_list ap;
-	va_start(ap, fmt);
 	for (const char *p = fmt; *p; p++) {
 		if (*p != '%') {
-			put(&b, p, 1);
+			put(b, p, 1);
 			continue;
 		}
 		int lng = 0;
@@ -88,30 +81,53 @@ void __scone_log(int level, const char *fmt, ...)
 		case 's': {
 			const char *s = va_arg(ap, const char *);
 			s = s ? s : "(null)";
-			put(&b, s, __scone_strlen(s));
+			put(b, s, __scone_strlen(s));
 			break;
 		}
 		case 'd': {
 			long v = lng ? va_arg(ap, long) : va_arg(ap, int);
-			put_num(&b, v < 0 ? -(unsigned long)v : (unsigned long)v, v < 0, 10);
+			put_num(b, v < 0 ? -(unsigned long)v : (unsigned long)v, v < 0, 10);
 			break;
 		}
 		case 'u':
-			put_num(&b, lng ? va_arg(ap, unsigned long) : va_arg(ap, unsigned), 0, 10);
+			put_num(b, lng ? va_arg(ap, unsigned long) : va_arg(ap, unsigned), 0, 10);
 			break;
 		case 'x':
-			put_num(&b, lng ? va_arg(ap, unsigned long) : va_arg(ap, unsigned), 0, 16);
+			put_num(b, lng ? va_arg(ap, unsigned long) : va_arg(ap, unsigned), 0, 16);
 			break;
 		case '%':
-			put(&b, "%", 1);
+			put(b, "%", 1);
 			break;
 		default:
 			p--;
 			break;
 		}
 	}
+}
+
+void __scone_log(int level, const char *fmt, ...)
+{
+	if (level > __scone_rt.log_level || !__scone_rt.host_ocall)
+		return;
+	struct buf b = { .n = 0 };
+	const char *t = tag(level);
+	put(&b, t, __scone_strlen(t));
+	va_list ap;
+	va_start(ap, fmt);
+	vformat(&b, fmt, ap);
 	va_end(ap);
 	b.s[b.n++] = '\n';
-	/* SIM only: the host reads the line from enclave memory (see ocall.c). */
-	__scone_ocall(1 /* write */, 2, (long)b.s, (long)b.n, 0, 0, 0);
+	const long a[6] = { 2, (long)b.s, (long)b.n };
+	__scone_external(1 /* write */, a);
+}
+
+_Noreturn void __scone_abortf(const char *fmt, ...)
+{
+	struct buf b = { .n = 0 };
+	va_list ap;
+	va_start(ap, fmt);
+	vformat(&b, fmt, ap);
+	va_end(ap);
+	b.s[b.n] = 0;
+	__scone_abort(b.s);
 }

@@ -5,7 +5,7 @@
  * serialises the heap for the threads of a later issue.
  */
 #include "heap.h"
-#include "internal.h"
+#include "client.h"
 
 #define E(x) (-(long)(x))
 #define EBADF 9
@@ -72,8 +72,8 @@ static long read_file(uintptr_t p, unsigned long len, long fd, long off)
 {
 	unsigned long done = 0;
 	while (done < len) {
-		long r = __scone_ocall(SYS_pread64, fd, (long)(p + done), (long)(len - done),
-				       off + (long)done, 0, 0);
+		const long a[6] = { fd, (long)(p + done), (long)(len - done), off + (long)done };
+		long r = __scone_external(SYS_pread64, a);
 		if (r < 0)
 			return r;
 		if (r == 0 || (unsigned long)r > len - done)

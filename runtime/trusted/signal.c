@@ -4,7 +4,7 @@
  * never runs. SIG_IGN and SIG_DFL are mirrored to the host, so that, e.g.,
  * an ignored SIGPIPE does not kill the process.
  */
-#include "internal.h"
+#include "client.h"
 
 #define EINVAL 22
 #define NSIG 65
@@ -35,8 +35,15 @@ long __scone_sys_rt_sigaction(long sig, const void *act, void *oact, unsigned lo
 		__scone_memcpy(&actions[sig], act, sizeof actions[sig]);
 		unsigned long h = actions[sig].handler;
 		struct k_sigaction host = { .handler = h == SIG_IGN ? SIG_IGN : SIG_DFL };
-		/* SIM only: the host reads the struct from enclave memory. */
-		__scone_ocall(13 /* rt_sigaction */, sig, (long)&host, 0, 8, 0, 0);
+		/* Marshalled like an external call: sig, act in, no oact, size. */
+		static const struct scone_sys_desc mirror = {
+			SCONE_SYS_CLASS_EXTERNAL, 4, SCONE_RET_VALUE, SCONE_SYS_NOARG,
+			{ { SCONE_ARG_INT, SCONE_SYS_NOARG, 0 },
+			  { SCONE_ARG_IN, SCONE_SYS_NOARG, sizeof host },
+			  { SCONE_ARG_INT, SCONE_SYS_NOARG, 0 },
+			  { SCONE_ARG_INT, SCONE_SYS_NOARG, 0 } } };
+		const long a[6] = { sig, (long)&host, 0, 8 };
+		__scone_external_desc(13 /* rt_sigaction */, &mirror, a);
 		if (h > SIG_IGN)
 			__scone_log(SCONE_LOG_DEBUG, "signal %d: handler recorded; signal delivery into the enclave is not implemented yet", (int)sig);
 	}

@@ -5,8 +5,8 @@
  */
 #include <elf.h>
 
+#include "client.h"
 #include "heap.h"
-#include "internal.h"
 #include "reloc.h"
 
 #define MAX_STRINGS 65536u          /* argv + envp entries */
@@ -138,7 +138,7 @@ _Noreturn void __scone_start(uintptr_t base, uint64_t host_args)
 		__scone_eexit(SCONE_EXIT_ABORT, 0);
 	__scone_memcpy(&args, (const void *)host_args, sizeof args);
 	for (unsigned i = 0; i < sizeof args.reserved / sizeof args.reserved[0]; i++)
-		if (args.reserved[i])
+		if (args.reserved[i] && i != SCONE_START_SYSCALL_AREA)
 			__scone_eexit(SCONE_EXIT_ABORT, 0);
 	if (args.ocall % 8 || !__scone_host_range(args.ocall, sizeof(struct scone_ocall)))
 		__scone_eexit(SCONE_EXIT_ABORT, 0);
@@ -152,6 +152,7 @@ _Noreturn void __scone_start(uintptr_t base, uint64_t host_args)
 			: "scone: the enclave image has a malformed dynamic relocation table");
 
 	__scone_memory_init(base + __scone_rt.cfg->heap_offset, __scone_rt.cfg->heap_size);
+	__scone_client_init(args.reserved[SCONE_START_SYSCALL_AREA], !!(args.flags & SCONE_START_SIM));
 
 	struct vec av, ev;
 	if (args.argc > MAX_STRINGS || !measure(args.argv, (long)args.argc, &av, MAX_BYTES) ||
@@ -194,9 +195,10 @@ _Noreturn void __scone_start(uintptr_t base, uint64_t host_args)
 	AUX(AT_NULL, 0);
 #undef AUX
 
-	__scone_log(SCONE_LOG_DEBUG, "enclave started at 0x%lx, size %lu, heap %lu bytes, %s",
+	__scone_log(SCONE_LOG_DEBUG, "enclave started at 0x%lx, size %lu, heap %lu bytes, %s, syscalls %s (%u queue pairs of %u slots)",
 		    (unsigned long)base, (unsigned long)__scone_rt.size,
 		    (unsigned long)__scone_rt.cfg->heap_size,
-		    args.flags & SCONE_START_SIM ? "SIM" : "HW");
+		    args.flags & SCONE_START_SIM ? "SIM" : "HW",
+		    __scone_client.async ? "async" : "sync", __scone_client.queues, __scone_client.entries);
 	__scone_exit(__libc_start_main(main, (int)av.count, argv, 0, 0, 0));
 }

@@ -5,7 +5,9 @@
  * enclave's system calls until it exits.
  *
  * Environment: SCONE_MODE=AUTO|SIM|HW, SCONE_HASH=1, SCONE_VERSION=1,
- * SCONE_SIM_EXIT_CYCLES=N, SCONE_SYSCALL=sync (the only path so far).
+ * SCONE_SIM_EXIT_CYCLES=N, and the system-call knobs of knobs.c
+ * (SCONE_SYSCALL=async|sync, SCONE_QUEUES, SCONE_SLOTS, SCONE_STHREADS,
+ * SCONE_SSPINS, SCONE_SSLEEP, SCONE_ESPINS, SCONE_KMOD=auto|on|off).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,10 +16,16 @@
 #include <strings.h>
 #include <sys/auxv.h>
 
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include "hostcall.h"
+#include "hostile.h"
+#include "knobs.h"
 #include "loader.h"
 #include "selfexe.h"
 #include "sim.h"
+#include "sthreads.h"
 
 /* The HW backend may be left out of a build; SIM never is. */
 extern const struct scone_backend scone_backend_hw __attribute__((weak));
@@ -97,7 +105,7 @@ static uint64_t exit_cycles(void)
 }
 
 static void print_version(const struct scone_backend *b, const struct scone_note *n,
-			  const uint8_t mr[32])
+			  const uint8_t mr[32], const struct scone_knobs *k, int kmod)
 {
 	const struct scone_enclave_config *c = &n->config;
 	uint16_t prodid, svn;
@@ -106,12 +114,13 @@ static void print_version(const struct scone_backend *b, const struct scone_note
 	memcpy(&svn, n->sigstruct + 1026, 2);
 	hex(h, mr);
 	fprintf(stderr,
-		"scone starter: mode %s, syscalls sync\n"
+		"scone starter: mode %s, syscalls %s\n"
 		"Enclave size: %llu bytes (0x%llx)\n"
 		"Heap: %llu bytes\nStack: %llu bytes per thread\nTCS: %u, SSA frames: %u x %u pages\n"
 		"Debug: %s\nISVPRODID: %u, ISVSVN: %u\n"
 		"Enclave hash: %s\n",
-		b->name, (unsigned long long)c->enclave_size, (unsigned long long)c->enclave_size,
+		b->name, k->async ? (kmod ? "async (scone.ko)" : "async") : "sync",
+		(unsigned long long)c->enclave_size, (unsigned long long)c->enclave_size,
 		(unsigned long long)c->heap_size, (unsigned long long)c->stack_size, c->tcs_count,
 		c->nssa, c->ssa_frame_pages, c->flags & SCONE_CONFIG_DEBUG ? "yes" : "no",
 		prodid, svn, h);
@@ -124,7 +133,7 @@ int main(int argc, char **argv, char **envp)
 	struct scone_note n;
 
 	const char *prog = argv[0] && argv[0][0] ? argv[0] : "/proc/self/exe";
-	if (scone_selfexe_open("/proc/self/exe", prog, &x, err, sizeof err))
+	if (scone_selfexe_open(scone_hostile_exe(), prog, &x, err, sizeof err))
 		die(2, "%s", err);
 	if (scone_note_parse(x.note, x.note_size, x.image, x.image_size, &n, err, sizeof err))
 		die(2, "%s: %s; the binary is corrupted or was modified after signing", prog, err);
@@ -142,20 +151,26 @@ int main(int argc, char **argv, char **envp)
 		return 0;
 	}
 
-	const char *sc = getenv("SCONE_SYSCALL");
-	if (sc && *sc && strcasecmp(sc, "sync"))
-		die(2, "SCONE_SYSCALL=%s: only 'sync' (the enclave exits for each system call) is available so far", sc);
+	struct scone_knobs knobs;
+	if (scone_knobs_parse(&knobs, err, sizeof err))
+		die(2, "%s", err);
 	const struct scone_backend *b = pick_backend();
 	uint64_t cycles = exit_cycles();
 	struct scone_enclave *e;
 	uint64_t base;
 	if (scone_load(b, &n, &e, &base, err, sizeof err))
 		die(2, "%s: the enclave did not start: %s", prog, err);
+	struct scone_syscalls sys;
+	if (scone_syscalls_start(&sys, &knobs, n.config.tcs_count, err, sizeof err))
+		die(2, "%s", err);
 	if (env_is("SCONE_VERSION", "1")) {
 		uint8_t mr[32];
 		b->mrenclave(e, mr);
-		print_version(b, &n, mr);
+		print_version(b, &n, mr, &knobs, sys.kmod_fd >= 0);
 	}
+	if (env_is("SCONE_LOG", "debug") || env_is("SCONE_LOG", "4"))
+		fprintf(stderr, "[SCONE|DEBUG] ethread 0 is thread %d; %u sthreads\n", (int)syscall(SYS_gettid),
+			knobs.async ? knobs.queues : 0);
 	uint64_t tcs = n.config.threads[0].tcs;
 	scone_note_free(&n);
 	scone_selfexe_close(&x);   /* the enclave holds its own copy now */
@@ -169,6 +184,7 @@ int main(int argc, char **argv, char **envp)
 	args.flags = b == &scone_backend_sim ? SCONE_START_SIM : 0;
 	args.hwcap = getauxval(AT_HWCAP);
 	args.hwcap2 = getauxval(AT_HWCAP2);
+	args.reserved[SCONE_START_SYSCALL_AREA] = (uint64_t)(uintptr_t)sys.area;
 
 	struct scone_run_result r;
 	int rc = scone_run_thread(b, e, tcs, &args, b == &scone_backend_sim ? cycles : 0, &r);

@@ -94,4 +94,53 @@ static inline size_t scone_queue_pair_bytes(uint32_t entries)
 	return SCONE_QUEUE_REQ_OFFSET + (size_t)entries * 128u;
 }
 
+/* enclave_state values */
+#define SCONE_ENCLAVE_RUNNING  0u  /* polling for responses: no wake-up needed */
+#define SCONE_ENCLAVE_SLEEPING 1u  /* asleep outside on syscall_area.enclave_wake */
+
+/*
+ * What the starter gives the enclave for its system calls, in host memory:
+ * scone_start_args.reserved[SCONE_START_SYSCALL_AREA] points here (that
+ * slot is the only reserved word START accepts non-zero). Copied once at
+ * START, then checked: every range below must lie entirely outside the
+ * enclave. The enclave never reads these fields again.
+ *
+ * Arena: host memory the enclave copies pointer arguments into and results
+ * out of. It is cut into arena_units units of arena_unit bytes; the enclave
+ * hands one unit to each call in flight (so a parked caller keeps its own
+ * until it has copied its results back) and unit arena_units - 1 - i to
+ * TCS i for its synchronous exits.
+ *
+ * enclave_wake: the futex an idle ethread sleeps on (enclave_state says
+ * SLEEPING on every pair first); an sthread that posts a response to a
+ * pair whose enclave_state is SLEEPING increments it and wakes it.
+ */
+#define SCONE_START_SYSCALL_AREA 0
+#define SCONE_SYSCALL_AREA_MAGIC 0x4145524143535953ull /* "SYSCAREA" */
+#define SCONE_SYSCALL_ASYNC 1u     /* post external calls to the queues */
+#define SCONE_SYSCALL_KMOD  2u     /* scone.ko wakes sthreads: never wake them */
+
+#define SCONE_QUEUES_MAX 64u
+#define SCONE_SLOTS_MAX 4096u
+#define SCONE_ARENA_UNIT_MIN (64u << 10)
+
+/* ABI — do not reorder. */
+struct scone_syscall_area {
+	uint64_t magic;            /* SCONE_SYSCALL_AREA_MAGIC */
+	uint32_t version;          /* SCONE_QUEUE_VERSION */
+	uint32_t flags;            /* SCONE_SYSCALL_* */
+	uint32_t queues;           /* pairs, 0 in sync mode */
+	uint32_t entries;          /* slots per ring, a power of two */
+	uint64_t pairs;            /* the first pair; pair i at pairs + i * scone_queue_pair_bytes(entries) */
+	uint64_t arena;            /* arena_units * arena_unit bytes */
+	uint64_t arena_unit;       /* bytes, a multiple of 4096, >= SCONE_ARENA_UNIT_MIN */
+	uint32_t arena_units;
+	uint32_t espins;           /* SCONE_ESPINS: polls before an idle ethread sleeps */
+	uint32_t pid;              /* getpid(), cached: the host's word, as any syscall's */
+	uint32_t tid;              /* gettid() of the thread entering TCS 0 */
+	struct scone_ring_index enclave_wake;
+};
+_Static_assert(offsetof(struct scone_syscall_area, enclave_wake) == 64, "syscall area ABI");
+_Static_assert(sizeof(struct scone_syscall_area) == 128, "syscall area ABI");
+
 #endif

@@ -1,0 +1,115 @@
+/*
+ * The syscall client (client.h): START's copy and check of the syscall
+ * area, and the path of one external call, sync or async.
+ */
+#include "client.h"
+#include "marshal.h"
+
+#define ENOSYS 38
+
+struct scone_client __scone_client;
+
+static int host_ok(uint64_t p, uint64_t n)
+{
+	return p % 64 == 0 && __scone_host_range(p, n);
+}
+
+void __scone_client_init(uint64_t host_area, int sim)
+{
+	struct scone_client *c = &__scone_client;
+	if (!host_area) {
+		/* A bare entry (tests driving the protocol by hand): pointers pass
+		 * as they are, which only SIM can serve. */
+		if (!sim)
+			__scone_abort("scone: the starter gave no syscall area (queues and arena); use the starter of the same sysroot");
+		return;
+	}
+	struct scone_syscall_area a;
+	if (!host_ok(host_area, sizeof a))
+		__scone_abort("scone: the syscall area is not host memory");
+	__scone_memcpy(&a, (const void *)host_area, sizeof a);
+	uint32_t ntcs = __scone_rt.cfg->tcs_count;
+	uint64_t pair_bytes = scone_queue_pair_bytes(a.entries);
+	int async = !!(a.flags & SCONE_SYSCALL_ASYNC);
+	if (a.magic != SCONE_SYSCALL_AREA_MAGIC || a.version != SCONE_QUEUE_VERSION ||
+	    (a.flags & ~(SCONE_SYSCALL_ASYNC | SCONE_SYSCALL_KMOD)) ||
+	    a.arena_unit < SCONE_ARENA_UNIT_MIN || a.arena_unit % SCONE_PAGE_SIZE ||
+	    a.arena_units <= ntcs || a.arena_units > (1u << 16) ||
+	    !host_ok(a.arena, a.arena_unit * a.arena_units))
+		__scone_abort("scone: the syscall area's header or arena is malformed");
+	if (async && (a.queues < 1 || a.queues > SCONE_QUEUES_MAX || a.entries < 2 ||
+		      a.entries > SCONE_SLOTS_MAX || (a.entries & (a.entries - 1)) ||
+		      !host_ok(a.pairs, pair_bytes * a.queues)))
+		__scone_abort("scone: the syscall area's queue pairs are malformed");
+	c->area = (struct scone_syscall_area *)host_area;
+	c->async = async;
+	c->kmod = !!(a.flags & SCONE_SYSCALL_KMOD);
+	c->arena = (char *)a.arena;
+	c->unit_bytes = a.arena_unit;
+	c->units = a.arena_units;
+	c->async_units = a.arena_units - ntcs;
+	c->espins = a.espins;
+	__scone_rt.pid = a.pid;
+	__scone_rt.tid = a.tid;
+	if (async) {
+		c->queues = a.queues;
+		c->entries = a.entries;
+		size_t bits = (c->async_units + 63) / 64;
+		long mem = __scone_sys_mmap(0, a.queues * sizeof(struct scone_pair) +
+					    (size_t)a.queues * a.entries * sizeof(struct scone_pending) +
+					    bits * 8, 3, 0x22, -1, 0);
+		if (mem < 0)
+			__scone_abort("scone: no heap left for the syscall queues; sign with a larger --heap");
+		c->pairs = (struct scone_pair *)mem;
+		struct scone_pending *pend = (struct scone_pending *)(c->pairs + a.queues);
+		for (uint32_t q = 0; q < a.queues; q++) {
+			struct scone_pair *p = &c->pairs[q];
+			p->qp = (struct scone_queue_pair *)(a.pairs + q * pair_bytes);
+			p->req = (struct scone_request *)((char *)p->qp + SCONE_QUEUE_REQ_OFFSET);
+			p->rsp = (struct scone_response *)(p->req + a.entries);
+			p->pending = pend + (size_t)q * a.entries;
+			atomic_flag_clear(&p->lock);
+			/* Free-running indices start where the host says; we keep our own copies. */
+			p->tail = p->head = 0;
+		}
+		c->unit_free = (atomic_ulong *)(pend + (size_t)a.queues * a.entries);
+		for (uint32_t u = 0; u < c->async_units; u++)
+			atomic_fetch_or(&c->unit_free[u / 64], 1ul << (u % 64));
+		uint64_t r;
+		__asm__ __volatile__("rdrand %0" : "=r"(r));
+		c->cookie_gen = r << 32;
+	}
+	c->ready = 1;
+}
+
+long __scone_external_desc(long nr, const struct scone_sys_desc *d, const long a[6])
+{
+	struct scone_client *c = &__scone_client;
+	if (!c->ready)
+		return __scone_ocall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+	struct scone_marshal m;
+	if (!c->async) {
+		long r = __scone_marshal_out(&m, nr, d, a, __scone_unit_sync(), c->unit_bytes);
+		if (r)
+			return r;
+		long *h = m.host;
+		return __scone_marshal_back(&m, __scone_ocall(nr, h[0], h[1], h[2], h[3], h[4], h[5]));
+	}
+	char *unit = __scone_unit_get();
+	long r = __scone_marshal_out(&m, nr, d, a, unit, c->unit_bytes);
+	if (!r) {
+		struct scone_waiter w = { .done = 0 };
+		__scone_post(nr, m.host, &w);
+		__scone_wait(&w);
+		r = __scone_marshal_back(&m, w.result);
+	}
+	__scone_unit_put(unit);
+	return r;
+}
+
+long __scone_external(long nr, const long a[6])
+{
+	if (scone_sys_class_of(nr) != SCONE_SYS_CLASS_EXTERNAL)
+		return -ENOSYS;
+	return __scone_external_desc(nr, &scone_sys_desc[nr], a);
+}

@@ -1,0 +1,74 @@
+/*
+ * The syscall client (DESIGN.md §5 "external"): how an external system
+ * call leaves the enclave. Asynchronous (default): marshalled into an arena
+ * unit, posted to a queue pair, answered by an sthread; the caller waits
+ * through wait.h. Synchronous (SCONE_SYSCALL=sync): marshalled into this
+ * TCS's own unit, then an exit carries arena pointers only.
+ */
+#ifndef SCONE_TRUSTED_CLIENT_H
+#define SCONE_TRUSTED_CLIENT_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include <scone/queue_abi.h>
+#include <scone/syscall_table.h>
+
+#include "internal.h"
+#include "wait.h"
+
+struct scone_pending {
+	uint64_t cookie;
+	struct scone_waiter *w;            /* NULL: slot free */
+};
+
+struct scone_pair {                        /* trusted view of one queue pair */
+	struct scone_queue_pair *qp;       /* host */
+	struct scone_request *req;         /* host */
+	struct scone_response *rsp;        /* host */
+	atomic_flag lock;
+	uint32_t tail;                     /* req_tail: only we write it */
+	uint32_t head;                     /* rsp_head: only we write it */
+	struct scone_pending *pending;     /* [entries], enclave heap */
+};
+
+struct scone_client {
+	int ready;                         /* an area was given at START */
+	int async;
+	int kmod;                          /* the module wakes sthreads */
+	uint32_t queues, entries, espins;
+	uint32_t units, async_units;
+	uint64_t unit_bytes;
+	char *arena;                       /* host */
+	struct scone_syscall_area *area;   /* host */
+	struct scone_pair *pairs;          /* enclave heap */
+	atomic_ulong *unit_free;           /* bitmap of free async units */
+	uint64_t cookie_gen;
+	atomic_uint posted, harvested;     /* statistics, for the debug log */
+};
+extern struct scone_client __scone_client SCONE_HIDDEN;
+
+/* START: copy and check the host's syscall area (queue_abi.h); 0 = none given. */
+void __scone_client_init(uint64_t host_area, int sim) SCONE_HIDDEN;
+
+/* One external call, described by the table or by d. Returns -errno or the result. */
+long __scone_external(long nr, const long a[6]) SCONE_HIDDEN;
+long __scone_external_desc(long nr, const struct scone_sys_desc *d, const long a[6]) SCONE_HIDDEN;
+
+/* queue.c */
+void __scone_post(long nr, const long host_args[6], struct scone_waiter *w) SCONE_HIDDEN;
+
+/* arena.c: async units, one per call in flight */
+char *__scone_unit_get(void) SCONE_HIDDEN;
+void __scone_unit_put(char *unit) SCONE_HIDDEN;
+char *__scone_unit_sync(void) SCONE_HIDDEN;
+
+/* The TCS index of the running thread (its thread page). */
+static inline uint32_t __scone_tcs_index(void)
+{
+	uint32_t i;
+	__asm__("movl %%gs:24, %0" : "=r"(i));
+	return i;
+}
+
+#endif

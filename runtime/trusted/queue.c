@@ -1,0 +1,163 @@
+/*
+ * The enclave's side of the queue pairs (queue_abi.h): post a request,
+ * harvest responses, and the ethread's own wait until the M:N scheduler
+ * replaces it (wait.h). Every index and slot read from host memory is
+ * copied once, checked against what this enclave posted, then used; a
+ * violation aborts the enclave with the reason.
+ */
+#include "client.h"
+
+#define FUTEX_WAIT_PRIVATE 128
+#define FUTEX_WAKE_PRIVATE 129
+#define SYS_futex 202
+#define HARVEST_BATCH 32
+
+static void lock(struct scone_pair *p)
+{
+	while (atomic_flag_test_and_set_explicit(&p->lock, memory_order_acquire))
+		__asm__ __volatile__("pause");
+}
+
+static void unlock(struct scone_pair *p)
+{
+	atomic_flag_clear_explicit(&p->lock, memory_order_release);
+}
+
+static uint32_t load_acquire(struct scone_ring_index *i)
+{
+	return __atomic_load_n(&i->value, __ATOMIC_ACQUIRE);
+}
+
+static void store_release(struct scone_ring_index *i, uint32_t v)
+{
+	__atomic_store_n(&i->value, v, __ATOMIC_RELEASE);
+}
+
+/* Post to p if it has room; 1 if posted. */
+static int try_post(struct scone_pair *p, long nr, const long *args, struct scone_waiter *w)
+{
+	struct scone_client *c = &__scone_client;
+	lock(p);
+	uint32_t idx = p->tail & (c->entries - 1);
+	if (p->tail - p->head >= c->entries || p->pending[idx].w) {
+		unlock(p);
+		return 0;
+	}
+	uint64_t cookie = (c->cookie_gen += 1ull << 32) | idx;
+	p->pending[idx].cookie = cookie;
+	p->pending[idx].w = w;
+	struct scone_request r = { .nr = nr, .cookie = cookie };
+	for (int i = 0; i < 6; i++)
+		r.args[i] = args[i];
+	__scone_memcpy(&p->req[idx], &r, sizeof r);
+	store_release(&p->qp->req_tail, ++p->tail);
+	unlock(p);
+	atomic_fetch_add_explicit(&c->posted, 1, memory_order_relaxed);
+	if (c->kmod)
+		return 1;
+	/* Pairs with the sthread's store of SLEEPING before its last look at req_tail. */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (__atomic_load_n(&p->qp->sthread_state.value, __ATOMIC_RELAXED) == SCONE_STHREAD_SLEEPING)
+		__scone_ocall(SYS_futex, (long)&p->qp->sthread_state.value, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0);
+	return 1;
+}
+
+void __scone_post(long nr, const long host_args[6], struct scone_waiter *w)
+{
+	struct scone_client *c = &__scone_client;
+	for (;;) {
+		/* An idle pair first, so that a call blocking outside holds up nobody. */
+		for (uint32_t q = 0; q < c->queues; q++) {
+			struct scone_pair *p = &c->pairs[q];
+			if (p->tail == p->head && try_post(p, nr, host_args, w))
+				return;
+		}
+		for (uint32_t q = 0; q < c->queues; q++)
+			if (try_post(&c->pairs[q], nr, host_args, w))
+				return;
+		__scone_poll();
+		__asm__ __volatile__("pause");
+	}
+}
+
+static int harvest(struct scone_pair *p, uint32_t q)
+{
+	struct scone_client *c = &__scone_client;
+	struct { struct scone_waiter *w; long ret; } done[HARVEST_BATCH];
+	int n = 0;
+	if (atomic_flag_test_and_set_explicit(&p->lock, memory_order_acquire))
+		return 0;
+	uint32_t tail = load_acquire(&p->qp->rsp_tail);
+	uint32_t ready = tail - p->head, outstanding = p->tail - p->head;
+	if (ready > outstanding) {
+		unlock(p);
+		__scone_abortf("scone: queue pair %u: the host reports %u responses but only %u requests are outstanding; aborting the enclave",
+			       q, ready, outstanding);
+	}
+	for (; ready && n < HARVEST_BATCH; ready--, n++) {
+		struct scone_response r;
+		__scone_memcpy(&r, &p->rsp[p->head & (c->entries - 1)], 16);
+		uint64_t idx = r.cookie & 0xffffffffu;
+		if (idx >= c->entries || !p->pending[idx].w || p->pending[idx].cookie != r.cookie) {
+			unlock(p);
+			__scone_abortf("scone: queue pair %u: a response carries cookie 0x%lx, which this enclave has not issued or already answered; aborting the enclave",
+				       q, (unsigned long)r.cookie);
+		}
+		done[n].w = p->pending[idx].w;
+		done[n].ret = r.ret;
+		p->pending[idx].w = 0;
+		p->head++;
+	}
+	if (n)
+		store_release(&p->qp->rsp_head, p->head);
+	unlock(p);
+	for (int i = 0; i < n; i++)
+		__scone_wake(done[i].w, done[i].ret);
+	atomic_fetch_add_explicit(&c->harvested, (unsigned)n, memory_order_relaxed);
+	return n;
+}
+
+__attribute__((weak)) int __scone_poll(void)
+{
+	struct scone_client *c = &__scone_client;
+	int n = 0;
+	for (uint32_t q = 0; q < c->queues; q++)
+		n += harvest(&c->pairs[q], q);
+	return n;
+}
+
+__attribute__((weak)) void __scone_wake(struct scone_waiter *w, long result)
+{
+	w->result = result;
+	atomic_store_explicit(&w->done, 1, memory_order_release);
+}
+
+static void enclave_state(uint32_t v)
+{
+	struct scone_client *c = &__scone_client;
+	for (uint32_t q = 0; q < c->queues; q++)
+		__atomic_store_n(&c->pairs[q].qp->enclave_state.value, v, __ATOMIC_SEQ_CST);
+}
+
+/* Until M:N: the ethread polls, spins SCONE_ESPINS times, then sleeps outside. */
+__attribute__((weak)) void __scone_wait(struct scone_waiter *w)
+{
+	struct scone_client *c = &__scone_client;
+	for (;;) {
+		for (uint32_t i = 0; i <= c->espins; i++) {
+			if (atomic_load_explicit(&w->done, memory_order_acquire))
+				return;
+			__scone_poll();
+			if (atomic_load_explicit(&w->done, memory_order_acquire))
+				return;
+			__asm__ __volatile__("pause");
+		}
+		enclave_state(SCONE_ENCLAVE_SLEEPING);
+		/* After SLEEPING is visible, a response either is seen here or wakes us. */
+		uint32_t seq = __atomic_load_n(&c->area->enclave_wake.value, __ATOMIC_SEQ_CST);
+		if (!__scone_poll() && !atomic_load_explicit(&w->done, memory_order_acquire))
+			__scone_ocall(SYS_futex, (long)&c->area->enclave_wake.value, FUTEX_WAIT_PRIVATE,
+				      seq, 0, 0, 0);
+		enclave_state(SCONE_ENCLAVE_RUNNING);
+	}
+}
