@@ -60,9 +60,20 @@ def test_unknown_mode(build, rt_env):
 
 
 def test_syscall_mode(build, sim_env):
-    assert run([build(HELLO)], dict(sim_env, SCONE_SYSCALL="sync")).returncode == 0
-    r = run([build(HELLO)], dict(sim_env, SCONE_SYSCALL="async"))
-    assert_refused(r, "SCONE_SYSCALL=async: only 'sync'")
+    for mode in ("sync", "async", "ASYNC", ""):
+        r = run([build(HELLO)], dict(sim_env, SCONE_SYSCALL=mode))
+        assert r.returncode == 0 and "Hello, world" in r.stdout, (mode, r.stderr)
+    r = run([build(HELLO)], dict(sim_env, SCONE_SYSCALL="fast"))
+    assert_refused(r, "SCONE_SYSCALL=fast: expected async")
+
+
+def test_syscall_knobs_are_checked(build, sim_env):
+    for env, why in ((dict(SCONE_SLOTS="100"), "SCONE_SLOTS=100: expected a power of two"),
+                     (dict(SCONE_QUEUES="0"), "SCONE_QUEUES=0: expected a number from 1 to 64"),
+                     (dict(SCONE_QUEUES="2", SCONE_STHREADS="3"), "SCONE_STHREADS=3 and SCONE_QUEUES=2 differ"),
+                     (dict(SCONE_ESPINS="x"), "SCONE_ESPINS=x: expected a number"),
+                     (dict(SCONE_KMOD="maybe"), "SCONE_KMOD=maybe: expected auto, on or off")):
+        assert_refused(run([build(HELLO)], dict(sim_env, **env)), why)
 
 
 def test_tampered_image_byte_refused_with_reason(build, sim_env, tmp_path):
