@@ -289,6 +289,7 @@ int scone_sched_init(const struct scone_sched_ops *ops, const struct scone_sched
 	S.n = cfg->ethreads;
 	S.espins = cfg->espins;
 	S.wrfsbase = wrfs;
+	__scone_ctx_xsavec = cfg->xsavec != 0;
 	atomic_store(&S.next_tid, cfg->main_tid + 1);
 	for (unsigned i = 0; i < S.n; i++)
 		S.e[i].index = i;

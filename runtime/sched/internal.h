@@ -104,6 +104,7 @@ static inline struct lthread *this_lthread(void)
 void __scone_ctx_swap(void **save, void *load) HIDDEN;
 void __scone_ctx_swap_x(void **save, void *load) HIDDEN;
 void __scone_clone_boot(void) HIDDEN;
+extern char __scone_ctx_xsavec HIDDEN;
 
 /* core.c */
 void __scone_sched_after_switch(void) HIDDEN;

@@ -51,6 +51,7 @@ struct scone_sched_config {
 	long main_tid;             /* tid of the adopted main lthread; later ones follow */
 	uint64_t main_fs;          /* its FS base (0 before TLS exists) */
 	uint64_t hwcap2;           /* AT_HWCAP2: bit 1 = FSGSBASE usable */
+	int xsavec;                /* CPUID.(0xD,1):EAX bit 1, as the host reports it */
 };
 
 /* clone's registers as the hook received them (hook.h): the six arguments,

@@ -54,6 +54,13 @@ def test_futex_oracle(native_prog):
     ok(run_prog(native_prog("futex")), "futex")
 
 
+@pytest.mark.parametrize("xsave", ["xsavec", "xsave"])
+def test_vector_state_survives_parking(sched_prog, xsave):
+    """xmm/ymm, MXCSR and the x87 CW come back across parks (hook ABI)."""
+    env = {"no_xsavec": 1} if xsave == "xsave" else {}
+    ok(run_prog(sched_prog("vector"), ethreads=2, **env), "vector")
+
+
 def test_sleep(sched_prog):
     ok(run_prog(sched_prog("sleep")), "sleep")
 

@@ -3,8 +3,10 @@
  * lthread), ethreads 1..n-1 are raw OS threads; %gs points each at a page
  * shaped like struct scone_thread, as in the enclave.
  * Environment: SCHED_ETHREADS (2), SCHED_ESPINS (200), SCHED_NO_FSGSBASE=1
- * (switch FS through arch_prctl, the fallback path).
+ * (switch FS through arch_prctl, the fallback path), SCHED_NO_XSAVEC=1
+ * (plain XSAVE on every park).
  */
+#include <cpuid.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -127,6 +129,9 @@ int main(int argc, char **argv)
 		cfg.hwcap2 = 0;
 		ops.set_fs = set_fs;
 	}
+	unsigned a, b, c, d;
+	__cpuid_count(0xd, 1, a, b, c, d);
+	cfg.xsavec = (a >> 1) & 1 && !env_num("SCHED_NO_XSAVEC", 0);
 	__asm__ __volatile__("rdfsbase %0" : "=r"(cfg.main_fs));
 	__asm__ __volatile__("wrgsbase %0" : : "r"(&gs_pages[0]));
 	harness_start_sthreads();
