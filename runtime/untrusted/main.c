@@ -168,9 +168,6 @@ int main(int argc, char **argv, char **envp)
 		b->mrenclave(e, mr);
 		print_version(b, &n, mr, &knobs, sys.kmod_fd >= 0);
 	}
-	if (env_is("SCONE_LOG", "debug") || env_is("SCONE_LOG", "4"))
-		fprintf(stderr, "[SCONE|DEBUG] ethread 0 is thread %d; %u sthreads\n", (int)syscall(SYS_gettid),
-			knobs.async ? knobs.queues : 0);
 	uint64_t tcs = n.config.threads[0].tcs;
 	scone_note_free(&n);
 	scone_selfexe_close(&x);   /* the enclave holds its own copy now */
@@ -186,6 +183,11 @@ int main(int argc, char **argv, char **envp)
 	args.hwcap2 = getauxval(AT_HWCAP2);
 	args.reserved[SCONE_START_SYSCALL_AREA] = (uint64_t)(uintptr_t)sys.area;
 
+	/* The last call this thread makes before it enters: from here on it
+	 * runs the enclave and leaves only to sleep (strace tests rely on it). */
+	if (env_is("SCONE_LOG", "debug") || env_is("SCONE_LOG", "4"))
+		fprintf(stderr, "[SCONE|DEBUG] ethread 0 is thread %d; %u sthreads\n", (int)syscall(SYS_gettid),
+			knobs.async ? knobs.queues : 0);
 	struct scone_run_result r;
 	int rc = scone_run_thread(b, e, tcs, &args, b == &scone_backend_sim ? cycles : 0, &r);
 	if (rc)
