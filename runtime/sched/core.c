@@ -103,6 +103,12 @@ static void kick_one(struct scone_ethread *self)
 	}
 }
 
+void __scone_sched_kick_sleeper(void)
+{
+	if (atomic_load(&S.sleepers))
+		kick_one(this_ethread());
+}
+
 void __scone_sched_runnable(struct lthread *l)
 {
 	struct scone_ethread *e = this_ethread();
@@ -278,7 +284,7 @@ void __scone_lthread_free(struct lthread *l)
 	spin_unlock(&S.free_lock);
 }
 
-int scone_sched_init(const struct scone_sched_ops *ops, const struct scone_sched_config *cfg)
+int __scone_sched_init(const struct scone_sched_ops *ops, const struct scone_sched_config *cfg)
 {
 	if (!cfg->ethreads || cfg->ethreads > SCONE_SCHED_MAX_ETHREADS || cfg->main_tid <= 0)
 		return -EINVAL;
@@ -314,24 +320,24 @@ int scone_sched_init(const struct scone_sched_ops *ops, const struct scone_sched
 	return 0;
 }
 
-_Noreturn void scone_sched_ethread_main(unsigned index)
+_Noreturn void __scone_sched_ethread_main(unsigned index)
 {
 	struct scone_ethread *e = &S.e[index];
 	__asm__ __volatile__("mov %0, %%gs:%c1" : : "r"(e), "i"(SCONE_SCHED_GS_ETHREAD) : "memory");
 	sched_loop();
 }
 
-int scone_sched_active(void)
+int __scone_sched_active(void)
 {
 	return atomic_load(&S.active);
 }
 
-void scone_sched_stats(unsigned ethread, struct scone_sched_stats *out)
+void __scone_sched_stats(unsigned ethread, struct scone_sched_stats *out)
 {
 	*out = S.e[ethread].st;
 }
 
-long scone_sched_yield(void)
+long __scone_sched_yield(void)
 {
 	struct lthread *l = this_lthread();
 	struct scone_ethread *e = this_ethread();

@@ -248,7 +248,7 @@ static long wake_op(uint32_t *a, long n, uint32_t *a2, long n2, uint32_t code)
 	return k;
 }
 
-long scone_sched_futex(uint32_t *a, long op, uint32_t val, uintptr_t t, uint32_t *a2, uint32_t val3)
+long __scone_sched_futex(uint32_t *a, long op, uint32_t val, uintptr_t t, uint32_t *a2, uint32_t val3)
 {
 	int cmd = (int)(op & FUTEX_CMD_MASK);
 	int rt = (op & FUTEX_CLOCK_REALTIME) != 0;

@@ -112,6 +112,7 @@ void __scone_sched_switch(struct lthread *cur, int post) HIDDEN;
 void __scone_sched_park(struct lthread *l) HIDDEN;
 void __scone_sched_unpark(struct lthread *l) HIDDEN;
 void __scone_sched_runnable(struct lthread *l) HIDDEN;
+void __scone_sched_kick_sleeper(void) HIDDEN;
 struct lthread *__scone_lthread_new(void) HIDDEN;
 void __scone_lthread_free(struct lthread *l) HIDDEN;
 void __scone_sched_set_cur_fs(struct scone_ethread *e, uint64_t fs) HIDDEN;

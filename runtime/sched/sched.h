@@ -68,25 +68,25 @@ struct scone_sched_stats {
 /* Adopt the caller as the main lthread on ethread 0 (this OS thread, whose
  * %gs page must already be set). 0, -EINVAL (config), -ENOSYS (no way to
  * switch FS), -ENOMEM. */
-int scone_sched_init(const struct scone_sched_ops *ops, const struct scone_sched_config *cfg) SCONE_SCHED_API;
+int __scone_sched_init(const struct scone_sched_ops *ops, const struct scone_sched_config *cfg) SCONE_SCHED_API;
 /* Run ethread index (1..ethreads-1) on the calling OS thread, on its
  * current stack, with its %gs page set; never returns. */
-_Noreturn void scone_sched_ethread_main(unsigned index) SCONE_SCHED_API;
-int scone_sched_active(void) SCONE_SCHED_API;
-void scone_sched_stats(unsigned ethread, struct scone_sched_stats *out) SCONE_SCHED_API;
+_Noreturn void __scone_sched_ethread_main(unsigned index) SCONE_SCHED_API;
+int __scone_sched_active(void) SCONE_SCHED_API;
+void __scone_sched_stats(unsigned ethread, struct scone_sched_stats *out) SCONE_SCHED_API;
 
 /* ---- system calls ---- */
-long scone_sched_clone(const struct scone_clone_regs *r) SCONE_SCHED_API;
-long scone_sched_futex(uint32_t *uaddr, long op, uint32_t val, uintptr_t timeout_or_val2,
+long __scone_sched_clone(const struct scone_clone_regs *r) SCONE_SCHED_API;
+long __scone_sched_futex(uint32_t *uaddr, long op, uint32_t val, uintptr_t timeout_or_val2,
 		       uint32_t *uaddr2, uint32_t val3) SCONE_SCHED_API;
-long scone_sched_nanosleep(const void *req, void *rem) SCONE_SCHED_API;
-long scone_sched_clock_nanosleep(long clock, long flags, const void *req, void *rem) SCONE_SCHED_API;
-long scone_sched_yield(void) SCONE_SCHED_API;
-_Noreturn void scone_sched_exit(int status) SCONE_SCHED_API;
-_Noreturn void scone_sched_unmapself(uintptr_t base, size_t size) SCONE_SCHED_API;
-long scone_sched_set_tid_address(int *ctid) SCONE_SCHED_API;
-long scone_sched_gettid(void) SCONE_SCHED_API;
+long __scone_sched_nanosleep(const void *req, void *rem) SCONE_SCHED_API;
+long __scone_sched_clock_nanosleep(long clock, long flags, const void *req, void *rem) SCONE_SCHED_API;
+long __scone_sched_yield(void) SCONE_SCHED_API;
+_Noreturn void __scone_sched_exit(int status) SCONE_SCHED_API;
+_Noreturn void __scone_sched_unmapself(uintptr_t base, size_t size) SCONE_SCHED_API;
+long __scone_sched_set_tid_address(int *ctid) SCONE_SCHED_API;
+long __scone_sched_gettid(void) SCONE_SCHED_API;
 /* arch_prctl(ARCH_SET_FS) of the running lthread: sets and records it. */
-void scone_sched_set_fs(uint64_t fs) SCONE_SCHED_API;
+void __scone_sched_set_fs(uint64_t fs) SCONE_SCHED_API;
 
 #endif

@@ -35,7 +35,7 @@ _Static_assert(__builtin_offsetof(struct boot, fcw) == 8 + 100, "ctx.S");
 
 /* Only thread clones are served; anything else (fork-like, vfork, new
  * namespaces) is the unsupported class: -ENOSYS, the dispatcher logs it. */
-long scone_sched_clone(const struct scone_clone_regs *r)
+long __scone_sched_clone(const struct scone_clone_regs *r)
 {
 	uint64_t flags = r->rdi;
 	if ((flags & THREAD_NEEDS) != THREAD_NEEDS || (flags & ~(uint64_t)THREAD_MAY))
@@ -67,7 +67,7 @@ long scone_sched_clone(const struct scone_clone_regs *r)
 	return tid;
 }
 
-_Noreturn void scone_sched_exit(int status)
+_Noreturn void __scone_sched_exit(int status)
 {
 	struct lthread *l = this_lthread();
 	l->exit_status = status;
@@ -75,27 +75,27 @@ _Noreturn void scone_sched_exit(int status)
 	__builtin_unreachable();
 }
 
-_Noreturn void scone_sched_unmapself(uintptr_t base, size_t size)
+_Noreturn void __scone_sched_unmapself(uintptr_t base, size_t size)
 {
 	struct lthread *l = this_lthread();
 	l->unmap_base = base;
 	l->unmap_size = size;
-	scone_sched_exit(0);
+	__scone_sched_exit(0);
 }
 
-long scone_sched_set_tid_address(int *ctid)
+long __scone_sched_set_tid_address(int *ctid)
 {
 	struct lthread *l = this_lthread();
 	l->clear_tid = ctid;
 	return l->tid;
 }
 
-long scone_sched_gettid(void)
+long __scone_sched_gettid(void)
 {
 	return this_lthread()->tid;
 }
 
-void scone_sched_set_fs(uint64_t fs)
+void __scone_sched_set_fs(uint64_t fs)
 {
 	struct scone_ethread *e = this_ethread();
 	e->cur->fs = fs;

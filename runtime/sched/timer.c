@@ -1,9 +1,10 @@
 /*
  * Timed parking: one deadline-ordered list of lthreads (monotonic ns),
- * fired by whichever ethread schedules next. Firing holds the timer lock
- * throughout, and a woken lthread cancels its entry under the same lock, so
- * a firing never touches an lthread that has gone on (lock order: timer,
- * then futex bucket).
+ * fired by whichever ethread schedules next. Deciding who times out holds
+ * the timer lock, and a woken lthread cancels its entry under the same
+ * lock, so a firing never touches an lthread that has gone on (lock order:
+ * timer, then futex bucket). The ones that do time out stay parked until
+ * this side unparks them, after the lock is released.
  */
 #include "internal.h"
 
@@ -33,8 +34,12 @@ void __scone_timer_add(struct lthread *l, uint64_t deadline)
 	*p = l;
 	l->t_on = 1;
 	atomic_fetch_add(&count, 1);
+	int earliest = head == l;
 	atomic_store(&first, head->deadline);
 	spin_unlock(&lock);
+	/* A sleeping ethread chose its wake-up time before this deadline. */
+	if (earliest)
+		__scone_sched_kick_sleeper();
 }
 
 void __scone_timer_cancel(struct lthread *l)
@@ -69,6 +74,7 @@ void __scone_timer_run(void)
 	uint64_t now = __scone_sched.ops->now(CLOCK_MONOTONIC);
 	if (now < atomic_load(&first) || !spin_trylock(&lock))
 		return;
+	struct lthread *fired = 0;
 	while (head && head->deadline <= now) {
 		struct lthread *l = head;
 		head = l->t_next;
@@ -77,11 +83,17 @@ void __scone_timer_run(void)
 		/* A futex waiter times out only if no waker took it first. */
 		if (!l->fw_addr || __scone_futex_unqueue(l)) {
 			l->timed_out = 1;
-			__scone_sched_unpark(l);
+			l->t_next = fired;
+			fired = l;
 		}
 	}
 	atomic_store(&first, head ? head->deadline : ~0ull);
 	spin_unlock(&lock);
+	while (fired) {
+		struct lthread *nx = fired->t_next;
+		__scone_sched_unpark(fired);
+		fired = nx;
+	}
 }
 
 static int bad_ts(const struct ts *t)
@@ -127,7 +139,7 @@ static long sleep_until(uint64_t deadline)
 	return 0;
 }
 
-long scone_sched_clock_nanosleep(long clock, long flags, const void *req, void *rem)
+long __scone_sched_clock_nanosleep(long clock, long flags, const void *req, void *rem)
 {
 	(void)rem;                           /* written on EINTR only: no signals yet */
 	if (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC && clock != CLOCK_BOOTTIME)
@@ -139,7 +151,7 @@ long scone_sched_clock_nanosleep(long clock, long flags, const void *req, void *
 	return r ? r : sleep_until(deadline);
 }
 
-long scone_sched_nanosleep(const void *req, void *rem)
+long __scone_sched_nanosleep(const void *req, void *rem)
 {
-	return scone_sched_clock_nanosleep(CLOCK_MONOTONIC, 0, req, rem);
+	return __scone_sched_clock_nanosleep(CLOCK_MONOTONIC, 0, req, rem);
 }

@@ -104,7 +104,7 @@ static void ethread(void *arg)
 {
 	unsigned i = (unsigned)(uintptr_t)arg;
 	__asm__ __volatile__("wrgsbase %0" : : "r"(&gs_pages[i]));
-	scone_sched_ethread_main(i);
+	__scone_sched_ethread_main(i);
 }
 
 static struct scone_sched_ops ops = {
@@ -135,7 +135,7 @@ int main(int argc, char **argv)
 	__asm__ __volatile__("rdfsbase %0" : "=r"(cfg.main_fs));
 	__asm__ __volatile__("wrgsbase %0" : : "r"(&gs_pages[0]));
 	harness_start_sthreads();
-	if (scone_sched_init(&ops, &cfg)) {
+	if (__scone_sched_init(&ops, &cfg)) {
 		static const char m[] = "harness: scone_sched_init failed\n";
 		raw3(2, 2, m, sizeof m - 1);
 		return 98;

@@ -43,7 +43,7 @@ int test_main(int argc, char **argv)
 	unsigned long steals = 0, ran_elsewhere = 0;
 	for (unsigned e = 0; e < n; e++) {
 		struct scone_sched_stats st;
-		scone_sched_stats(e, &st);
+		__scone_sched_stats(e, &st);
 		steals += st.steals;
 		if (e)
 			ran_elsewhere += st.switches;
