@@ -44,12 +44,14 @@ def shell(tree: Path, flavour: Flavour, db: Path, sql: str) -> subprocess.Comple
 
 def build_testfixture(flavour: Flavour) -> Path:
     """The source tree with ``testfixture`` (SQLite + its Tcl test commands + static Tcl)."""
-    tcl_unix = tcl.build_tree(flavour)
+    tcl_lib = tcl.build_tree(flavour)
 
     def recipe(work: Path) -> Path:
         src = source.unpack(PACKAGE, work)
-        env = flavour.environ(tcl.ALLOW + ALLOW)
-        build.step(CONFIGURE + [f"--with-tcl={tcl_unix}"], src, env)
+        # ext/misc/zipfile.c wants zlib.h: the zlib Tcl carries (compat/zlib) is linked in already.
+        zlib_h = next((tcl_lib.parent.parent).glob("tcl8.6*/compat/zlib"))
+        env = flavour.environ(tcl.ALLOW + ALLOW, CPPFLAGS=f"-I{zlib_h}")
+        build.step(CONFIGURE + [f"--with-tcl={tcl_lib}"], src, env)
         build.step(["make", "-j2", "testfixture"], src, env)
         return src
     return build.cached(PACKAGE + "-testfixture", flavour, recipe)
@@ -69,8 +71,10 @@ def veryquick(tree: Path, flavour: Flavour, timeout: float = 4 * 3600) -> dict:
     try:
         copy = scratch / "sqlite"
         shutil.copytree(tree, copy, symlinks=True)
+        # The interpreter's script library (init.tcl) must be readable by nobody too.
+        shutil.copytree(tcl.build_tree(flavour) / "tcl8.6", scratch / "tcllib")
         subprocess.run(["chown", "-R", "nobody:nogroup", str(scratch)], check=True)
-        env = flavour.environ(tcl.ALLOW + ALLOW, HOME=str(scratch))
+        env = flavour.environ(tcl.ALLOW + ALLOW, HOME=str(scratch), TCL_LIBRARY=str(scratch / "tcllib"))
         out = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
                               "./testfixture", "test/veryquick.test"],
                              cwd=copy, env=env, capture_output=True, text=True, timeout=timeout)

@@ -17,12 +17,13 @@ ALLOW = ("fork", "execve", "execvp", "execv")
 
 
 def build_tree(flavour: Flavour) -> Path:
-    """The ``unix`` build folder, holding ``libtcl8.6.a`` and ``tclConfig.sh``."""
+    """The installed ``lib`` folder: ``libtcl8.6.a``, ``tclConfig.sh`` and the script library ``tcl8.6``."""
     def recipe(work: Path) -> Path:
         unix = source.unpack(PACKAGE, work) / "unix"
         env = flavour.environ(ALLOW)
         build.step(["./configure", "--disable-shared", "--disable-threads", "--disable-load",
                     f"--prefix={work / 'inst'}"], unix, env)
         build.step(["make", "-j2", "binaries"], unix, env)
-        return unix
+        build.step(["make", "install-binaries", "install-libraries", "install-headers"], unix, env)
+        return work / "inst" / "lib"
     return build.cached(PACKAGE, flavour, recipe)

@@ -1,0 +1,49 @@
+"""Drive ``memcaslap`` (libmemcached-tools) and parse TPS and a p99 bound.
+
+memcaslap reports latency only as a log2 histogram (``Log2 Dist``: bucket
+``k`` counts operations of < 2^k microseconds), so p99 is given as the
+upper bound of the bucket holding the 99th percentile.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+
+_TPS = re.compile(r"^Run time: .*?TPS: (\d+)", re.M)
+_TOTAL = re.compile(r"^Total Statistics \((\d+) events\)(.*?)(?:^\S|\Z)", re.M | re.S)
+_BUCKET = re.compile(r"(\d+):\s+(\d+)")
+
+
+def available() -> str | None:
+    return shutil.which("memcaslap") or shutil.which("memaslap")
+
+
+def p99_bound_ms(block: str) -> float | None:
+    """Upper bound (ms) of the log2 bucket that holds the 99th percentile. Pure."""
+    dist = block.split("Log2 Dist:", 1)
+    if len(dist) < 2:
+        return None
+    buckets = sorted((int(k), int(n)) for k, n in _BUCKET.findall(dist[1]))
+    total = sum(n for _, n in buckets)
+    seen = 0
+    for k, n in buckets:
+        seen += n
+        if total and seen >= 0.99 * total:
+            return (1 << k) / 1000.0
+    return None
+
+
+def parse(text: str) -> dict:
+    tps, total = _TPS.search(text), _TOTAL.search(text)
+    return {"tput": float(tps.group(1)) if tps else None,
+            "p99_ms": p99_bound_ms(total.group(2)) if total else None,
+            "note": "p99 = log2-bucket bound" if tps else "memcaslap printed no result"}
+
+
+def run(port: int, seconds: int, concurrency: int = 16) -> dict:
+    exe = available()
+    out = subprocess.run([exe, "-s", f"127.0.0.1:{port}", "-t", f"{seconds}s", "-T", "1",
+                          "-c", str(concurrency)], capture_output=True, text=True, timeout=seconds + 60)
+    return parse(out.stdout + out.stderr)
