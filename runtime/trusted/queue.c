@@ -85,6 +85,9 @@ static int harvest(struct scone_pair *p, uint32_t q)
 	struct scone_client *c = &__scone_client;
 	struct { struct scone_waiter *w; long ret; } done[HARVEST_BATCH];
 	int n = 0;
+	/* A plain look first: an idle pair costs one shared read, no lock. */
+	if (__atomic_load_n(&p->qp->rsp_tail.value, __ATOMIC_RELAXED) == __atomic_load_n(&p->head, __ATOMIC_RELAXED))
+		return 0;
 	if (atomic_flag_test_and_set_explicit(&p->lock, memory_order_acquire))
 		return 0;
 	uint32_t tail = load_acquire(&p->qp->rsp_tail);
