@@ -218,7 +218,9 @@ static struct lthread *find_work(struct scone_ethread *e)
 	for (;;) {
 		e->st.polls++;
 		__scone_poll();
-		__scone_timer_run();
+		/* The clock may cost an exit in the enclave: not every spin. */
+		if ((spins & 63) == 0)
+			__scone_timer_run();
 		if ((l = rq_pop(e)) || (l = rq_steal(e)))
 			return l;
 		if (spins++ < S.espins) {

@@ -27,7 +27,9 @@
 #define SCONE_SCHED_MAX_ETHREADS 64
 
 struct scone_sched_ops {
-	/* Nanoseconds on clock 0 (CLOCK_REALTIME) or 1 (CLOCK_MONOTONIC). */
+	/* Nanoseconds on clock 0 (CLOCK_REALTIME) or 1 (CLOCK_MONOTONIC).
+	 * Called only while timers are pending, but then every 16th switch
+	 * and every 64th idle spin: it must not cost an exit each time. */
 	uint64_t (*now)(int clock);
 	/* Sleep outside until kick(ethread), or the monotonic deadline (0: none),
 	 * or spuriously. A kick that comes first makes the next idle() return
