@@ -3,8 +3,10 @@
 Measured in one run, each figure the best of ``--runs`` interleaved runs:
 
 * ``swap``, ``swap_x``: the bare context switch of runtime/sched/ctx.S
-  between two contexts (callee-saved registers, MXCSR, x87 CW; ``_x`` adds
-  the XSAVE state an lthread parked in a system call must keep);
+  between two contexts of a static musl program (callee-saved registers,
+  MXCSR, x87 CW; ``_x`` adds the vector state an lthread parked in a
+  system call must keep: the whole XSAVE state, or xmm0-15 only when
+  XINUSE says nothing else is in use);
 * lthread ``sched_yield`` and futex ping-pong: two musl pthreads on one
   ethread of the scheduler's host harness (tests/sched/harness), through
   the syscall hook as in the enclave;
@@ -123,6 +125,8 @@ void __scone_ctx_swap(void **save, void *load);
 void __scone_ctx_swap_x(void **save, void *load);
 void __scone_sched_after_switch(void);
 void __scone_sched_after_switch(void) {}   /* only __scone_clone_boot calls it */
+extern char __scone_ctx_fast;
+extern unsigned __scone_ctx_xmask;
 static void *main_sp, *other_sp;
 static long iters;
 static int use_x;
@@ -156,8 +160,13 @@ static double run(int x)
 int main(int argc, char **argv)
 {
 	iters = argc > 1 ? atol(argv[1]) : 1000000;
+	unsigned lo, hi;
+	__asm__ __volatile__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	__scone_ctx_xmask = lo & ~(0x60000u | 3u);
 	printf("swap %.1f\n", run(0));
-	printf("swap_x %.1f\n", run(1));
+	printf("full %.1f\n", run(1));
+	__scone_ctx_fast = 1;                      /* a musl program: SSE only */
+	printf("fast %.1f\n", run(1));
 	return 0;
 }
 """
@@ -207,7 +216,12 @@ def build(tmp: Path) -> dict[str, Path]:
     (tmp / "pthread.c").write_text(PTHREAD)
     _cc(["-O2", "-pthread", "-o", "pthread", "pthread.c"], tmp)
     (tmp / "swap.c").write_text(SWAP)
-    _cc(["-O2", "-o", "swap", "swap.c", str(SCHED / "ctx.S")], tmp)
+    _cc(["-O2", "-fno-stack-protector", *inc, "-c", "swap.c", "-o", "swap.o"], tmp)
+    _cc(["-c", str(SCHED / "ctx.S"), "-o", "ctx.o"], tmp)
+    _cc(["-static", "-nostdlib", "-nostartfiles", "-o", "swap", f"{lib}/crt1.o", f"{lib}/crti.o",
+         f"{gcc}/crtbeginT.o", "swap.o", "ctx.o", "-Wl,--start-group", f"{lib}/libc.a",
+         f"{lib}/libscone-native.a", f"{gcc}/libgcc.a", "-Wl,--end-group", f"{gcc}/crtend.o",
+         f"{lib}/crtn.o"], tmp)
     return {"lthread": tmp / "lthread", "pthread": tmp / "pthread", "swap": tmp / "swap"}
 
 
@@ -234,7 +248,8 @@ def main(argv=None) -> None:
                     best[key] = min(best.get(key, v), v)
     print(f"context switch, ns per switch (best of {args.runs}, {os.cpu_count()} CPUs)")
     rows = [("ctx.S swap (callee-saved, MXCSR, x87 CW)", "swap.swap"),
-            ("ctx.S swap_x (+ XSAVE state)", "swap.swap_x"),
+            ("ctx.S swap_x, whole XSAVE state", "swap.full"),
+            ("ctx.S swap_x, SSE-only fast path", "swap.fast"),
             ("lthread sched_yield, 1 ethread", "lthread.yield"),
             ("lthread futex ping-pong, 1 ethread", "lthread.futex"),
             ("pthread futex ping-pong, pinned to one CPU", "pthread.pinned"),

@@ -298,6 +298,10 @@ int __scone_sched_init(const struct scone_sched_ops *ops, const struct scone_sch
 	S.espins = cfg->espins;
 	S.wrfsbase = wrfs;
 	__scone_ctx_xsavec = cfg->xsavec != 0;
+	__scone_ctx_fast = cfg->xinuse != 0;
+	uint32_t xcr0, hi;
+	__asm__ __volatile__("xgetbv" : "=a"(xcr0), "=d"(hi) : "c"(0));
+	__scone_ctx_xmask = xcr0 & ~(0x60000u | 3u);
 	atomic_store(&S.next_tid, cfg->main_tid + 1);
 	for (unsigned i = 0; i < S.n; i++)
 		S.e[i].index = i;

@@ -9,6 +9,7 @@
  */
 #define XSAVE_SIZE 4096
 #define AMX_BITS 0x60000
+#define X87_TOP 0x3800             /* FSW bits 13:11 */
 
 	.text
 
@@ -45,10 +46,19 @@ __scone_ctx_swap:
 	ret
 	.size __scone_ctx_swap, .-__scone_ctx_swap
 
-/* void __scone_ctx_swap_x(void **save, void *load): as above plus the whole
- * XSAVE state (x87, SSE with MXCSR, AVX, ...; not AMX), kept on the saved
- * stack: the hook ABI promises an lthread that parks in a system call every
- * vector register back. */
+/* void __scone_ctx_swap_x(void **save, void *load): as above plus the
+ * vector state, kept on the saved stack: the hook ABI promises an lthread
+ * that parks in a system call every vector register back.
+ *
+ * Fast path (when XGETBV(1) exists): if XINUSE says every component but
+ * x87 and SSE is in its initial state, and the x87 stack is empty (TOP = 0:
+ * nothing live there, as at any call), xmm0-15, MXCSR and the x87 control
+ * word are all there is to keep; the resume puts what another lthread
+ * left in use (AVX, a non-empty x87 stack) back to its initial state
+ * first. Otherwise the whole XSAVE state (not AMX). Any musl program that
+ * printed a float has x87 in use for good, hence the TOP test rather than
+ * XINUSE for x87.
+ */
 	.globl __scone_ctx_swap_x
 	.hidden __scone_ctx_swap_x
 	.type __scone_ctx_swap_x,@function
@@ -60,9 +70,47 @@ __scone_ctx_swap_x:
 	push %r14
 	push %r15
 	mov %rsp, %rbx
+	cmpb $0, __scone_ctx_fast(%rip)
+	je .Lfull
+	mov $1, %ecx
+	xgetbv
+	test __scone_ctx_xmask(%rip), %eax
+	jnz .Lfull
+	fnstsw %ax
+	test $X87_TOP, %ax
+	jnz .Lfull
+	sub $272, %rsp
+	and $-16, %rsp
+	movaps %xmm0, 0(%rsp)
+	movaps %xmm1, 16(%rsp)
+	movaps %xmm2, 32(%rsp)
+	movaps %xmm3, 48(%rsp)
+	movaps %xmm4, 64(%rsp)
+	movaps %xmm5, 80(%rsp)
+	movaps %xmm6, 96(%rsp)
+	movaps %xmm7, 112(%rsp)
+	movaps %xmm8, 128(%rsp)
+	movaps %xmm9, 144(%rsp)
+	movaps %xmm10, 160(%rsp)
+	movaps %xmm11, 176(%rsp)
+	movaps %xmm12, 192(%rsp)
+	movaps %xmm13, 208(%rsp)
+	movaps %xmm14, 224(%rsp)
+	movaps %xmm15, 240(%rsp)
+	stmxcsr 256(%rsp)
+	fnstcw 260(%rsp)
+	push %rbx
+	lea .Lresume_fast(%rip), %rax
+	push %rax
+	mov %rsp, (%rdi)
+	mov %rsi, %rsp
+	ret
+
+.Lfull:
 	sub $XSAVE_SIZE, %rsp
 	and $-64, %rsp
-	/* XSAVE writes XSTATE_BV only; the rest of the header must be zero. */
+	/* XSAVE(C) writes XSTATE_BV (and XCOMP_BV) only; the rest of the
+	 * header must be zero. */
 	xor %eax, %eax
 	mov %rax, 512(%rsp)
 	mov %rax, 520(%rsp)
@@ -75,8 +123,7 @@ __scone_ctx_swap_x:
 	xor %ecx, %ecx
 	xgetbv
 	and $~AMX_BITS, %eax
-	/* XSAVEC skips components in their initial state (AVX after
-	 * vzeroupper, AVX-512 unused): most of the cost otherwise. */
+	/* XSAVEC skips components in their initial state. */
 	cmpb $0, __scone_ctx_xsavec(%rip)
 	je 1f
 	xsavec64 (%rsp)
@@ -88,12 +135,44 @@ __scone_ctx_swap_x:
 	mov %rsp, (%rdi)
 	mov %rsi, %rsp
 	ret
+
 .Lresume_x:
 	pop %rbx
 	xor %ecx, %ecx
 	xgetbv
 	and $~AMX_BITS, %eax
 	xrstor64 (%rsp)
+	jmp .Lpop
+
+.Lresume_fast:
+	pop %rbx
+	mov $1, %ecx
+	xgetbv
+	test __scone_ctx_xmask(%rip), %eax
+	jnz 2f
+	fnstsw %ax
+	test $X87_TOP, %ax
+	jz 1f
+2:	call .Linit_state
+1:	movaps 0(%rsp), %xmm0
+	movaps 16(%rsp), %xmm1
+	movaps 32(%rsp), %xmm2
+	movaps 48(%rsp), %xmm3
+	movaps 64(%rsp), %xmm4
+	movaps 80(%rsp), %xmm5
+	movaps 96(%rsp), %xmm6
+	movaps 112(%rsp), %xmm7
+	movaps 128(%rsp), %xmm8
+	movaps 144(%rsp), %xmm9
+	movaps 160(%rsp), %xmm10
+	movaps 176(%rsp), %xmm11
+	movaps 192(%rsp), %xmm12
+	movaps 208(%rsp), %xmm13
+	movaps 224(%rsp), %xmm14
+	movaps 240(%rsp), %xmm15
+	ldmxcsr 256(%rsp)
+	fldcw 260(%rsp)
+.Lpop:
 	mov %rbx, %rsp
 	pop %r15
 	pop %r14
@@ -101,6 +180,15 @@ __scone_ctx_swap_x:
 	pop %r12
 	pop %rbx
 	pop %rbp
+	ret
+
+/* Every XSAVE component (not AMX) back to its initial state: XRSTOR of a
+ * zero area (XSTATE_BV = 0; MXCSR 0 until the caller loads its own). */
+.Linit_state:
+	xor %ecx, %ecx
+	xgetbv
+	and $~AMX_BITS, %eax
+	xrstor64 __scone_ctx_init_area(%rip)
 	ret
 	.size __scone_ctx_swap_x, .-__scone_ctx_swap_x
 
@@ -117,6 +205,9 @@ __scone_clone_boot:
 	mov %rsp, %rbx
 	and $-16, %rsp
 	call __scone_sched_after_switch
+	/* As at any function entry: no x87 values, no vector state left by
+	 * the lthread that ran before; the parent's MXCSR and x87 CW. */
+	call .Linit_state
 	ldmxcsr 96(%rbx)
 	fldcw 100(%rbx)
 	mov 0(%rbx), %rdi
@@ -136,12 +227,24 @@ __scone_clone_boot:
 	ret
 	.size __scone_clone_boot, .-__scone_clone_boot
 
-/* Set by scone_sched_init when the embedder says XSAVEC exists (CPUID is
- * not available in an enclave; a false claim only faults this enclave). */
+/* Set by __scone_sched_init from what the embedder reports (CPUID does
+ * not run in an enclave; a false claim only faults this enclave). */
 	.bss
 	.globl __scone_ctx_xsavec
 	.hidden __scone_ctx_xsavec
-__scone_ctx_xsavec:
+__scone_ctx_xsavec:                /* XSAVEC exists */
 	.byte 0
+	.globl __scone_ctx_fast
+	.hidden __scone_ctx_fast
+__scone_ctx_fast:                  /* XGETBV(1) exists: the fast path */
+	.byte 0
+	.balign 4
+	.globl __scone_ctx_xmask
+	.hidden __scone_ctx_xmask
+__scone_ctx_xmask:                 /* XCR0 but x87, SSE, AMX: "in use" means slow */
+	.long 0
+	.balign 64
+__scone_ctx_init_area:
+	.zero 576
 
 	.section .note.GNU-stack,"",@progbits

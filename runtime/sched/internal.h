@@ -105,6 +105,8 @@ void __scone_ctx_swap(void **save, void *load) HIDDEN;
 void __scone_ctx_swap_x(void **save, void *load) HIDDEN;
 void __scone_clone_boot(void) HIDDEN;
 extern char __scone_ctx_xsavec HIDDEN;
+extern char __scone_ctx_fast HIDDEN;
+extern uint32_t __scone_ctx_xmask HIDDEN;
 
 /* core.c */
 void __scone_sched_after_switch(void) HIDDEN;

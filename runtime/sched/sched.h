@@ -53,7 +53,8 @@ struct scone_sched_config {
 	long main_tid;             /* tid of the adopted main lthread; later ones follow */
 	uint64_t main_fs;          /* its FS base (0 before TLS exists) */
 	uint64_t hwcap2;           /* AT_HWCAP2: bit 1 = FSGSBASE usable */
-	int xsavec;                /* CPUID.(0xD,1):EAX bit 1, as the host reports it */
+	int xsavec;                /* CPUID.(0xD,1):EAX bit 1 (XSAVEC), as the host reports it */
+	int xinuse;                /* CPUID.(0xD,1):EAX bit 2 (XGETBV with ECX = 1) */
 };
 
 /* clone's registers as the hook received them (hook.h): the six arguments,

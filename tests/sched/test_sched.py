@@ -54,11 +54,14 @@ def test_futex_oracle(native_prog):
     ok(run_prog(native_prog("futex")), "futex")
 
 
-@pytest.mark.parametrize("xsave", ["xsavec", "xsave"])
-def test_vector_state_survives_parking(sched_prog, xsave):
-    """xmm/ymm, MXCSR and the x87 CW come back across parks (hook ABI)."""
-    env = {"no_xsavec": 1} if xsave == "xsave" else {}
-    ok(run_prog(sched_prog("vector"), ethreads=2, **env), "vector")
+@pytest.mark.parametrize("ethreads", [1, 2])
+@pytest.mark.parametrize("path", ["fast", "xsavec", "xsave"])
+def test_vector_state_survives_parking(sched_prog, path, ethreads):
+    """xmm/ymm, MXCSR and the x87 CW come back across parks (hook ABI):
+    the SSE-only fast path with dirty neighbours, XSAVEC, plain XSAVE."""
+    env = {"fast": {}, "xsavec": {"no_xinuse": 1},
+           "xsave": {"no_xinuse": 1, "no_xsavec": 1}}[path]
+    ok(run_prog(sched_prog("vector"), ethreads=ethreads, **env), "vector")
 
 
 def test_sleep(sched_prog):

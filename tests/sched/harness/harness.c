@@ -4,7 +4,8 @@
  * shaped like struct scone_thread, as in the enclave.
  * Environment: SCHED_ETHREADS (2), SCHED_ESPINS (200), SCHED_NO_FSGSBASE=1
  * (switch FS through arch_prctl, the fallback path), SCHED_NO_XSAVEC=1
- * (plain XSAVE on every park).
+ * (plain XSAVE), SCHED_NO_XINUSE=1 (no SSE-only fast path: XSAVE on every
+ * park).
  */
 #include <cpuid.h>
 #include <stdatomic.h>
@@ -132,6 +133,7 @@ int main(int argc, char **argv)
 	unsigned a, b, c, d;
 	__cpuid_count(0xd, 1, a, b, c, d);
 	cfg.xsavec = (a >> 1) & 1 && !env_num("SCHED_NO_XSAVEC", 0);
+	cfg.xinuse = (a >> 2) & 1 && !env_num("SCHED_NO_XINUSE", 0);
 	__asm__ __volatile__("rdfsbase %0" : "=r"(cfg.main_fs));
 	__asm__ __volatile__("wrgsbase %0" : : "r"(&gs_pages[0]));
 	harness_start_sthreads();

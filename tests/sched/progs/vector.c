@@ -18,14 +18,29 @@ int test_main(int argc, char **argv);
 enum { N = 16, ROUNDS = 300 };
 static int avx;
 
+/* x87_call: system call nr(a0, 0) with pi and 1 live on the x87 stack,
+ * popped into out[0], out[1] after. x87_sum8: push eight 1.0 and add them:
+ * 8.0 only if the stack was empty (else it overflows into a NaN). */
+long x87_call(long nr, long a0, double *out);
+void x87_pair(double *out);
+double x87_sum8(void);
+__asm__(".text\n"
+	"x87_pair:\n fld1\n fldpi\n fstpl 0(%rdi)\n fstpl 8(%rdi)\n ret\n"
+	"x87_call:\n push %rbx\n mov %rdx, %rbx\n mov %rdi, %rax\n mov %rsi, %rdi\n"
+	" xor %esi, %esi\n fld1\n fldpi\n sub $128, %rsp\n call __scone_syscall\n"
+	" add $128, %rsp\n fstpl 0(%rbx)\n fstpl 8(%rbx)\n pop %rbx\n ret\n"
+	"x87_sum8:\n fld1\n fld1\n fld1\n fld1\n fld1\n fld1\n fld1\n fld1\n"
+	" faddp\n faddp\n faddp\n faddp\n faddp\n faddp\n faddp\n"
+	" sub $8, %rsp\n fstpl (%rsp)\n movsd (%rsp), %xmm0\n add $8, %rsp\n ret\n");
+
 /* Fill the registers, make system call nr through the hook with them
  * live, read them back. */
-static long call_with_vectors(long nr, long a0, long a1, const uint8_t *in, uint8_t *out)
+static long call_with_vectors(int wide, long nr, long a0, long a1, const uint8_t *in, uint8_t *out)
 {
 	long ret;
 	register long rdi __asm__("rdi") = a0, rsi __asm__("rsi") = a1;
 	register long rdx __asm__("rdx") = 0, r10 __asm__("r10") = 0;
-	if (avx) {
+	if (wide) {
 		__asm__ __volatile__(
 			"vmovdqu 0(%[i]), %%ymm0\n vmovdqu 32(%[i]), %%ymm1\n vmovdqu 64(%[i]), %%ymm2\n"
 			"vmovdqu 96(%[i]), %%ymm3\n vmovdqu 128(%[i]), %%ymm4\n vmovdqu 160(%[i]), %%ymm5\n"
@@ -70,6 +85,9 @@ static long call_with_vectors(long nr, long a0, long a1, const uint8_t *in, uint
 static void *worker(void *arg)
 {
 	long id = (long)arg;
+	/* Threads 0, 4, 8, 12 use xmm only and leave the x87 alone (the
+	 * SSE-only fast path); the others dirty ymm uppers and x87 state. */
+	int wide = avx && id % 4;
 	static const int modes[] = {FE_TONEAREST, FE_DOWNWARD, FE_UPWARD, FE_TOWARDZERO};
 	int mode = modes[id % 4];
 	CHECK(!fesetround(mode), "fesetround");
@@ -87,16 +105,56 @@ static void *worker(void *arg)
 		for (int i = 0; i < 512; i++)
 			in[i] = (uint8_t)(id * 31 + r * 7 + i);
 		long nr = r % 3 == 0 ? 24 : 35;             /* sched_yield, nanosleep */
-		memset(out, 0, sizeof out);
-		long ret = call_with_vectors(nr, nr == 35 ? (long)&ts : 0, 0, in, out);
-		CHECK(ret == 0, "syscall %ld returned %ld", nr, ret);
-		for (int k = 0; k < 16; k++)
-			CHECK(!memcmp(in + 32 * k, out + 32 * k, avx ? 32 : 16),
-			      "thread %ld round %d: vector register %d changed", id, r, k);
+		long a0 = nr == 35 ? (long)&ts : 0;
+		if (id % 4 == 2 && r % 2) {
+			/* Values live on the x87 stack across the park. */
+			double x[2] = {0, 0}, want[2];
+			x87_pair(want);                     /* as this thread's CW rounds */
+			long ret = x87_call(nr, a0, x);
+			CHECK(ret == 0, "syscall %ld returned %ld", nr, ret);
+			CHECK(x[0] == want[0] && x[1] == want[1], "thread %ld: x87 stack %.17g %g after a park, want %.17g %g",
+			      id, x[0], x[1], want[0], want[1]);
+		} else {
+			memset(out, 0, sizeof out);
+			long ret = call_with_vectors(wide, nr, a0, 0, in, out);
+			CHECK(ret == 0, "syscall %ld returned %ld", nr, ret);
+			for (int k = 0; k < 16; k++)
+				CHECK(!memcmp(in + 32 * k, out + 32 * k, wide ? 32 : 16),
+				      "thread %ld round %d: vector register %d changed", id, r, k);
+		}
+		CHECK(x87_sum8() == 8.0, "thread %ld round %d: the x87 stack was not empty", id, r);
 		CHECK(fegetround() == mode, "thread %ld: rounding mode %d, want %d", id, fegetround(), mode);
 		uint16_t now;
 		__asm__ __volatile__("fnstcw %0" : "=m"(now));
 		CHECK(now == cw, "thread %ld: x87 CW %#x", id, now);
+	}
+	return 0;
+}
+
+/* Phase 2: one thread parks with values on the x87 stack while another,
+ * SSE only, resumes on the same ethread: it must find the stack empty. */
+static void *x87_only(void *arg)
+{
+	(void)arg;
+	for (int r = 0; r < ROUNDS; r++) {
+		double x[2], want[2];
+		x87_pair(want);
+		CHECK(x87_call(24, 0, x) == 0 && x[0] == want[0] && x[1] == want[1], "x87 stack lost");
+	}
+	return 0;
+}
+
+static void *sse_only(void *arg)
+{
+	(void)arg;
+	uint8_t in[512], out[512];
+	for (int r = 0; r < ROUNDS; r++) {
+		for (int i = 0; i < 512; i++)
+			in[i] = (uint8_t)(r + i);
+		CHECK(call_with_vectors(0, 24, 0, 0, in, out) == 0, "yield");
+		for (int k = 0; k < 16; k++)
+			CHECK(!memcmp(in + 32 * k, out + 32 * k, 16), "phase 2 round %d: xmm%d changed", r, k);
+		CHECK(x87_sum8() == 8.0, "phase 2 round %d: the x87 stack was not empty", r);
 	}
 	return 0;
 }
@@ -112,6 +170,10 @@ int test_main(int argc, char **argv)
 		pthread_create(&t[i], 0, worker, (void *)i);
 	for (long i = 0; i < N; i++)
 		pthread_join(t[i], 0);
+	pthread_create(&t[0], 0, x87_only, 0);
+	pthread_create(&t[1], 0, sse_only, 0);
+	pthread_join(t[0], 0);
+	pthread_join(t[1], 0);
 	printf("ok vector avx=%d\n", avx);
 	return 0;
 }
