@@ -141,6 +141,7 @@ static void reap(struct lthread *l)
 		S.ops->unmap(l->unmap_base, l->unmap_size);
 	int *ct = l->clear_tid;
 	int status = l->exit_status;
+	TSAN_DESTROY(l->tsan_fiber);
 	__scone_lthread_free(l);
 	/* After the stack is gone, as the kernel does: joiners may free it. */
 	if (ct) {
@@ -196,9 +197,11 @@ void __scone_sched_switch(struct lthread *cur, int post)
 	if (next) {
 		e->cur = next;
 		set_fs(e, next->fs);
+		TSAN_SWITCH(next->tsan_fiber);
 		__scone_ctx_swap_x(&cur->sp, next->sp);
 	} else {
 		e->cur = 0;
+		TSAN_SWITCH(e->tsan_fiber);
 		__scone_ctx_swap_x(&cur->sp, e->sched_sp);
 	}
 	__scone_sched_after_switch();
@@ -257,6 +260,7 @@ static _Noreturn void sched_loop(void)
 		e->cur = l;
 		e->st.switches++;
 		set_fs(e, l->fs);
+		TSAN_SWITCH(l->tsan_fiber);
 		__scone_ctx_swap(&e->sched_sp, l->sp);
 	}
 }
@@ -280,6 +284,12 @@ struct lthread *__scone_lthread_new(void)
 
 void __scone_lthread_free(struct lthread *l)
 {
+#ifdef SCONE_SCHED_NO_CACHE
+	/* Sanitizer builds: every lthread's memory goes back, so that a late
+	 * access shows. */
+	S.ops->release(l, sizeof *l);
+	return;
+#endif
 	spin_lock(&S.free_lock);
 	l->next = S.free;
 	S.free = l;
@@ -312,6 +322,7 @@ int __scone_sched_init(const struct scone_sched_ops *ops, const struct scone_sch
 		return -ENOMEM;
 	main->tid = cfg->main_tid;
 	main->fs = cfg->main_fs;
+	main->tsan_fiber = TSAN_CURRENT();
 	atomic_store(&S.live, 1);
 
 	/* The loop's first resumption is a `ret` into it, as if called. */
@@ -319,6 +330,7 @@ int __scone_sched_init(const struct scone_sched_ops *ops, const struct scone_sch
 	*top = (void *)sched_loop;
 	struct scone_ethread *e = &S.e[0];
 	e->sched_sp = top;
+	e->tsan_fiber = TSAN_CREATE();
 	e->cur = main;
 	e->cur_fs = cfg->main_fs;
 	__asm__ __volatile__("mov %0, %%gs:%c1" : : "r"(e), "i"(SCONE_SCHED_GS_ETHREAD) : "memory");
@@ -329,6 +341,7 @@ int __scone_sched_init(const struct scone_sched_ops *ops, const struct scone_sch
 _Noreturn void __scone_sched_ethread_main(unsigned index)
 {
 	struct scone_ethread *e = &S.e[index];
+	e->tsan_fiber = TSAN_CURRENT();
 	__asm__ __volatile__("mov %0, %%gs:%c1" : : "r"(e), "i"(SCONE_SCHED_GS_ETHREAD) : "memory");
 	sched_loop();
 }

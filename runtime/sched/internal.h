@@ -8,7 +8,7 @@
 
 #include <stdatomic.h>
 
-#include "sched.h"
+#include "scone_sched.h"
 #include "spin.h"
 
 #define HIDDEN __attribute__((visibility("hidden")))
@@ -48,10 +48,7 @@ struct lthread {
 	struct lthread *t_next;
 	int t_on;
 	int timed_out;
-	/* a new clone child's registers, read once by __scone_clone_boot */
-	struct scone_clone_regs regs;
-	uint32_t mxcsr;
-	uint16_t fcw;
+	void *tsan_fiber;                  /* SCONE_SCHED_TSAN builds only */
 };
 
 enum { POST_NONE, POST_PARK, POST_YIELD, POST_EXIT };
@@ -68,6 +65,7 @@ struct scone_ethread {
 	uint64_t cur_fs;
 	atomic_int sleeping;
 	unsigned tick;
+	void *tsan_fiber;                  /* the scheduler loop's, SCONE_SCHED_TSAN */
 	struct scone_sched_stats st;
 } __attribute__((aligned(64)));
 
@@ -107,6 +105,24 @@ void __scone_clone_boot(void) HIDDEN;
 extern char __scone_ctx_xsavec HIDDEN;
 extern char __scone_ctx_fast HIDDEN;
 extern uint32_t __scone_ctx_xmask HIDDEN;
+
+/* ThreadSanitizer builds (tests): each context is a fiber, announced
+ * before every switch, so that it follows stacks that change under it. */
+#ifdef SCONE_SCHED_TSAN
+void *__tsan_get_current_fiber(void);
+void *__tsan_create_fiber(unsigned flags);
+void __tsan_destroy_fiber(void *fiber);
+void __tsan_switch_to_fiber(void *fiber, unsigned flags);
+#define TSAN_CURRENT() __tsan_get_current_fiber()
+#define TSAN_CREATE() __tsan_create_fiber(0)
+#define TSAN_DESTROY(f) __tsan_destroy_fiber(f)
+#define TSAN_SWITCH(f) __tsan_switch_to_fiber((f), 0)
+#else
+#define TSAN_CURRENT() ((void *)0)
+#define TSAN_CREATE() ((void *)0)
+#define TSAN_DESTROY(f) ((void)(f))
+#define TSAN_SWITCH(f) ((void)(f))
+#endif
 
 /* core.c */
 void __scone_sched_after_switch(void) HIDDEN;

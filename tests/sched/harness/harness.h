@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#include "sched.h"
+#include "scone_sched.h"
 #include "wait.h"
 
 void *harness_alloc(size_t size);

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "sched.h"
+#include "scone_sched.h"
 
 int test_main(int argc, char **argv);
 
