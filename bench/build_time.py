@@ -1,21 +1,25 @@
 """Build time: ``make`` of zlib with CC=scone-gcc against CC="gcc -static".
 
-Both trees are configured first (not timed), then ``make`` runs ``--runs``
-times for each compiler, interleaved so both see the same machine load;
-each run starts from ``make clean``. Printed: the best and the median wall
-time of each and the ratio of the bests (issue 2 goal: <= 1.15); the best
+scone-gcc runs in each link mode asked for (``native``: SCONE_NATIVE=1, a
+static musl program; ``enclave``: the default, a signed enclave binary). Every
+tree is configured first (not timed), then ``make`` runs ``--runs`` times for
+each compiler, interleaved so that all see the same machine load; each run
+starts from ``make clean``. Printed: the best and the median wall time of
+each and the ratio of the bests to gcc's (issue 2 goal: <= 1.15); the best
 drops runs that a busy machine (or a sysroot rebuild) slowed. Never asserted.
 
-Also printed: the driver's own cost per compile, ``scone-gcc -c`` against
-``gcc -c`` of an empty file (best of ``--calls``).
+Also printed, best of ``--calls`` interleaved calls: the driver's cost per
+compile (``scone-gcc -c`` against ``gcc -c`` of a small file) and per link
+of that object in each mode (against ``gcc -static``).
 
-Run: ``python bench/build_time.py [--runs N] [--jobs N] [--calls N] [--native]``.
+Run: ``python bench/build_time.py [--runs N] [--jobs N] [--calls N] [--modes native,enclave]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -23,6 +27,8 @@ import tarfile
 import tempfile
 import time
 from pathlib import Path
+
+MODES = ("native", "enclave")
 
 
 def _zlib_source(dest: Path) -> Path:
@@ -46,32 +52,41 @@ def _sh(cmd, cwd, env) -> None:
         sys.exit(f"build_time: {' '.join(cmd)} failed in {cwd}:\n{done.stderr[-2000:]}")
 
 
-def _timed_make(tree: Path, env, jobs: int) -> float:
-    _sh(["make", "clean"], tree, env)
+def _timed(cmd, cwd, env) -> float:
     t = time.perf_counter()
-    _sh(["make", f"-j{jobs}"], tree, env)
+    _sh(cmd, cwd, env)
     return time.perf_counter() - t
 
 
-def _per_call(cmd, cwd, env, calls: int) -> float:
-    best = float("inf")
-    for _ in range(calls):
-        t = time.perf_counter()
-        _sh(cmd, cwd, env)
-        best = min(best, time.perf_counter() - t)
-    return best
+def _timed_make(tree: Path, env, jobs: int) -> float:
+    _sh(["make", "clean"], tree, env)
+    return _timed(["make", f"-j{jobs}"], tree, env)
 
 
-def compile_overhead(env, calls: int) -> tuple[float, float]:
-    """Best wall time of one ``gcc -c`` and one ``scone-gcc -c`` of an empty main."""
+def _env(base, mode: str | None) -> dict:
+    env = dict(base)
+    if mode:
+        env["SCONE_NATIVE"] = "1" if mode == "native" else "0"
+    return env
+
+
+def driver_costs(base_env, modes, calls: int) -> dict:
+    """Best wall time of compiling and linking a small program, each way, interleaved."""
     with tempfile.TemporaryDirectory(prefix="scone-overhead-") as tmp:
-        Path(tmp, "a.c").write_text("int main(void) { return 0; }\n")
-        cmd = ["-c", "a.c", "-o", "a.o"]
-        gcc = scone = float("inf")
-        for _ in range(calls):  # interleaved, like the builds
-            gcc = min(gcc, _per_call(["gcc", *cmd], tmp, env, 1))
-            scone = min(scone, _per_call(["scone-gcc", *cmd], tmp, env, 1))
-    return gcc, scone
+        Path(tmp, "a.c").write_text('#include <stdio.h>\nint main(void) { puts("hi"); return 0; }\n')
+        _sh(["gcc", "-c", "a.c", "-o", "a.o"], tmp, base_env)
+        cmds = {"compile gcc": (["gcc", "-c", "a.c", "-o", "c.o"], None),
+                "compile scone-gcc": (["scone-gcc", "-c", "a.c", "-o", "c.o"], None),
+                "link gcc -static": (["gcc", "-static", "a.o", "-o", "l"], None),
+                # The floor under any Python driver: the interpreter's own start.
+                "python start": ([sys.executable, "-c", "pass"], None)}
+        for mode in modes:
+            cmds[f"link scone-gcc {mode}"] = (["scone-gcc", "a.o", "-o", "l"], mode)
+        best = {name: float("inf") for name in cmds}
+        for _ in range(calls):
+            for name, (cmd, mode) in cmds.items():
+                best[name] = min(best[name], _timed(cmd, tmp, _env(base_env, mode)))
+    return best
 
 
 def main(argv=None) -> int:
@@ -79,35 +94,48 @@ def main(argv=None) -> int:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--calls", type=int, default=20)
-    ap.add_argument("--native", action="store_true", help="scone-gcc in its native link mode")
+    ap.add_argument("--modes", default=",".join(MODES),
+                    help="scone-gcc link modes to time, comma-separated (native, enclave)")
     args = ap.parse_args(argv)
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    if not modes or set(modes) - set(MODES):
+        ap.error(f"--modes {args.modes!r}: choose from {', '.join(MODES)}")
 
-    env = dict(os.environ)
-    if args.native:
-        env["SCONE_NATIVE"] = "1"
-    compilers = {"scone-gcc": "scone-gcc", "gcc -static": "gcc -static"}
+    base = dict(os.environ)
+    base.pop("SCONE_NATIVE", None)
+    compilers = {"gcc -static": ("gcc -static", None)}
+    compilers.update({f"scone-gcc {m}": ("scone-gcc", m) for m in modes})
     # Build the sysroot before anything is timed.
-    _sh(["scone-gcc", "-print-sysroot"], ".", env)
+    _sh(["scone-gcc", "-print-sysroot"], ".", base)
+    print(f"scone-gcc: {shutil.which('scone-gcc')} (Python {sys.version.split()[0]})")
     with tempfile.TemporaryDirectory(prefix="scone-build-time-") as tmp:
         trees = {}
-        for name, cc in compilers.items():
+        for name, (cc, mode) in compilers.items():
             tree = _zlib_source(Path(tmp) / name.replace(" ", "_"))
-            _sh(["./configure", "--static"], tree, dict(env, CC=cc))
+            _sh(["./configure", "--static"], tree, dict(_env(base, mode), CC=cc))
             trees[name] = tree
         times = {name: [] for name in compilers}
         for _ in range(args.runs):
-            for name, cc in compilers.items():
-                times[name].append(_timed_make(trees[name], dict(env, CC=cc), args.jobs))
+            for name, (cc, mode) in compilers.items():
+                times[name].append(_timed_make(trees[name], dict(_env(base, mode), CC=cc), args.jobs))
     best = {name: min(ts) for name, ts in times.items()}
-    mode = "native" if args.native or env.get("SCONE_NATIVE") == "1" else "default"
-    print(f"zlib make -j{args.jobs}, {args.runs} interleaved runs (scone-gcc link mode: {mode})")
+    print(f"zlib make -j{args.jobs}, {args.runs} interleaved runs")
     for name, ts in times.items():
-        print(f"  CC={name:<12} best {best[name]:6.2f} s  median {statistics.median(ts):6.2f} s"
+        print(f"  CC={name:<18} best {best[name]:6.2f} s  median {statistics.median(ts):6.2f} s"
               f"  runs: {', '.join(f'{t:.2f}' for t in ts)}")
-    print(f"  ratio scone-gcc / gcc -static (best): {best['scone-gcc'] / best['gcc -static']:.2f} (goal <= 1.15)")
-    gcc, scone = compile_overhead(env, args.calls)
-    print(f"one compile of an empty main (best of {args.calls}): gcc {gcc * 1e3:.1f} ms, "
-          f"scone-gcc {scone * 1e3:.1f} ms, driver overhead {(scone - gcc) * 1e3:.1f} ms")
+    for mode in modes:
+        ratio = best[f"scone-gcc {mode}"] / best["gcc -static"]
+        print(f"  ratio scone-gcc ({mode}) / gcc -static (best): {ratio:.2f} (goal <= 1.15)")
+    costs = driver_costs(base, modes, args.calls)
+    print(f"one small program, best of {args.calls} interleaved calls:")
+    print(f"  compile: gcc {costs['compile gcc'] * 1e3:.1f} ms, scone-gcc "
+          f"{costs['compile scone-gcc'] * 1e3:.1f} ms, driver overhead "
+          f"{(costs['compile scone-gcc'] - costs['compile gcc']) * 1e3:.1f} ms "
+          f"(of which starting Python: {costs['python start'] * 1e3:.1f} ms)")
+    for mode in modes:
+        link = costs[f"link scone-gcc {mode}"]
+        print(f"  link ({mode}): gcc -static {costs['link gcc -static'] * 1e3:.1f} ms, "
+              f"scone-gcc {link * 1e3:.1f} ms")
     return 0
 
 

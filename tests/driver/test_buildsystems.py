@@ -1,7 +1,11 @@
 """Unmodified projects built with CC=scone-gcc: plain make, CMake, ccache, zlib, lua, sqlite3.
 
-The link mode is native unless the caller's environment sets SCONE_NATIVE
-(``SCONE_NATIVE=0 pytest tests/driver`` runs the same builds as enclaves).
+Every build runs in both link modes: ``native`` (a static musl program,
+SCONE_NATIVE=1) and ``enclave`` (the default: a signed enclave binary, run
+in SIM). In the enclave, pthread_create cannot start a thread yet (threads
+come with a later issue), so the enclave demo takes a mutex instead; it is
+still linked with -pthread / Threads::Threads, and one strict xfail test says
+when threads work.
 """
 
 import os
@@ -13,9 +17,10 @@ import pytest
 from .conftest import debian_source, run
 
 JOBS = "-j2"
+MODES = ("native", "enclave")
 
 SQ = "int sq(int x) { return x * x; }\n"
-MAIN = textwrap.dedent("""\
+MAIN_THREADS = textwrap.dedent("""\
     #include <math.h>
     #include <pthread.h>
     #include <stdio.h>
@@ -27,6 +32,22 @@ MAIN = textwrap.dedent("""\
         pthread_t t;
         in = argc > 1 ? atoi(argv[1]) : 0;
         if (pthread_create(&t, 0, work, 0) || pthread_join(t, 0)) return 1;
+        printf("%d %.2f\\n", out, sqrt((double)in));
+        return 0;
+    }
+    """)
+MAIN_LOCK = textwrap.dedent("""\
+    #include <math.h>
+    #include <pthread.h>
+    #include <stdio.h>
+    #include <stdlib.h>
+    int sq(int);
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    int main(int argc, char **argv) {
+        int in = argc > 1 ? atoi(argv[1]) : 0, out;
+        if (pthread_mutex_lock(&lock)) return 1;
+        out = sq(in);
+        if (pthread_mutex_unlock(&lock)) return 1;
         printf("%d %.2f\\n", out, sqrt((double)in));
         return 0;
     }
@@ -59,12 +80,19 @@ CMAKELISTS = textwrap.dedent("""\
     """)
 
 
-@pytest.fixture
-def benv(scone_env, scone_gcc):
-    env = dict(scone_env)
-    env.setdefault("SCONE_NATIVE", os.environ.get("SCONE_NATIVE", "1"))
+@pytest.fixture(params=MODES)
+def benv(request, scone_env, scone_gcc, sysroot):
+    """The build environment of one link mode (the test's ``mode`` parameter)."""
+    enclave = request.param == "enclave"
+    if enclave and not (sysroot / "lib" / "libscone-enclave.a").exists():
+        pytest.skip("the sysroot has no enclave runtime (lib/libscone-enclave.a)")
+    env = dict(scone_env, SCONE_NATIVE="0" if enclave else "1", SCONE_MODE="SIM")
     env["PATH"] = os.path.dirname(scone_gcc) + os.pathsep + env.get("PATH", "")
     return env
+
+
+def is_enclave(env) -> bool:
+    return env["SCONE_NATIVE"] == "0"
 
 
 def ok(cmd, **kw):
@@ -73,44 +101,54 @@ def ok(cmd, **kw):
     return out
 
 
-def assert_static_musl(path):
-    syms = run(["readelf", "-sW", str(path)]).stdout
-    head = open(path, "rb").read(4)
-    assert head == b"\x7fELF"
+def assert_built(path, env):
+    """A static ELF of the mode asked for: musl's start-up code, or a scone enclave binary."""
+    assert open(path, "rb").read(4) == b"\x7fELF"
     assert "INTERP" not in run(["readelf", "-lW", str(path)]).stdout
-    # native: musl's start-up symbol; enclave: the starter carries the image.
-    assert "__init_libc" in syms or "scone" in syms
+    if is_enclave(env):
+        sections = run(["readelf", "-SW", str(path)]).stdout
+        assert ".scone.enclave" in sections and ".note.scone" in sections
+    else:
+        assert "__init_libc" in run(["readelf", "-sW", str(path)]).stdout
 
 
-def demo_project(tmp_path, *files):
+def demo_project(tmp_path, env, *files, main=None):
     d = tmp_path / "demo"
     d.mkdir()
     (d / "sq.c").write_text(SQ)
-    (d / "main.c").write_text(MAIN)
+    (d / "main.c").write_text(main or (MAIN_LOCK if is_enclave(env) else MAIN_THREADS))
     for name, text in files:
         (d / name).write_text(text)
     return d
 
 
 def test_plain_make(tmp_path, benv):
-    d = demo_project(tmp_path, ("Makefile", MAKEFILE))
+    d = demo_project(tmp_path, benv, ("Makefile", MAKEFILE))
     ok(["make", JOBS, "CC=scone-gcc", "check"], cwd=d, env=benv)
-    assert_static_musl(d / "demo")
+    assert_built(d / "demo", benv)
+
+
+@pytest.mark.xfail(strict=True, reason="pthread_create in an enclave: threads come with a later "
+                   "issue; once this passes, drop it and give the enclave demo MAIN_THREADS")
+def test_threads_in_an_enclave(tmp_path, scone_env, scone_gcc, sysroot):
+    env = dict(scone_env, SCONE_NATIVE="0", SCONE_MODE="SIM")
+    d = demo_project(tmp_path, env, ("Makefile", MAKEFILE), main=MAIN_THREADS)
+    ok(["make", JOBS, f"CC={scone_gcc}", "check"], cwd=d, env=env)
 
 
 @pytest.mark.skipif(shutil.which("cmake") is None, reason="cmake not installed (apt-get install cmake)")
 def test_cmake_with_ctest(tmp_path, benv):
-    d = demo_project(tmp_path, ("CMakeLists.txt", CMAKELISTS))
+    d = demo_project(tmp_path, benv, ("CMakeLists.txt", CMAKELISTS))
     ok(["cmake", "-S", str(d), "-B", str(d / "build"), "-DCMAKE_C_COMPILER=scone-gcc"], env=benv)
     ok(["cmake", "--build", str(d / "build"), "--", JOBS], env=benv)
     out = ok(["ctest", "--output-on-failure"], cwd=d / "build", env=benv)
     assert "100% tests passed" in out.stdout
-    assert_static_musl(d / "build" / "demo")
+    assert_built(d / "build" / "demo", benv)
 
 
 @pytest.mark.skipif(shutil.which("ccache") is None, reason="ccache not installed (setup.sh installs it)")
 def test_ccache(tmp_path, benv):
-    d = demo_project(tmp_path, ("Makefile", MAKEFILE))
+    d = demo_project(tmp_path, benv, ("Makefile", MAKEFILE))
     env = dict(benv, CCACHE_DIR=str(tmp_path / "ccache"))
     for _ in range(2):
         ok(["make", "CC=ccache scone-gcc", "check"], cwd=d, env=env)
@@ -128,7 +166,7 @@ def test_zlib_configure_make_test(tmp_path, benv):
     ok(["make", JOBS], cwd=src, env=env)
     test = ok(["make", "test"], cwd=src, env=env)
     assert "*** zlib test OK ***" in test.stdout or "*** zlib 64-bit test OK ***" in test.stdout
-    assert_static_musl(src / "minigzip")
+    assert_built(src / "minigzip", benv)
 
 
 LUA_SCRIPT = textwrap.dedent("""\
@@ -152,7 +190,7 @@ def test_lua_plain_make(tmp_path, benv):
     (tmp_path / "t.lua").write_text(LUA_SCRIPT)
     out = ok([str(src / "src" / "lua"), str(tmp_path / "t.lua"), str(tmp_path / "out.txt")], env=benv)
     assert out.stdout == "1,4,9,16,25,36,49,64,81,100\n42\n 3.14\tSCONE-SCONE\nwritten\ttrue\t2\n"
-    assert_static_musl(src / "src" / "lua")
+    assert_built(src / "src" / "lua", benv)
 
 
 @pytest.mark.slow
@@ -160,7 +198,9 @@ def test_sqlite3_configure_make(tmp_path, benv):
     src = debian_source("sqlite3", tmp_path)
     if shutil.which("tclsh") is None:
         pytest.skip("sqlite3's build needs tclsh (apt-get install tcl)")
-    env = dict(benv, CC="scone-gcc")
+    # The shell's .system, .once -e and edit() start other programs: allowed
+    # (ENOSYS at run time) so that the enclave link's static check lets it through.
+    env = dict(benv, CC="scone-gcc", SCONE_ALLOW="popen,system")
     # libtool assumes gcc can build shared objects; an enclave cannot load one.
     ok(["./configure", "--disable-tcl", "--disable-readline", "--disable-shared"], cwd=src, env=env)
     ok(["make", JOBS, "sqlite3"], cwd=src, env=env)
@@ -169,4 +209,4 @@ def test_sqlite3_configure_make(tmp_path, benv):
            "select sum(a), group_concat(b, '-') from t;\nselect sqlite_version();\n")
     out = run([str(src / "sqlite3"), str(tmp_path / "db.sqlite")], input=sql, env=env)
     assert (out.returncode, out.stdout) == (0, "6|x-y-z\n3.40.1\n"), out.stderr
-    assert_static_musl(src / "sqlite3")
+    assert_built(src / "sqlite3", benv)
