@@ -76,6 +76,10 @@ def test_external_calls_park_only_their_lthread(sched_prog):
     ok(run_prog(sched_prog("ext")), "ext")
 
 
+def test_external_calls_oracle(native_prog):
+    ok(run_prog(native_prog("ext")), "ext")
+
+
 def test_external_calls_one_ethread_sleeping(sched_prog):
     """One ethread that sleeps outside at once: responses must wake it."""
     ok(run_prog(sched_prog("ext"), ethreads=1, espins=0), "ext")

@@ -14,11 +14,14 @@
 #include "check.h"
 
 int test_main(int argc, char **argv);
+#ifndef SCHED_NATIVE
+/* The harness counts the calls its stand-in sthreads complete. */
 extern atomic_long harness_ext_calls, harness_ext_wakes;
+#endif
 
 enum { READERS = 3, N = 200, CALLS = 100 };
 static int pipes[READERS][2];
-static atomic_long spins;
+static atomic_long spins, completed;
 static atomic_int stop;
 
 static void *reader(void *arg)
@@ -43,8 +46,10 @@ static void *caller(void *arg)
 {
 	int fd = (int)(long)arg;
 	char buf[8] = "abcdefg";
-	for (int i = 0; i < CALLS; i++)
+	for (int i = 0; i < CALLS; i++) {
 		CHECK(write(fd, buf, 8) == 8, "write");
+		atomic_fetch_add(&completed, 1);
+	}
 	return 0;
 }
 
@@ -73,16 +78,22 @@ int test_main(int argc, char **argv)
 
 	int fd = open("/dev/null", O_WRONLY);
 	CHECK(fd >= 0, "open /dev/null");
+#ifndef SCHED_NATIVE
 	long calls0 = atomic_load(&harness_ext_calls);
+#endif
 	pthread_t t[N];
 	for (long i = 0; i < N; i++)
 		pthread_create(&t[i], 0, caller, (void *)(long)fd);
 	for (long i = 0; i < N; i++)
 		pthread_join(t[i], 0);
-	long calls = atomic_load(&harness_ext_calls) - calls0;
+	long calls = atomic_load(&completed);
+	CHECK(calls == (long)N * CALLS, "completed calls %ld, want %d", calls, N * CALLS);
+#ifndef SCHED_NATIVE
+	calls = atomic_load(&harness_ext_calls) - calls0;
 	CHECK(calls == (long)N * CALLS, "external calls %ld, want %d", calls, N * CALLS);
 	CHECK(atomic_load(&harness_ext_calls) == atomic_load(&harness_ext_wakes), "posted %ld, woken %ld",
 	      atomic_load(&harness_ext_calls), atomic_load(&harness_ext_wakes));
+#endif
 	printf("ok ext calls=%ld\n", calls);
 	return 0;
 }
