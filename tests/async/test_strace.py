@@ -22,10 +22,11 @@ pytestmark = pytest.mark.skipif(shutil.which("strace") is None, reason="strace n
 
 def _ethread_calls(trace: str):
     """(tid, [calls]) the ethread made after it announced itself."""
-    m = re.search(r"^(\d+) write\(2, \"\[SCONE\|DEBUG\] ethread 0 is threa", trace, re.M)
+    # strace pads the TID column: "1384  write(" as well as "20366 write("
+    m = re.search(r"^(\d+) +write\(2, \"\[SCONE\|DEBUG\] ethread 0 is threa", trace, re.M)
     assert m, trace[-3000:]
     tid, after = m.group(1), trace[m.end():]
-    calls = re.findall(rf"^{tid} ([a-z_0-9]+)\(", after, re.M)   # "<... resumed>" lines are not calls
+    calls = re.findall(rf"^{tid} +([a-z_0-9]+)\(", after, re.M)   # "<... resumed>" lines are not calls
     return tid, calls
 
 
@@ -41,7 +42,7 @@ def _check(trace, what):
     print(f"{what}: ethread {tid} made {len(calls)} calls after entering: {sorted(set(calls))}")
     assert not others, (what, sorted(others))
     # the work happened elsewhere: other threads made the program's calls
-    assert re.search(rf"^(?!{tid} )\d+ writev?\(1,", trace, re.M), what
+    assert re.search(rf"^(?!{tid} )\d+ +writev?\(1,", trace, re.M), what
 
 
 def test_hello_ethread_only_sleeps(build, async_env, tmp_path):
