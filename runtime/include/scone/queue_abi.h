@@ -13,20 +13,29 @@
  * Indices are free-running u32 (slot = index & mask), each written by
  * exactly one side:
  *   req.tail  written by the enclave   read by the sthread and the module
- *   req.head  written by the sthread   read by the enclave and the module
+ *   req.head  written by the sthread   read by the module (the enclave
+ *                                      never needs it, see below)
  *   rsp.tail  written by the sthread   read by the enclave
  *   rsp.head  written by the enclave   read by the sthread
- *   sthread_state written by the sthread; enclave_state by the enclave.
+ *   sthread_state written by the sthread (or by scone.ko on its behalf
+ *   while it waits in the module); enclave_state by the enclave.
  *
  * Memory ordering (C11): a producer writes the slot, then stores tail with
  * memory_order_release; a consumer loads tail with memory_order_acquire
  * before it reads the slot, and stores head with release after it has
  * copied the slot out; the producer loads head with acquire before it
- * reuses a slot. Nothing else orders anything.
+ * reuses a slot. Sleeping (both sides): store the SLEEPING state, a full
+ * fence, look at the index once more, then sleep; the other side stores
+ * its index, a full fence, then reads the state and wakes a sleeper.
+ *
+ * Flow control: the enclave keeps at most `entries` requests of a pair
+ * unanswered (its own req.tail - rsp.head), so neither ring can overflow
+ * and it never has to trust req.head.
  *
  * Trust: the enclave copies every index and slot it reads from here, then
- * checks the copy (tail - head <= entries, cookie it issued, result within
- * what was asked), then uses it; it never reads the same field twice.
+ * checks the copy (rsp.tail - rsp.head <= requests outstanding, a cookie
+ * it issued for a slot still pending, result within what was asked), then
+ * uses it; it never reads the same field twice.
  */
 #ifndef SCONE_QUEUE_ABI_H
 #define SCONE_QUEUE_ABI_H
