@@ -43,7 +43,8 @@ static int try_post(struct scone_pair *p, long nr, const long *args, struct scon
 		unlock(p);
 		return 0;
 	}
-	uint64_t cookie = (c->cookie_gen += 1ull << 32) | idx;
+	/* Pairs have their own locks, so the generation counter is atomic. */
+	uint64_t cookie = __atomic_add_fetch(&c->cookie_gen, 1ull << 32, __ATOMIC_RELAXED) | idx;
 	p->pending[idx].cookie = cookie;
 	p->pending[idx].w = w;
 	struct scone_request r = { .nr = nr, .cookie = cookie };
