@@ -265,6 +265,9 @@ static _Noreturn void sched_loop(void)
 	}
 }
 
+/* lthreads come in slabs: the enclave's mmap hands out whole pages. */
+#define SLAB 32
+
 struct lthread *__scone_lthread_new(void)
 {
 	spin_lock(&S.free_lock);
@@ -276,10 +279,17 @@ struct lthread *__scone_lthread_new(void)
 		char *p = (char *)l;
 		for (size_t i = 0; i < sizeof *l; i++)
 			p[i] = 0;
-	} else {
-		l = S.ops->alloc(sizeof *l);
+		return l;
 	}
+#ifdef SCONE_SCHED_NO_CACHE
+	return S.ops->alloc(sizeof *l);
+#else
+	l = S.ops->alloc(SLAB * sizeof *l);
+	if (l)
+		for (int i = 1; i < SLAB; i++)
+			__scone_lthread_free(&l[i]);
 	return l;
+#endif
 }
 
 void __scone_lthread_free(struct lthread *l)

@@ -49,7 +49,7 @@ struct lthread {
 	int t_on;
 	int timed_out;
 	void *tsan_fiber;                  /* SCONE_SCHED_TSAN builds only */
-};
+} __attribute__((aligned(64)));
 
 enum { POST_NONE, POST_PARK, POST_YIELD, POST_EXIT };
 
