@@ -1,7 +1,8 @@
 /*
  * brk, anonymous mmap/munmap/mremap/mprotect/madvise, served inside the
  * enclave from the preallocated heap (DESIGN.md §5 "internal"). Private file
- * mappings are read into heap pages through the host (pread). One lock
+ * mappings, and read-only shared ones, are read into heap pages through the
+ * host (pread, marshalled); writable shared ones are refused. One lock
  * serialises the heap for the threads of a later issue.
  */
 #include "heap.h"
@@ -13,6 +14,7 @@
 #define EACCES 13
 #define ENODEV 19
 #define EINVAL 22
+#define PROT_WRITE 2
 #define PROT_EXEC 4
 #define MAP_SHARED 0x01
 #define MAP_PRIVATE 0x02
@@ -95,8 +97,10 @@ long __scone_sys_mmap(unsigned long addr, unsigned long len, long prot, long fla
 	if (prot & PROT_EXEC)
 		return E(EACCES);   /* SGX1: the heap's EPCM permissions are RW */
 	int anon = flags & MAP_ANONYMOUS;
-	if (!anon && (flags & MAP_SHARED)) {
-		__scone_log(SCONE_LOG_WARN, "shared file mapping (mmap MAP_SHARED of fd %d) is not supported in the enclave", (int)fd);
+	/* A read-only shared mapping is served as a copy, like a private one;
+	 * a writable one could never carry its writes back to the file. */
+	if (!anon && (flags & MAP_SHARED) && (prot & PROT_WRITE)) {
+		__scone_log(SCONE_LOG_WARN, "shared writable file mapping (mmap MAP_SHARED, PROT_WRITE of fd %d) is not supported in the enclave; map it MAP_PRIVATE or use write()", (int)fd);
 		return E(ENODEV);
 	}
 	if (!anon && fd < 0)

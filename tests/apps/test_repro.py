@@ -49,10 +49,6 @@ needs_zoneinfo = pytest.mark.skipif(not Path("/usr/share/zoneinfo/Europe/Berlin"
 
 
 @needs_zoneinfo
-@pytest.mark.xfail(strict=True, reason=(
-    "musl maps zoneinfo files with mmap(MAP_SHARED, PROT_READ) (__map_file); the enclave "
-    "refuses shared file mappings, so localtime falls back to UTC: a read-only shared "
-    "mapping could be served as a private copy"))
 def test_localtime_reads_zoneinfo(tmp_path):
     exe = _build(tmp_path, "tz_map_file.c")
     out = subprocess.run([str(exe)], env=get_flavour("scone").environ(), capture_output=True, text=True)
