@@ -1,21 +1,23 @@
 /*
  * The enclave's system call dispatcher, called by __scone_syscall
  * (syscall.S). DESIGN.md §5, classes from the one syscall table: calls the
- * table marks unsupported fail with ENOSYS and one log line; the internal
- * calls implemented so far are served here; external calls are marshalled
- * (client.c). Internal calls whose in-enclave half comes with the M:N
- * scheduler (futex, sigaltstack, rt_sigsuspend, tkill, ...) still leave by
- * a bare exit with their arguments as they are, which SIM alone serves.
+ * table marks unsupported fail with ENOSYS and one log line; internal calls
+ * are served here, the thread calls by the M:N scheduler (runtime/sched),
+ * and never leave with an enclave pointer; external calls are marshalled
+ * (client.c).
  */
 #include <scone/syscall_table.h>
 
+#include "../sched/scone_sched.h"
 #include "client.h"
+#include "misc.h"
 
 #define SCONE_NR_unmapself SCONE_SYS_PSEUDO_unmapself
 
 #define ENOSYS 38
 #define EAGAIN 11
 #define EINVAL 22
+#define EPERM 1
 #define ARCH_SET_FS 0x1002
 #define ARCH_GET_FS 0x1003
 
@@ -70,10 +72,49 @@ static const char *name_of(long nr)
 	return n ? n : "unknown";
 }
 
+static long thread_call(struct scone_sc *sc, int *handled)
+{
+	long *a = sc->a;
+	*handled = 1;
+	switch (sc->nr) {
+	case 56: {
+		struct scone_clone_regs r = { a[0], a[1], a[2], a[3], a[4], a[5] };
+		long ret = __scone_sched_clone(&r);
+		if (ret == -ENOSYS)
+			__scone_log(SCONE_LOG_WARN, "clone with flags 0x%lx is not supported: only threads (pthread_create); fork and posix_spawn are not",
+				    (unsigned long)a[0]);
+		return ret;
+	}
+	case 202: return __scone_sched_futex((uint32_t *)a[0], a[1], (uint32_t)a[2], (uintptr_t)a[3], (uint32_t *)a[4], (uint32_t)a[5]);
+	case 35: return __scone_sched_nanosleep((const void *)a[0], (void *)a[1]);
+	case 230: return __scone_sched_clock_nanosleep(a[0], a[1], (const void *)a[2], (void *)a[3]);
+	case 24: return __scone_sched_yield();
+	case 60: __scone_sched_exit((int)a[0]);
+	case SCONE_NR_unmapself: __scone_sched_unmapself((uintptr_t)a[0], (size_t)a[1]);
+	case 218: return __scone_sched_set_tid_address((int *)a[0]);
+	case 186: return __scone_sched_gettid();
+	case 158:
+		if (a[0] == ARCH_SET_FS) {
+			__scone_sched_set_fs((uint64_t)a[1]);
+			return 0;
+		}
+		return arch_prctl(a[0], a[1]);
+	case 273: return 0;   /* robust lists are not walked at thread death */
+	}
+	*handled = 0;
+	return 0;
+}
+
 long __scone_dispatch(struct scone_sc *sc) SCONE_HIDDEN;
 long __scone_dispatch(struct scone_sc *sc)
 {
 	long *a = sc->a;
+	if (__scone_sched_active()) {
+		int handled;
+		long r = thread_call(sc, &handled);
+		if (handled)
+			return r;
+	}
 	switch (sc->nr) {
 	case 9: return __scone_sys_mmap(a[0], a[1], a[2], a[3], a[4], a[5]);
 	case 10: return __scone_sys_mprotect(a[0], a[1], a[2]);
@@ -98,15 +139,23 @@ long __scone_dispatch(struct scone_sc *sc)
 		/* The only thread leaves (threads come with a later issue). */
 		__scone_sys_munmap(a[0], a[1]);
 		__scone_exit(0);
-	case 15:                                          /* rt_sigreturn: no delivery yet */
+	case 15:                                          /* rt_sigreturn: handlers return normally */
 		return -ENOSYS;
-	case 56: case 435:                                /* clone, clone3 */
-		if (scone_sys_class_of(sc->nr) != SCONE_SYS_CLASS_UNSUPPORTED) {
-			__scone_log(SCONE_LOG_WARN, "system call %s (%ld) is not supported yet: threads come with a later issue",
-				    name_of(sc->nr), sc->nr);
-			return -ENOSYS;
-		}
-		/* fall through */
+	case 26: return __scone_sys_msync(a[0], a[1], a[2]);
+	case 27: return __scone_sys_mincore(a[0], a[1], (unsigned char *)a[2]);
+	case 127: return __scone_sys_rt_sigpending((void *)a[0], a[1]);
+	case 128: return __scone_sys_rt_sigtimedwait((const void *)a[0], (void *)a[1], (const void *)a[2], a[3]);
+	case 130: return __scone_sys_rt_sigsuspend((const void *)a[0], a[1]);
+	case 131: return __scone_sys_sigaltstack((const void *)a[0], (void *)a[1]);
+	case 157: return __scone_sys_prctl(a[0], a[1], a[2], a[3], a[4]);
+	case 200: return __scone_sys_tgkill(-1, a[0], a[1]);
+	case 234: return __scone_sys_tgkill(a[0], a[1], a[2]);
+	case 297: return -EPERM;                          /* rt_tgsigqueueinfo: no forged siginfo */
+	case 274: return -ENOSYS;                         /* get_robust_list: none are kept */
+	case 324: return a[0] == 0 ? 0 : -EINVAL;         /* membarrier: QUERY says none; switches are full barriers */
+	case 56: case 435:                                /* clone, clone3 before the scheduler */
+		__scone_log(SCONE_LOG_WARN, "system call %s (%ld) is not supported without the thread scheduler", name_of(sc->nr), sc->nr);
+		return -ENOSYS;
 	default:
 		if (scone_sys_class_of(sc->nr) == SCONE_SYS_CLASS_UNSUPPORTED ||
 		    scone_sys_class_of(sc->nr) == SCONE_SYS_CLASS_NONE) {
@@ -115,6 +164,11 @@ long __scone_dispatch(struct scone_sc *sc)
 		}
 		if (scone_sys_class_of(sc->nr) == SCONE_SYS_CLASS_EXTERNAL)
 			return __scone_external(sc->nr, a);
-		return __scone_ocall(sc->nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+		/* An internal call with no in-enclave half here (a thread call
+		 * before the scheduler runs): never leave with its pointers. */
+		if (sc->nr == 273)
+			return 0;
+		__scone_log(SCONE_LOG_WARN, "system call %s (%ld) is not served at this point", name_of(sc->nr), sc->nr);
+		return -ENOSYS;
 	}
 }

@@ -15,9 +15,11 @@
 #define TH_FSBASE 64
 #define TH_BASE 72
 #define TH_SIM 88          /* scratch[0]: RDX & SCONE_ENTER_SIM of this entry */
+#define TH_ETHREAD 112     /* scratch[3]: this TCS was entered by ETHREAD */
 
 #define ECALL_START 0
 #define ECALL_RESUME 1
+#define ECALL_ETHREAD 2
 #define EXIT_OCALL 1
 #define EXIT_ABORT 3
 #define ENCLU_EEXIT 4
@@ -49,11 +51,15 @@ __scone_entry:
 	wrfsbase %rax
 1:	cmp $ECALL_RESUME, %rdi
 	je .Lresume
+	cmp $ECALL_ETHREAD, %rdi
+	je .Lethread
 	cmp $ECALL_START, %rdi
 	jne .Lrefuse
 
 	/* START: once per enclave, whichever TCS. */
 	lock btsl $0, __scone_started(%rip)
+	jc .Lrefuse
+	lock btsq $0, %gs:TH_ETHREAD
 	jc .Lrefuse
 	mov %gs:TH_STACK_HI, %rsp
 	add %rdx, %rsp
@@ -68,6 +74,19 @@ __scone_entry:
 	pop %rdi
 	pop %rsi
 	call __scone_start
+	ud2
+
+.Lethread:
+	/* Once per TCS; START's own TCS never (it took the flag below). */
+	lock btsq $0, %gs:TH_ETHREAD
+	jc .Lrefuse
+	mov %gs:TH_STACK_HI, %rsp
+	add %rdx, %rsp
+	xor %ebp, %ebp
+	push $0x2
+	popfq
+	mov %rsi, %rdi
+	call __scone_ethread_enter
 	ud2
 
 .Lresume:

@@ -25,11 +25,26 @@ struct scone_rt {
 	uintptr_t base;                      /* enclave base address */
 	uint64_t size;                       /* SECS.SIZE */
 	const struct scone_enclave_config *cfg;
-	struct scone_ocall *host_ocall;      /* untrusted, checked outside the enclave */
+	struct scone_ocall *host_ocall;      /* ethread 0's (untrusted); set = START has it */
+	unsigned ethreads;                   /* TCS the scheduler runs on */
 	int log_level;
 	long pid, tid;                       /* from the syscall area, else asked once */
 };
 extern struct scone_rt __scone_rt SCONE_HIDDEN;
+
+/* This TCS's host OCALL block (thread page scratch[2]): one per ethread. */
+#define SCONE_TH_OCALL 104
+static inline struct scone_ocall *__scone_host_ocall(void)
+{
+	struct scone_ocall *o;
+	__asm__ __volatile__("mov %%gs:%c1, %0" : "=r"(o) : "i"(SCONE_TH_OCALL));
+	return o;
+}
+
+static inline void __scone_set_host_ocall(struct scone_ocall *o)
+{
+	__asm__ __volatile__("mov %0, %%gs:%c1" : : "r"(o), "i"(SCONE_TH_OCALL) : "memory");
+}
 
 /* entry.S */
 _Noreturn void __scone_eexit(uint64_t reason, uint64_t value) SCONE_HIDDEN;
@@ -42,6 +57,15 @@ _Noreturn void __scone_exit(int status) SCONE_HIDDEN;
 
 /* host.c: untrusted memory. */
 int __scone_host_range(uint64_t p, uint64_t n) SCONE_HIDDEN;
+
+/* threads.c: the M:N scheduler's embedding (runtime/sched). */
+void __scone_threads_init(uint64_t hwcap2, uint64_t start_flags) SCONE_HIDDEN;
+_Noreturn void __scone_ethread_enter(uint64_t host_ocall) SCONE_HIDDEN;
+
+/* clock.c: a clock for timeouts that does not exit on every call. */
+uint64_t __scone_clock_now(int clock) SCONE_HIDDEN;
+/* One host clock_gettime through this TCS's OCALL block: ns, or 0. */
+uint64_t __scone_clock_host(int clock) SCONE_HIDDEN;
 
 /* log.c */
 #define SCONE_LOG_OFF 0

@@ -11,7 +11,7 @@
 
 long __scone_ocall(long nr, long a0, long a1, long a2, long a3, long a4, long a5)
 {
-	struct scone_ocall *o = __scone_rt.host_ocall;
+	struct scone_ocall *o = __scone_host_ocall();
 	o->nr = nr;
 	o->args[0] = a0;
 	o->args[1] = a1;
@@ -36,7 +36,7 @@ _Noreturn void __scone_exit(int status)
 _Noreturn void __scone_abort(const char *msg)
 {
 	uint64_t page = 0;
-	if (__scone_rt.host_ocall) {
+	if (__scone_rt.host_ocall && __scone_host_ocall()) {
 		long p = __scone_ocall(9 /* mmap */, 0, 4096, 3 /* RW */,
 				       0x22 /* MAP_PRIVATE|MAP_ANONYMOUS */, -1, 0);
 		if (p > 0 && __scone_host_range((uint64_t)p, sizeof(struct scone_abort))) {

@@ -138,11 +138,17 @@ _Noreturn void __scone_start(uintptr_t base, uint64_t host_args)
 		__scone_eexit(SCONE_EXIT_ABORT, 0);
 	__scone_memcpy(&args, (const void *)host_args, sizeof args);
 	for (unsigned i = 0; i < sizeof args.reserved / sizeof args.reserved[0]; i++)
-		if (args.reserved[i] && i != SCONE_START_SYSCALL_AREA)
+		if (args.reserved[i] && i != SCONE_START_SYSCALL_AREA && i != SCONE_START_ETHREADS)
 			__scone_eexit(SCONE_EXIT_ABORT, 0);
 	if (args.ocall % 8 || !__scone_host_range(args.ocall, sizeof(struct scone_ocall)))
 		__scone_eexit(SCONE_EXIT_ABORT, 0);
 	__scone_rt.host_ocall = (struct scone_ocall *)args.ocall;
+	__scone_set_host_ocall(__scone_rt.host_ocall);
+	uint64_t ethreads = args.reserved[SCONE_START_ETHREADS];
+	__scone_rt.ethreads = ethreads ? (unsigned)ethreads : 1;
+	if (ethreads > __scone_rt.cfg->tcs_count)
+		__scone_abortf("scone: SCONE_ETHREADS=%lu but the enclave was signed with %u TCS; lower it or sign with a larger --scone-tcs",
+			       (unsigned long)ethreads, __scone_rt.cfg->tcs_count);
 
 	if (__scone_reloc_status)
 		__scone_abort(__scone_reloc_status == SCONE_RELOC_BAD_TYPE
@@ -173,6 +179,7 @@ _Noreturn void __scone_start(uintptr_t base, uint64_t host_args)
 	char *s = copy_strings(args.argv, av.count, argv, strings, end);
 	copy_strings(args.envp, ev.count, envp, s, end);
 	__scone_rt.log_level = __scone_log_parse(find_env(envp, "SCONE_LOG", 9));
+	__scone_threads_init(args.hwcap2, args.flags);
 
 	uint64_t *rnd = (uint64_t *)(envp + ev.count + 1 + 2 * NAUX);
 	rnd[0] = rdrand64();

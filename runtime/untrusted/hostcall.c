@@ -27,11 +27,9 @@ static void spend(uint64_t cycles)
 }
 
 int scone_run_thread(const struct scone_backend *b, struct scone_enclave *e, uint64_t tcs,
-		     struct scone_start_args *args, uint64_t exit_cycles,
+		     uint64_t op, uint64_t arg, struct scone_ocall *ocall, uint64_t exit_cycles,
 		     struct scone_run_result *out)
 {
-	struct scone_ocall *ocall = (struct scone_ocall *)(uintptr_t)args->ocall;
-	uint64_t op = SCONE_ECALL_START, arg = (uint64_t)(uintptr_t)args;
 	memset(out, 0, sizeof *out);
 	for (;;) {
 		uint64_t reason = 0, value = 0;

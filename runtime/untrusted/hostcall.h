@@ -18,13 +18,14 @@ struct scone_run_result {
 };
 
 /*
- * enclave_abi.h protocol: START with args, then serve OCALLs (RESUME with
- * each result) until DONE or ABORT. exit_cycles TSC cycles are spent per
- * exit and re-entry (SCONE_SIM_EXIT_CYCLES). Returns 0, or a negative errno
- * from the backend.
+ * enclave_abi.h protocol: enter tcs with op (START with the start args, or
+ * ETHREAD with this thread's OCALL block), then serve the OCALLs made on
+ * the block ocall (RESUME with each result) until DONE or ABORT.
+ * exit_cycles TSC cycles are spent per exit and re-entry
+ * (SCONE_SIM_EXIT_CYCLES). Returns 0, or a negative errno from the backend.
  */
 int scone_run_thread(const struct scone_backend *b, struct scone_enclave *e, uint64_t tcs,
-		     struct scone_start_args *args, uint64_t exit_cycles,
+		     uint64_t op, uint64_t arg, struct scone_ocall *ocall, uint64_t exit_cycles,
 		     struct scone_run_result *out);
 
 #endif

@@ -1,13 +1,15 @@
 /*
  * SCONE_SYSCALL, SCONE_QUEUES, SCONE_SLOTS, SCONE_STHREADS, SCONE_SSPINS,
- * SCONE_SSLEEP, SCONE_ESPINS, SCONE_KMOD: names and defaults after SCONE's
+ * SCONE_SSLEEP, SCONE_ESPINS, SCONE_KMOD, SCONE_ETHREADS: names and defaults after SCONE's
  * (4 queues of 256 slots, 100 sthread spins, 4000 back-off, 10000 ethread
  * spins). Every queue pair is served by exactly one sthread, so
  * SCONE_STHREADS and SCONE_QUEUES name the same number.
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <scone/queue_abi.h>
 #include "scone_kmod_user.h"
@@ -35,8 +37,17 @@ static int number(const char *name, uint32_t def, uint32_t lo, uint32_t hi, uint
 	return 0;
 }
 
-int scone_knobs_parse(struct scone_knobs *k, char *err, size_t errlen)
+int scone_knobs_parse(struct scone_knobs *k, uint32_t tcs, char *err, size_t errlen)
 {
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	uint32_t def = cpus < 1 ? 1 : (uint32_t)cpus;
+	if (def > tcs)
+		def = tcs;
+	if (number("SCONE_ETHREADS", def, 1, tcs, &k->ethreads, NULL, err, errlen)) {
+		snprintf(err + strlen(err), errlen - strlen(err) > 0 ? errlen - strlen(err) : 0,
+			 " (the enclave was signed with %u TCS: sign with a larger --scone-tcs for more)", tcs);
+		return -1;
+	}
 	const char *sc = getenv("SCONE_SYSCALL");
 	if (!sc || !*sc || !strcasecmp(sc, "async"))
 		k->async = 1;

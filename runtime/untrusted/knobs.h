@@ -13,9 +13,12 @@ struct scone_knobs {
 	uint32_t ssleep_us;        /* SCONE_SSLEEP: microseconds of back-off before it sleeps */
 	uint32_t espins;           /* SCONE_ESPINS: polls before an idle ethread sleeps */
 	int kmod_mode;             /* SCONE_KMOD: enum scone_kmod_mode */
+	uint32_t ethreads;         /* SCONE_ETHREADS: OS threads running the enclave's scheduler */
 };
 
-/* Parse the knobs from the environment; 0, or -1 with one line in err. */
-int scone_knobs_parse(struct scone_knobs *k, char *err, size_t errlen);
+/* Parse the knobs from the environment; 0, or -1 with one line in err.
+ * tcs: the signed TCS count, which bounds SCONE_ETHREADS (default
+ * min(online CPUs, tcs)). */
+int scone_knobs_parse(struct scone_knobs *k, uint32_t tcs, char *err, size_t errlen);
 
 #endif

@@ -7,7 +7,8 @@
  * Environment: SCONE_MODE=AUTO|SIM|HW, SCONE_HASH=1, SCONE_VERSION=1,
  * SCONE_SIM_EXIT_CYCLES=N, and the system-call knobs of knobs.c
  * (SCONE_SYSCALL=async|sync, SCONE_QUEUES, SCONE_SLOTS, SCONE_STHREADS,
- * SCONE_SSPINS, SCONE_SSLEEP, SCONE_ESPINS, SCONE_KMOD=auto|on|off).
+ * SCONE_SSPINS, SCONE_SSLEEP, SCONE_ESPINS, SCONE_KMOD=auto|on|off,
+ * SCONE_ETHREADS).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,6 +19,9 @@
 
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <cpuid.h>
+
+#include "ethreads.h"
 
 #include "hostcall.h"
 #include "hostile.h"
@@ -152,7 +156,7 @@ int main(int argc, char **argv, char **envp)
 	}
 
 	struct scone_knobs knobs;
-	if (scone_knobs_parse(&knobs, err, sizeof err))
+	if (scone_knobs_parse(&knobs, n.config.tcs_count, err, sizeof err))
 		die(2, "%s", err);
 	const struct scone_backend *b = pick_backend();
 	uint64_t cycles = exit_cycles();
@@ -168,28 +172,37 @@ int main(int argc, char **argv, char **envp)
 		b->mrenclave(e, mr);
 		print_version(b, &n, mr, &knobs, sys.kmod_fd >= 0);
 	}
-	uint64_t tcs = n.config.threads[0].tcs;
+	uint64_t tcs[SCONE_MAX_TCS];
+	for (uint32_t i = 0; i < knobs.ethreads; i++)
+		tcs[i] = n.config.threads[i].tcs;
 	scone_note_free(&n);
 	scone_selfexe_close(&x);   /* the enclave holds its own copy now */
 
-	static struct scone_ocall ocall;
+	static struct scone_ocall ocall __attribute__((aligned(64)));
 	static struct scone_start_args args;
+	unsigned a, bx, c, d;
+	int xsave1 = __get_cpuid_count(0xd, 1, &a, &bx, &c, &d);
 	args.argc = (uint64_t)argc;
 	args.argv = (uint64_t)(uintptr_t)argv;
 	args.envp = (uint64_t)(uintptr_t)envp;
 	args.ocall = (uint64_t)(uintptr_t)&ocall;
-	args.flags = b == &scone_backend_sim ? SCONE_START_SIM : 0;
+	args.flags = (b == &scone_backend_sim ? SCONE_START_SIM : 0) |
+		     (xsave1 && (a & 2) ? SCONE_START_XSAVEC : 0) | (xsave1 && (a & 4) ? SCONE_START_XINUSE : 0);
+	args.reserved[SCONE_START_ETHREADS] = knobs.ethreads;
 	args.hwcap = getauxval(AT_HWCAP);
 	args.hwcap2 = getauxval(AT_HWCAP2);
 	args.reserved[SCONE_START_SYSCALL_AREA] = (uint64_t)(uintptr_t)sys.area;
 
+	if (scone_ethreads_start(b, e, tcs, knobs.ethreads, b == &scone_backend_sim ? cycles : 0, err, sizeof err))
+		die(2, "%s", err);
 	/* The last call this thread makes before it enters: from here on it
 	 * runs the enclave and leaves only to sleep (strace tests rely on it). */
 	if (env_is("SCONE_LOG", "debug") || env_is("SCONE_LOG", "4"))
 		fprintf(stderr, "[SCONE|DEBUG] ethread 0 is thread %d; %u sthreads\n", (int)syscall(SYS_gettid),
 			knobs.async ? knobs.queues : 0);
 	struct scone_run_result r;
-	int rc = scone_run_thread(b, e, tcs, &args, b == &scone_backend_sim ? cycles : 0, &r);
+	int rc = scone_run_thread(b, e, tcs[0], SCONE_ECALL_START, (uint64_t)(uintptr_t)&args, &ocall,
+				  b == &scone_backend_sim ? cycles : 0, &r);
 	if (rc)
 		die(2, "entering the enclave failed (error %d)", rc);
 	if (r.done)

@@ -21,6 +21,7 @@
 
 #include "scone_kmod_user.h"
 
+#include "blocking.h"
 #include "hostcall.h"
 #include "hostile.h"
 #include "sthreads.h"
@@ -37,7 +38,20 @@ struct scone_sthread {
 	uint32_t sspins, ssleep_us;
 	int kmod_fd;
 	uint32_t kmod_id;
+	struct scone_blocking_owner blocking;
 };
+
+/* The poller hands a parked call back: make sure the sthread looks. The
+ * state change makes a futex wait that has not begun yet return at once. */
+static void blocking_wake(void *arg)
+{
+	struct scone_sthread *t = arg;
+	atomic_thread_fence(memory_order_seq_cst);
+	uint32_t s = SCONE_STHREAD_SLEEPING;
+	if (__atomic_compare_exchange_n(&t->qp->sthread_state.value, &s, SCONE_STHREAD_RUNNING, 0,
+					__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+		syscall(SYS_futex, &t->qp->sthread_state.value, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
 
 static long futex(void *addr, int op, uint32_t val)
 {
@@ -87,7 +101,7 @@ static void sleep_deep(struct scone_sthread *t, uint32_t head)
 		return;
 	}
 	__atomic_store_n(&t->qp->sthread_state.value, SCONE_STHREAD_SLEEPING, __ATOMIC_SEQ_CST);
-	if (acquire(&t->qp->req_tail) == head)
+	if (acquire(&t->qp->req_tail) == head && !atomic_load(&t->blocking.back))
 		futex(&t->qp->sthread_state.value, FUTEX_WAIT_PRIVATE, SCONE_STHREAD_SLEEPING);
 	__atomic_store_n(&t->qp->sthread_state.value, SCONE_STHREAD_RUNNING, __ATOMIC_SEQ_CST);
 }
@@ -97,16 +111,23 @@ void *scone_sthread_main(void *arg)
 	struct scone_sthread *t = arg;
 	uint32_t head = 0, rsp_tail = 0, idle = 0, slept = 0, step = 1;
 	for (;;) {
+		struct scone_parked *back = scone_blocking_take(&t->blocking);
+		while (back) {
+			struct scone_request r;
+			long ret;
+			if (scone_blocking_retry(&t->blocking, back, &back, &r, &ret))
+				respond(t, &rsp_tail, r.nr, r.cookie, ret);
+			idle = slept = 0;
+			step = 1;
+		}
 		uint32_t tail = acquire(&t->qp->req_tail);
 		if (tail != head) {
 			struct scone_request r;
+			long ret;
 			memcpy(&r, &t->req[head & t->mask], sizeof r);
 			release(&t->qp->req_head, ++head);
-			struct scone_ocall o = { .nr = r.nr };
-			memcpy(o.args, r.args, sizeof o.args);
-			long ret = scone_hostcall(&o);
-			ret = scone_hostile_result(&r, ret);
-			respond(t, &rsp_tail, r.nr, r.cookie, ret);
+			if (scone_blocking_run(&t->blocking, &r, &ret))
+				respond(t, &rsp_tail, r.nr, r.cookie, ret);
 			idle = slept = 0;
 			step = 1;
 			continue;
@@ -159,6 +180,10 @@ static int start_threads(struct scone_syscalls *s, const struct scone_knobs *k, 
 			.kmod_fd = s->kmod_fd,
 		};
 		t->rsp = (void *)(t->req + k->slots);
+		/* The module cannot be told about hand-backs: with it, blocking
+		 * calls run on the sthread as before. */
+		t->blocking.wake = s->kmod_fd >= 0 ? NULL : blocking_wake;
+		t->blocking.arg = t;
 		if (s->kmod_fd >= 0) {
 			int rc = scone_kmod_register(s->kmod_fd, qp, k->slots, &t->kmod_id);
 			if (rc) {

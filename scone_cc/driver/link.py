@@ -18,7 +18,7 @@ ENCLAVE_LDFLAGS = (
     "-Wl,--build-id",
 )
 ENCLAVE_START = ("{lib}/crti.o", "{gcc}/crtbeginS.o")
-ENCLAVE_LIBS = ("{lib}/libscone-enclave.a", "{lib}/libc.a", "{gcc}/libgcc.a", "{gcc}/libgcc_eh.a")
+ENCLAVE_LIBS = ("{lib}/libscone-sched.a?", "{lib}/libscone-enclave.a", "{lib}/libc.a", "{gcc}/libgcc.a", "{gcc}/libgcc_eh.a")
 ENCLAVE_END = ("{gcc}/crtendS.o", "{lib}/crtn.o")
 
 # A static musl program, as gcc itself links -static (crtbeginT.o and the

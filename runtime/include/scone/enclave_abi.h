@@ -36,6 +36,9 @@
 /* ---- ops the host passes in RDI at EENTER ---- */
 #define SCONE_ECALL_START  0u   /* RSI = struct scone_start_args * (untrusted) */
 #define SCONE_ECALL_RESUME 1u   /* RSI = result of the OCALL the enclave exited for */
+#define SCONE_ECALL_ETHREAD 2u  /* RSI = struct scone_ocall * for this TCS (untrusted):
+                                 * run the M:N scheduler on TCS 1..ethreads-1, once
+                                 * START has brought it up; returns only by DONE/ABORT */
 
 /* ---- RDX at EENTER ---- */
 #define SCONE_ENTER_SIM    1u   /* EENTER is emulated: leave by a jump, not ENCLU */
@@ -97,7 +100,9 @@ struct scone_thread {
 	uint64_t fsbase;           /* 64: thread pointer to restore on each entry */
 	uint64_t base;             /* 72: enclave base address (set on first entry) */
 	uint64_t flags;            /* 80: SCONE_THREAD_* */
-	uint64_t scratch[5];       /* 88: free for the runtime */
+	uint64_t scratch[5];       /* 88: free for the runtime: [0] SIM entry (entry.S),
+	                            * [1] the scheduler's ethread, [2] this TCS's
+	                            * host OCALL block, [3] entered by ETHREAD */
 };
 _Static_assert(offsetof(struct scone_thread, host_rsp) == 32, "thread ABI");
 _Static_assert(offsetof(struct scone_thread, fsbase) == 64, "thread ABI");
@@ -105,6 +110,12 @@ _Static_assert(sizeof(struct scone_thread) == 128, "thread ABI");
 
 /* ---- untrusted structures the host provides (copied, then checked) ---- */
 #define SCONE_START_SIM 1ull       /* the host runs the SIM backend */
+#define SCONE_START_XSAVEC 2ull    /* CPUID.(0xD,1):EAX bit 1, as the host reports it */
+#define SCONE_START_XINUSE 4ull    /* CPUID.(0xD,1):EAX bit 2 */
+/* reserved[SCONE_START_ETHREADS]: how many TCS the host runs the scheduler
+ * on (SCONE_ETHREADS), 0 = 1; the enclave refuses more than tcs_count.
+ * (reserved[0] is the syscall area, queue_abi.h.) */
+#define SCONE_START_ETHREADS 1
 
 struct scone_start_args {
 	uint64_t argc;

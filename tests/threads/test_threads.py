@@ -1,0 +1,124 @@
+"""pthreads as lthreads on a few ethreads (issue 5): correctness under
+stress, the OS thread count, a threaded server, pthread semantics against
+native musl, and a soak."""
+
+import os
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+
+N, ROUNDS = 200, 200
+
+
+def test_stress_200_pthreads_on_2_ethreads(build, enclave_env, samples):
+    exe = build("stress.c")
+    r = subprocess.run([str(exe)], env=enclave_env(SCONE_ETHREADS=2), capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    writers = sum(1 for i in range(N) for k in range(ROUNDS // 4) if (i + k) % 8 == 0)
+    assert r.stdout == (
+        f"counter {N * ROUNDS}\n"
+        f"consumed {N // 2 * ROUNDS} left 0\n"
+        f"rw {2 * writers} bad 0\n"
+        f"phase 5 bad 0\n"
+        f"join sum {3 * sum(range(N))}\n"), r.stderr
+
+
+@pytest.mark.parametrize("ethreads", [1, 2])
+def test_semantics_match_native_musl(build, enclave_env, samples, ethreads):
+    native = subprocess.run([str(build("semantics.c", native=True))], capture_output=True,
+                            text=True, timeout=60)
+    assert native.returncode == 0, native.stderr
+    r = subprocess.run([str(build("semantics.c"))], env=enclave_env(SCONE_ETHREADS=ethreads),
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == native.stdout
+    # What native musl says is also what POSIX says.
+    assert "tls+tsd ok 16/16, main tls 7, once 1, dtors 16\n" in r.stdout
+    assert "cancel: canceled, cleanup 1\n" in r.stdout
+
+
+def test_os_threads_are_ethreads_and_sthreads_not_pthreads(build, enclave_env, samples):
+    exe = build("parked.c")
+    p = subprocess.Popen([str(exe), "200"], env=enclave_env(SCONE_ETHREADS=2, SCONE_STHREADS=3),
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline() == "ready 200\n"
+        tasks = len(os.listdir(f"/proc/{p.pid}/task"))
+        p.stdin.write("go\n")
+        p.stdin.flush()
+        out, err = p.communicate(timeout=60)
+    finally:
+        p.kill()
+    assert p.returncode == 0, err
+    assert out == "joined 200\n"
+    # 2 ethreads (the starter's main thread is ethread 0), 3 sthreads, and
+    # the starter's poller that holds the 100 parked reads.
+    assert tasks == 2 + 3 + 1, tasks
+
+
+def _echo_client(port, i, results):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+            msg = f"client {i} ".encode() * 50
+            got = b""
+            for part in (msg[:100], msg[100:]):
+                time.sleep(0.05)          # every client is connected and idle at once
+                s.sendall(part)
+            s.shutdown(socket.SHUT_WR)
+            while True:
+                b = s.recv(65536)
+                if not b:
+                    break
+                got += b
+            results[i] = got == msg
+    except OSError as e:
+        results[i] = repr(e)
+
+
+def test_threaded_echo_server_100_concurrent_clients(build, enclave_env, samples):
+    exe = build(samples / "echo_server_threads.c")
+    p = subprocess.Popen([str(exe), "0", "100"], env=enclave_env(SCONE_ETHREADS=2),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = p.stdout.readline()
+        assert line.startswith("listening on 127.0.0.1:"), line + p.stderr.read()
+        port = int(line.rsplit(":", 1)[1])
+        results = {}
+        ts = [threading.Thread(target=_echo_client, args=(port, i, results)) for i in range(100)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join(60)
+        out, err = p.communicate(timeout=60)
+    finally:
+        p.kill()
+    assert [i for i in range(100) if results.get(i) is not True] == [], results
+    assert p.returncode == 0, err
+    assert out == "served 100 clients\n"
+
+
+def test_samples_threads_runs(build, enclave_env, samples):
+    r = subprocess.run([str(build(samples / "threads.c"))], env=enclave_env(), capture_output=True,
+                       text=True, timeout=60)
+    assert (r.returncode, r.stdout) == (0, "counter=80000 (expected 80000)\n"), r.stderr
+
+
+def _soak(build, enclave_env, seconds):
+    exe = build("soak.c")
+    r = subprocess.run([str(exe), str(seconds)], env=enclave_env(SCONE_ETHREADS=2),
+                       capture_output=True, text=True, timeout=seconds + 120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.endswith("soak ok\n"), r.stdout
+
+
+def test_soak_quick(build, enclave_env, samples):
+    _soak(build, enclave_env, 20)
+
+
+@pytest.mark.slow
+def test_soak_minutes(build, enclave_env, samples):
+    _soak(build, enclave_env, 180)
