@@ -91,6 +91,10 @@ void __scone_memory_init(uintptr_t start, size_t size) SCONE_HIDDEN;
 /* signal.c */
 long __scone_sys_rt_sigaction(long sig, const void *act, void *oact, unsigned long size) SCONE_HIDDEN;
 long __scone_sys_rt_sigprocmask(long how, const void *set, void *oset, unsigned long size) SCONE_HIDDEN;
+/* START: the host's signal box (enclave_abi.h), 0 = none. */
+void __scone_signals_init(uint64_t host_box) SCONE_HIDDEN;
+/* From every poll: take the signals the host posted. */
+void __scone_signals_poll(void) SCONE_HIDDEN;
 
 /* util.c: no libc calls, so these work before TLS and relocation. */
 void __scone_memcpy(void *d, const void *s, size_t n) SCONE_HIDDEN;

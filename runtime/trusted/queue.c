@@ -125,6 +125,7 @@ __attribute__((weak)) int __scone_poll(void)
 {
 	struct scone_client *c = &__scone_client;
 	int n = 0;
+	__scone_signals_poll();
 	for (uint32_t q = 0; q < c->queues; q++)
 		n += harvest(&c->pairs[q], q);
 	return n;

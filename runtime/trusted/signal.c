@@ -1,9 +1,15 @@
 /*
- * Signal dispositions and the signal mask as in-enclave state. Delivery into
- * the enclave comes with a later issue: until then a handler is recorded but
- * never runs. SIG_IGN and SIG_DFL are mirrored to the host, so that, e.g.,
- * an ignored SIGPIPE does not kill the process.
+ * Signals (issue 5) as in-enclave state: dispositions, one mask, pending
+ * signals. SIG_IGN and SIG_DFL are mirrored to the host, so that an ignored
+ * SIGPIPE does not kill the process and Ctrl-C without a handler ends it by
+ * the kernel's default action. For a signal with a handler the enclave asks
+ * the host to forward it (enclave_abi.h scone_signal_box); forwarded and
+ * raised signals run their handlers on the signal lthread, which this file
+ * starts with the first handler. A signal the host posts that the enclave
+ * never asked for is forged: it is logged and dropped (the SIGY lesson).
  */
+#include <pthread.h>
+
 #include "../sched/scone_sched.h"
 #include "client.h"
 #include "misc.h"
@@ -35,6 +41,12 @@ struct k_sigaction {               /* the kernel's layout, as musl passes it */
 static struct k_sigaction actions[NSIG];
 static unsigned long blocked;
 static unsigned long pending;
+static unsigned long registered;           /* asked of the host */
+static unsigned long forged;               /* posted but never asked for: to log */
+static struct scone_signal_box *box;       /* host */
+static int thread_started;
+
+static void wake_waiters(void);
 /* Bumped whenever a signal becomes pending: sigsuspend and sigtimedwait
  * wait on it (an in-enclave futex, served by the scheduler). */
 static uint32_t signal_seq;
@@ -91,13 +103,11 @@ static long deliver(long sig)
 	lock();
 	unsigned long h = actions[sig].handler;
 	int masked = (blocked & bit(sig)) != 0;
-	if (h > SIG_IGN && masked) {
+	if (h > SIG_IGN && masked)
 		pending |= bit(sig);
-		__atomic_add_fetch(&signal_seq, 1, __ATOMIC_SEQ_CST);
-	}
 	unlock();
 	if (h > SIG_IGN && masked) {
-		__scone_sched_futex(&signal_seq, FUTEX_WAKE_PRIVATE, 0x7fffffff, 0, 0, 0);
+		wake_waiters();
 		return 0;
 	}
 	if (h > SIG_IGN) {
@@ -143,6 +153,31 @@ static long take(unsigned long want)
 		pending &= ~bit(sig);
 	unlock();
 	return sig;
+}
+
+static void *signal_main(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		uint32_t seq = __atomic_load_n(&signal_seq, __ATOMIC_SEQ_CST);
+		lock();
+		unsigned long f = forged, deliverable = ~blocked;
+		forged = 0;
+		unlock();
+		for (long sig = 1; f; sig++)
+			if (f & bit(sig)) {
+				f &= ~bit(sig);
+				__scone_log(SCONE_LOG_WARN, "signal %d from the host ignored: the application installed no handler for it, so the enclave never asked for it (forged)",
+					    (int)sig);
+			}
+		long sig = take(deliverable);
+		if (sig) {
+			run_handler(sig);
+			continue;
+		}
+		__scone_sched_futex(&signal_seq, FUTEX_WAIT_PRIVATE, seq, 0, 0, 0);
+	}
+	return 0;
 }
 
 long __scone_sys_rt_sigsuspend(const void *set, unsigned long size)
@@ -215,6 +250,63 @@ long __scone_sys_sigaltstack(const void *ss, void *old)
 	return 0;
 }
 
+static void *signal_main(void *arg);
+
+/* Ask the host to forward sig (or not), and have the signal lthread ready
+ * to run its handler. musl's own signals (32-34) never come from outside. */
+static void forward_ask(long sig, int on)
+{
+	if (sig >= 32 && sig <= 34)
+		return;
+	lock();
+	if (on)
+		registered |= bit(sig);
+	else
+		registered &= ~bit(sig);
+	unlock();
+	if (!box)
+		return;
+	if (on && !thread_started && __scone_sched_active()) {
+		pthread_t t;
+		pthread_attr_t a;
+		pthread_attr_init(&a);
+		pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+		if (!pthread_create(&t, &a, signal_main, 0))
+			thread_started = 1;
+	}
+	long r = __scone_ocall(SCONE_OCALL_SIGFORWARD, sig, on, 0, 0, 0, 0);
+	if (r)
+		__scone_log(SCONE_LOG_WARN, "signal %d: the host refused to forward it (error %ld)", (int)sig, -r);
+}
+
+void __scone_signals_init(uint64_t host_box)
+{
+	if (host_box && host_box % 64 == 0 && __scone_host_range(host_box, sizeof *box))
+		box = (struct scone_signal_box *)host_box;
+}
+
+static void wake_waiters(void)
+{
+	__atomic_add_fetch(&signal_seq, 1, __ATOMIC_SEQ_CST);
+	if (__scone_sched_active())
+		__scone_sched_futex(&signal_seq, FUTEX_WAKE_PRIVATE, 0x7fffffff, 0, 0, 0);
+}
+
+/* Called from every poll, possibly inside a switch: no logging, no
+ * blocking here; the signal lthread does both. */
+void __scone_signals_poll(void)
+{
+	if (!box || !__atomic_load_n(&box->pending, __ATOMIC_RELAXED))
+		return;
+	unsigned long got = __atomic_exchange_n(&box->pending, 0, __ATOMIC_SEQ_CST);
+	lock();
+	pending |= got & registered;
+	forged |= got & ~registered;
+	unlock();
+	if (got)
+		wake_waiters();
+}
+
 long __scone_sys_rt_sigaction(long sig, const void *act, void *oact, unsigned long size)
 {
 	if (size != 8 || sig < 1 || sig >= NSIG)
@@ -236,8 +328,7 @@ long __scone_sys_rt_sigaction(long sig, const void *act, void *oact, unsigned lo
 			  { SCONE_ARG_INT, SCONE_SYS_NOARG, 0 } } };
 		const long a[6] = { sig, (long)&host, 0, 8 };
 		__scone_external_desc(13 /* rt_sigaction */, &mirror, a);
-		if (h > SIG_IGN)
-			__scone_log(SCONE_LOG_DEBUG, "signal %d: handler recorded; signal delivery into the enclave is not implemented yet", (int)sig);
+		forward_ask(sig, h > SIG_IGN);
 	}
 	return 0;
 }
@@ -259,5 +350,11 @@ long __scone_sys_rt_sigprocmask(long how, const void *set, void *oset, unsigned 
 	}
 	if (oset)
 		__scone_memcpy(oset, &old, 8);
+	/* Unblocked pending signals run now, on this lthread, before the call
+	 * returns, as the kernel delivers them (raise() relies on it). */
+	for (long sig; (sig = take(~blocked));)
+		run_handler(sig);
+	if (pending & ~blocked)
+		wake_waiters();
 	return 0;
 }

@@ -3,6 +3,7 @@
 #include <x86intrin.h>
 
 #include "hostcall.h"
+#include "signals.h"
 
 long scone_hostcall(const struct scone_ocall *o)
 {
@@ -43,7 +44,8 @@ int scone_run_thread(const struct scone_backend *b, struct scone_enclave *e, uin
 				strcpy(out->message, "the enclave asked for a system call outside its OCALL block");
 				return 0;
 			}
-			ocall->ret = scone_hostcall(ocall);
+			ocall->ret = ocall->nr == SCONE_OCALL_SIGFORWARD
+				? scone_signals_forward(ocall->args[0], ocall->args[1]) : scone_hostcall(ocall);
 			if (exit_cycles)
 				spend(exit_cycles);
 			op = SCONE_ECALL_RESUME;

@@ -12,6 +12,7 @@
  *   cookie   the response to getppid carries a flipped cookie
  *   index    getppid is answered twice (a response with no request)
  *   status   the response to getppid goes to a slot the enclave never used
+ *   signal   SIGUSR2 is forwarded though the enclave never asked (signals.c)
  * SCONE_HOSTILE_EXE names the scone binary whose enclave this starter runs.
  */
 #ifdef SCONE_HOSTILE

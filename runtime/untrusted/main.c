@@ -22,6 +22,7 @@
 #include <cpuid.h>
 
 #include "ethreads.h"
+#include "signals.h"
 
 #include "hostcall.h"
 #include "hostile.h"
@@ -192,6 +193,7 @@ int main(int argc, char **argv, char **envp)
 	args.hwcap = getauxval(AT_HWCAP);
 	args.hwcap2 = getauxval(AT_HWCAP2);
 	args.reserved[SCONE_START_SYSCALL_AREA] = (uint64_t)(uintptr_t)sys.area;
+	args.reserved[SCONE_START_SIGNALS] = (uint64_t)(uintptr_t)scone_signals_init(sys.area);
 
 	if (scone_ethreads_start(b, e, tcs, knobs.ethreads, b == &scone_backend_sim ? cycles : 0, err, sizeof err))
 		die(2, "%s", err);

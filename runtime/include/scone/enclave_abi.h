@@ -116,6 +116,23 @@ _Static_assert(sizeof(struct scone_thread) == 128, "thread ABI");
  * on (SCONE_ETHREADS), 0 = 1; the enclave refuses more than tcs_count.
  * (reserved[0] is the syscall area, queue_abi.h.) */
 #define SCONE_START_ETHREADS 1
+/* reserved[SCONE_START_SIGNALS]: struct scone_signal_box * (host memory,
+ * 64-byte aligned), or 0: no signals reach the enclave. */
+#define SCONE_START_SIGNALS 2
+
+/* Signals the host forwards (issue 5): the enclave asks for a signal with
+ * the OCALL below once the application installs a handler; the host's
+ * handler sets the signal's bit in pending and wakes a sleeping ethread
+ * (syscall area enclave_wake). The enclave takes the bits and runs only
+ * those it asked for: any other is a forged signal, logged and dropped. */
+struct scone_signal_box {
+	uint64_t pending;          /* bit sig-1, set by the host, taken by the enclave */
+	uint64_t pad[7];
+};
+_Static_assert(sizeof(struct scone_signal_box) == 64, "signal ABI");
+/* OCALL number (above every Linux one): args[0] = signal, args[1] = 1 to
+ * forward it, 0 to stop; the host answers 0 or -errno. */
+#define SCONE_OCALL_SIGFORWARD 1025
 
 struct scone_start_args {
 	uint64_t argc;

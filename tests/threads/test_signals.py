@@ -1,0 +1,92 @@
+"""Signals in the enclave (issue 5 item 4): handlers the application
+installed run inside; the host forwards only those; a forged signal is
+logged and dropped; Ctrl-C without a handler ends the program as natively."""
+
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _start(cmd, env):
+    p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines = [p.stdout.readline() for _ in range(3)]
+    assert lines == ["raised usr1=1\n", "alarm ran\n", "ready\n"], (lines, p.stderr.read())
+    return p
+
+
+def _finish(p):
+    try:
+        out, err = p.communicate(timeout=30)
+    finally:
+        p.kill()
+    return p.returncode, out, err
+
+
+@pytest.mark.parametrize("ethreads", [1, 2])
+def test_handlers_run_in_the_enclave(build, enclave_env, ethreads):
+    p = _start([str(build("signals.c"))], enclave_env(SCONE_ETHREADS=ethreads))
+    p.send_signal(signal.SIGUSR1)
+    time.sleep(0.3)
+    p.send_signal(signal.SIGUSR1)
+    time.sleep(0.3)
+    p.send_signal(signal.SIGTERM)
+    rc, out, err = _finish(p)
+    assert (rc, out) == (3, "term after usr1=3 alrm=1\n"), err
+
+
+def test_same_program_natively(build):
+    """The oracle: native musl gives the same output and status."""
+    p = _start([str(build("signals.c", native=True))], None)
+    for s in (signal.SIGUSR1, signal.SIGUSR1, signal.SIGTERM):
+        p.send_signal(s)
+        time.sleep(0.3)
+    rc, out, err = _finish(p)
+    assert (rc, out) == (3, "term after usr1=3 alrm=1\n"), err
+
+
+def test_unregistered_signal_keeps_its_default_action(build, enclave_env):
+    p = _start([str(build("signals.c"))], enclave_env())
+    p.send_signal(signal.SIGUSR2)
+    rc, _, err = _finish(p)
+    assert rc == -signal.SIGUSR2, err
+
+
+def test_ctrl_c_without_handler_ends_the_program(build, enclave_env):
+    p = subprocess.Popen([str(build("parked.c")), "10"], env=enclave_env(), stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert p.stdout.readline() == "ready 10\n"
+    p.send_signal(signal.SIGINT)
+    try:
+        p.communicate(timeout=30)
+    finally:
+        p.kill()
+    assert p.returncode == -signal.SIGINT
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    out = tmp_path_factory.mktemp("hostile")
+    target = out / "scone-starter-hostile"
+    r = subprocess.run(["make", "-s", "-j2", "-C", str(REPO / "runtime"), "MUSL=/nonexistent", f"O={out}",
+                        str(target)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return target
+
+
+def test_forged_signal_is_logged_and_ignored(build, enclave_env, hostile):
+    """A host that forwards SIGUSR2, which the program never asked for."""
+    exe = build("signals.c")
+    p = _start([str(hostile)], enclave_env(SCONE_HOSTILE="signal", SCONE_HOSTILE_EXE=str(exe)))
+    p.send_signal(signal.SIGUSR2)
+    time.sleep(0.5)
+    p.send_signal(signal.SIGUSR1)
+    time.sleep(0.3)
+    p.send_signal(signal.SIGTERM)
+    rc, out, err = _finish(p)
+    assert (rc, out) == (3, "term after usr1=2 alrm=1\n"), err
+    assert "signal 12 from the host ignored" in err and "(forged)" in err, err
