@@ -103,11 +103,17 @@ def main(argv=None) -> int:
 
     base = dict(os.environ)
     base.pop("SCONE_NATIVE", None)
+    # The scone-gcc installed for this interpreter, not a version manager's
+    # shim found first on PATH (pyenv's costs a shell and a process per call).
+    here = Path(sys.executable).parent
+    if (here / "scone-gcc").is_file():
+        base["PATH"] = f"{here}{os.pathsep}{base.get('PATH', '')}"
     compilers = {"gcc -static": ("gcc -static", None)}
     compilers.update({f"scone-gcc {m}": ("scone-gcc", m) for m in modes})
     # Build the sysroot before anything is timed.
     _sh(["scone-gcc", "-print-sysroot"], ".", base)
-    print(f"scone-gcc: {shutil.which('scone-gcc')} (Python {sys.version.split()[0]})")
+    print(f"scone-gcc: {shutil.which('scone-gcc', path=base['PATH'])} "
+          f"(Python {sys.version.split()[0]})")
     with tempfile.TemporaryDirectory(prefix="scone-build-time-") as tmp:
         trees = {}
         for name, (cc, mode) in compilers.items():
