@@ -264,9 +264,10 @@ static void forward_ask(long sig, int on)
 	else
 		registered &= ~bit(sig);
 	unlock();
-	if (!box)
+	/* Off: the mirrored SIG_DFL or SIG_IGN has replaced the host's handler. */
+	if (!box || !on)
 		return;
-	if (on && !thread_started && __scone_sched_active()) {
+	if (!thread_started && __scone_sched_active()) {
 		pthread_t t;
 		pthread_attr_t a;
 		pthread_attr_init(&a);
@@ -274,7 +275,7 @@ static void forward_ask(long sig, int on)
 		if (!pthread_create(&t, &a, signal_main, 0))
 			thread_started = 1;
 	}
-	long r = __scone_ocall(SCONE_OCALL_SIGFORWARD, sig, on, 0, 0, 0, 0);
+	long r = __scone_ocall(SCONE_OCALL_SIGFORWARD, sig, 1, 0, 0, 0, 0);
 	if (r)
 		__scone_log(SCONE_LOG_WARN, "signal %d: the host refused to forward it (error %ld)", (int)sig, -r);
 }
