@@ -2,10 +2,7 @@
 
 Every build runs in both link modes: ``native`` (a static musl program,
 SCONE_NATIVE=1) and ``enclave`` (the default: a signed enclave binary, run
-in SIM). In the enclave, pthread_create cannot start a thread yet (threads
-come with a later issue), so the enclave demo takes a mutex instead; it is
-still linked with -pthread / Threads::Threads, and one strict xfail test says
-when threads work.
+in SIM), and each project's own checks run its programs.
 """
 
 import os
@@ -20,7 +17,7 @@ JOBS = "-j2"
 MODES = ("native", "enclave")
 
 SQ = "int sq(int x) { return x * x; }\n"
-MAIN_THREADS = textwrap.dedent("""\
+MAIN = textwrap.dedent("""\
     #include <math.h>
     #include <pthread.h>
     #include <stdio.h>
@@ -32,22 +29,6 @@ MAIN_THREADS = textwrap.dedent("""\
         pthread_t t;
         in = argc > 1 ? atoi(argv[1]) : 0;
         if (pthread_create(&t, 0, work, 0) || pthread_join(t, 0)) return 1;
-        printf("%d %.2f\\n", out, sqrt((double)in));
-        return 0;
-    }
-    """)
-MAIN_LOCK = textwrap.dedent("""\
-    #include <math.h>
-    #include <pthread.h>
-    #include <stdio.h>
-    #include <stdlib.h>
-    int sq(int);
-    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-    int main(int argc, char **argv) {
-        int in = argc > 1 ? atoi(argv[1]) : 0, out;
-        if (pthread_mutex_lock(&lock)) return 1;
-        out = sq(in);
-        if (pthread_mutex_unlock(&lock)) return 1;
         printf("%d %.2f\\n", out, sqrt((double)in));
         return 0;
     }
@@ -112,33 +93,25 @@ def assert_built(path, env):
         assert "__init_libc" in run(["readelf", "-sW", str(path)]).stdout
 
 
-def demo_project(tmp_path, env, *files, main=None):
+def demo_project(tmp_path, *files):
     d = tmp_path / "demo"
     d.mkdir()
     (d / "sq.c").write_text(SQ)
-    (d / "main.c").write_text(main or (MAIN_LOCK if is_enclave(env) else MAIN_THREADS))
+    (d / "main.c").write_text(MAIN)
     for name, text in files:
         (d / name).write_text(text)
     return d
 
 
 def test_plain_make(tmp_path, benv):
-    d = demo_project(tmp_path, benv, ("Makefile", MAKEFILE))
+    d = demo_project(tmp_path, ("Makefile", MAKEFILE))
     ok(["make", JOBS, "CC=scone-gcc", "check"], cwd=d, env=benv)
     assert_built(d / "demo", benv)
 
 
-@pytest.mark.xfail(strict=True, reason="pthread_create in an enclave: threads come with a later "
-                   "issue; once this passes, drop it and give the enclave demo MAIN_THREADS")
-def test_threads_in_an_enclave(tmp_path, scone_env, scone_gcc, sysroot):
-    env = dict(scone_env, SCONE_NATIVE="0", SCONE_MODE="SIM")
-    d = demo_project(tmp_path, env, ("Makefile", MAKEFILE), main=MAIN_THREADS)
-    ok(["make", JOBS, f"CC={scone_gcc}", "check"], cwd=d, env=env)
-
-
 @pytest.mark.skipif(shutil.which("cmake") is None, reason="cmake not installed (apt-get install cmake)")
 def test_cmake_with_ctest(tmp_path, benv):
-    d = demo_project(tmp_path, benv, ("CMakeLists.txt", CMAKELISTS))
+    d = demo_project(tmp_path, ("CMakeLists.txt", CMAKELISTS))
     ok(["cmake", "-S", str(d), "-B", str(d / "build"), "-DCMAKE_C_COMPILER=scone-gcc"], env=benv)
     ok(["cmake", "--build", str(d / "build"), "--", JOBS], env=benv)
     out = ok(["ctest", "--output-on-failure"], cwd=d / "build", env=benv)
@@ -148,7 +121,7 @@ def test_cmake_with_ctest(tmp_path, benv):
 
 @pytest.mark.skipif(shutil.which("ccache") is None, reason="ccache not installed (setup.sh installs it)")
 def test_ccache(tmp_path, benv):
-    d = demo_project(tmp_path, benv, ("Makefile", MAKEFILE))
+    d = demo_project(tmp_path, ("Makefile", MAKEFILE))
     env = dict(benv, CCACHE_DIR=str(tmp_path / "ccache"))
     for _ in range(2):
         ok(["make", "CC=ccache scone-gcc", "check"], cwd=d, env=env)
