@@ -18,3 +18,5 @@ def test_make_check_against_native_musl(scone, musl):
     assert ours["tests"] == native["tests"], ours["log"]
     extra = sorted(set(ours["failed"]) - set(native["failed"]) - set(lighttpd.NEEDS_CHILD))
     assert not extra, ours["log"]
+    units = sorted(set(ours["unit_failed"]) - set(native["unit_failed"]) - set(lighttpd.NEEDS_CHILD))
+    assert not units, ours["log"]

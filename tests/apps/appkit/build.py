@@ -2,13 +2,18 @@
 
 A build runs in place under the cache and is trusted only once its stamp
 exists; a tree without a stamp (a failed or interrupted build) is wiped and
-rebuilt. A lock file serialises concurrent test runs on one tree.
+rebuilt. A lock file serialises concurrent test runs on one tree. The stamp also
+records a hash of the recipe and the shared build code, so that
+changing how a program is built rebuilds it.
 """
 
 from __future__ import annotations
 
 import fcntl
+import hashlib
+import inspect
 import shutil
+import sys
 import subprocess
 from contextlib import contextmanager
 from pathlib import Path
@@ -43,15 +48,34 @@ def cached(program: str, flavour: Flavour, recipe: Callable[[Path], Path]) -> Pa
     """
     base = apps_cache() / "build" / flavour.key
     work = base / program
+    version = _recipe_hash(recipe)
     with _locked(base / f"{program}.lock"):
         stamp = work / STAMP
         if stamp.exists():
-            return work / stamp.read_text().strip()
+            rel, _, seen = stamp.read_text().partition("\n")
+            if seen.strip() == version:
+                return work / rel
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True)
         tree = recipe(work)
-        stamp.write_text(str(tree.relative_to(work)) + "\n")
+        stamp.write_text(f"{tree.relative_to(work)}\n{version}\n")
         return tree
+
+
+def _recipe_hash(recipe: Callable) -> str:
+    """The recipe's own source, the constants of its module, and the shared build code.
+
+    Not the whole module: changing how a suite is run must not rebuild.
+    """
+    here = Path(__file__).resolve().parent
+    module = sys.modules[recipe.__module__]
+    h = hashlib.sha256(inspect.getsource(recipe).encode())
+    for name, value in sorted(vars(module).items()):
+        if name.isupper() and isinstance(value, (str, tuple, list)):
+            h.update(f"{name}={value!r}\n".encode())
+    for n in ("flavour.py", "compat.py"):
+        h.update((here / n).read_bytes())
+    return h.hexdigest()[:16]
 
 
 def step(cmd: list[str], cwd: Path, env: dict, timeout: float = 3600) -> str:

@@ -12,7 +12,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from . import build, compat, source
+from . import build, compat, source, zlib
 from .flavour import Flavour
 
 PACKAGE = "lighttpd"
@@ -21,13 +21,29 @@ PACKAGE = "lighttpd"
 ALLOW = ("fork", "execve", "execv", "execvp")
 
 
+def static_plugins(makefile_am: str) -> list[str]:
+    """Modules the static server links (``src/Makefile.am``'s LIGHTTPD_STATIC list). Pure.
+
+    lighttpd's static build expects the builder to write ``plugin-static.h``
+    (one ``PLUGIN_INIT(mod_x)`` per module); its SCons build generates it the
+    same way from its own list.
+    """
+    block = makefile_am.split("if LIGHTTPD_STATIC", 1)[1].split("lighttpd_CPPFLAGS", 1)[0]
+    mods = re.findall(r"\b(mod_\w+)\.c\b", block)
+    return [m for m in mods if not m.endswith("_api")]
+
+
 def build_tree(flavour: Flavour) -> Path:
     def recipe(work: Path) -> Path:
         src = source.unpack(PACKAGE, work)
-        env = flavour.environ(ALLOW, LIGHTTPD_STATIC="yes",
-                              CPPFLAGS=f"-idirafter {compat.bsd_queue_include()}")
+        mods = static_plugins((src / "src" / "Makefile.am").read_text())
+        (src / "src" / "plugin-static.h").write_text("".join(f"PLUGIN_INIT({m})\n" for m in mods))
+        # mod_deflate's tests need zlib: the one built by the same compiler.
+        z = zlib.build_tree(flavour)
+        env = flavour.environ(ALLOW, LIGHTTPD_STATIC="yes", LDFLAGS=f"-L{z}",
+                              CPPFLAGS=f"-I{z} -idirafter {compat.include_dir()}")
         build.step(["./configure", "--disable-shared", "--enable-static", "--without-pcre2",
-                    "--without-zlib", "--without-bzip2"], src, env)
+                    "--with-zlib", "--without-bzip2"], src, env)
         build.step(["make", "-j2"], src, env)
         # The responders are check-only programs: build them now so the suite only runs.
         build.step(["make", "-j2", "-C", "tests", "fcgi-responder", "scgi-responder"], src, env)
@@ -40,19 +56,38 @@ def build_tree(flavour: Flavour) -> Path:
 NEEDS_CHILD: tuple[str, ...] = ()
 
 _TESTS = re.compile(r"^Files=(\d+), Tests=(\d+)", re.M)
-_FAILED = re.compile(r"^(not ok \d+ .*)$", re.M)
+_SUMMARY = re.compile(r"^(\S+\.t)\s+\(Wstat.*?\n\s+Failed tests?:\s+([\d, -]+)$", re.M)
+_UNIT = re.compile(r"^(PASS|FAIL): (\S+)", re.M)
+
+
+def failed_tests(text: str) -> list[str]:
+    """``prove``'s Test Summary Report -> ``["request.t#104", ...]``. Pure."""
+    out = []
+    for name, spec in _SUMMARY.findall(text):
+        for part in spec.replace(" ", "").split(","):
+            lo, _, hi = part.partition("-")
+            out.extend(f"{name.removeprefix('./')}#{n}" for n in range(int(lo), int(hi or lo) + 1))
+    return out
 
 
 def make_check(tree: Path, flavour: Flavour, timeout: float = 1800) -> dict:
-    """``make check``: the Perl harness's test count and every ``not ok`` line."""
-    out = subprocess.run(["make", "check"], cwd=tree, env=flavour.environ(ALLOW, LIGHTTPD_STATIC="yes"),
+    """``make -k check``: the C unit tests in ``src/t`` (PASS/FAIL per program) and the
+    Perl harness (``tests/``: test count and every ``not ok`` line).
+
+    ``-k`` so that a failing unit test does not hide the harness's results.
+    """
+    out = subprocess.run(["make", "-k", "check"], cwd=tree,
+                         env=flavour.environ(ALLOW, LIGHTTPD_STATIC="yes"),
                          capture_output=True, text=True, timeout=timeout)
     text = out.stdout + out.stderr
     m = _TESTS.search(text)
-    failed = _FAILED.findall(text)
+    failed = failed_tests(text)
     tests = int(m.group(2)) if m else None
+    units = _UNIT.findall(text)
     return {"rc": out.returncode, "tests": tests, "failed": failed,
-            "passed": tests - len(failed) if tests is not None else None, "log": text[-6000:]}
+            "passed": tests - len(failed) if tests is not None else None,
+            "unit_passed": sorted(n for r, n in units if r == "PASS"),
+            "unit_failed": sorted(n for r, n in units if r == "FAIL"), "log": text[-8000:]}
 
 
 def config(dirpath: Path, port: int, root: Path) -> Path:

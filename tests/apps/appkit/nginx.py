@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import build, source
+from . import build, compat, source
 from .flavour import Flavour
 
 PACKAGE = "nginx"
@@ -24,7 +24,8 @@ def build_tree(flavour: Flavour) -> Path:
         src = source.unpack(PACKAGE, work)
         env = flavour.environ(ALLOW)
         build.step(["./configure", f"--prefix={work / 'prefix'}", "--without-http_rewrite_module",
-                    "--without-http_gzip_module", "--without-pcre"], src, env)
+                    "--without-http_gzip_module", "--without-pcre",
+                    f"--with-cc-opt=-idirafter {compat.include_dir()}"], src, env)
         build.step(["make", "-j2"], src, env)
         return src
     return build.cached(PACKAGE, flavour, recipe)
