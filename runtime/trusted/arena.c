@@ -3,6 +3,7 @@
  * caller parked by the scheduler keeps its arguments and results apart
  * from every other call until it has copied them back.
  */
+#include "../sched/scone_sched.h"
 #include "client.h"
 
 char *__scone_unit_sync(void)
@@ -25,9 +26,13 @@ char *__scone_unit_get(void)
 				v = atomic_load_explicit(&c->unit_free[i], memory_order_relaxed);
 			}
 		}
-		/* Every unit is in flight: finish some calls first. */
+		/* Every unit is in flight: finish some calls first. On an lthread,
+		 * yield, so that the lthreads those calls wake can free their units. */
 		__scone_poll();
-		__asm__ __volatile__("pause");
+		if (__scone_on_lthread())
+			__scone_sched_yield();
+		else
+			__asm__ __volatile__("pause");
 	}
 }
 

@@ -61,6 +61,8 @@ int __scone_host_range(uint64_t p, uint64_t n) SCONE_HIDDEN;
 /* threads.c: the M:N scheduler's embedding (runtime/sched). */
 void __scone_threads_init(uint64_t hwcap2, uint64_t start_flags) SCONE_HIDDEN;
 _Noreturn void __scone_ethread_enter(uint64_t host_ocall) SCONE_HIDDEN;
+/* 1 on an lthread (which may yield), 0 in the scheduler loop or before it. */
+int __scone_on_lthread(void) SCONE_HIDDEN;
 
 /* clock.c: a clock for timeouts that does not exit on every call. */
 uint64_t __scone_clock_now(int clock) SCONE_HIDDEN;

@@ -5,6 +5,7 @@
  * copied once, checked against what this enclave posted, then used; a
  * violation aborts the enclave with the reason.
  */
+#include "../sched/scone_sched.h"
 #include "client.h"
 
 #define FUTEX_WAIT_PRIVATE 128
@@ -76,8 +77,12 @@ void __scone_post(long nr, const long host_args[6], struct scone_waiter *w)
 		for (uint32_t q = 0; q < c->queues; q++)
 			if (try_post(&c->pairs[q], nr, host_args, w))
 				return;
+		/* Every ring is full: as for arena units (arena.c). */
 		__scone_poll();
-		__asm__ __volatile__("pause");
+		if (__scone_on_lthread())
+			__scone_sched_yield();
+		else
+			__asm__ __volatile__("pause");
 	}
 }
 

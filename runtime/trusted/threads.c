@@ -4,7 +4,7 @@
  * enclave_wake futex (queue_abi.h), START's bring-up, and the ETHREAD entry
  * that runs it on every further TCS.
  */
-#include "../sched/scone_sched.h"
+#include "../sched/internal.h"
 #include "client.h"
 
 #define SYS_sched_yield 24
@@ -129,6 +129,11 @@ void __scone_threads_init(uint64_t hwcap2, uint64_t start_flags)
 		__scone_abortf("scone: the thread scheduler did not start (error %d) with %u ethreads; sign with a larger --heap or lower SCONE_ETHREADS",
 			       -r, cfg.ethreads);
 	atomic_store(&ready, 1);
+}
+
+int __scone_on_lthread(void)
+{
+	return __scone_sched_active() && this_lthread();
 }
 
 _Noreturn void __scone_ethread_enter(uint64_t host_ocall)

@@ -27,7 +27,7 @@
 #include "sthreads.h"
 
 #define ARENA_UNIT (128u << 10)
-#define ASYNC_UNITS_MAX 256u
+#define ASYNC_UNITS_MAX 1024u   /* calls in flight, blocked ones included (host memory is reserved lazily) */
 
 struct scone_sthread {
 	struct scone_queue_pair *qp;

@@ -122,3 +122,16 @@ def test_soak_quick(build, enclave_env, samples):
 @pytest.mark.slow
 def test_soak_minutes(build, enclave_env, samples):
     _soak(build, enclave_env, 180)
+
+
+def test_300_blocked_reads_on_one_ethread(build, enclave_env):
+    """More calls blocked outside than one ring pair holds: the caller that
+    finds no free arena unit yields to the lthreads that can free one."""
+    p = subprocess.Popen([str(build("parked.c")), "600"], env=enclave_env(SCONE_ETHREADS=1),
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline() == "ready 600\n"
+        out, err = p.communicate("go\n", timeout=60)
+    finally:
+        p.kill()
+    assert (p.returncode, out) == (0, "joined 600\n"), err

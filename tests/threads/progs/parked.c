@@ -33,8 +33,11 @@ int main(int argc, char **argv)
 	pthread_t *t = calloc(n, sizeof *t);
 	if (pipe(pfd))
 		return 1;
+	pthread_attr_t a;
+	pthread_attr_init(&a);
+	pthread_attr_setstacksize(&a, 32 << 10);
 	for (long i = 0; i < n; i++)
-		if (pthread_create(&t[i], 0, worker, (void *)i))
+		if (pthread_create(&t[i], &a, worker, (void *)i))
 			return 1;
 	for (;;) {
 		pthread_mutex_lock(&mu);
