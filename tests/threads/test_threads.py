@@ -135,3 +135,12 @@ def test_300_blocked_reads_on_one_ethread(build, enclave_env):
     finally:
         p.kill()
     assert (p.returncode, out) == (0, "joined 600\n"), err
+
+
+@pytest.mark.parametrize("value", ["0", "99", "two"])
+def test_bad_ethreads_knob_is_one_clear_error(build, enclave_env, samples, value):
+    r = subprocess.run([str(build(samples / "threads.c"))], env=enclave_env(SCONE_ETHREADS=value),
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.startswith(f"scone: error: SCONE_ETHREADS={value}: expected a number from 1 to "), r.stderr
+    assert "--scone-tcs" in r.stderr and "Traceback" not in r.stderr
