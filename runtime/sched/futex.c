@@ -83,6 +83,27 @@ int __scone_futex_unqueue(struct lthread *l)
 	return queued;
 }
 
+/* pthread_cancel's kick (tgkill SIGCANCEL): end lthread tid's futex wait,
+ * if it is in one, as a spurious wake-up; musl's waits then loop back
+ * through their cancellation point, which acts on the cancel flag. */
+long __scone_sched_futex_interrupt(long tid)
+{
+	for (int i = 0; i < NBUCKETS; i++) {
+		struct bucket *b = &buckets[i];
+		spin_lock(&b->lock);
+		for (struct lthread *l = b->head; l; l = l->fw_next) {
+			if (l->tid != tid)
+				continue;
+			unlink_w(b, l);
+			spin_unlock(&b->lock);
+			__scone_sched_unpark(l);
+			return 1;
+		}
+		spin_unlock(&b->lock);
+	}
+	return 0;
+}
+
 /* Take up to n waiters on a (bitset-matching) off b into *list. */
 static long take(struct bucket *b, const uint32_t *a, long n, uint32_t bitset, struct lthread **list)
 {

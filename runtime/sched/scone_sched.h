@@ -82,6 +82,9 @@ void __scone_sched_stats(unsigned ethread, struct scone_sched_stats *out) SCONE_
 long __scone_sched_clone(const struct scone_clone_regs *r) SCONE_SCHED_API;
 long __scone_sched_futex(uint32_t *uaddr, long op, uint32_t val, uintptr_t timeout_or_val2,
 		       uint32_t *uaddr2, uint32_t val3) SCONE_SCHED_API;
+/* End lthread tid's futex wait, if any, as a spurious wake-up (for
+ * pthread_cancel). 1 if it was waiting, else 0. */
+long __scone_sched_futex_interrupt(long tid) SCONE_SCHED_API;
 long __scone_sched_nanosleep(const void *req, void *rem) SCONE_SCHED_API;
 long __scone_sched_clock_nanosleep(long clock, long flags, const void *req, void *rem) SCONE_SCHED_API;
 long __scone_sched_yield(void) SCONE_SCHED_API;
