@@ -86,8 +86,8 @@ static long thread_call(struct scone_sc *sc, int *handled)
 		return ret;
 	}
 	case 202: return __scone_sched_futex((uint32_t *)a[0], a[1], (uint32_t)a[2], (uintptr_t)a[3], (uint32_t *)a[4], (uint32_t)a[5]);
-	case 35: return __scone_sched_nanosleep((const void *)a[0], (void *)a[1]);
-	case 230: return __scone_sched_clock_nanosleep(a[0], a[1], (const void *)a[2], (void *)a[3]);
+	case 35: return __scone_sys_nanosleep((const void *)a[0], (void *)a[1]);
+	case 230: return __scone_sys_clock_nanosleep(a[0], a[1], (const void *)a[2], (void *)a[3]);
 	case 24: return __scone_sched_yield();
 	case 60: __scone_sched_exit((int)a[0]);
 	case SCONE_NR_unmapself: __scone_sched_unmapself((uintptr_t)a[0], (size_t)a[1]);

@@ -16,4 +16,8 @@ long __scone_sys_sigaltstack(const void *ss, void *old) SCONE_HIDDEN;
 /* tkill (tgid -1) and tgkill of a thread of this enclave. */
 long __scone_sys_tgkill(long tgid, long tid, long sig) SCONE_HIDDEN;
 
+/* sleep.c: sleeps a pthread_cancel can end. */
+long __scone_sys_clock_nanosleep(long clock, long flags, const void *req, void *rem) SCONE_HIDDEN;
+long __scone_sys_nanosleep(const void *req, void *rem) SCONE_HIDDEN;
+
 #endif

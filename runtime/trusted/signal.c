@@ -125,10 +125,14 @@ long __scone_sys_tgkill(long tgid, long tid, long sig)
 		return tgid != -1 && tgid != __scone_rt.pid ? -ESRCH : -EINVAL;
 	if (!sig)
 		return 0;
-	/* pthread_cancel has set the target's flag already: it acts at the
-	 * target's next cancellation point (deferred cancellation). */
-	if (sig == SIGCANCEL)
+	/* pthread_cancel has set the target's flag already: a target waiting on
+	 * a futex (pthread_cond_wait, sem_wait, join) wakes spuriously and
+	 * meets its cancellation point again; any other acts at its next one. */
+	if (sig == SIGCANCEL) {
+		if (__scone_sched_active())
+			__scone_sched_futex_interrupt(tid);
 		return 0;
+	}
 	return deliver(sig);
 }
 

@@ -39,6 +39,7 @@ def test_semantics_match_native_musl(build, enclave_env, samples, ethreads):
     # What native musl says is also what POSIX says.
     assert "tls+tsd ok 16/16, main tls 7, once 1, dtors 16\n" in r.stdout
     assert "cancel: canceled, cleanup 1\n" in r.stdout
+    assert "cancel in cond_wait: canceled, cleanup 2\ncancel in sleep: canceled\n" in r.stdout
 
 
 def test_os_threads_are_ethreads_and_sthreads_not_pthreads(build, enclave_env, samples):

@@ -63,6 +63,29 @@ static void *cancel_loop(void *arg)
 	return 0;
 }
 
+static void *cancel_in_cond_wait(void *arg)
+{
+	(void)arg;
+	pthread_cleanup_push(cleanup, 0);
+	pthread_mutex_lock(&mu);
+	for (;;)
+		pthread_cond_wait(&cv, &mu);   /* nobody signals it */
+	pthread_cleanup_pop(0);
+	return 0;
+}
+
+static void cleanup_unlock(void *p) { pthread_mutex_unlock(p); }
+
+static void *cancel_in_sleep(void *arg)
+{
+	(void)arg;
+	pthread_cleanup_push(cleanup_unlock, &mu);
+	pthread_mutex_lock(&mu);
+	pthread_cleanup_pop(1);
+	sleep(100);
+	return 0;
+}
+
 static void *cancel_disabled(void *arg)
 {
 	int *go = arg;
@@ -108,6 +131,20 @@ int main(void)
 	pthread_cancel(c);
 	pthread_join(c, &r);
 	printf("cancel: %s, cleanup %d\n", r == PTHREAD_CANCELED ? "canceled" : "not canceled", cleanup_ran);
+
+	/* The cleanup handler runs with the mutex held, as POSIX says. */
+	pthread_create(&c, 0, cancel_in_cond_wait, 0);
+	usleep(10000);
+	pthread_cancel(c);
+	pthread_join(c, &r);
+	pthread_mutex_unlock(&mu);
+	printf("cancel in cond_wait: %s, cleanup %d\n", r == PTHREAD_CANCELED ? "canceled" : "not canceled", cleanup_ran);
+
+	pthread_create(&c, 0, cancel_in_sleep, 0);
+	usleep(10000);
+	pthread_cancel(c);
+	pthread_join(c, &r);
+	printf("cancel in sleep: %s\n", r == PTHREAD_CANCELED ? "canceled" : "not canceled");
 
 	int go = 0;
 	pthread_create(&c, 0, cancel_disabled, &go);
