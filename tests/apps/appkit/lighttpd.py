@@ -9,10 +9,9 @@ responders it talks to are built by the same ``make check``, so with
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import Path
 
-from . import build, compat, source, zlib
+from . import build, compat, source, suite, zlib
 from .flavour import Flavour
 
 PACKAGE = "lighttpd"
@@ -70,21 +69,18 @@ def failed_tests(text: str) -> list[str]:
     return out
 
 
-def make_check(tree: Path, flavour: Flavour, timeout: float = 1800) -> dict:
+def make_check(tree: Path, flavour: Flavour, timeout: float = 900) -> dict:
     """``make -k check``: the C unit tests in ``src/t`` (PASS/FAIL per program) and the
     Perl harness (``tests/``: test count and every ``not ok`` line).
 
     ``-k`` so that a failing unit test does not hide the harness's results.
     """
-    out = subprocess.run(["make", "-k", "check"], cwd=tree,
-                         env=flavour.environ(ALLOW, LIGHTTPD_STATIC="yes"),
-                         capture_output=True, text=True, timeout=timeout)
-    text = out.stdout + out.stderr
+    rc, text = suite.run(["make", "-k", "check"], tree, flavour.environ(ALLOW, LIGHTTPD_STATIC="yes"), timeout)
     m = _TESTS.search(text)
     failed = failed_tests(text)
     tests = int(m.group(2)) if m else None
     units = _UNIT.findall(text)
-    return {"rc": out.returncode, "tests": tests, "failed": failed,
+    return {"rc": rc, "tests": tests, "failed": failed,
             "passed": tests - len(failed) if tests is not None else None,
             "unit_passed": sorted(n for r, n in units if r == "PASS"),
             "unit_failed": sorted(n for r, n in units if r == "FAIL"), "log": text[-8000:]}

@@ -7,10 +7,9 @@ as upstream allows), so in the enclave it runs once threads do.
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import Path
 
-from . import build, source
+from . import build, source, suite
 from .flavour import Flavour
 
 PACKAGE = "redis"
@@ -29,14 +28,15 @@ def build_tree(flavour: Flavour) -> Path:
     return build.cached(PACKAGE, flavour, recipe)
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")  # runtest colours its [ok]/[err] tags
 _OK = re.compile(r"^\[ok\]: ", re.M)
 _ERR = re.compile(r"^\[(?:err|exception)\]: (.*)$", re.M)
 
 
-def runtest(tree: Path, flavour: Flavour, *args: str, timeout: float = 4 * 3600) -> dict:
+def runtest(tree: Path, flavour: Flavour, *args: str, timeout: float = 2 * 3600) -> dict:
     """``./runtest --clients 2 [args]``: counts of ``[ok]`` and the ``[err]`` lines."""
-    out = subprocess.run(["./runtest", "--clients", "2", "--timeout", "1200", *args], cwd=tree,
-                         env=flavour.environ(ALLOW), capture_output=True, text=True, timeout=timeout)
-    text = out.stdout + out.stderr
-    return {"rc": out.returncode, "passed": len(_OK.findall(text)), "failed": _ERR.findall(text),
+    rc, text = suite.run(["./runtest", "--clients", "2", "--timeout", "1200", *args], tree,
+                         flavour.environ(ALLOW), timeout)
+    text = _ANSI.sub("", text)
+    return {"rc": rc, "passed": len(_OK.findall(text)), "failed": _ERR.findall(text),
             "log": text[-6000:]}

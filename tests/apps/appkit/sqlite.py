@@ -114,7 +114,8 @@ def veryquick(tree: Path, flavour: Flavour, file_timeout: float = 900) -> dict:
         errors = tests = 0
         failures, aborted, skipped = [], {}, []
         for path in files:
-            name = os.path.relpath(os.path.normpath(copy / path), copy)
+            # test/ files are listed bare, ext/ ones by absolute path (…/test/../ext/…).
+            name = os.path.relpath(os.path.normpath(copy / "test" / path), copy)
             try:
                 out = _as_nobody(["./testfixture", name], copy, env, file_timeout)
                 text = out.stdout + out.stderr
