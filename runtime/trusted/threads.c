@@ -16,8 +16,10 @@
 
 static atomic_int ready;
 static atomic_int permit[SCONE_SCHED_MAX_ETHREADS];
-/* How many ethreads sleep outside; the pairs' enclave_state says SLEEPING
- * while any does, so an sthread with a response always wakes one. */
+/* How many ethreads sleep outside. The pairs' enclave_state says SLEEPING
+ * only while all do: an ethread still running polls for responses itself
+ * (the scheduler loop, every 16th switch), and a response need not cost
+ * the sthread a futex wake and a sleeper a pointless wake-up. */
 static int sleepers, state_lock;
 
 static void *alloc(size_t size)
@@ -46,11 +48,12 @@ static void sleeping(int delta)
 	struct scone_client *c = &__scone_client;
 	while (__atomic_exchange_n(&state_lock, 1, __ATOMIC_ACQUIRE))
 		__asm__ __volatile__("pause");
+	int all = (int)__scone_rt.ethreads;
 	sleepers += delta;
-	if ((delta > 0 && sleepers == 1) || (delta < 0 && !sleepers))
+	if ((delta > 0 && sleepers == all) || (delta < 0 && sleepers == all - 1))
 		for (uint32_t q = 0; q < c->queues; q++)
 			__atomic_store_n(&c->pairs[q].qp->enclave_state.value,
-					 sleepers ? SCONE_ENCLAVE_SLEEPING : SCONE_ENCLAVE_RUNNING, __ATOMIC_SEQ_CST);
+					 sleepers == all ? SCONE_ENCLAVE_SLEEPING : SCONE_ENCLAVE_RUNNING, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&state_lock, 0, __ATOMIC_RELEASE);
 }
 
