@@ -26,6 +26,9 @@ def parse(text: str) -> dict:
 
 
 def run(url: str, seconds: int = 5, connections: int = 16, threads: int = 1) -> dict:
-    out = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", url],
-                         capture_output=True, text=True, timeout=seconds + 60)
+    try:
+        out = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+                             capture_output=True, text=True, timeout=seconds + 60)
+    except subprocess.TimeoutExpired:
+        return {"note": f"wrk gave no result within {seconds + 60} s"}
     return parse(out.stdout + out.stderr)
