@@ -15,6 +15,7 @@
 #define RATE_GUESS ((1ull << 32) / 5)
 #define RESYNC_FIRST 2000000ull
 #define RESYNC 30000000ull
+#define LONG_SPAN 3000000000ull        /* about a second of TSC */
 
 static struct {
 	int lock;
@@ -60,11 +61,14 @@ static void sync_now(uint64_t t, uint64_t extrapolated)
 		c.synced = 1;
 	} else if (mono > c.ns_first && t - c.tsc_first > RESYNC_FIRST) {
 		uint64_t dt = t - c.tsc_first, dns = mono - c.ns_first;
-		/* 32.32 without overflow for spans up to ~4.9 days; a little slow
-		 * (1/1024), so that the extrapolation stays behind the host. */
+		/* 32.32 without overflow for spans up to ~4.9 days; slow on
+		 * purpose, so that the extrapolation stays behind the host: by
+		 * 1/16 while the span is short and the OCALLs' own latency (tens
+		 * of microseconds on a loaded host) still skews it, by 1/1024 once
+		 * it is long. A timeout may then fire late, never early. */
 		if (dns < (1ull << 48)) {
 			uint64_t rate = (dns << 16) / (dt >> 16 ? dt >> 16 : 1);
-			rate -= rate >> 10;
+			rate -= dt < LONG_SPAN ? rate >> 4 : rate >> 10;
 			if (rate >= (1ull << 32) / 10 && rate <= (1ull << 32) * 10) {
 				c.rate = rate;
 				c.resync = RESYNC;
