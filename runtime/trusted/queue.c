@@ -60,7 +60,7 @@ static int try_post(struct scone_pair *p, long nr, const long *args, struct scon
 	/* Pairs with the sthread's store of SLEEPING before its last look at req_tail. */
 	atomic_thread_fence(memory_order_seq_cst);
 	if (__atomic_load_n(&p->qp->sthread_state.value, __ATOMIC_RELAXED) == SCONE_STHREAD_SLEEPING)
-		__scone_ocall(SYS_futex, (long)&p->qp->sthread_state.value, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0);
+		__scone_ocall(SYS_futex, (long)&p->qp->req_tail.value, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0);
 	return 1;
 }
 

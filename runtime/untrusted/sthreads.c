@@ -42,16 +42,15 @@ struct scone_sthread {
 	struct scone_blocking_owner blocking;
 };
 
-/* The poller hands a parked call back: make sure the sthread looks. The
- * state change makes a futex wait that has not begun yet return at once. */
+/* The poller hands a parked call back: make sure the sthread looks. A wake
+ * that lands just before the sthread's futex wait is not lost for good: that
+ * wait is bounded (sleep_deep). */
 static void blocking_wake(void *arg)
 {
 	struct scone_sthread *t = arg;
 	atomic_thread_fence(memory_order_seq_cst);
-	uint32_t s = SCONE_STHREAD_SLEEPING;
-	if (__atomic_compare_exchange_n(&t->qp->sthread_state.value, &s, SCONE_STHREAD_RUNNING, 0,
-					__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
-		syscall(SYS_futex, &t->qp->sthread_state.value, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	if (__atomic_load_n(&t->qp->sthread_state.value, __ATOMIC_SEQ_CST) == SCONE_STHREAD_SLEEPING)
+		syscall(SYS_futex, &t->qp->req_tail.value, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
 static long futex(void *addr, int op, uint32_t val)
@@ -102,8 +101,14 @@ static void sleep_deep(struct scone_sthread *t, uint32_t head)
 		return;
 	}
 	__atomic_store_n(&t->qp->sthread_state.value, SCONE_STHREAD_SLEEPING, __ATOMIC_SEQ_CST);
-	if (acquire(&t->qp->req_tail) == head && !atomic_load(&t->blocking.back))
-		futex(&t->qp->sthread_state.value, FUTEX_WAIT_PRIVATE, SCONE_STHREAD_SLEEPING);
+	/* The futex word is req_tail itself: a request posted after our look
+	 * changes it, so the wait returns at once instead of missing the
+	 * enclave's wake-up. The poller's hand-backs (blocking_wake) cannot
+	 * change req_tail: the timeout bounds what a wake lost to that race costs. */
+	if (acquire(&t->qp->req_tail) == head && !atomic_load(&t->blocking.back)) {
+		struct timespec ts = { 0, 20 * 1000 * 1000 };
+		syscall(SYS_futex, &t->qp->req_tail.value, FUTEX_WAIT_PRIVATE, head, &ts, NULL, 0);
+	}
 	__atomic_store_n(&t->qp->sthread_state.value, SCONE_STHREAD_RUNNING, __ATOMIC_SEQ_CST);
 }
 

@@ -25,8 +25,11 @@
  * before it reads the slot, and stores head with release after it has
  * copied the slot out; the producer loads head with acquire before it
  * reuses a slot. Sleeping (both sides): store the SLEEPING state, a full
- * fence, look at the index once more, then sleep; the other side stores
- * its index, a full fence, then reads the state and wakes a sleeper.
+ * fence, look at the index once more, then sleep on a futex whose value is
+ * what was just seen (an sthread waits on req.tail itself; an ethread on
+ * syscall_area.enclave_wake, a counter), so a wake-up that comes before the
+ * wait is never lost; the other side stores its index, a full fence, then
+ * reads the state and wakes a sleeper.
  *
  * Flow control: the enclave keeps at most `entries` requests of a pair
  * unanswered (its own req.tail - rsp.head), so neither ring can overflow
