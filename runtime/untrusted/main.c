@@ -79,8 +79,12 @@ static const struct scone_backend *pick_backend(void)
 			return b;
 		if (!scone_backend_sim.available(why, sizeof why))
 			die(2, "no SGX device (tried %s) and %s", tried_devices, why);
-		fprintf(stderr, "[SCONE|WARN] no usable SGX device (tried %s): running in simulation mode (SIM), without SGX protection\n",
-			tried_devices);
+		/* On a terminal only: build tools run enclave binaries too, and
+		 * some (Tcl's exec in sqlite's build) fail on any stderr output.
+		 * SCONE_MODE=HW insists on hardware; SCONE_VERSION=1 names the mode. */
+		if (isatty(2))
+			fprintf(stderr, "[SCONE|WARN] no usable SGX device (tried %s): running in simulation mode (SIM), without SGX protection\n",
+				tried_devices);
 		return &scone_backend_sim;
 	}
 	if (!strcasecmp(mode, "SIM")) {

@@ -32,10 +32,6 @@ def test_tcl_exec_of_enclave_in_sim_mode(tmp_path):
 
 
 @needs_tclsh
-@pytest.mark.xfail(strict=True, reason=(
-    "SCONE_MODE=AUTO without an SGX device prints its SIM warning on stderr at every start; "
-    "Tcl's exec (sqlite3's mksqlite3h.tcl running mksourceid) treats any stderr output as failure, "
-    "so sqlite3's build stops unless SCONE_MODE=SIM is set"))
 def test_tcl_exec_of_enclave_in_auto_mode(tmp_path):
     exe = _build(tmp_path, "tcl_exec_auto.c")
     env = get_flavour("scone").environ()

@@ -146,3 +146,39 @@ def test_every_note_byte_is_bound(build, sim_env, tmp_path):
         if r.returncode == 0 or b"Traceback" in r.stderr:
             started.append(pos)
     assert started == []
+
+
+def test_auto_mode_warns_once_on_a_terminal_only(build):
+    """AUTO without an SGX device: one warning line when stderr is a terminal,
+    none when it is a pipe (build tools run enclave binaries and some fail on
+    any stderr output)."""
+    import os
+    import pty
+
+    exe = build(HELLO)
+    env = {k: v for k, v in os.environ.items() if k != "SCONE_MODE"}
+    if os.path.exists("/dev/sgx_enclave") or os.path.exists("/dev/sgx/enclave"):
+        pytest.skip("this machine has an SGX device: AUTO runs on hardware")
+    piped = subprocess.run([str(exe)], env=env, capture_output=True, text=True)
+    assert piped.returncode == 0 and piped.stderr == "", piped.stderr
+    master, slave = pty.openpty()
+    try:
+        tty = subprocess.run([str(exe)], env=env, stdout=subprocess.PIPE, stderr=slave, text=True)
+        os.close(slave)
+        slave = -1
+        chunks = []
+        while True:
+            try:
+                data = os.read(master, 4096)
+            except OSError:
+                break
+            if not data:
+                break
+            chunks.append(data)
+    finally:
+        if slave >= 0:
+            os.close(slave)
+        os.close(master)
+    lines = b"".join(chunks).decode().splitlines()
+    assert tty.returncode == 0
+    assert len(lines) == 1 and lines[0].startswith("[SCONE|WARN] no usable SGX device (tried /dev/sgx_enclave, /dev/sgx/enclave)"), lines
