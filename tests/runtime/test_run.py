@@ -25,14 +25,6 @@ def test_hello_output_argv_env_status(build, sim_env):
     assert r.returncode == 0
 
 
-def test_auto_mode_warns_exactly_once(build, rt_env):
-    r = run([build(HELLO)], rt_env)
-    assert r.returncode == 0
-    lines = r.stderr.splitlines()
-    assert len(lines) == 1, r.stderr
-    assert "SIM" in lines[0] and "/dev/sgx_enclave" in lines[0]
-
-
 def test_malloc_heavy(build, sim_env):
     r = run([build(PROGS / "malloc.c")], sim_env)
     assert (r.returncode, r.stdout, r.stderr) == (0, "malloc ok\n", "")
