@@ -5,6 +5,7 @@
  * the enclave matches by cookie.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -70,6 +72,30 @@ static int ready(int fd, short events)
 {
 	struct pollfd p = { .fd = fd, .events = events };
 	return poll(&p, 1, 0) != 0;
+}
+
+/*
+ * A read or write that must not wait: its descriptor is O_NONBLOCK or the
+ * call says MSG_DONTWAIT. Parking it would wait for readiness the program
+ * never asked for (redis's accept loop on its non-blocking listener then
+ * never returned to its event loop). A descriptor fcntl rejects runs inline
+ * too, so the call itself reports the error.
+ */
+static int no_wait(const struct scone_request *r)
+{
+	int64_t flags = 0;
+	switch (r->nr) {
+	case 44: case 45: case 299: case 307:
+		flags = r->args[3];   /* sendto, recvfrom, recvmmsg, sendmmsg */
+		break;
+	case 46: case 47:
+		flags = r->args[2];   /* sendmsg, recvmsg */
+		break;
+	}
+	if (flags & MSG_DONTWAIT)
+		return 1;
+	int fl = fcntl((int)r->args[0], F_GETFL);
+	return fl < 0 || (fl & O_NONBLOCK);
 }
 
 /* The call with a zero timeout, for the poll family. */
@@ -159,7 +185,8 @@ static struct scone_parked *describe(struct scone_blocking_owner *owner, const s
 int scone_blocking_run(struct scone_blocking_owner *owner, const struct scone_request *r, long *ret)
 {
 	int kind = owner && owner->wake ? kind_of(r->nr) : K_INLINE;
-	if (kind == K_INLINE || ((kind == K_IN || kind == K_OUT) && ready((int)r->args[0], kind == K_OUT ? POLLOUT : POLLIN))) {
+	if (kind == K_INLINE || ((kind == K_IN || kind == K_OUT) &&
+				 (ready((int)r->args[0], kind == K_OUT ? POLLOUT : POLLIN) || no_wait(r)))) {
 		*ret = run(r, r->args);
 		return 1;
 	}
@@ -195,7 +222,7 @@ int scone_blocking_retry(struct scone_blocking_owner *owner, struct scone_parked
 	*next = p->next;
 	*r = p->r;
 	if (p->kind == K_IN || p->kind == K_OUT) {
-		if (!ready(p->fds[0].fd, p->fds[0].events) && park(p))
+		if (!ready(p->fds[0].fd, p->fds[0].events) && !no_wait(&p->r) && park(p))
 			return 0;
 		*ret = run(&p->r, p->r.args);
 	} else {
