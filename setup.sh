@@ -9,9 +9,12 @@ SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"
 
 # qemu + a stock Debian kernel with its headers: the kernel-module test boots
-# it under QEMU and builds scone.ko against it.
+# it under QEMU and builds scone.ko against it. musl-tools (the plain-musl
+# baseline), tcl, tzdata: the real-program tests; wrk, redis-tools,
+# libmemcached-tools: their benchmarks.
 PKGS="build-essential make gcc strace ccache cmake file xz-utils dpkg-dev
-      qemu-system-x86 busybox-static cpio linux-image-amd64 linux-headers-amd64"
+      qemu-system-x86 busybox-static cpio linux-image-amd64 linux-headers-amd64
+      musl-tools tcl tzdata wrk redis-tools libmemcached-tools"
 
 # deb-src entry mirroring the deb entry, so `apt-get source musl` works.
 need_update=""
