@@ -7,8 +7,7 @@
  *
  * No GOT, no TLS: FS is the next lthread's by the time we get here.
  */
-#define XSAVE_SIZE 4096
-#define AMX_BITS 0x60000
+#include <scone/xsave_asm.h>
 #define X87_TOP 0x3800             /* FSW bits 13:11 */
 
 	.text
@@ -109,20 +108,8 @@ __scone_ctx_swap_x:
 .Lfull:
 	sub $XSAVE_SIZE, %rsp
 	and $-64, %rsp
-	/* XSAVE(C) writes XSTATE_BV (and XCOMP_BV) only; the rest of the
-	 * header must be zero. */
-	xor %eax, %eax
-	mov %rax, 512(%rsp)
-	mov %rax, 520(%rsp)
-	mov %rax, 528(%rsp)
-	mov %rax, 536(%rsp)
-	mov %rax, 544(%rsp)
-	mov %rax, 552(%rsp)
-	mov %rax, 560(%rsp)
-	mov %rax, 568(%rsp)
-	xor %ecx, %ecx
-	xgetbv
-	and $~AMX_BITS, %eax
+	XSAVE_HEADER_ZERO
+	XSAVE_MASK
 	/* XSAVEC skips components in their initial state. */
 	cmpb $0, __scone_ctx_xsavec(%rip)
 	je 1f
@@ -138,9 +125,7 @@ __scone_ctx_swap_x:
 
 .Lresume_x:
 	pop %rbx
-	xor %ecx, %ecx
-	xgetbv
-	and $~AMX_BITS, %eax
+	XSAVE_MASK
 	xrstor64 (%rsp)
 	jmp .Lpop
 
@@ -185,9 +170,7 @@ __scone_ctx_swap_x:
 /* Every XSAVE component (not AMX) back to its initial state: XRSTOR of a
  * zero area (XSTATE_BV = 0; MXCSR 0 until the caller loads its own). */
 .Linit_state:
-	xor %ecx, %ecx
-	xgetbv
-	and $~AMX_BITS, %eax
+	XSAVE_MASK
 	xrstor64 __scone_ctx_init_area(%rip)
 	ret
 	.size __scone_ctx_swap_x, .-__scone_ctx_swap_x

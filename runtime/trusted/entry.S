@@ -26,8 +26,7 @@
 
 /* XSAVE area kept on the enclave stack across an OCALL: the host may use
  * any vector register, the hook ABI promises the caller all of them. */
-#define XSAVE_SIZE 4096
-#define AMX_BITS 0x60000
+#include <scone/xsave_asm.h>
 
 	.text
 	.globl __scone_entry
@@ -98,9 +97,7 @@ __scone_entry:
 	push $0x2
 	popfq
 	mov %rsi, %r12
-	xor %ecx, %ecx
-	xgetbv
-	and $~AMX_BITS, %eax
+	XSAVE_MASK
 	xrstor64 (%rsp)
 	mov XSAVE_SIZE(%rsp), %rsp
 	mov %r12, %rax
@@ -136,19 +133,8 @@ __scone_ocall_exit:
 	sub $(XSAVE_SIZE + 64), %rsp
 	and $-64, %rsp
 	mov %r12, XSAVE_SIZE(%rsp)
-	/* XSAVE writes XSTATE_BV only; the rest of the header must be zero. */
-	xor %eax, %eax
-	mov %rax, 512(%rsp)
-	mov %rax, 520(%rsp)
-	mov %rax, 528(%rsp)
-	mov %rax, 536(%rsp)
-	mov %rax, 544(%rsp)
-	mov %rax, 552(%rsp)
-	mov %rax, 560(%rsp)
-	mov %rax, 568(%rsp)
-	xor %ecx, %ecx
-	xgetbv
-	and $~AMX_BITS, %eax
+	XSAVE_HEADER_ZERO
+	XSAVE_MASK
 	xsave64 (%rsp)
 	mov %rsp, %gs:TH_ENCLAVE_RSP
 	mov %rdi, %rsi
