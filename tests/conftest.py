@@ -17,6 +17,24 @@ def run(cmd, **kw):
     return subprocess.run(cmd, **kw)
 
 
+def gcc(args, cwd):
+    """Plain gcc in cwd; the test fails with gcc's message if it does."""
+    out = run(["gcc", *args], cwd=cwd)
+    assert out.returncode == 0, out.stderr
+    return out
+
+
+# A tiny enclave image (code, read-only and initialised data, a 10,000-byte
+# .bss, entry __scone_entry) that hand-worked layouts and measurements use.
+IMAGE_C = r"""
+static int counter = 5;
+static char buf[10000];
+const char msg[] = "enclave";
+int get(void) { return counter + buf[3] + msg[1]; }
+void __scone_entry(void) { counter++; buf[1] = get(); for (;;); }
+"""
+
+
 @pytest.fixture(scope="session")
 def repo() -> Path:
     return REPO

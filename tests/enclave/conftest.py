@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from ..conftest import IMAGE_C, gcc
+
 REPO = Path(__file__).resolve().parents[2]
 
 PT_LOAD, PT_DYNAMIC, PT_INTERP = 1, 2, 3
@@ -56,21 +58,6 @@ def hand_image() -> bytes:
         seg(PT_LOAD, PF_R | PF_X, 0x1000, 0x1000, len(TEXT), data=TEXT),
         seg(PT_LOAD, PF_R | PF_W, 0x2010, 0x2010, len(DATA), 0x2000, data=DATA),
     ], entry=0x1008, size=0x2100)
-
-
-def gcc(args, cwd):
-    out = subprocess.run(["gcc", *args], cwd=cwd, capture_output=True, text=True)
-    assert out.returncode == 0, out.stderr
-    return out
-
-
-IMAGE_C = r"""
-static int counter = 5;
-static char buf[10000];
-const char msg[] = "enclave";
-int get(void) { return counter + buf[3] + msg[1]; }
-void __scone_entry(void) { counter++; buf[1] = get(); for (;;); }
-"""
 
 
 @pytest.fixture(scope="session")

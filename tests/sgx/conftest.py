@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from ..conftest import IMAGE_C, gcc
+
 DATA = Path(__file__).resolve().parent / "data"
 REPO = Path(__file__).resolve().parents[2]
 
@@ -74,21 +76,6 @@ def sample_public(tmp_path_factory, sample_key) -> Path:
 def rsa_vector() -> dict:
     return {k: bytes.fromhex(v) for k, v in
             json.loads((DATA / "sdk_sample_rsa_vector.json").read_text()).items()}
-
-
-def gcc(args, cwd):
-    out = subprocess.run(["gcc", *args], cwd=cwd, capture_output=True, text=True)
-    assert out.returncode == 0, out.stderr
-    return out
-
-
-IMAGE_C = r"""
-static int counter = 5;
-static char buf[10000];
-const char msg[] = "enclave";
-int get(void) { return counter + buf[3] + msg[1]; }
-void __scone_entry(void) { counter++; buf[1] = get(); for (;;); }
-"""
 
 
 @pytest.fixture(scope="session")
