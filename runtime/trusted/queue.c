@@ -39,11 +39,19 @@ static int try_post(struct scone_pair *p, long nr, const long *args, struct scon
 {
 	struct scone_client *c = &__scone_client;
 	lock(p);
-	uint32_t idx = p->tail & (c->entries - 1);
-	if (p->tail - p->head >= c->entries || p->pending[idx].w) {
+	uint32_t mask = c->entries - 1, slot = p->tail & mask, idx = slot;
+	if (p->tail - p->head >= c->entries) {
 		unlock(p);
 		return 0;
 	}
+	/* The cookie names a pending entry, not the ring slot: a call parked
+	 * outside keeps its entry for as long as it waits, while the ring moves
+	 * on. Tying the two made every post wait, once the ring had wrapped,
+	 * for whichever parked call held the slot under the tail (a pipe read
+	 * waiting for the very write that could not be posted). Fewer than
+	 * `entries` calls are outstanding, so a free entry exists. */
+	while (p->pending[idx].w)
+		idx = (idx + 1) & mask;
 	/* Pairs have their own locks, so the generation counter is atomic. */
 	uint64_t cookie = __atomic_add_fetch(&c->cookie_gen, 1ull << 32, __ATOMIC_RELAXED) | idx;
 	p->pending[idx].cookie = cookie;
@@ -51,7 +59,7 @@ static int try_post(struct scone_pair *p, long nr, const long *args, struct scon
 	struct scone_request r = { .nr = nr, .cookie = cookie };
 	for (int i = 0; i < 6; i++)
 		r.args[i] = args[i];
-	__scone_memcpy(&p->req[idx], &r, sizeof r);
+	__scone_memcpy(&p->req[slot], &r, sizeof r);
 	store_release(&p->qp->req_tail, ++p->tail);
 	unlock(p);
 	atomic_fetch_add_explicit(&c->posted, 1, memory_order_relaxed);
