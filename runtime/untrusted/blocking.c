@@ -3,9 +3,16 @@
  * arena unit meanwhile (the enclave keeps the unit until the response), so
  * pointers in it remain valid; responses may then come out of order, which
  * the enclave matches by cookie.
+ *
+ * An sthread never blocks on a descriptor the program made blocking: every
+ * attempt is itself non-blocking (blocking_xfer.c), and EAGAIN parks the call
+ * again. Checking readiness first and then running the call blocking is not
+ * enough: when several parked reads of one pipe are handed back to
+ * different sthreads, all of them see the one byte, one takes it and the
+ * others block inside read() holding their sthreads, while the write that
+ * would feed them waits behind one of those (tests/threads, pipe_race.c).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -13,18 +20,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "blocking.h"
+#include "blocking_xfer.h"
 #include "hostcall.h"
 #include "hostile.h"
 
 #define MAXFDS 64
 #define MAXPOLL 4096
 
-enum { K_INLINE, K_IN, K_OUT, K_POLL, K_PPOLL, K_EPOLL };
+enum { K_INLINE, K_XFER, K_POLL, K_PPOLL, K_EPOLL };
 
 struct scone_parked {
 	struct scone_request r;
@@ -32,6 +39,7 @@ struct scone_parked {
 	int kind, nfds;
 	int slot;                          /* poller's fds index, -1: not watched */
 	int64_t deadline;                  /* monotonic ns, -1: none */
+	int64_t done;                      /* K_XFER: progress so far (blocking_xfer.h) */
 	struct pollfd fds[MAXFDS];
 	struct scone_parked *next;
 };
@@ -42,11 +50,9 @@ static int poller_fd = -1;
 
 static int kind_of(int64_t nr)
 {
+	if (scone_xfer_events(nr))
+		return K_XFER;
 	switch (nr) {
-	case 0: case 19: case 43: case 45: case 47: case 288: case 299:
-		return K_IN;     /* read, readv, accept, recvfrom, recvmsg, accept4, recvmmsg */
-	case 1: case 20: case 44: case 46: case 307:
-		return K_OUT;    /* write, writev, sendto, sendmsg, sendmmsg */
 	case 7: return K_POLL;
 	case 271: return K_PPOLL;
 	case 232: case 281: return K_EPOLL;   /* epoll_wait, epoll_pwait */
@@ -66,36 +72,6 @@ static long run(const struct scone_request *r, const int64_t *args)
 	struct scone_ocall o = { .nr = r->nr };
 	memcpy(o.args, args, sizeof o.args);
 	return scone_hostile_result(r, scone_hostcall(&o));
-}
-
-static int ready(int fd, short events)
-{
-	struct pollfd p = { .fd = fd, .events = events };
-	return poll(&p, 1, 0) != 0;
-}
-
-/*
- * A read or write that must not wait: its descriptor is O_NONBLOCK or the
- * call says MSG_DONTWAIT. Parking it would wait for readiness the program
- * never asked for (redis's accept loop on its non-blocking listener then
- * never returned to its event loop). A descriptor fcntl rejects runs inline
- * too, so the call itself reports the error.
- */
-static int no_wait(const struct scone_request *r)
-{
-	int64_t flags = 0;
-	switch (r->nr) {
-	case 44: case 45: case 299: case 307:
-		flags = r->args[3];   /* sendto, recvfrom, recvmmsg, sendmmsg */
-		break;
-	case 46: case 47:
-		flags = r->args[2];   /* sendmsg, recvmsg */
-		break;
-	}
-	if (flags & MSG_DONTWAIT)
-		return 1;
-	int fl = fcntl((int)r->args[0], F_GETFL);
-	return fl < 0 || (fl & O_NONBLOCK);
 }
 
 /* The call with a zero timeout, for the poll family. */
@@ -147,7 +123,8 @@ static int park(struct scone_parked *p)
 }
 
 /* A new parked record for r, or NULL to run it inline (blocking). */
-static struct scone_parked *describe(struct scone_blocking_owner *owner, const struct scone_request *r, int kind)
+static struct scone_parked *describe(struct scone_blocking_owner *owner, const struct scone_request *r,
+				     int kind, int64_t done)
 {
 	struct scone_parked *p = calloc(1, sizeof *p);
 	if (!p)
@@ -156,9 +133,11 @@ static struct scone_parked *describe(struct scone_blocking_owner *owner, const s
 	p->owner = owner;
 	p->kind = kind;
 	p->deadline = -1;
-	if (kind == K_IN || kind == K_OUT || kind == K_EPOLL) {
+	p->done = done;
+	if (kind == K_XFER || kind == K_EPOLL) {
 		p->nfds = 1;
-		p->fds[0] = (struct pollfd){ .fd = (int)r->args[0], .events = kind == K_OUT ? POLLOUT : POLLIN };
+		p->fds[0] = (struct pollfd){ .fd = (int)r->args[0],
+					     .events = kind == K_EPOLL ? POLLIN : scone_xfer_events(r->nr) };
 	} else {
 		uint64_t n = (uint64_t)r->args[1];
 		if (n > MAXFDS) {
@@ -170,7 +149,12 @@ static struct scone_parked *describe(struct scone_blocking_owner *owner, const s
 		for (int i = 0; i < p->nfds; i++)
 			p->fds[i].revents = 0;
 	}
-	if (kind == K_POLL || kind == K_EPOLL) {
+	if (kind == K_XFER) {
+		/* A socket's receive or send timeout bounds the wait, as natively. */
+		int64_t t = scone_xfer_timeout(r);
+		if (t > 0)
+			p->deadline = now_ns() + t;
+	} else if (kind == K_POLL || kind == K_EPOLL) {
 		int ms = (int)r->args[kind == K_POLL ? 2 : 3];
 		if (ms >= 0)
 			p->deadline = now_ns() + (int64_t)ms * 1000000;
@@ -182,30 +166,43 @@ static struct scone_parked *describe(struct scone_blocking_owner *owner, const s
 	return p;
 }
 
+/* Park r (progress done), or, if nothing can be parked, run the rest
+ * blocking on this sthread as a last resort: 0 if parked, 1 if *ret set. */
+static int park_or_run(struct scone_blocking_owner *owner, const struct scone_request *r, int kind,
+		       int64_t done, long *ret)
+{
+	struct scone_parked *p = describe(owner, r, kind, done);
+	if (p && park(p))
+		return 0;
+	free(p);
+	*ret = kind == K_XFER ? scone_xfer_blocking(r, done) : run(r, r->args);
+	*ret = scone_hostile_result(r, *ret);
+	return 1;
+}
+
 int scone_blocking_run(struct scone_blocking_owner *owner, const struct scone_request *r, long *ret)
 {
 	int kind = owner && owner->wake ? kind_of(r->nr) : K_INLINE;
-	if (kind == K_INLINE || ((kind == K_IN || kind == K_OUT) &&
-				 (ready((int)r->args[0], kind == K_OUT ? POLLOUT : POLLIN) || no_wait(r)))) {
+	if (kind == K_INLINE) {
 		*ret = run(r, r->args);
 		return 1;
 	}
-	if (kind == K_POLL || kind == K_PPOLL || kind == K_EPOLL) {
-		long now = run_now(r, kind);
-		int zero_timeout = kind == K_PPOLL ? (r->args[2] && !memcmp((const void *)(uintptr_t)r->args[2], &(struct timespec){ 0, 0 }, sizeof(struct timespec)))
-						   : r->args[kind == K_POLL ? 2 : 3] == 0;
-		if (now != 0 || zero_timeout) {
-			*ret = now;
+	if (kind == K_XFER) {
+		int64_t done = 0;
+		if (scone_xfer_attempt(r, &done, ret)) {
+			*ret = scone_hostile_result(r, *ret);
 			return 1;
 		}
+		return park_or_run(owner, r, kind, done, ret);
 	}
-	struct scone_parked *p = describe(owner, r, kind);
-	if (!p || !park(p)) {
-		free(p);
-		*ret = run(r, r->args);
+	long now = run_now(r, kind);
+	int zero_timeout = kind == K_PPOLL ? (r->args[2] && !memcmp((const void *)(uintptr_t)r->args[2], &(struct timespec){ 0, 0 }, sizeof(struct timespec)))
+					   : r->args[kind == K_POLL ? 2 : 3] == 0;
+	if (now != 0 || zero_timeout) {
+		*ret = now;
 		return 1;
 	}
-	return 0;
+	return park_or_run(owner, r, kind, 0, ret);
 }
 
 struct scone_parked *scone_blocking_take(struct scone_blocking_owner *owner)
@@ -221,10 +218,16 @@ int scone_blocking_retry(struct scone_blocking_owner *owner, struct scone_parked
 	(void)owner;
 	*next = p->next;
 	*r = p->r;
-	if (p->kind == K_IN || p->kind == K_OUT) {
-		if (!ready(p->fds[0].fd, p->fds[0].events) && !no_wait(&p->r) && park(p))
-			return 0;
-		*ret = run(&p->r, p->r.args);
+	if (p->kind == K_XFER) {
+		if (!scone_xfer_attempt(&p->r, &p->done, ret)) {
+			if (p->deadline >= 0 && now_ns() >= p->deadline)
+				*ret = p->done ? p->done : -EAGAIN;
+			else if (park(p))
+				return 0;
+			else
+				*ret = scone_xfer_blocking(&p->r, p->done);
+		}
+		*ret = scone_hostile_result(&p->r, *ret);
 	} else {
 		*ret = run_now(&p->r, p->kind);
 		if (*ret == 0 && (p->deadline < 0 || now_ns() < p->deadline) && park(p))
