@@ -32,6 +32,15 @@ void mr_eextend(struct sha256_ctx *ctx, uint64_t offset, const uint8_t chunk[MR_
 /* §1.3: the 16 EEXTENDs of a page at offset, in ascending order. */
 void mr_eextend_page(struct sha256_ctx *ctx, uint64_t offset, const uint8_t page[MR_PAGE_SIZE]);
 /* §1 EINIT: SHA256FINAL; the digest is MRENCLAVE. */
+/*
+ * EADD of count consecutive pages from offset, each followed, when page is
+ * not NULL, by the 16 EEXTENDs of its bytes as stored (stride 0: the same
+ * page every time, e.g. zeros; MR_PAGE_SIZE: consecutive pages). The same
+ * records as mr_eadd and mr_eextend_page, hashed in large batches, with
+ * rider (may be NULL) hashed alongside.
+ */
+void mr_add_pages(struct sha256_ctx *ctx, uint64_t offset, uint32_t count, uint64_t secinfo_flags,
+		  const uint8_t *page, size_t stride, struct sha256_rider *rider);
 void mr_einit_final(struct sha256_ctx *ctx, uint8_t mrenclave[32]);
 /*
  * §1.2 / §8.6: the TCS as EADD stores it in the EPC (STATE, CSSA, AEP and

@@ -113,6 +113,54 @@ void sha256_final(struct sha256_ctx *ctx, uint8_t out[SHA256_DIGEST_SIZE])
 	}
 }
 
+void sha256_rider_init(struct sha256_rider *r, const void *data, size_t len)
+{
+	sha256_init(&r->ctx);
+	r->p = data;
+	r->left = len;
+}
+
+void sha256_rider_final(struct sha256_rider *r, uint8_t out[SHA256_DIGEST_SIZE])
+{
+	sha256_update(&r->ctx, r->p, r->left);
+	r->p += r->left;
+	r->left = 0;
+	sha256_final(&r->ctx, out);
+}
+
+void sha256_update_blocks(struct sha256_ctx *ctx, const void *data, size_t nblocks,
+			  struct sha256_rider *r)
+{
+	const uint8_t *p = data;
+	sha256_blocks_fn *f = blocks();
+
+	if (ctx->nbytes % SHA256_BLOCK_SIZE) {      /* not on a block boundary: no shortcut */
+		sha256_update(ctx, data, nblocks * SHA256_BLOCK_SIZE);
+		return;
+	}
+	ctx->nbytes += nblocks * SHA256_BLOCK_SIZE;
+	/* Riders start at their message's beginning and move in whole blocks,
+	 * so their buffers stay empty. */
+	size_t both = r ? r->left / SHA256_BLOCK_SIZE : 0;
+	if (both > nblocks)
+		both = nblocks;
+	if (both) {
+		if (f == sha256_blocks_shani) {
+			sha256_blocks_shani_x2(ctx->h, p, r->ctx.h, r->p, both);
+		} else {
+			f(ctx->h, p, both);
+			f(r->ctx.h, r->p, both);
+		}
+		r->ctx.nbytes += both * SHA256_BLOCK_SIZE;
+		r->p += both * SHA256_BLOCK_SIZE;
+		r->left -= both * SHA256_BLOCK_SIZE;
+		p += both * SHA256_BLOCK_SIZE;
+		nblocks -= both;
+	}
+	if (nblocks)
+		f(ctx->h, p, nblocks);
+}
+
 void sha256(const void *data, size_t len, uint8_t out[SHA256_DIGEST_SIZE])
 {
 	struct sha256_ctx ctx;

@@ -27,6 +27,27 @@ void sha256_final(struct sha256_ctx *ctx, uint8_t out[SHA256_DIGEST_SIZE]);
 /* One-shot convenience over the three calls above. */
 void sha256(const void *data, size_t len, uint8_t out[SHA256_DIGEST_SIZE]);
 
+/*
+ * A second message hashed alongside whole blocks of another
+ * (sha256_update_blocks): with SHA-NI the two chains take the time of about
+ * one. The rider's bytes must stay readable until sha256_rider_final.
+ */
+struct sha256_rider {
+	struct sha256_ctx ctx;
+	const uint8_t *p;          /* next byte not hashed yet */
+	size_t left;               /* bytes not hashed yet */
+};
+
+void sha256_rider_init(struct sha256_rider *r, const void *data, size_t len);
+/* Hashes what the rides left over, then the digest of the whole message. */
+void sha256_rider_final(struct sha256_rider *r, uint8_t out[SHA256_DIGEST_SIZE]);
+/*
+ * sha256_update of nblocks whole blocks, hashing up to as many blocks of r
+ * (NULL: none) in the same pass.
+ */
+void sha256_update_blocks(struct sha256_ctx *ctx, const void *data, size_t nblocks,
+			  struct sha256_rider *r);
+
 enum sha256_impl {
 	SHA256_IMPL_AUTO = 0,      /* SHA-NI when CPUID says so, else portable */
 	SHA256_IMPL_PORTABLE = 1,
