@@ -5,6 +5,8 @@
  * spins). Every queue pair is served by exactly one sthread, so
  * SCONE_STHREADS and SCONE_QUEUES name the same number.
  */
+#define _GNU_SOURCE
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +41,10 @@ static int number(const char *name, uint32_t def, uint32_t lo, uint32_t hi, uint
 
 int scone_knobs_parse(struct scone_knobs *k, uint32_t tcs, char *err, size_t errlen)
 {
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	/* The CPUs this process may run on (taskset, cpusets), in one system
+	 * call where sysconf reads a sysfs file. */
+	cpu_set_t set;
+	int cpus = sched_getaffinity(0, sizeof set, &set) ? 1 : CPU_COUNT(&set);
 	uint32_t def = cpus < 1 ? 1 : (uint32_t)cpus;
 	if (def > tcs)
 		def = tcs;

@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../sgxcrypto/sha256.h"
 #include "notecheck.h"
 
 #define PAGE 4096ull
@@ -191,17 +190,6 @@ int scone_note_parse(const uint8_t *sec, size_t secsize, const uint8_t *image,
 	    c->enclave_size != h->enclave_size || c->image_end != h->config_offset ||
 	    c->tcs_count < 1 || c->tcs_count > SCONE_MAX_TCS || c->ssa_frame_pages != h->ssa_frame_pages)
 		FAIL(".note.scone: the config page disagrees with the note (magic, version, size, TCS count or SSA)");
-	uint8_t digest[32];
-	sha256(image, image_size, digest);
-	if (memcmp(digest, c->image_sha256, 32))
-		FAIL("the enclave image (section .scone.enclave) does not match the SHA-256 in its signed config page");
-	for (uint32_t i = 0; i < h->nruns; i++) {
-		const struct scone_note_run *r = &n->runs[i];
-		if (r->source == SCONE_SRC_IMAGE && !image_run_matches_load(image, image_size, r))
-			FAIL(".note.scone: run %u: image bytes [0x%llx, +0x%llx) at 0x%llx are not exactly a PT_LOAD of the image",
-			     i, (unsigned long long)r->src_offset, (unsigned long long)r->src_size,
-			     (unsigned long long)r->offset);
-	}
 	for (uint32_t t = 0; t < c->tcs_count; t++) {
 		int found = 0;
 		for (uint32_t i = 0; i < h->nruns; i++)
@@ -216,6 +204,25 @@ int scone_note_parse(const uint8_t *sec, size_t secsize, const uint8_t *image,
 fail:
 	scone_note_free(n);
 	return -1;
+}
+
+int scone_note_check_image(const struct scone_note *n, const uint8_t digest[32], char *err, size_t errlen)
+{
+	if (memcmp(digest, n->config.image_sha256, 32)) {
+		snprintf(err, errlen, "the enclave image (section .scone.enclave) does not match the SHA-256 in its signed config page; "
+			 "the binary is corrupted or was modified after signing");
+		return -1;
+	}
+	for (uint32_t i = 0; i < n->hdr.nruns; i++) {
+		const struct scone_note_run *r = &n->runs[i];
+		if (r->source == SCONE_SRC_IMAGE && !image_run_matches_load(n->image, n->image_size, r)) {
+			snprintf(err, errlen, ".note.scone: run %u: image bytes [0x%llx, +0x%llx) at 0x%llx are not exactly a PT_LOAD of the image",
+				 i, (unsigned long long)r->src_offset, (unsigned long long)r->src_size,
+				 (unsigned long long)r->offset);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 void scone_note_free(struct scone_note *n)

@@ -24,12 +24,20 @@ struct scone_note {
  * version, offsets that follow one another exactly, every run in range and
  * within SIZE, no two runs overlapping, SECINFO flags that EADD accepts
  * (sgx-spec.md §2, §7), unmeasured runs zero-sourced, the config run where
- * config_offset says, reserved bytes zero, the image's SHA-256 equal to
- * the config page's, image runs equal to the image's PT_LOADs. Returns 0, or -1 with one
- * sentence in err naming the field.
+ * config_offset says, reserved bytes zero. Returns 0, or -1 with one
+ * sentence in err naming the field. The image's bytes are not read here:
+ * scone_load hashes them alongside the measurement and then calls
+ * scone_note_check_image.
  */
 int scone_note_parse(const uint8_t *sec, size_t secsize, const uint8_t *image,
 		     size_t image_size, struct scone_note *n, char *err, size_t errlen);
+/*
+ * The rest of the note's checks, given the image's SHA-256: equal to the
+ * config page's, and image runs equal to the image's PT_LOADs (which are
+ * read only once the digest has vouched for them). Returns 0, or -1 with
+ * one sentence in err.
+ */
+int scone_note_check_image(const struct scone_note *n, const uint8_t digest[32], char *err, size_t errlen);
 void scone_note_free(struct scone_note *n);
 
 /* Bytes of page p (0-based) of run r: 4096 bytes, or NULL for a zero page.
