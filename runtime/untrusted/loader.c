@@ -66,8 +66,6 @@ int scone_load(const struct scone_backend *b, const struct scone_note *n,
 	int rc = b->create(e, &p, base, err, errlen);
 	if (rc)
 		return rc;
-	/* The image's SHA-256 (bound by the config page) costs next to nothing
-	 * when it rides along the measurement; other backends hash it after. */
 	/* One zero region for the largest zero tail, not one mapping per size. */
 	uint64_t zero_pages = 0;
 	for (uint32_t i = 0; i < n->hdr.nruns; i++) {
@@ -78,6 +76,8 @@ int scone_load(const struct scone_backend *b, const struct scone_note *n,
 	}
 	if (zero_pages)
 		scone_zero_src(zero_pages * PAGE);
+	/* The image's SHA-256 (bound by the config page) costs next to nothing
+	 * when it rides along the measurement; other backends hash it after. */
 	sha256_rider_init(&image, n->image, n->image_size);
 	scone_sim_ride(b, *e, &image);
 	for (uint32_t i = 0; i < n->hdr.nruns; i++)
