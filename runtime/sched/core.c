@@ -137,6 +137,7 @@ void __scone_sched_unpark(struct lthread *l)
 
 static void reap(struct lthread *l)
 {
+	__scone_lthread_leave_all(l);
 	if (l->unmap_base)
 		S.ops->unmap(l->unmap_base, l->unmap_size);
 	int *ct = l->clear_tid;
@@ -333,6 +334,8 @@ int __scone_sched_init(const struct scone_sched_ops *ops, const struct scone_sch
 	main->tid = cfg->main_tid;
 	main->fs = cfg->main_fs;
 	main->tsan_fiber = TSAN_CURRENT();
+	__scone_lthread_join_all(main, 0);
+	S.main_l = main;
 	atomic_store(&S.live, 1);
 
 	/* The loop's first resumption is a `ret` into it, as if called. */

@@ -17,6 +17,7 @@
 #define FUTEX_WAKE_BITSET 10
 #define FUTEX_PRIVATE_FLAG 128
 #define FUTEX_CLOCK_REALTIME 256
+#define EINTR 4
 #define FUTEX_CMD_MASK ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME)
 
 #define NBUCKETS 256
@@ -83,10 +84,15 @@ int __scone_futex_unqueue(struct lthread *l)
 	return queued;
 }
 
-/* pthread_cancel's kick (tgkill SIGCANCEL): end lthread tid's futex wait,
- * if it is in one, as a spurious wake-up; musl's waits then loop back
- * through their cancellation point, which acts on the cancel flag. */
-long __scone_sched_futex_interrupt(long tid)
+/*
+ * End lthread tid's futex wait, if it is in one. pthread_cancel's kick
+ * (tgkill SIGCANCEL, signal 0): as a spurious wake-up; musl's waits then
+ * loop back through their cancellation point, which acts on the cancel
+ * flag. A handled signal: with EINTR, as the kernel's FUTEX_WAIT; under
+ * SA_RESTART the kernel would restart the wait, so it goes on, except for
+ * a sleep, which signal(7) never restarts.
+ */
+long __scone_futex_interrupt(long tid, int signal, int restart)
 {
 	for (int i = 0; i < NBUCKETS; i++) {
 		struct bucket *b = &buckets[i];
@@ -94,7 +100,12 @@ long __scone_sched_futex_interrupt(long tid)
 		for (struct lthread *l = b->head; l; l = l->fw_next) {
 			if (l->tid != tid)
 				continue;
+			if (signal && restart && l->fw_bitset != SCONE_SCHED_SLEEP_BITSET) {
+				spin_unlock(&b->lock);
+				return 0;
+			}
 			unlink_w(b, l);
+			l->fw_eintr = signal;
 			spin_unlock(&b->lock);
 			__scone_sched_unpark(l);
 			return 1;
@@ -102,6 +113,11 @@ long __scone_sched_futex_interrupt(long tid)
 		spin_unlock(&b->lock);
 	}
 	return 0;
+}
+
+long __scone_sched_futex_interrupt(long tid)
+{
+	return __scone_futex_interrupt(tid, 0, 0);
 }
 
 /* Take up to n waiters on a (bitset-matching) off b into *list. */
@@ -166,6 +182,7 @@ static long wait(uint32_t *a, uint32_t val, uint32_t bitset, const void *ts, lon
 	l->fw_addr = a;
 	l->fw_bitset = bitset;
 	l->timed_out = 0;
+	l->fw_eintr = 0;
 	enqueue(b, l);
 	spin_unlock(&b->lock);
 	if (ts)
@@ -174,7 +191,7 @@ static long wait(uint32_t *a, uint32_t val, uint32_t bitset, const void *ts, lon
 	if (ts)
 		__scone_timer_cancel(l);
 	l->fw_addr = 0;
-	return l->timed_out ? -ETIMEDOUT : 0;
+	return l->timed_out ? -ETIMEDOUT : l->fw_eintr ? -EINTR : 0;
 }
 
 static void lock2(struct bucket *b1, struct bucket *b2)

@@ -48,7 +48,18 @@ struct lthread {
 	struct lthread *t_next;
 	int t_on;
 	int timed_out;
+	int fw_eintr;                      /* the wait was ended by a signal */
 	void *tsan_fiber;                  /* SCONE_SCHED_TSAN builds only */
+	/* signals (sigtarget.c): the mask and the restart flag are written by
+	 * the lthread itself and by the interrupter; the others are atomic */
+	uint64_t sigmask;                  /* blocked signals */
+	uint64_t sigpending;               /* directed at this lthread, not yet delivered */
+	uint32_t sigintr;                  /* interruptions so far */
+	int sig_restart;                   /* the last interrupting handler had SA_RESTART */
+	uint64_t ext_cookie;               /* the external call it waits for outside, 0: none */
+	uint32_t ext_pair;
+	/* every live lthread, under sched.all_lock */
+	struct lthread *all_prev, *all_next;
 } __attribute__((aligned(64)));
 
 enum { POST_NONE, POST_PARK, POST_YIELD, POST_EXIT };
@@ -79,6 +90,9 @@ struct sched {
 	atomic_long next_tid;
 	struct spin free_lock;
 	struct lthread *free;
+	struct spin all_lock;
+	struct lthread *all;               /* every live lthread */
+	struct lthread *main_l;            /* the adopted main lthread, until it exits */
 	struct scone_ethread e[SCONE_SCHED_MAX_ETHREADS];
 };
 extern struct sched __scone_sched HIDDEN;
@@ -146,5 +160,10 @@ long __scone_deadline(long clock, int absolute, const void *ts, uint64_t *out) H
 /* futex.c */
 long __scone_futex_wake(uint32_t *uaddr, long n, uint32_t bitset) HIDDEN;
 int __scone_futex_unqueue(struct lthread *l) HIDDEN;
+long __scone_futex_interrupt(long tid, int signal, int restart) HIDDEN;
+
+/* sigtarget.c */
+void __scone_lthread_join_all(struct lthread *l, struct lthread *parent) HIDDEN;
+void __scone_lthread_leave_all(struct lthread *l) HIDDEN;
 
 #endif

@@ -85,6 +85,43 @@ long __scone_sched_futex(uint32_t *uaddr, long op, uint32_t val, uintptr_t timeo
 /* End lthread tid's futex wait, if any, as a spurious wake-up (for
  * pthread_cancel). 1 if it was waiting, else 0. */
 long __scone_sched_futex_interrupt(long tid) SCONE_SCHED_API;
+/* The bitset of the futex waits that are sleeps (nanosleep): signal(7)
+ * never restarts those, so a signal ends them even under SA_RESTART. */
+#define SCONE_SCHED_SLEEP_BITSET 0x51ee9u
+
+/* ---- signals (sigtarget.c), for runtime/trusted/signal.c ----
+ * Masks are per lthread; a new one inherits its creator's. Handlers run
+ * elsewhere (the signal lthread); these choose the receiver as Linux does
+ * and end its wait once the handler has run. */
+/* The running lthread's mask, or NULL on the scheduler loop. */
+uint64_t *__scone_sched_sigmask(void) SCONE_SCHED_API;
+/* Who receives signal bit: tid > 0 names the thread (pthread_kill): tid if
+ * it does not block bit, 0 if it does, -ESRCH if there is no such thread.
+ * tid 0 (process-directed): the main lthread unless it blocks bit, else
+ * the first lthread that does not, else 0 (the signal stays pending). */
+long __scone_sched_signal_pick(long tid, uint64_t bit) SCONE_SCHED_API;
+/* Leave bit pending on thread tid (it blocks it, or the signal lthread
+ * will deliver it). 0 or -ESRCH. */
+long __scone_sched_signal_post(long tid, uint64_t bit) SCONE_SCHED_API;
+/* Take one signal directed at some lthread that no longer blocks it: its
+ * tid (*bit set), or 0. */
+long __scone_sched_signal_take_directed(uint64_t *bit) SCONE_SCHED_API;
+/* Take one of the running lthread's directed signals in want: its bit, or 0. */
+uint64_t __scone_sched_signal_take_own(uint64_t want) SCONE_SCHED_API;
+/* After the handler ran: interrupt thread tid as the signal does (restart:
+ * the handler has SA_RESTART). Its futex wait ends (EINTR); *cookie and
+ * *pair name the external call it waits for outside (cookie 0: none), for
+ * the caller to cancel. 1 if tid lives, else 0. */
+int __scone_sched_signal_interrupt(long tid, int restart, uint64_t *cookie, uint32_t *pair) SCONE_SCHED_API;
+/* The running lthread: interruptions so far (0 on the scheduler loop), and
+ * whether the last one asks for a restart (SA_RESTART). */
+uint32_t __scone_sched_sigintr(void) SCONE_SCHED_API;
+int __scone_sched_sig_restart(void) SCONE_SCHED_API;
+/* The running lthread posted external call cookie on pair and waits for
+ * it (queue.c), or no longer does (cookie 0). */
+void __scone_sched_ext_set(uint64_t cookie, uint32_t pair) SCONE_SCHED_API;
+/* The running lthread's external call: 1 and its cookie and pair, or 0. */
+int __scone_sched_ext_get(uint64_t *cookie, uint32_t *pair) SCONE_SCHED_API;
 long __scone_sched_nanosleep(const void *req, void *rem) SCONE_SCHED_API;
 long __scone_sched_clock_nanosleep(long clock, long flags, const void *req, void *rem) SCONE_SCHED_API;
 long __scone_sched_yield(void) SCONE_SCHED_API;

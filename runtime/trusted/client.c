@@ -2,10 +2,12 @@
  * The syscall client (client.h): START's copy and check of the syscall
  * area, and the path of one external call, sync or async.
  */
+#include "../sched/scone_sched.h"
 #include "client.h"
 #include "marshal.h"
 
 #define ENOSYS 38
+#define EINTR 4
 
 struct scone_client __scone_client;
 
@@ -95,16 +97,34 @@ long __scone_external_desc(long nr, const struct scone_sys_desc *d, const long a
 		long *h = m.host;
 		return __scone_marshal_back(&m, __scone_ocall(nr, h[0], h[1], h[2], h[3], h[4], h[5]));
 	}
-	char *unit = __scone_unit_get();
-	long r = __scone_marshal_out(&m, nr, d, a, unit, c->unit_bytes);
-	if (!r) {
-		struct scone_waiter w = { .done = 0 };
-		__scone_post(nr, m.host, &w);
-		__scone_wait(&w);
-		r = __scone_marshal_back(&m, w.result);
+	for (;;) {
+		uint32_t intr = __scone_sched_sigintr();
+		char *unit = __scone_unit_get();
+		long r = __scone_marshal_out(&m, nr, d, a, unit, c->unit_bytes);
+		if (!r) {
+			struct scone_waiter w = { .done = 0 };
+			__scone_post(nr, m.host, &w);
+			/* A signal interrupted this lthread after the call began but
+			 * may have missed the cookie (sigtarget.c): cancel it here. */
+			if (__scone_sched_sigintr() != intr)
+				__scone_cancel_own();
+			__scone_wait(&w);
+			__scone_sched_ext_set(0, 0);
+			r = w.result;
+			if (r == -SCONE_ERESTARTSYS) {
+				/* Cancelled for a signal: restarted only under SA_RESTART
+				 * (the host said signal(7) allows it); the handler has run. */
+				if (__scone_sched_sig_restart()) {
+					__scone_unit_put(unit);
+					continue;
+				}
+				r = -EINTR;
+			}
+			r = __scone_marshal_back(&m, r);
+		}
+		__scone_unit_put(unit);
+		return r;
 	}
-	__scone_unit_put(unit);
-	return r;
 }
 
 long __scone_external(long nr, const long a[6])

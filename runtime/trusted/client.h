@@ -57,6 +57,10 @@ long __scone_external_desc(long nr, const struct scone_sys_desc *d, const long a
 
 /* queue.c */
 void __scone_post(long nr, const long host_args[6], struct scone_waiter *w) SCONE_HIDDEN;
+/* Cancel the call with cookie posted to pair q, or the running lthread's
+ * own (queue_abi.h "Cancellation"); its response still ends it. */
+void __scone_cancel(uint32_t q, uint64_t cookie) SCONE_HIDDEN;
+void __scone_cancel_own(void) SCONE_HIDDEN;
 
 /* arena.c: async units, one per call in flight */
 char *__scone_unit_get(void) SCONE_HIDDEN;

@@ -34,8 +34,8 @@ static void store_release(struct scone_ring_index *i, uint32_t v)
 	__atomic_store_n(&i->value, v, __ATOMIC_RELEASE);
 }
 
-/* Post to p if it has room; 1 if posted. */
-static int try_post(struct scone_pair *p, long nr, const long *args, struct scone_waiter *w)
+/* Post to p (pair q) if it has room; 1 if posted. */
+static int try_post(struct scone_pair *p, uint32_t q, long nr, const long *args, struct scone_waiter *w)
 {
 	struct scone_client *c = &__scone_client;
 	lock(p);
@@ -62,6 +62,9 @@ static int try_post(struct scone_pair *p, long nr, const long *args, struct scon
 	__scone_memcpy(&p->req[slot], &r, sizeof r);
 	store_release(&p->qp->req_tail, ++p->tail);
 	unlock(p);
+	/* What a signal cancels (sigtarget.c); a cancel itself is not cancelled. */
+	if (nr != SCONE_QUEUE_NR_CANCEL && __scone_on_lthread())
+		__scone_sched_ext_set(cookie, q);
 	atomic_fetch_add_explicit(&c->posted, 1, memory_order_relaxed);
 	if (c->kmod)
 		return 1;
@@ -79,11 +82,11 @@ void __scone_post(long nr, const long host_args[6], struct scone_waiter *w)
 		/* An idle pair first, so that a call blocking outside holds up nobody. */
 		for (uint32_t q = 0; q < c->queues; q++) {
 			struct scone_pair *p = &c->pairs[q];
-			if (p->tail == p->head && try_post(p, nr, host_args, w))
+			if (p->tail == p->head && try_post(p, q, nr, host_args, w))
 				return;
 		}
 		for (uint32_t q = 0; q < c->queues; q++)
-			if (try_post(&c->pairs[q], nr, host_args, w))
+			if (try_post(&c->pairs[q], q, nr, host_args, w))
 				return;
 		/* Every ring is full: as for arena units (arena.c). */
 		__scone_poll();
@@ -92,6 +95,29 @@ void __scone_post(long nr, const long host_args[6], struct scone_waiter *w)
 		else
 			__asm__ __volatile__("pause");
 	}
+}
+
+/* queue_abi.h "Cancellation": the word first, then the request that makes
+ * the host look; returns once the host has looked. */
+void __scone_cancel(uint32_t q, uint64_t cookie)
+{
+	struct scone_client *c = &__scone_client;
+	if (!c->async || q >= c->queues)
+		return;
+	uint64_t *words = (uint64_t *)((char *)c->pairs[q].qp + SCONE_QUEUE_CANCEL_OFFSET(c->entries));
+	__atomic_store_n(&words[cookie & (c->entries - 1)], cookie, __ATOMIC_SEQ_CST);
+	struct scone_waiter w = { .done = 0 };
+	static const long none[6];
+	__scone_post(SCONE_QUEUE_NR_CANCEL, none, &w);
+	__scone_wait(&w);
+}
+
+void __scone_cancel_own(void)
+{
+	uint64_t cookie;
+	uint32_t q;
+	if (__scone_sched_ext_get(&cookie, &q))
+		__scone_cancel(q, cookie);
 }
 
 static int harvest(struct scone_pair *p, uint32_t q)

@@ -7,6 +7,16 @@
  * raised signals run their handlers on the signal lthread, which this file
  * starts with the first handler. A signal the host posts that the enclave
  * never asked for is forged: it is logged and dropped (the SIGY lesson).
+ *
+ * Masks are per lthread (runtime/sched/sigtarget.c). The signal lthread
+ * chooses the receiver as Linux does (the main thread unless it blocks the
+ * signal, else another thread that does not; pthread_kill's target), runs
+ * the handler, and only then interrupts the receiver: its futex wait or
+ * sleep ends with EINTR, sigsuspend returns, and an external call it waits
+ * for outside is cancelled (queue_abi.h), so that the call returns EINTR,
+ * or is restarted under SA_RESTART where signal(7) says so, with the
+ * handler's effects visible. A signal raised by a thread at itself runs its
+ * handler at once, on that thread.
  */
 #include <pthread.h>
 
@@ -23,6 +33,7 @@
 #define SIGCANCEL 33
 #define SA_SIGINFO 4ul
 #define SA_RESETHAND 0x80000000ul
+#define SA_RESTART 0x10000000ul
 #define EAGAIN 11
 #define EINTR 4
 #define ESRCH 3
@@ -39,14 +50,16 @@ struct k_sigaction {               /* the kernel's layout, as musl passes it */
 };
 
 static struct k_sigaction actions[NSIG];
-static unsigned long blocked;
-static unsigned long pending;
+static unsigned long early_blocked;        /* the mask before the scheduler runs */
+static unsigned long pending;              /* process-directed */
 static unsigned long registered;           /* asked of the host */
 static unsigned long forged;               /* posted but never asked for: to log */
 static struct scone_signal_box *box;       /* host */
 static int thread_started;
+static long signal_tid;                    /* the signal lthread's */
 
 static void wake_waiters(void);
+static void interrupt(long tid, int restart);
 /* Bumped whenever a signal becomes pending: sigsuspend and sigtimedwait
  * wait on it (an in-enclave futex, served by the scheduler). */
 static uint32_t signal_seq;
@@ -68,6 +81,14 @@ static unsigned long bit(long sig)
 	return 1ul << (sig - 1);
 }
 
+/* The calling thread's mask: its lthread's, or the one mask before the
+ * scheduler runs. Only the thread itself writes it. */
+static unsigned long *mask_of_self(void)
+{
+	uint64_t *m = __scone_sched_active() ? __scone_sched_sigmask() : 0;
+	return m ? (unsigned long *)m : &early_blocked;
+}
+
 struct k_siginfo {
 	int signo, errno_, code, pad;
 	int pid, uid;
@@ -78,35 +99,50 @@ struct k_siginfo {
  * return to user space: with its mask added while it runs. */
 static void run_handler(long sig)
 {
+	unsigned long *m = mask_of_self();
 	lock();
 	struct k_sigaction a = actions[sig];
 	if (a.flags & SA_RESETHAND)
 		actions[sig].handler = SIG_DFL;
-	unsigned long saved = blocked;
-	blocked |= a.mask | bit(sig);
 	unlock();
+	if (a.handler <= SIG_IGN) {
+		/* Changed since it was chosen: ignored, or the default action. */
+		if (a.handler == SIG_DFL)
+			__scone_ocall(SYS_kill, __scone_rt.pid, sig, 0, 0, 0, 0);
+		return;
+	}
+	unsigned long saved = *m;
+	__atomic_store_n(m, saved | a.mask | bit(sig), __ATOMIC_SEQ_CST);
 	if (a.flags & SA_SIGINFO) {
 		struct k_siginfo si = { .signo = (int)sig, .code = -6 /* SI_TKILL */, .pid = (int)__scone_rt.pid };
 		((void (*)(int, void *, void *))a.handler)((int)sig, &si, 0);
 	} else {
 		((void (*)(int))a.handler)((int)sig);
 	}
-	lock();
-	blocked = saved;
-	unlock();
+	__atomic_store_n(m, saved, __ATOMIC_SEQ_CST);
 }
 
-/* Deliver sig as raised in the enclave: handler, pending, ignore, or the
- * default action, which the host carries out on the whole process. */
+/* Deliver sig as raised by a thread at itself: handler, pending, ignore,
+ * or the default action, which the host carries out on the whole process. */
 static long deliver(long sig)
 {
 	lock();
 	unsigned long h = actions[sig].handler;
-	int masked = (blocked & bit(sig)) != 0;
-	if (h > SIG_IGN && masked)
+	int masked = (*mask_of_self() & bit(sig)) != 0;
+	if (h > SIG_IGN && masked && !__scone_sched_active())
 		pending |= bit(sig);
 	unlock();
 	if (h > SIG_IGN && masked) {
+		long self = __scone_sched_active() ? __scone_sched_gettid() : 0;
+		/* Raised by a handler on the signal lthread, which blocks all:
+		 * process-directed, for the next receiver, once this handler ends. */
+		if (self && self == __atomic_load_n(&signal_tid, __ATOMIC_RELAXED)) {
+			lock();
+			pending |= bit(sig);
+			unlock();
+		} else if (self) {
+			__scone_sched_signal_post(self, bit(sig));
+		}
 		wake_waiters();
 		return 0;
 	}
@@ -126,14 +162,28 @@ long __scone_sys_tgkill(long tgid, long tid, long sig)
 	if (!sig)
 		return 0;
 	/* pthread_cancel has set the target's flag already: a target waiting on
-	 * a futex (pthread_cond_wait, sem_wait, join) wakes spuriously and
-	 * meets its cancellation point again; any other acts at its next one. */
+	 * a futex (pthread_cond_wait, sem_wait, join) or outside (read, accept)
+	 * sees EINTR and meets its cancellation point; any other acts at its
+	 * next one. */
 	if (sig == SIGCANCEL) {
 		if (__scone_sched_active())
-			__scone_sched_futex_interrupt(tid);
+			interrupt(tid, 0);
 		return 0;
 	}
-	return deliver(sig);
+	if (!__scone_sched_active() || tid == __scone_sched_gettid())
+		return deliver(sig);
+	lock();
+	unsigned long h = actions[sig].handler;
+	unlock();
+	if (h == SIG_IGN)
+		return __scone_sched_signal_pick(tid, bit(sig)) < 0 ? -ESRCH : 0;
+	if (h == SIG_DFL)
+		return __scone_ocall(SYS_kill, __scone_rt.pid, sig, 0, 0, 0, 0);
+	/* Another thread's: the signal lthread delivers it once tid allows. */
+	long r = __scone_sched_signal_post(tid, bit(sig));
+	if (!r)
+		wake_waiters();
+	return r;
 }
 
 long __scone_sys_rt_sigpending(void *set, unsigned long size)
@@ -147,7 +197,7 @@ long __scone_sys_rt_sigpending(void *set, unsigned long size)
 	return 0;
 }
 
-/* Take one pending signal in want, or 0. */
+/* Take one process-directed pending signal in want, or 0. */
 static long take(unsigned long want)
 {
 	lock();
@@ -159,13 +209,74 @@ static long take(unsigned long want)
 	return sig;
 }
 
+/* Take one signal pending for the calling thread in want: directed at it
+ * first, then process-directed. */
+static long take_for_self(unsigned long want)
+{
+	uint64_t b = __scone_sched_signal_take_own(want);
+	return b ? __builtin_ctzl(b) + 1 : take(want);
+}
+
+/* After a handler ran for thread tid: end its wait as the signal would. */
+static void interrupt(long tid, int restart)
+{
+	uint64_t cookie;
+	uint32_t pair;
+	if (!__scone_sched_signal_interrupt(tid, restart, &cookie, &pair))
+		return;
+	wake_waiters();                     /* sigsuspend, sigtimedwait */
+	if (cookie)
+		__scone_cancel(pair, cookie);
+}
+
+static void handle(long sig, long tid)
+{
+	lock();
+	int restart = (actions[sig].flags & SA_RESTART) != 0;
+	unlock();
+	run_handler(sig);
+	interrupt(tid, restart);
+}
+
+/* Deliver one pending signal to a thread that accepts it: 1 if one was. */
+static int deliver_one(void)
+{
+	lock();
+	unsigned long p = pending;
+	unlock();
+	for (long sig = 1; p; sig++) {
+		if (!(p & bit(sig)))
+			continue;
+		p &= ~bit(sig);
+		long tid = __scone_sched_signal_pick(0, bit(sig));
+		if (tid <= 0)
+			continue;                   /* every thread blocks it: stays pending */
+		lock();
+		int ours = (pending & bit(sig)) != 0;
+		pending &= ~bit(sig);
+		unlock();
+		if (ours) {                         /* else a thread took it itself */
+			handle(sig, tid);
+			return 1;
+		}
+	}
+	uint64_t b;
+	long tid = __scone_sched_signal_take_directed(&b);
+	if (tid)
+		handle(__builtin_ctzl(b) + 1, tid);
+	return tid != 0;
+}
+
 static void *signal_main(void *arg)
 {
 	(void)arg;
+	/* Never a receiver itself: it only runs handlers for the others. */
+	__atomic_store_n(mask_of_self(), ~0ul, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&signal_tid, __scone_sched_gettid(), __ATOMIC_RELAXED);
 	for (;;) {
 		uint32_t seq = __atomic_load_n(&signal_seq, __ATOMIC_SEQ_CST);
 		lock();
-		unsigned long f = forged, deliverable = ~blocked;
+		unsigned long f = forged;
 		forged = 0;
 		unlock();
 		for (long sig = 1; f; sig++)
@@ -174,11 +285,8 @@ static void *signal_main(void *arg)
 				__scone_log(SCONE_LOG_WARN, "signal %d from the host ignored: the application installed no handler for it, so the enclave never asked for it (forged)",
 					    (int)sig);
 			}
-		long sig = take(deliverable);
-		if (sig) {
-			run_handler(sig);
+		if (deliver_one())
 			continue;
-		}
 		__scone_sched_futex(&signal_seq, FUTEX_WAIT_PRIVATE, seq, 0, 0, 0);
 	}
 	return 0;
@@ -188,24 +296,27 @@ long __scone_sys_rt_sigsuspend(const void *set, unsigned long size)
 {
 	if (size != 8)
 		return -EINVAL;
-	unsigned long mask;
+	unsigned long mask, *m = mask_of_self();
 	__scone_memcpy(&mask, set, 8);
-	lock();
-	unsigned long saved = blocked;
-	blocked = mask & ~(bit(SIGKILL) | bit(SIGSTOP));
-	unlock();
+	mask &= ~(bit(SIGKILL) | bit(SIGSTOP));
+	uint32_t intr = __scone_sched_sigintr();
+	unsigned long saved = *m;
+	__atomic_store_n(m, mask, __ATOMIC_SEQ_CST);
+	/* The signal lthread may now choose this thread. */
+	wake_waiters();
 	for (;;) {
 		uint32_t seq = __atomic_load_n(&signal_seq, __ATOMIC_SEQ_CST);
-		long sig = take(~mask);
+		long sig = take_for_self(~mask);
 		if (sig) {
 			run_handler(sig);
 			break;
 		}
+		/* The signal lthread ran a handler for this thread. */
+		if (__scone_sched_sigintr() != intr)
+			break;
 		__scone_sched_futex(&signal_seq, FUTEX_WAIT_PRIVATE, seq, 0, 0, 0);
 	}
-	lock();
-	blocked = saved;
-	unlock();
+	__atomic_store_n(m, saved, __ATOMIC_SEQ_CST);
 	return -EINTR;
 }
 
@@ -226,7 +337,7 @@ long __scone_sys_rt_sigtimedwait(const void *set, void *info, const void *timeou
 	}
 	for (;;) {
 		uint32_t seq = __atomic_load_n(&signal_seq, __ATOMIC_SEQ_CST);
-		long sig = take(want);
+		long sig = take_for_self(want);
 		if (sig) {
 			if (info) {
 				struct k_siginfo si = { .signo = (int)sig, .code = -6, .pid = (int)__scone_rt.pid };
@@ -342,24 +453,25 @@ long __scone_sys_rt_sigprocmask(long how, const void *set, void *oset, unsigned 
 {
 	if (size != 8)
 		return -EINVAL;
-	unsigned long old = blocked, s = 0;
+	unsigned long *m = mask_of_self(), old = *m, s = 0, now = old;
 	if (set) {
 		__scone_memcpy(&s, set, 8);
 		switch (how) {
-		case 0: blocked |= s; break;       /* SIG_BLOCK */
-		case 1: blocked &= ~s; break;      /* SIG_UNBLOCK */
-		case 2: blocked = s; break;        /* SIG_SETMASK */
+		case 0: now |= s; break;           /* SIG_BLOCK */
+		case 1: now &= ~s; break;          /* SIG_UNBLOCK */
+		case 2: now = s; break;            /* SIG_SETMASK */
 		default: return -EINVAL;
 		}
-		blocked &= ~((1ul << (SIGKILL - 1)) | (1ul << (SIGSTOP - 1)));
+		now &= ~((1ul << (SIGKILL - 1)) | (1ul << (SIGSTOP - 1)));
+		__atomic_store_n(m, now, __ATOMIC_SEQ_CST);
 	}
 	if (oset)
 		__scone_memcpy(oset, &old, 8);
 	/* Unblocked pending signals run now, on this lthread, before the call
 	 * returns, as the kernel delivers them (raise() relies on it). */
-	for (long sig; (sig = take(~blocked));)
+	for (long sig; (sig = take_for_self(~now));)
 		run_handler(sig);
-	if (pending & ~blocked)
+	if (old & ~now)
 		wake_waiters();
 	return 0;
 }

@@ -1,8 +1,9 @@
 /*
  * nanosleep and clock_nanosleep as timed futex waits on a word nobody
- * wakes: pthread_cancel (signal.c) can then end a sleep the way it ends any
- * futex wait, and the sleeper meets its cancellation point (musl's sleeps
- * are cancellation points). Timing is the scheduler's (clock.c).
+ * wakes: pthread_cancel and handled signals (signal.c) can then end a sleep
+ * the way they end any futex wait; the sleeper meets its cancellation point
+ * (musl's sleeps are cancellation points) or returns EINTR with the time
+ * left. Timing is the scheduler's (clock.c).
  */
 #include "../sched/scone_sched.h"
 #include "misc.h"
@@ -41,10 +42,11 @@ long __scone_sys_clock_nanosleep(long clock, long flags, const void *req, void *
 		deadline = d > rt ? mono + (d - rt) : mono;
 	}
 	struct ts abs = { (long)(deadline / NS), (long)(deadline % NS) };
-	long r = __scone_sched_futex(&never_woken, FUTEX_WAIT_BITSET_PRIVATE, 0, (uintptr_t)&abs, 0, ~0u);
+	long r = __scone_sched_futex(&never_woken, FUTEX_WAIT_BITSET_PRIVATE, 0, (uintptr_t)&abs, 0, SCONE_SCHED_SLEEP_BITSET);
 	if (r == -ETIMEDOUT || r == -EINVAL)
 		return r == -EINVAL ? r : 0;
-	/* Ended early: by pthread_cancel (or a spurious wake-up). */
+	/* Ended early: by a signal (EINTR, whatever SA_RESTART says: signal(7)
+	 * never restarts sleeps), by pthread_cancel, or spuriously. */
 	if (rem && !(flags & TIMER_ABSTIME)) {
 		uint64_t now = __scone_clock_now(CLOCK_MONOTONIC), left = deadline > now ? deadline - now : 0;
 		struct ts o = { (long)(left / NS), (long)(left % NS) };

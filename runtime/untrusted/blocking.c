@@ -11,6 +11,12 @@
  * different sthreads, all of them see the one byte, one takes it and the
  * others block inside read() holding their sthreads, while the write that
  * would feed them waits behind one of those (tests/threads, pipe_race.c).
+ *
+ * Cancellation (queue_abi.h): a parked call whose cancel word names it is
+ * answered instead of waiting. Its sthread looks before it parks the call;
+ * the poller looks on every pass, after taking in new calls and after each
+ * wake-up (scone_blocking_kick), and hands cancelled calls back to their
+ * sthreads, which look again after one last attempt.
  */
 #include <errno.h>
 #include <poll.h>
@@ -31,7 +37,7 @@
 #define MAXFDS 64
 #define MAXPOLL 4096
 
-enum { K_INLINE, K_XFER, K_POLL, K_PPOLL, K_EPOLL };
+enum { K_INLINE, K_XFER, K_POLL, K_PPOLL, K_EPOLL, K_PAUSE };
 
 struct scone_parked {
 	struct scone_request r;
@@ -56,6 +62,7 @@ static int kind_of(int64_t nr)
 	case 7: return K_POLL;
 	case 271: return K_PPOLL;
 	case 232: case 281: return K_EPOLL;   /* epoll_wait, epoll_pwait */
+	case 34: return K_PAUSE;              /* pause: only a signal ends it */
 	default: return K_INLINE;
 	}
 }
@@ -134,7 +141,9 @@ static struct scone_parked *describe(struct scone_blocking_owner *owner, const s
 	p->kind = kind;
 	p->deadline = -1;
 	p->done = done;
-	if (kind == K_XFER || kind == K_EPOLL) {
+	if (kind == K_PAUSE) {
+		p->nfds = 0;
+	} else if (kind == K_XFER || kind == K_EPOLL) {
 		p->nfds = 1;
 		p->fds[0] = (struct pollfd){ .fd = (int)r->args[0],
 					     .events = kind == K_EPOLL ? POLLIN : scone_xfer_events(r->nr) };
@@ -166,12 +175,39 @@ static struct scone_parked *describe(struct scone_blocking_owner *owner, const s
 	return p;
 }
 
+static int cancelled(const struct scone_blocking_owner *o, const struct scone_request *r)
+{
+	if (!o->cancel)
+		return 0;
+	atomic_thread_fence(memory_order_seq_cst);
+	return __atomic_load_n(&o->cancel[(uint32_t)r->cookie & o->mask], __ATOMIC_RELAXED) == r->cookie;
+}
+
+/*
+ * The answer to a cancelled call, as the kernel's to a signal: what was
+ * transferred already; else ERESTARTSYS for the reads and writes that
+ * SA_RESTART restarts (signal(7): not on a socket with a timeout, which is
+ * what a deadline of a K_XFER call means); else EINTR (poll, epoll_wait,
+ * pause: never restarted).
+ */
+static long interrupted(int kind, int64_t done, int64_t deadline)
+{
+	if (kind == K_XFER && done)
+		return (long)done;
+	return kind == K_XFER && deadline < 0 ? -SCONE_ERESTARTSYS : -EINTR;
+}
+
 /* Park r (progress done), or, if nothing can be parked, run the rest
  * blocking on this sthread as a last resort: 0 if parked, 1 if *ret set. */
 static int park_or_run(struct scone_blocking_owner *owner, const struct scone_request *r, int kind,
 		       int64_t done, long *ret)
 {
 	struct scone_parked *p = describe(owner, r, kind, done);
+	if (p && cancelled(owner, r)) {
+		*ret = interrupted(kind, done, p->deadline);
+		free(p);
+		return 1;
+	}
 	if (p && park(p))
 		return 0;
 	free(p);
@@ -195,6 +231,8 @@ int scone_blocking_run(struct scone_blocking_owner *owner, const struct scone_re
 		}
 		return park_or_run(owner, r, kind, done, ret);
 	}
+	if (kind == K_PAUSE)
+		return park_or_run(owner, r, kind, 0, ret);
 	long now = run_now(r, kind);
 	int zero_timeout = kind == K_PPOLL ? (r->args[2] && !memcmp((const void *)(uintptr_t)r->args[2], &(struct timespec){ 0, 0 }, sizeof(struct timespec)))
 					   : r->args[kind == K_POLL ? 2 : 3] == 0;
@@ -220,7 +258,9 @@ int scone_blocking_retry(struct scone_blocking_owner *owner, struct scone_parked
 	*r = p->r;
 	if (p->kind == K_XFER) {
 		if (!scone_xfer_attempt(&p->r, &p->done, ret)) {
-			if (p->deadline >= 0 && now_ns() >= p->deadline)
+			if (cancelled(p->owner, &p->r))
+				*ret = interrupted(p->kind, p->done, p->deadline);
+			else if (p->deadline >= 0 && now_ns() >= p->deadline)
 				*ret = p->done ? p->done : -EAGAIN;
 			else if (park(p))
 				return 0;
@@ -228,9 +268,15 @@ int scone_blocking_retry(struct scone_blocking_owner *owner, struct scone_parked
 				*ret = scone_xfer_blocking(&p->r, p->done);
 		}
 		*ret = scone_hostile_result(&p->r, *ret);
+	} else if (p->kind == K_PAUSE) {
+		if (!cancelled(p->owner, &p->r) && park(p))
+			return 0;
+		*ret = -EINTR;
 	} else {
 		*ret = run_now(&p->r, p->kind);
-		if (*ret == 0 && (p->deadline < 0 || now_ns() < p->deadline) && park(p))
+		if (*ret == 0 && cancelled(p->owner, &p->r))
+			*ret = -EINTR;
+		else if (*ret == 0 && (p->deadline < 0 || now_ns() < p->deadline) && park(p))
 			return 0;
 	}
 	free(p);
@@ -246,6 +292,15 @@ static void hand_back(struct scone_parked *p)
 	o->wake(o->arg);
 }
 
+void scone_blocking_kick(void)
+{
+	pthread_once(&poller_once, start_poller);
+	uint64_t one = 1;
+	if (poller_fd >= 0 && write(poller_fd, &one, 8) < 0) {
+		/* The counter is full: the poller has plenty to wake it. */
+	}
+}
+
 static void *poller(void *arg)
 {
 	(void)arg;
@@ -259,7 +314,7 @@ static void *poller(void *arg)
 			mine = in;
 			in = n;
 		}
-		int n = 1;
+		int n = 1, urgent = 0;
 		int64_t deadline = -1;
 		fds[0] = (struct pollfd){ .fd = poller_fd, .events = POLLIN };
 		for (struct scone_parked *p = mine; p; p = p->next) {
@@ -271,9 +326,12 @@ static void *poller(void *arg)
 			}
 			if (p->deadline >= 0 && (deadline < 0 || p->deadline < deadline))
 				deadline = p->deadline;
+			/* Looked at after the wake-up that brought p in (or after
+			 * the kick): a cancel stored before either is seen here. */
+			urgent |= cancelled(p->owner, &p->r);
 		}
-		int ms = -1;
-		if (deadline >= 0) {
+		int ms = urgent ? 0 : -1;
+		if (deadline >= 0 && !urgent) {
 			int64_t left = deadline - now_ns();
 			ms = left <= 0 ? 0 : (int)((left + 999999) / 1000000);
 		}
@@ -290,7 +348,7 @@ static void *poller(void *arg)
 		struct scone_parked **link = &mine;
 		while (*link) {
 			struct scone_parked *p = *link;
-			int fire = p->deadline >= 0 && t >= p->deadline;
+			int fire = (p->deadline >= 0 && t >= p->deadline) || cancelled(p->owner, &p->r);
 			if (p->slot >= 0)
 				for (int i = 0; i < p->nfds; i++)
 					fire |= fds[p->slot + i].revents != 0;

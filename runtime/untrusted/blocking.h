@@ -19,9 +19,13 @@ struct scone_blocking_owner {
 	void (*wake)(void *arg);
 	void *arg;
 	struct scone_parked *_Atomic back;   /* handed back, LIFO */
+	const uint64_t *cancel;              /* the pair's cancel words (queue_abi.h), or NULL */
+	uint32_t mask;                       /* entries - 1 */
 };
 
-/* Serve r for owner: 1 if it ran (*ret is the result), 0 if parked. */
+/* Serve r for owner: 1 if it ran (*ret is the result), 0 if parked.
+ * A call the enclave has cancelled (queue_abi.h "Cancellation") is answered
+ * -EINTR, -SCONE_ERESTARTSYS or its progress instead of waiting (again). */
 int scone_blocking_run(struct scone_blocking_owner *owner, const struct scone_request *r, long *ret);
 /* Take the requests handed back (each to be passed to scone_blocking_retry). */
 struct scone_parked *scone_blocking_take(struct scone_blocking_owner *owner);
@@ -29,5 +33,9 @@ struct scone_parked *scone_blocking_take(struct scone_blocking_owner *owner);
  * again. Always consumes p. */
 int scone_blocking_retry(struct scone_blocking_owner *owner, struct scone_parked *p,
 			 struct scone_parked **next, struct scone_request *r, long *ret);
+
+/* SCONE_QUEUE_NR_CANCEL: have the poller look at every parked call's
+ * cancel word now. */
+void scone_blocking_kick(void);
 
 #endif

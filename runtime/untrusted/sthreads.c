@@ -135,7 +135,11 @@ void *scone_sthread_main(void *arg)
 			long ret;
 			memcpy(&r, &t->req[head & t->mask], sizeof r);
 			release(&t->qp->req_head, ++head);
-			if (scone_blocking_run(&t->blocking, &r, &ret))
+			if (r.nr == SCONE_QUEUE_NR_CANCEL) {
+				scone_blocking_kick();
+				ret = 0;
+				respond(t, &rsp_tail, r.nr, r.cookie, ret);
+			} else if (scone_blocking_run(&t->blocking, &r, &ret))
 				respond(t, &rsp_tail, r.nr, r.cookie, ret);
 			idle = slept = 0;
 			step = 1;
@@ -193,6 +197,8 @@ static int start_threads(struct scone_syscalls *s, const struct scone_knobs *k, 
 		 * calls run on the sthread as before. */
 		t->blocking.wake = s->kmod_fd >= 0 ? NULL : blocking_wake;
 		t->blocking.arg = t;
+		t->blocking.cancel = (const uint64_t *)((char *)qp + SCONE_QUEUE_CANCEL_OFFSET(k->slots));
+		t->blocking.mask = k->slots - 1;
 		if (s->kmod_fd >= 0) {
 			int rc = scone_kmod_register(s->kmod_fd, qp, k->slots, &t->kmod_id);
 			if (rc) {

@@ -90,3 +90,33 @@ def test_forged_signal_is_logged_and_ignored(build, enclave_env, hostile):
     rc, out, err = _finish(p)
     assert (rc, out) == (3, "term after usr1=2 alrm=1\n"), err
     assert "signal 12 from the host ignored" in err and "(forged)" in err, err
+
+
+# What Linux does (signal(7), pause(2), sigsuspend(2), nanosleep(2),
+# pthread_cancel(3)); the native run of the same program must say the same.
+SIGINTR_EXPECTED = (
+    "read-eintr: -1 Interrupted system call handler=1\n"
+    "read-restart: 1 - handler=1\n"
+    "pause: -1 Interrupted system call handler=1\n"
+    "sigsuspend: -1 Interrupted system call handler=1\n"
+    "nanosleep: -1 Interrupted system call handler=1\n"
+    "nanosleep: about 4 s left: yes\n"
+    "pthread_kill: -1 Interrupted system call handler=1\n"
+    "to-worker: -1 Interrupted system call handler=1\n"
+    "cancel-read: canceled\n")
+
+
+def test_blocked_calls_interrupted_natively(build):
+    r = subprocess.run([str(build("sigintr.c", native=True))], capture_output=True, text=True, timeout=60)
+    assert (r.returncode, r.stdout) == (0, SIGINTR_EXPECTED), r.stderr
+
+
+@pytest.mark.parametrize("ethreads", [1, 2])
+def test_blocked_calls_interrupted_in_the_enclave(build, enclave_env, ethreads):
+    """A handled signal ends the receiver's blocked call (parked outside, or a
+    sleep, pause or sigsuspend inside) with EINTR after its handler ran, or
+    restarts it under SA_RESTART; the receiver is chosen as Linux does."""
+    native = subprocess.run([str(build("sigintr.c", native=True))], capture_output=True, text=True, timeout=60)
+    r = subprocess.run([str(build("sigintr.c"))], env=enclave_env(SCONE_ETHREADS=ethreads),
+                       capture_output=True, text=True, timeout=60)
+    assert (r.returncode, r.stdout) == (0, native.stdout), r.stderr

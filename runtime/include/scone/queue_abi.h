@@ -35,6 +35,23 @@
  * unanswered (its own req.tail - rsp.head), so neither ring can overflow
  * and it never has to trust req.head.
  *
+ * Cancellation (a signal interrupts a call that waits outside, or
+ * pthread_cancel ends it): the enclave stores the call's cookie in
+ * cancel[cookie & 0xffffffff] of the pair it was posted to (the index of
+ * its pending entry, < entries), then posts a request with nr
+ * SCONE_QUEUE_NR_CANCEL on any pair to wake the host. The host answers the
+ * cancelled call as soon as it would wait again: with -EINTR, or
+ * -SCONE_ERESTARTSYS where signal(7) lets SA_RESTART restart it, or the
+ * count already transferred. A call that completes first is answered as
+ * usual: the word is a request, not a result. Race-free because nothing is
+ * ever answered twice: the cancelled call's one response is still the only
+ * thing that ends it, so its arena unit stays the enclave's until then; a
+ * host that looks at the word before it waits (sthreads before parking,
+ * the poller on every pass over its parked calls, all after the wake-up
+ * request) cannot miss a store made before that request; and a stale word
+ * never matches a later call, since cookies are never reused. Only the
+ * enclave writes cancel[]; the host only reads it.
+ *
  * Trust: the enclave copies every index and slot it reads from here, then
  * checks the copy (rsp.tail - rsp.head <= requests outstanding, a cookie
  * it issued for a slot still pending, result within what was asked), then
@@ -53,7 +70,7 @@
 #endif
 
 #define SCONE_QUEUE_MAGIC 0x5545555143534e45ull /* "ENSCQUEU" */
-#define SCONE_QUEUE_VERSION 1u
+#define SCONE_QUEUE_VERSION 2u
 #define SCONE_CACHELINE 64u
 
 struct scone_request {             /* 64 bytes: one system call */
@@ -89,7 +106,8 @@ struct scone_queue_pair {
 	struct scone_ring_index sthread_state;
 	struct scone_ring_index enclave_state;
 	/* followed by: struct scone_request req[entries];
-	 *              struct scone_response rsp[entries]; */
+	 *              struct scone_response rsp[entries];
+	 *              uint64_t cancel[entries];    (see Cancellation) */
 };
 
 _Static_assert(sizeof(struct scone_request) == 64, "queue ABI");
@@ -103,8 +121,17 @@ _Static_assert(sizeof(struct scone_queue_pair) == 448, "queue ABI");
 
 static inline size_t scone_queue_pair_bytes(uint32_t entries)
 {
-	return SCONE_QUEUE_REQ_OFFSET + (size_t)entries * 128u;
+	return SCONE_QUEUE_REQ_OFFSET + (size_t)entries * (128u + 8u);
 }
+
+/* The cancel words of a pair (see Cancellation). */
+#define SCONE_QUEUE_CANCEL_OFFSET(entries) (SCONE_QUEUE_REQ_OFFSET + (size_t)(entries) * 128u)
+
+/* A request that only wakes the host to look at the cancel words; answered 0. */
+#define SCONE_QUEUE_NR_CANCEL (-4096)
+/* The answer to a cancelled call that SA_RESTART restarts (the kernel's own
+ * ERESTARTSYS); the enclave never passes it on to the program. */
+#define SCONE_ERESTARTSYS 512
 
 /* enclave_state values */
 #define SCONE_ENCLAVE_RUNNING  0u  /* polling for responses: no wake-up needed */

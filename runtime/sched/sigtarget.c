@@ -1,0 +1,171 @@
+/*
+ * Signal receivers (scone_sched.h "signals"): per-lthread masks and
+ * pending sets, the list of live lthreads to choose a receiver from as
+ * Linux does (signal(7): a process-directed signal goes to the main thread
+ * if it does not block it, else to any thread that does not), and the
+ * interruption of the receiver's wait.
+ *
+ * Interruption against a call in flight is a Dekker pair: the interrupter
+ * bumps sigintr, then reads ext_cookie; the caller stores ext_cookie once
+ * posted, then compares sigintr with what it was before the call (client.c).
+ * Either the interrupter sees the cookie and cancels the call, or the caller
+ * sees the bump and cancels it itself (or both; a second cancel is harmless).
+ */
+#include "internal.h"
+
+#define ESRCH 3
+#define S __scone_sched
+
+void __scone_lthread_join_all(struct lthread *l, struct lthread *parent)
+{
+	/* A new thread starts with its creator's mask (clone(2)). */
+	l->sigmask = parent ? __atomic_load_n(&parent->sigmask, __ATOMIC_RELAXED) : 0;
+	spin_lock(&S.all_lock);
+	l->all_prev = 0;
+	l->all_next = S.all;
+	if (S.all)
+		S.all->all_prev = l;
+	S.all = l;
+	spin_unlock(&S.all_lock);
+}
+
+void __scone_lthread_leave_all(struct lthread *l)
+{
+	spin_lock(&S.all_lock);
+	if (l->all_prev)
+		l->all_prev->all_next = l->all_next;
+	else
+		S.all = l->all_next;
+	if (l->all_next)
+		l->all_next->all_prev = l->all_prev;
+	if (S.main_l == l)
+		S.main_l = 0;
+	spin_unlock(&S.all_lock);
+}
+
+static struct lthread *find(long tid)
+{
+	for (struct lthread *l = S.all; l; l = l->all_next)
+		if (l->tid == tid)
+			return l;
+	return 0;
+}
+
+static int blocks(struct lthread *l, uint64_t bit)
+{
+	return (__atomic_load_n(&l->sigmask, __ATOMIC_RELAXED) & bit) != 0;
+}
+
+uint64_t *__scone_sched_sigmask(void)
+{
+	struct lthread *l = S.active ? this_lthread() : 0;
+	return l ? &l->sigmask : 0;
+}
+
+long __scone_sched_signal_pick(long tid, uint64_t bit)
+{
+	long r = 0;
+	spin_lock(&S.all_lock);
+	if (tid > 0) {
+		struct lthread *l = find(tid);
+		r = !l ? -ESRCH : blocks(l, bit) ? 0 : tid;
+	} else if (S.main_l && !blocks(S.main_l, bit)) {
+		r = S.main_l->tid;
+	} else {
+		for (struct lthread *l = S.all; l && !r; l = l->all_next)
+			if (!blocks(l, bit))
+				r = l->tid;
+	}
+	spin_unlock(&S.all_lock);
+	return r;
+}
+
+long __scone_sched_signal_post(long tid, uint64_t bit)
+{
+	spin_lock(&S.all_lock);
+	struct lthread *l = find(tid);
+	if (l)
+		__atomic_fetch_or(&l->sigpending, bit, __ATOMIC_SEQ_CST);
+	spin_unlock(&S.all_lock);
+	return l ? 0 : -ESRCH;
+}
+
+static uint64_t take_bit(struct lthread *l, uint64_t want)
+{
+	uint64_t p = __atomic_load_n(&l->sigpending, __ATOMIC_SEQ_CST);
+	while (p & want) {
+		uint64_t b = (p & want) & -(p & want);
+		if (__atomic_compare_exchange_n(&l->sigpending, &p, p & ~b, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+			return b;
+	}
+	return 0;
+}
+
+long __scone_sched_signal_take_directed(uint64_t *bit)
+{
+	long r = 0;
+	spin_lock(&S.all_lock);
+	for (struct lthread *l = S.all; l && !r; l = l->all_next) {
+		uint64_t b = take_bit(l, ~__atomic_load_n(&l->sigmask, __ATOMIC_RELAXED));
+		if (b) {
+			*bit = b;
+			r = l->tid;
+		}
+	}
+	spin_unlock(&S.all_lock);
+	return r;
+}
+
+uint64_t __scone_sched_signal_take_own(uint64_t want)
+{
+	struct lthread *l = S.active ? this_lthread() : 0;
+	return l ? take_bit(l, want) : 0;
+}
+
+int __scone_sched_signal_interrupt(long tid, int restart, uint64_t *cookie, uint32_t *pair)
+{
+	*cookie = 0;
+	spin_lock(&S.all_lock);
+	struct lthread *l = find(tid);
+	if (l) {
+		__atomic_store_n(&l->sig_restart, restart, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&l->sigintr, 1, __ATOMIC_SEQ_CST);
+		*cookie = __atomic_load_n(&l->ext_cookie, __ATOMIC_SEQ_CST);
+		*pair = __atomic_load_n(&l->ext_pair, __ATOMIC_RELAXED);
+	}
+	spin_unlock(&S.all_lock);
+	if (l)
+		__scone_futex_interrupt(tid, 1, restart);
+	return l != 0;
+}
+
+uint32_t __scone_sched_sigintr(void)
+{
+	struct lthread *l = S.active ? this_lthread() : 0;
+	return l ? __atomic_load_n(&l->sigintr, __ATOMIC_SEQ_CST) : 0;
+}
+
+int __scone_sched_sig_restart(void)
+{
+	struct lthread *l = S.active ? this_lthread() : 0;
+	return l && __atomic_load_n(&l->sig_restart, __ATOMIC_RELAXED);
+}
+
+void __scone_sched_ext_set(uint64_t cookie, uint32_t pair)
+{
+	struct lthread *l = S.active ? this_lthread() : 0;
+	if (!l)
+		return;
+	__atomic_store_n(&l->ext_pair, pair, __ATOMIC_RELAXED);
+	__atomic_store_n(&l->ext_cookie, cookie, __ATOMIC_SEQ_CST);
+}
+
+int __scone_sched_ext_get(uint64_t *cookie, uint32_t *pair)
+{
+	struct lthread *l = S.active ? this_lthread() : 0;
+	if (!l)
+		return 0;
+	*pair = __atomic_load_n(&l->ext_pair, __ATOMIC_RELAXED);
+	*cookie = __atomic_load_n(&l->ext_cookie, __ATOMIC_SEQ_CST);
+	return *cookie != 0;
+}
