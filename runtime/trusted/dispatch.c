@@ -10,6 +10,7 @@
 
 #include "../sched/scone_sched.h"
 #include "client.h"
+#include "filemap.h"
 #include "misc.h"
 
 #define SCONE_NR_unmapself SCONE_SYS_PSEUDO_unmapself
@@ -134,6 +135,7 @@ long __scone_dispatch(struct scone_sc *sc)
 	case 158: return arch_prctl(a[0], a[1]);
 	case 60:                                          /* exit: the only thread */
 	case 231:                                         /* exit_group */
+		__scone_fmap_flush_all();                 /* what Linux's page cache would keep */
 		__scone_exit((int)a[0]);
 	case SCONE_NR_unmapself:
 		/* The only thread leaves (threads come with a later issue). */
@@ -163,7 +165,7 @@ long __scone_dispatch(struct scone_sc *sc)
 			return -ENOSYS;
 		}
 		if (scone_sys_class_of(sc->nr) == SCONE_SYS_CLASS_EXTERNAL)
-			return __scone_external(sc->nr, a);
+			return __scone_fmap_active() ? __scone_fmap_external(sc->nr, a) : __scone_external(sc->nr, a);
 		/* An internal call with no in-enclave half here (a thread call
 		 * before the scheduler runs): never leave with its pointers. */
 		if (sc->nr == 273)

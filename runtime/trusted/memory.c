@@ -1,30 +1,25 @@
 /*
- * brk, anonymous mmap/munmap/mremap/mprotect/madvise, served inside the
- * enclave from the preallocated heap (DESIGN.md §5 "internal"). Private file
- * mappings, and read-only shared ones, are read into heap pages through the
- * host (pread, marshalled); writable shared ones are refused. One lock
- * serialises the heap for the threads of a later issue.
+ * brk, mmap/munmap/mremap/mprotect/madvise, served inside the enclave from
+ * the preallocated heap (DESIGN.md §5 "internal"). A file mapping is an
+ * enclave copy of the file range that filemap.c fills and keeps coherent.
+ * One lock serialises the heap; it is never held across a system call.
  */
 #include "heap.h"
 #include "client.h"
+#include "filemap.h"
 
 #define E(x) (-(long)(x))
 #define EBADF 9
 #define ENOMEM 12
 #define EACCES 13
-#define ENODEV 19
 #define EINVAL 22
-#define PROT_WRITE 2
 #define PROT_EXEC 4
-#define MAP_SHARED 0x01
-#define MAP_PRIVATE 0x02
 #define MAP_FIXED 0x10
 #define MAP_ANONYMOUS 0x20
 #define MAP_FIXED_NOREPLACE 0x100000
 #define MREMAP_MAYMOVE 1
 #define MREMAP_FIXED 2
 #define MADV_DONTNEED 4
-#define SYS_pread64 17
 
 static struct scone_heap heap;
 static int heap_lock;
@@ -70,21 +65,6 @@ long __scone_sys_brk(unsigned long addr)
 	return (long)r;
 }
 
-static long read_file(uintptr_t p, unsigned long len, long fd, long off)
-{
-	unsigned long done = 0;
-	while (done < len) {
-		const long a[6] = { fd, (long)(p + done), (long)(len - done), off + (long)done };
-		long r = __scone_external(SYS_pread64, a);
-		if (r < 0)
-			return r;
-		if (r == 0 || (unsigned long)r > len - done)
-			break;
-		done += r;
-	}
-	return 0;
-}
-
 long __scone_sys_mmap(unsigned long addr, unsigned long len, long prot, long flags,
 		      long fd, long off)
 {
@@ -97,16 +77,12 @@ long __scone_sys_mmap(unsigned long addr, unsigned long len, long prot, long fla
 	if (prot & PROT_EXEC)
 		return E(EACCES);   /* SGX1: the heap's EPCM permissions are RW */
 	int anon = flags & MAP_ANONYMOUS;
-	/* A read-only shared mapping is served as a copy, like a private one;
-	 * a writable one could never carry its writes back to the file. */
-	if (!anon && (flags & MAP_SHARED) && (prot & PROT_WRITE)) {
-		__scone_log(SCONE_LOG_WARN, "shared writable file mapping (mmap MAP_SHARED, PROT_WRITE of fd %d) is not supported in the enclave; map it MAP_PRIVATE or use write()", (int)fd);
-		return E(ENODEV);
-	}
 	if (!anon && fd < 0)
 		return E(EBADF);
 	size_t n = pages_of(len);
 	uintptr_t p;
+	if (flags & MAP_FIXED)
+		__scone_fmap_unmap(addr, n * HEAP_PAGE);   /* what it replaces is unmapped first */
 	lock();
 	if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) {
 		p = __scone_heap_claim(&heap, addr, n) ? 0 : addr;
@@ -122,7 +98,7 @@ long __scone_sys_mmap(unsigned long addr, unsigned long len, long prot, long fla
 		}
 	}
 	if (!anon) {
-		long r = read_file(p, len, fd, off);
+		long r = __scone_fmap_add(p, len, prot, flags, fd, off);
 		if (r < 0) {
 			lock();
 			__scone_heap_free(&heap, p, n);
@@ -137,6 +113,7 @@ long __scone_sys_munmap(unsigned long addr, unsigned long len)
 {
 	if (!len || (addr & (HEAP_PAGE - 1)))
 		return E(EINVAL);
+	__scone_fmap_unmap(addr, pages_of(len) * HEAP_PAGE);
 	lock();
 	int r = __scone_heap_free(&heap, addr, pages_of(len));
 	unlock();
@@ -150,6 +127,13 @@ long __scone_sys_mremap(unsigned long old, unsigned long oldlen, unsigned long n
 	if ((old & (HEAP_PAGE - 1)) || !newlen || (flags & MREMAP_FIXED) || (flags & ~3l))
 		return E(EINVAL);
 	size_t o = pages_of(oldlen), n = pages_of(newlen);
+	int file = __scone_fmap_lookup(old, o * HEAP_PAGE);
+	if (file < 0) {
+		__scone_log(SCONE_LOG_WARN, "mremap of part of a file mapping is not supported in the enclave; unmap and map the range again");
+		return E(EINVAL);
+	}
+	if (file && n < o)
+		__scone_fmap_unmap(old + n * HEAP_PAGE, (o - n) * HEAP_PAGE);
 	long r;
 	lock();
 	if (!__scone_heap_contains(&heap, old, o * HEAP_PAGE)) {
@@ -174,6 +158,8 @@ long __scone_sys_mremap(unsigned long old, unsigned long oldlen, unsigned long n
 	unlock();
 	if (r == E(ENOMEM) && (flags & MREMAP_MAYMOVE))
 		out_of_heap(newlen);
+	if (file && n > o && r >= 0)
+		__scone_fmap_moved(old, o * HEAP_PAGE, (uintptr_t)r, n * HEAP_PAGE);
 	return r;
 }
 

@@ -1,10 +1,10 @@
 /*
  * msync, mincore and prctl in the enclave. Every mapping lives in enclave
- * memory: nothing is ever written back to a file (writable shared mappings
- * are refused at mmap) and every page is resident (EPC paging is the
- * kernel's, invisible here).
+ * memory: msync writes the writable shared file copies back (filemap.c),
+ * and every page is resident (EPC paging is the kernel's, invisible here).
  */
 #include "misc.h"
+#include "filemap.h"
 
 #define EINVAL 22
 #define ENOMEM 12
@@ -15,10 +15,10 @@
 
 long __scone_sys_msync(unsigned long addr, unsigned long len, long flags)
 {
-	(void)len;
 	if (addr % SCONE_PAGE_SIZE || (flags & ~7l) || ((flags & 1) && (flags & 4)))
 		return -EINVAL;
-	return 0;
+	/* MS_ASYNC too: the host has no dirty pages of ours to write later. */
+	return __scone_fmap_sync(addr, len);
 }
 
 long __scone_sys_mincore(unsigned long addr, unsigned long len, unsigned char *vec)
