@@ -39,7 +39,7 @@ def test_veryquick_against_native_musl(scone, musl):
     assert native["tests"] > 200000 and not native["aborted"], native
     assert ours["files"] == native["files"], ours["log"]
     # Differences allowed: only the files and tests RESULTS.md lists as needing
-    # a child process or a refused feature (shared file mappings).
+    # a second process (fork refused), each named in appkit/sqlite.py.
     extra = sorted(t for t in set(ours["failures"]) - set(native["failures"]) if not sqlite.refused_in_enclave(t))
     assert not extra, f"enclave-only failures: {extra}"
     dead = sorted(set(ours["aborted"]) - set(native["aborted"]) - set(sqlite.ENCLAVE_REFUSED_FILES))
