@@ -219,16 +219,19 @@ int scone_xfer_attempt(const struct scone_request *r, int64_t *done, long *ret)
 		v = locked(r, *done, &total);
 	}
 	if (v == -EAGAIN) {
+		/* First: O_NONBLOCK means nothing to a regular file, whose read
+		 * waits for the disk natively (lighttpd opens its configuration
+		 * O_NONBLOCK; RWF_NOWAIT said EAGAIN when it was not cached). */
+		if (!lock && never_waits((int)r->args[0])) {
+			v = call(r, *done, 0, &total);
+			*ret = v >= 0 ? *done + v : *done ? *done : v;
+			return 1;
+		}
 		if (program_nowait(r)) {
 			/* As natively: one try. (A locked accept has not tried yet.) */
 			if (lock && !*done)
 				v = call(r, 0, 0, &total);
 			*ret = *done ? *done : v;
-			return 1;
-		}
-		if (!lock && never_waits((int)r->args[0])) {
-			v = call(r, *done, 0, &total);
-			*ret = v >= 0 ? *done + v : *done ? *done : v;
 			return 1;
 		}
 		return 0;

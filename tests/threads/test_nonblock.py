@@ -19,3 +19,15 @@ def test_nonblocking_calls_do_not_wait_in_enclave(build, enclave_env):
         r = subprocess.run([str(build("nonblock.c"))], env=enclave_env(SCONE_ETHREADS=ethreads),
                            capture_output=True, text=True, timeout=30)
         assert (r.returncode, r.stdout) == (0, EXPECTED), (ethreads, r.stdout, r.stderr)
+
+
+def test_nonblocking_regular_file_reads_wait_for_the_disk(build, enclave_env, tmp_path):
+    """O_NONBLOCK means nothing to a regular file (open(2)): a read that must
+    go to the disk waits natively and must not say EAGAIN in the enclave."""
+    path = str(tmp_path / "data")
+    native = subprocess.run([str(build("nonblock_file.c", native=True)), path],
+                            capture_output=True, text=True, timeout=30)
+    assert (native.returncode, native.stdout) == (0, "ok\n"), native.stderr
+    r = subprocess.run([str(build("nonblock_file.c")), path], env=enclave_env(),
+                       capture_output=True, text=True, timeout=30)
+    assert (r.returncode, r.stdout) == (0, "ok\n"), r.stderr
