@@ -505,28 +505,32 @@ static void patch(int f, uint64_t off, size_t n, char *buf, int to_maps)
 	unlock();
 }
 
-static void reload(int f)
+/* Each copy of file f, looked up under the lock, then outside it reloaded
+ * from the file (shared copies) or written back to it (writable ones). */
+static void each_copy(int f, int back)
 {
 	for (int k = 0; k < MAX_MAPS; k++) {
 		lock();
 		struct map m = maps[k];
 		long fd = files[f].fd;
 		unlock();
-		if (m.addr && m.file == f && m.shared)
+		if (!m.addr || m.file != f)
+			continue;
+		if (back && m.writable)
+			write_back(fd, m.addr, m.len, m.off);
+		else if (!back && m.shared)
 			read_range(fd, m.addr, m.len, m.off);
 	}
 }
 
+static void reload(int f)
+{
+	each_copy(f, 0);
+}
+
 static void flush_file(int f)
 {
-	for (int k = 0; k < MAX_MAPS; k++) {
-		lock();
-		struct map m = maps[k];
-		long fd = files[f].fd;
-		unlock();
-		if (m.addr && m.file == f && m.writable)
-			write_back(fd, m.addr, m.len, m.off);
-	}
+	each_copy(f, 1);
 }
 
 static long read_write(long nr, const long a[6])
