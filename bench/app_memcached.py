@@ -2,8 +2,9 @@
 
 memcached (libevent built with the same compiler) runs in the foreground
 with 1 worker thread on loopback; memcaslap runs ``--seconds`` with 16
-connections; rounds interleaved, best of ``--rounds``. In the enclave
-memcached needs threads: until pthread_create works there those rows say so.
+connections; rounds interleaved, best of ``--rounds``. memcached's worker
+and maintenance threads run in the enclave as lthreads; should a sysroot's
+threads not run, its enclave rows say so instead of failing the run.
 
 Run: ``python -m bench.app_memcached [--seconds 5] [--rounds 3]``.
 """

@@ -2,8 +2,9 @@
 
 redis-server runs in the foreground with persistence off on loopback;
 ``--requests`` per test, 16 clients, pipeline 1 and ``--pipeline``; rounds
-interleaved, best of ``--rounds`` printed. In the enclave redis-server
-needs threads (bio): until pthread_create works there those rows say so.
+interleaved, best of ``--rounds`` printed. redis-server starts its bio
+threads in the enclave as lthreads; should a sysroot's threads not run, its
+enclave rows say so instead of failing the run.
 
 Run: ``python -m bench.app_redis [--requests 100000] [--pipeline 16] [--rounds 3]``.
 """

@@ -217,7 +217,8 @@ def build(tmp: Path) -> dict[str, Path]:
     _cc(["-O2", "-pthread", "-o", "pthread", "pthread.c"], tmp)
     (tmp / "swap.c").write_text(SWAP)
     _cc(["-O2", "-fno-stack-protector", *inc, "-c", "swap.c", "-o", "swap.o"], tmp)
-    _cc(["-c", str(SCHED / "ctx.S"), "-o", "ctx.o"], tmp)
+    # ctx.S shares its XSAVE set-up macros with the OCALL path (scone/xsave_asm.h).
+    _cc([f"-I{REPO}/runtime/include", "-c", str(SCHED / "ctx.S"), "-o", "ctx.o"], tmp)
     _cc(["-static", "-nostdlib", "-nostartfiles", "-o", "swap", f"{lib}/crt1.o", f"{lib}/crti.o",
          f"{gcc}/crtbeginT.o", "swap.o", "ctx.o", "-Wl,--start-group", f"{lib}/libc.a",
          f"{lib}/libscone-native.a", f"{gcc}/libgcc.a", "-Wl,--end-group", f"{gcc}/crtend.o",
