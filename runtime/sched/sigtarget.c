@@ -80,6 +80,17 @@ long __scone_sched_signal_pick(long tid, uint64_t bit)
 	return r;
 }
 
+/* Thread tid's FS base (its TLS and pthread_self), 0 if it is gone: a
+ * handler run for tid runs with it, as the kernel runs it on tid. */
+uint64_t __scone_sched_signal_fs(long tid)
+{
+	spin_lock(&S.all_lock);
+	struct lthread *l = find(tid);
+	uint64_t fs = l ? l->fs : 0;
+	spin_unlock(&S.all_lock);
+	return fs;
+}
+
 long __scone_sched_signal_post(long tid, uint64_t bit)
 {
 	spin_lock(&S.all_lock);

@@ -4,8 +4,9 @@
  * SIGPIPE does not kill the process and Ctrl-C without a handler ends it by
  * the kernel's default action. For a signal with a handler the enclave asks
  * the host to forward it (enclave_abi.h scone_signal_box); forwarded and
- * raised signals run their handlers on the signal lthread, which this file
- * starts with the first handler. A signal the host posts that the enclave
+ * raised signals are delivered by the signal lthread, which this file
+ * starts with the first handler, and each handler runs as its receiver
+ * (handle()). A signal the host posts that the enclave
  * never asked for is forged: it is logged and dropped (the SIGY lesson).
  *
  * Masks are per lthread (runtime/sched/sigtarget.c). The signal lthread
@@ -19,6 +20,7 @@
  * handler at once, on that thread.
  */
 #include <pthread.h>
+#include <sys/mman.h>
 
 #include "../sched/scone_sched.h"
 #include "client.h"
@@ -229,11 +231,54 @@ static void interrupt(long tid, int restart)
 		__scone_cancel(pair, cookie);
 }
 
+/* musl's thread start (src/thread/x86_64/clone.s): a bare lthread that
+ * musl's thread list never sees, so __synccall neither signals nor waits
+ * for it, and pthread_create's __block_new_threads does not stop it. */
+int __clone(int (*)(void *), void *, int, void *, ...);
+/* sigtarget.c; belongs in scone_sched.h next to the other signal calls. */
+uint64_t __scone_sched_signal_fs(long tid) SCONE_SCHED_API;
+
+/* CLONE_VM|FS|FILES|SIGHAND|THREAD|SYSVSEM|SETTLS: a thread with the TLS given. */
+#define AS_FLAGS 0xd0f00
+#define AS_STACK (128ul << 10)         /* musl's default thread stack */
+
+struct run_as {
+	long sig, tid;
+	int restart;
+} __attribute__((aligned(64)));
+
+static int run_as_main(void *p)
+{
+	struct run_as w = *(struct run_as *)p;
+	run_handler(w.sig);
+	interrupt(w.tid, w.restart);
+	__scone_sched_unmapself((uintptr_t)p + sizeof w - AS_STACK, AS_STACK);
+}
+
+/* Run sig's handler for thread tid as the kernel does, on tid: with tid's
+ * TLS, so pthread_self() and errno are tid's (musl's __synccall handler
+ * acts only when pthread_self()->tid is the thread it signalled, then waits
+ * for the caller), and on its own lthread, so that a handler that waits
+ * does not hold up the signals of other threads (__synccall signals each
+ * thread in turn while the earlier ones wait in their handlers). tid's own
+ * wait is ended only after the handler returns (interrupt), so a receiver
+ * blocked in a call stays in it meanwhile, as it would natively; one that
+ * is running goes on running. */
 static void handle(long sig, long tid)
 {
 	lock();
 	int restart = (actions[sig].flags & SA_RESTART) != 0;
 	unlock();
+	uint64_t fs = __scone_sched_signal_fs(tid);
+	char *stack = fs ? mmap(0, AS_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) : MAP_FAILED;
+	if (stack != MAP_FAILED) {
+		struct run_as *w = (struct run_as *)(stack + AS_STACK - sizeof *w);
+		*w = (struct run_as){ sig, tid, restart };
+		if (__clone(run_as_main, w, AS_FLAGS, w, (int *)0, (void *)fs, (int *)0) > 0)
+			return;
+		munmap(stack, AS_STACK);
+	}
+	/* No memory or thread for it: here, on the signal lthread. */
 	run_handler(sig);
 	interrupt(tid, restart);
 }
@@ -267,7 +312,7 @@ static int deliver_one(void)
 	return tid != 0;
 }
 
-static void *signal_main(void *arg)
+static int signal_main(void *arg)
 {
 	(void)arg;
 	/* Never a receiver itself: it only runs handlers for the others. */
@@ -289,7 +334,6 @@ static void *signal_main(void *arg)
 			continue;
 		__scone_sched_futex(&signal_seq, FUTEX_WAIT_PRIVATE, seq, 0, 0, 0);
 	}
-	return 0;
 }
 
 long __scone_sys_rt_sigsuspend(const void *set, unsigned long size)
@@ -365,12 +409,35 @@ long __scone_sys_sigaltstack(const void *ss, void *old)
 	return 0;
 }
 
-static void *signal_main(void *arg);
+static int signal_main(void *arg);
+
+/* A bare lthread too (see __clone above), never freed: as a pthread it would
+ * be one of the threads __synccall signals, and it blocks every signal. It
+ * shares the main thread's TLS (which lives as long as the process, unlike
+ * the creator's) for the few libc calls it makes itself. */
+static void start_signal_thread(void)
+{
+	if (__atomic_exchange_n(&thread_started, 1, __ATOMIC_SEQ_CST))
+		return;
+	char *stack = mmap(0, AS_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint64_t fs = __scone_sched_signal_fs(__scone_rt.tid);
+	if (!fs)
+		fs = __scone_sched_signal_fs(__scone_sched_gettid());
+	if (stack != MAP_FAILED &&
+	    __clone(signal_main, stack + AS_STACK, AS_FLAGS, 0, (int *)0, (void *)fs, (int *)0) > 0)
+		return;
+	if (stack != MAP_FAILED)
+		munmap(stack, AS_STACK);
+	__atomic_store_n(&thread_started, 0, __ATOMIC_SEQ_CST);
+	__scone_log(SCONE_LOG_WARN, "no thread to run signal handlers: signals will stay pending");
+}
 
 /* Ask the host to forward sig (or not), and have the signal lthread ready
  * to run its handler. musl's own signals (32-34) never come from outside. */
 static void forward_ask(long sig, int on)
 {
+	if (on && __scone_sched_active())
+		start_signal_thread();
 	if (sig >= 32 && sig <= 34)
 		return;
 	lock();
@@ -382,14 +449,6 @@ static void forward_ask(long sig, int on)
 	/* Off: the mirrored SIG_DFL or SIG_IGN has replaced the host's handler. */
 	if (!box || !on)
 		return;
-	if (!thread_started && __scone_sched_active()) {
-		pthread_t t;
-		pthread_attr_t a;
-		pthread_attr_init(&a);
-		pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-		if (!pthread_create(&t, &a, signal_main, 0))
-			thread_started = 1;
-	}
 	long r = __scone_ocall(SCONE_OCALL_SIGFORWARD, sig, 1, 0, 0, 0, 0);
 	if (r)
 		__scone_log(SCONE_LOG_WARN, "signal %d: the host refused to forward it (error %ld)", (int)sig, -r);
@@ -443,7 +502,10 @@ long __scone_sys_rt_sigaction(long sig, const void *act, void *oact, unsigned lo
 			  { SCONE_ARG_INT, SCONE_SYS_NOARG, 0 },
 			  { SCONE_ARG_INT, SCONE_SYS_NOARG, 0 } } };
 		const long a[6] = { sig, (long)&host, 0, 8 };
-		__scone_external_desc(13 /* rt_sigaction */, &mirror, a);
+		/* musl's own signals (32-34) never come from the host, which
+		 * keeps 34 for itself (untrusted/setid.c). */
+		if (sig < 32 || sig > 34)
+			__scone_external_desc(13 /* rt_sigaction */, &mirror, a);
 		forward_ask(sig, h > SIG_IGN);
 	}
 	return 0;

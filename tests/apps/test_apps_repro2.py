@@ -6,6 +6,7 @@ native binary prints. Known bugs are strict xfails naming the runtime part,
 so a fix turns them into failures that ask for the marker's removal.
 """
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -46,10 +47,24 @@ def test_big_stack_frame_stays_in_the_stack(tmp_path):
     assert ours == native
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "setgid/setuid with a second thread never return in the enclave: musl's __synccall signals "
-    "each thread and waits for it, and the signal never reaches the other lthread (memcached -u root)"))
 def test_setid_with_threads_returns(tmp_path):
     ours, native = _both(tmp_path, "setid_threads.c", timeout=10)
     assert native == "setgid -> 0\n"
+    assert ours == native
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="setgid/setuid to nobody need root")
+def test_setid_reaches_every_host_thread(tmp_path):
+    # Linux credentials are per thread and the enclave's calls run on host
+    # threads (sthreads, ethreads): all of them must carry the new ids.
+    ours, native = _both(tmp_path, "setid_host_threads.c", timeout=10)
+    assert native == "setgid -> 0\nsetuid -> 0\nevery task: gid 65534, uid 65534\n"
+    assert ours == native
+
+
+def test_handler_runs_as_its_receiver(tmp_path):
+    # pthread_kill's handler sees its target as pthread_self(), and a handler
+    # that waits does not hold up the next thread's signal.
+    ours, native = _both(tmp_path, "handler_as_receiver.c")
+    assert native == "handlers entered: 2, as their receiver: 1 1\n"
     assert ours == native
