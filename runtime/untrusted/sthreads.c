@@ -40,17 +40,20 @@ struct scone_sthread {
 	int kmod_fd;
 	uint32_t kmod_id;
 	struct scone_blocking_owner blocking;
+	uint32_t handed_back;      /* bumped by each hand-back: our second futex word */
 };
 
-/* The poller hands a parked call back: make sure the sthread looks. A wake
- * that lands just before the sthread's futex wait is not lost for good: that
- * wait is bounded (sleep_deep). */
+/* The poller hands a parked call back: make sure the sthread looks. The
+ * bump happens before the look at the state, so a sleep that begins after
+ * it sees a changed word and returns at once (sleep_deep). */
 static void blocking_wake(void *arg)
 {
 	struct scone_sthread *t = arg;
-	atomic_thread_fence(memory_order_seq_cst);
-	if (__atomic_load_n(&t->qp->sthread_state.value, __ATOMIC_SEQ_CST) == SCONE_STHREAD_SLEEPING)
+	__atomic_fetch_add(&t->handed_back, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&t->qp->sthread_state.value, __ATOMIC_SEQ_CST) == SCONE_STHREAD_SLEEPING) {
+		syscall(SYS_futex, &t->handed_back, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 		syscall(SYS_futex, &t->qp->req_tail.value, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	}
 }
 
 static long futex(void *addr, int op, uint32_t val)
@@ -93,21 +96,43 @@ static void nap(uint32_t us)
 	nanosleep(&ts, NULL);
 }
 
-/* Sleep until a request may be there: in the module, or on our futex. */
+#ifndef SYS_futex_waitv
+#define SYS_futex_waitv 449
+#endif
+#define FUTEX2_SIZE_U32 0x02
+#define FUTEX2_PRIVATE 128
+
+struct waitv {
+	uint64_t val, uaddr;
+	uint32_t flags, reserved;
+};
+
+/* Sleep until a request may be there: in the module, or on two futex words
+ * at once. req_tail itself: a request posted after our look changes it, so
+ * the wait returns at once instead of missing the enclave's wake-up; and
+ * handed_back, which the poller bumps for the same reason. Without
+ * futex_waitv (Linux < 5.16) only req_tail is watched and a 20 ms timeout
+ * bounds what a hand-back that races with the sleep costs. */
 static void sleep_deep(struct scone_sthread *t, uint32_t head)
 {
 	if (t->kmod_fd >= 0) {
 		scone_kmod_wait(t->kmod_fd, t->kmod_id, 0);   /* 0, -EINTR: look again */
 		return;
 	}
+	static int no_waitv;
+	uint32_t seq = __atomic_load_n(&t->handed_back, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&t->qp->sthread_state.value, SCONE_STHREAD_SLEEPING, __ATOMIC_SEQ_CST);
-	/* The futex word is req_tail itself: a request posted after our look
-	 * changes it, so the wait returns at once instead of missing the
-	 * enclave's wake-up. The poller's hand-backs (blocking_wake) cannot
-	 * change req_tail: the timeout bounds what a wake lost to that race costs. */
 	if (acquire(&t->qp->req_tail) == head && !atomic_load(&t->blocking.back)) {
-		struct timespec ts = { 0, 20 * 1000 * 1000 };
-		syscall(SYS_futex, &t->qp->req_tail.value, FUTEX_WAIT_PRIVATE, head, &ts, NULL, 0);
+		struct waitv w[2] = {
+			{ .val = head, .uaddr = (uintptr_t)&t->qp->req_tail.value, .flags = FUTEX2_SIZE_U32 | FUTEX2_PRIVATE },
+			{ .val = seq, .uaddr = (uintptr_t)&t->handed_back, .flags = FUTEX2_SIZE_U32 | FUTEX2_PRIVATE },
+		};
+		if (__atomic_load_n(&no_waitv, __ATOMIC_RELAXED) ||
+		    (syscall(SYS_futex_waitv, w, 2, 0, NULL, CLOCK_MONOTONIC) < 0 && errno == ENOSYS)) {
+			__atomic_store_n(&no_waitv, 1, __ATOMIC_RELAXED);
+			struct timespec ts = { 0, 20 * 1000 * 1000 };
+			syscall(SYS_futex, &t->qp->req_tail.value, FUTEX_WAIT_PRIVATE, head, &ts, NULL, 0);
+		}
 	}
 	__atomic_store_n(&t->qp->sthread_state.value, SCONE_STHREAD_RUNNING, __ATOMIC_SEQ_CST);
 }
