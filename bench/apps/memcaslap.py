@@ -1,8 +1,9 @@
 """Drive ``memcaslap`` (libmemcached-tools) and parse TPS and a p99 bound.
 
 memcaslap reports latency only as a log2 histogram (``Log2 Dist``: bucket
-``k`` counts operations of < 2^k microseconds), so p99 is given as the
-upper bound of the bucket holding the 99th percentile.
+``k`` counts operations of < 2^k microseconds, four buckets a row, the row
+labelled with its first), so p99 is given as the upper bound of the bucket
+holding the 99th percentile.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ import shutil
 import subprocess
 
 _TPS = re.compile(r"^Run time: .*?TPS: (\d+)", re.M)
-_TOTAL = re.compile(r"^Total Statistics \((\d+) events\)(.*?)(?:^\S|\Z)", re.M | re.S)
-_BUCKET = re.compile(r"(\d+):\s+(\d+)")
+# The block is indented, and ends at the blank line before the counters.
+_TOTAL = re.compile(r"^\s*Total Statistics \((\d+) events\)(.*?)(?:\n\s*\n|\Z)", re.M | re.S)
+_ROW = re.compile(r"^\s*(\d+):((?:[ \t]+\d+)+)[ \t]*$", re.M)
 
 
 def available() -> str | None:
@@ -25,7 +27,8 @@ def p99_bound_ms(block: str) -> float | None:
     dist = block.split("Log2 Dist:", 1)
     if len(dist) < 2:
         return None
-    buckets = sorted((int(k), int(n)) for k, n in _BUCKET.findall(dist[1]))
+    buckets = sorted((int(first) + i, int(n)) for first, row in _ROW.findall(dist[1])
+                     for i, n in enumerate(row.split()))
     total = sum(n for _, n in buckets)
     seen = 0
     for k, n in buckets:
