@@ -19,15 +19,21 @@
 static struct scone_signal_box box __attribute__((aligned(64)));
 static struct scone_syscall_area *wake_area;
 
+/* In SIM this may run on an ethread inside the enclave, whose %fs is the
+ * enclave thread's: no TLS here (errno, glibc's syscall()), a raw call. */
 static void forward(int sig)
 {
-	int saved = errno;
 	__atomic_fetch_or(&box.pending, 1ull << (sig - 1), __ATOMIC_SEQ_CST);
 	if (wake_area) {
+		long ret;
+		register long r10 __asm__("r10") = 0;
 		__atomic_fetch_add(&wake_area->enclave_wake.value, 1, __ATOMIC_SEQ_CST);
-		syscall(SYS_futex, &wake_area->enclave_wake.value, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+		__asm__ __volatile__("syscall" : "=a"(ret)
+				     : "a"((long)SYS_futex), "D"(&wake_area->enclave_wake.value),
+				       "S"((long)FUTEX_WAKE_PRIVATE), "d"((long)INT_MAX), "r"(r10)
+				     : "rcx", "r11", "memory");
+		(void)ret;
 	}
-	errno = saved;
 }
 
 long scone_signals_forward(long sig, long on)
