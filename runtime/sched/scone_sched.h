@@ -90,9 +90,10 @@ long __scone_sched_futex_interrupt(long tid) SCONE_SCHED_API;
 #define SCONE_SCHED_SLEEP_BITSET 0x51ee9u
 
 /* ---- signals (sigtarget.c), for runtime/trusted/signal.c ----
- * Masks are per lthread; a new one inherits its creator's. Handlers run
- * elsewhere (the signal lthread); these choose the receiver as Linux does
- * and end its wait once the handler has run. */
+ * Masks are per lthread; a new one inherits its creator's. A handler runs
+ * as its receiver (a bare lthread with the receiver's TLS, started by
+ * signal.c); these choose the receiver as Linux does and end its wait once
+ * the handler has run. */
 /* The running lthread's mask, or NULL on the scheduler loop. */
 uint64_t *__scone_sched_sigmask(void) SCONE_SCHED_API;
 /* Who receives signal bit: tid > 0 names the thread (pthread_kill): tid if
@@ -113,6 +114,8 @@ uint64_t __scone_sched_signal_take_own(uint64_t want) SCONE_SCHED_API;
  * *pair name the external call it waits for outside (cookie 0: none), for
  * the caller to cancel. 1 if tid lives, else 0. */
 int __scone_sched_signal_interrupt(long tid, int restart, uint64_t *cookie, uint32_t *pair) SCONE_SCHED_API;
+/* Thread tid's FS base (its TLS and pthread_self), 0 if it is gone. */
+uint64_t __scone_sched_signal_fs(long tid) SCONE_SCHED_API;
 /* The running lthread: interruptions so far (0 on the scheduler loop), and
  * whether the last one asks for a restart (SA_RESTART). */
 uint32_t __scone_sched_sigintr(void) SCONE_SCHED_API;

@@ -235,8 +235,6 @@ static void interrupt(long tid, int restart)
  * musl's thread list never sees, so __synccall neither signals nor waits
  * for it, and pthread_create's __block_new_threads does not stop it. */
 int __clone(int (*)(void *), void *, int, void *, ...);
-/* sigtarget.c; belongs in scone_sched.h next to the other signal calls. */
-uint64_t __scone_sched_signal_fs(long tid) SCONE_SCHED_API;
 
 /* CLONE_VM|FS|FILES|SIGHAND|THREAD|SYSVSEM|SETTLS: a thread with the TLS given. */
 #define AS_FLAGS 0xd0f00
