@@ -48,8 +48,9 @@ def parse(text: str) -> dict:
 def run(port: int, seconds: int, concurrency: int = 16) -> dict:
     exe = available()
     try:
-        out = subprocess.run([exe, "-s", f"127.0.0.1:{port}", "-t", f"{seconds}s", "-T", "1",
-                              "-c", str(concurrency)], capture_output=True, text=True, timeout=seconds + 60)
+        # The latency histogram is printed only with a statistics period (-S).
+        out = subprocess.run([exe, "-s", f"127.0.0.1:{port}", "-t", f"{seconds}s", "-S", f"{seconds}s",
+                              "-T", "1", "-c", str(concurrency)], capture_output=True, text=True, timeout=seconds + 60)
     except subprocess.TimeoutExpired:
         return {"note": f"no result within {seconds + 60} s"}
     return parse(out.stdout + out.stderr)
