@@ -1,8 +1,9 @@
 /*
  * sthreads (DESIGN.md §5): each owns one queue pair, takes requests in
  * order, runs them, posts the results. When idle it spins SCONE_SSPINS
- * polls, then backs off with sleeps that double from 1 us until
- * SCONE_SSLEEP us have passed, then sleeps: in scone.ko when the module is
+ * polls, then backs off with naps that double from 1 us until
+ * SCONE_SSLEEP us have passed (a hand-back from the poller ends a nap at
+ * once), then sleeps: in scone.ko when the module is
  * in use (it wakes the thread when a request is posted), else on a futex
  * that the enclave wakes after seeing sthread_state SLEEPING.
  */
@@ -41,19 +42,24 @@ struct scone_sthread {
 	uint32_t kmod_id;
 	struct scone_blocking_owner blocking;
 	uint32_t handed_back;      /* bumped by each hand-back: our second futex word */
+	int napping;               /* in a back-off nap: a hand-back ends it */
 };
 
 /* The poller hands a parked call back: make sure the sthread looks. The
- * bump happens before the look at the state, so a sleep that begins after
- * it sees a changed word and returns at once (sleep_deep). */
+ * bump happens before the looks at the nap flag and the state, so a nap or
+ * sleep that begins after it sees a changed word and returns at once (nap,
+ * sleep_deep). A hand-back is often what the sthread waits for next (a
+ * server's epoll_wait): waiting out the nap cost a lone client most of
+ * its throughput. */
 static void blocking_wake(void *arg)
 {
 	struct scone_sthread *t = arg;
 	__atomic_fetch_add(&t->handed_back, 1, __ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&t->qp->sthread_state.value, __ATOMIC_SEQ_CST) == SCONE_STHREAD_SLEEPING) {
+	int sleeping = __atomic_load_n(&t->qp->sthread_state.value, __ATOMIC_SEQ_CST) == SCONE_STHREAD_SLEEPING;
+	if (sleeping || __atomic_load_n(&t->napping, __ATOMIC_SEQ_CST))
 		syscall(SYS_futex, &t->handed_back, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	if (sleeping)
 		syscall(SYS_futex, &t->qp->req_tail.value, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
-	}
 }
 
 static long futex(void *addr, int op, uint32_t val)
@@ -90,10 +96,16 @@ static void respond(struct scone_sthread *t, uint32_t *rsp_tail, int64_t nr, uin
 	}
 }
 
-static void nap(uint32_t us)
+/* A back-off nap of us microseconds that a hand-back ends early (the
+ * enclave's requests still wait for its end: waking us would cost it an exit). */
+static void nap(struct scone_sthread *t, uint32_t us)
 {
 	struct timespec ts = { 0, (long)us * 1000 };
-	nanosleep(&ts, NULL);
+	uint32_t seq = __atomic_load_n(&t->handed_back, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&t->napping, 1, __ATOMIC_SEQ_CST);
+	if (!atomic_load(&t->blocking.back))
+		syscall(SYS_futex, &t->handed_back, FUTEX_WAIT_PRIVATE, seq, &ts, NULL, 0);
+	__atomic_store_n(&t->napping, 0, __ATOMIC_RELAXED);
 }
 
 #ifndef SYS_futex_waitv
@@ -174,7 +186,7 @@ void *scone_sthread_main(void *arg)
 			idle++;
 			_mm_pause();
 		} else if (t->kmod_fd < 0 && slept < t->ssleep_us) {
-			nap(step);
+			nap(t, step);
 			slept += step;
 			step = step < 1024 ? step * 2 : step;
 		} else {
