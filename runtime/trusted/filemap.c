@@ -26,6 +26,7 @@
  */
 #include "filemap.h"
 #include "client.h"
+#include "spin.h"
 
 #define EBADF 9
 #define ENOMEM 12
@@ -78,13 +79,12 @@ static int lk;
 
 static void lock(void)
 {
-	while (__atomic_exchange_n(&lk, 1, __ATOMIC_ACQUIRE))
-		__asm__ __volatile__("pause");
+	scone_spin_lock(&lk);
 }
 
 static void unlock(void)
 {
-	__atomic_store_n(&lk, 0, __ATOMIC_RELEASE);
+	scone_spin_unlock(&lk);
 }
 
 static long sys(long nr, long a0, long a1, long a2, long a3)

@@ -7,6 +7,7 @@
 #include "heap.h"
 #include "client.h"
 #include "filemap.h"
+#include "spin.h"
 
 #define E(x) (-(long)(x))
 #define EBADF 9
@@ -27,13 +28,12 @@ static int warned_oom;
 
 static void lock(void)
 {
-	while (__atomic_exchange_n(&heap_lock, 1, __ATOMIC_ACQUIRE))
-		__asm__ __volatile__("pause");
+	scone_spin_lock(&heap_lock);
 }
 
 static void unlock(void)
 {
-	__atomic_store_n(&heap_lock, 0, __ATOMIC_RELEASE);
+	scone_spin_unlock(&heap_lock);
 }
 
 static size_t pages_of(unsigned long len)

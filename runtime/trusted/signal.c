@@ -25,6 +25,7 @@
 #include "../sched/scone_sched.h"
 #include "client.h"
 #include "misc.h"
+#include "spin.h"
 
 #define EINVAL 22
 #define NSIG 65
@@ -69,13 +70,12 @@ static int sig_lock;
 
 static void lock(void)
 {
-	while (__atomic_exchange_n(&sig_lock, 1, __ATOMIC_ACQUIRE))
-		__asm__ __volatile__("pause");
+	scone_spin_lock(&sig_lock);
 }
 
 static void unlock(void)
 {
-	__atomic_store_n(&sig_lock, 0, __ATOMIC_RELEASE);
+	scone_spin_unlock(&sig_lock);
 }
 
 static unsigned long bit(long sig)
