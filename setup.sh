@@ -44,10 +44,12 @@ if [ -n "$missing" ]; then
 fi
 
 PY=${PYTHON:-python3}
-# (Re)install unless the importable scone_cc is this very checkout: another
-# clone's editable install would otherwise be the code that runs.
+# (Re)install unless the installed scone_cc is this very checkout: another
+# clone's editable install would otherwise be the code that runs. The look
+# runs from / because python -c puts the current directory first on
+# sys.path, where this checkout's own scone_cc would always be found.
 here=$(pwd -P)
-there=$($PY -c 'import os, scone_cc, click, rich, lief, elftools, cryptography, capstone, pytest
+there=$(cd / && $PY -c 'import os, scone_cc, click, rich, lief, elftools, cryptography, capstone, pytest
 print(os.path.dirname(os.path.dirname(os.path.realpath(scone_cc.__file__))))' 2>/dev/null || true)
 if [ "$there" != "$here" ] || ! command -v scone-gcc >/dev/null 2>&1; then
     $PY -m pip install -q -e '.[test]'

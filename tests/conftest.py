@@ -63,3 +63,13 @@ def scone_env(tmp_path, monkeypatch):
 
 def have(tool: str) -> bool:
     return shutil.which(tool) is not None
+
+
+@pytest.fixture(scope="session")
+def hostile(tmp_path_factory) -> Path:
+    """The test-only starter that plays a hostile host (runtime/untrusted/hostile.c)."""
+    out = tmp_path_factory.mktemp("hostile")
+    target = out / "scone-starter-hostile"
+    r = run(["make", "-s", "-j2", "-C", str(REPO / "runtime"), "MUSL=/nonexistent", f"O={out}", str(target)])
+    assert r.returncode == 0, r.stderr
+    return target

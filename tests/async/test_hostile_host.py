@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[1]
 PROGS = HERE / "progs"
 
 # mode -> what the abort message must say (from the call's own contract)
@@ -25,16 +24,6 @@ ABORTS = {
     "status": "which this enclave has not issued or already answered",
     "index": "the host reports 2 responses but only 1 requests are outstanding",
 }
-
-
-@pytest.fixture(scope="module")
-def hostile(tmp_path_factory):
-    out = tmp_path_factory.mktemp("hostile")
-    target = out / "scone-starter-hostile"
-    r = subprocess.run(["make", "-s", "-j2", "-C", str(REPO / "runtime"), "MUSL=/nonexistent", f"O={out}",
-                        str(target)], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-    return target
 
 
 @pytest.fixture(scope="module")

@@ -5,11 +5,8 @@ logged and dropped; Ctrl-C without a handler ends the program as natively."""
 import signal
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def _start(cmd, env):
@@ -66,16 +63,6 @@ def test_ctrl_c_without_handler_ends_the_program(build, enclave_env):
     finally:
         p.kill()
     assert p.returncode == -signal.SIGINT
-
-
-@pytest.fixture(scope="module")
-def hostile(tmp_path_factory):
-    out = tmp_path_factory.mktemp("hostile")
-    target = out / "scone-starter-hostile"
-    r = subprocess.run(["make", "-s", "-j2", "-C", str(REPO / "runtime"), "MUSL=/nonexistent", f"O={out}",
-                        str(target)], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-    return target
 
 
 def test_forged_signal_is_logged_and_ignored(build, enclave_env, hostile):
