@@ -432,8 +432,15 @@ static void start_signal_thread(void)
 
 /* Ask the host to forward sig (or not), and have the signal lthread ready
  * to run its handler. musl's own signals (32-34) never come from outside. */
-static void forward_ask(long sig, int on)
+/* SIGILL, SIGBUS, SIGFPE, SIGSEGV: the host keeps its own handler for
+ * them (a fault of enclave code is delivered to the host thread running
+ * it; untrusted/faults.c) and learns the disposition instead of a mirror. */
+#define FAULT_SIGNALS (bit(4) | bit(7) | bit(8) | bit(11))
+
+/* h: the new handler (SIG_DFL, SIG_IGN or a function). */
+static void forward_ask(long sig, unsigned long h)
 {
+	int on = h > SIG_IGN, fault = (bit(sig) & FAULT_SIGNALS) != 0;
 	if (on && __scone_sched_active())
 		start_signal_thread();
 	if (sig >= 32 && sig <= 34)
@@ -445,9 +452,10 @@ static void forward_ask(long sig, int on)
 		registered &= ~bit(sig);
 	unlock();
 	/* Off: the mirrored SIG_DFL or SIG_IGN has replaced the host's handler. */
-	if (!box || !on)
+	if (!box || (!on && !fault))
 		return;
-	long r = __scone_ocall(SCONE_OCALL_SIGFORWARD, sig, 1, 0, 0, 0, 0);
+	long mode = on ? SCONE_SIGFORWARD_ON : h == SIG_IGN ? SCONE_SIGFORWARD_IGN : SCONE_SIGFORWARD_OFF;
+	long r = __scone_ocall(SCONE_OCALL_SIGFORWARD, sig, mode, 0, 0, 0, 0);
 	if (r)
 		__scone_log(SCONE_LOG_WARN, "signal %d: the host refused to forward it (error %ld)", (int)sig, -r);
 }
@@ -502,9 +510,9 @@ long __scone_sys_rt_sigaction(long sig, const void *act, void *oact, unsigned lo
 		const long a[6] = { sig, (long)&host, 0, 8 };
 		/* musl's own signals (32-34) never come from the host, which
 		 * keeps 34 for itself (untrusted/setid.c). */
-		if (sig < 32 || sig > 34)
+		if ((sig < 32 || sig > 34) && !(bit(sig) & FAULT_SIGNALS))
 			__scone_external_desc(13 /* rt_sigaction */, &mirror, a);
-		forward_ask(sig, h > SIG_IGN);
+		forward_ask(sig, h);
 	}
 	return 0;
 }

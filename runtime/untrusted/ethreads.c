@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "ethreads.h"
+#include "faults.h"
 #include "hostcall.h"
 
 struct ethread {
@@ -24,6 +25,11 @@ static void *run(void *arg)
 {
 	struct ethread *t = arg;
 	struct scone_run_result r;
+	char err[200];
+	if (scone_faults_thread(err, sizeof err)) {
+		fprintf(stderr, "scone: error: %s\n", err);
+		_exit(2);
+	}
 	int rc = scone_run_thread(t->b, t->e, t->tcs, SCONE_ECALL_ETHREAD, (uint64_t)(uintptr_t)&t->ocall,
 				  &t->ocall, t->exit_cycles, &r);
 	if (rc) {

@@ -9,6 +9,7 @@
 #include <x86intrin.h>
 
 #include "hostcall.h"
+#include "rawsys.h"
 #include "signals.h"
 
 /*
@@ -37,15 +38,6 @@ static int left;                 /* threads yet to run cmd */
 static long failed;              /* first error a thread met */
 static long pid;
 
-static long raw(long nr, long a0, long a1, long a2, long a3)
-{
-	long ret;
-	register long r10 __asm__("r10") = a3;
-	__asm__ __volatile__("syscall" : "=a"(ret) : "a"(nr), "D"(a0), "S"(a1), "d"(a2), "r"(r10)
-			     : "rcx", "r11", "memory");
-	return ret;
-}
-
 static int setid_call(long nr)
 {
 	switch (nr) {
@@ -62,11 +54,11 @@ static void apply(int sig, siginfo_t *si, void *uc)
 	/* Only our own tgkill: not another process, not a forged sigqueue. */
 	if (si->si_code != SI_TKILL || si->si_pid != pid)
 		return;
-	long r = raw(cmd.nr, cmd.a0, cmd.a1, cmd.a2, 0);
+	long r = scone_raw4(cmd.nr, cmd.a0, cmd.a1, cmd.a2, 0);
 	if (r)
 		__atomic_compare_exchange_n(&failed, &(long){ 0 }, r, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 	if (__atomic_sub_fetch(&left, 1, __ATOMIC_SEQ_CST) == 0)
-		raw(SYS_futex, (long)&left, FUTEX_WAKE_PRIVATE, 1, 0);
+		scone_raw4(SYS_futex, (long)&left, FUTEX_WAKE_PRIVATE, 1, 0);
 }
 
 /* Every other thread runs cmd: 0, or non-zero if one could not. */
@@ -82,7 +74,7 @@ static long broadcast(void)
 	DIR *d = opendir("/proc/self/task");
 	if (!d)
 		return -2;
-	long self = raw(SYS_gettid, 0, 0, 0, 0);
+	long self = scone_raw4(SYS_gettid, 0, 0, 0, 0);
 	failed = 0;
 	__atomic_store_n(&left, 1, __ATOMIC_SEQ_CST);       /* held until all are signalled */
 	for (struct dirent *e; (e = readdir(d));) {
@@ -90,30 +82,30 @@ static long broadcast(void)
 		if (tid <= 0 || tid == self)
 			continue;
 		__atomic_add_fetch(&left, 1, __ATOMIC_SEQ_CST);
-		if (raw(SYS_tgkill, pid, tid, SIG_SETID, 0))
+		if (scone_raw4(SYS_tgkill, pid, tid, SIG_SETID, 0))
 			__atomic_sub_fetch(&left, 1, __ATOMIC_SEQ_CST);  /* it has exited */
 	}
 	closedir(d);
 	__atomic_sub_fetch(&left, 1, __ATOMIC_SEQ_CST);
 	for (int n; (n = __atomic_load_n(&left, __ATOMIC_SEQ_CST));)
-		raw(SYS_futex, (long)&left, FUTEX_WAIT_PRIVATE, n, 0);
+		scone_raw4(SYS_futex, (long)&left, FUTEX_WAIT_PRIVATE, n, 0);
 	return failed;
 }
 
 static long setid(long nr, long a0, long a1, long a2)
 {
 	pthread_mutex_lock(&lock);
-	long r = raw(nr, a0, a1, a2, 0);
+	long r = scone_raw4(nr, a0, a1, a2, 0);
 	/* setgroups' list lives in the call's buffer: always broadcast. */
 	int again = nr != SYS_setgroups && last.nr == nr && last.a0 == a0 && last.a1 == a1 && last.a2 == a2;
 	if (!r && !again) {
-		pid = raw(SYS_getpid, 0, 0, 0, 0);
+		pid = scone_raw4(SYS_getpid, 0, 0, 0, 0);
 		cmd.nr = nr, cmd.a0 = a0, cmd.a1 = a1, cmd.a2 = a2;
 		/* A thread that refused what the caller's accepted, or no way to
 		 * reach them: mixed credentials are never safe to go on with
 		 * (musl's do_setxid ends the process the same way). */
 		if (broadcast())
-			raw(SYS_kill, pid, SIGKILL, 0, 0);
+			scone_raw4(SYS_kill, pid, SIGKILL, 0, 0);
 		last = cmd;
 	}
 	if (r)
@@ -127,16 +119,7 @@ long scone_hostcall(const struct scone_ocall *o)
 {
 	if (setid_call(o->nr))
 		return setid(o->nr, o->args[0], o->args[1], o->args[2]);
-	long ret;
-	register long r10 __asm__("r10") = o->args[3];
-	register long r8 __asm__("r8") = o->args[4];
-	register long r9 __asm__("r9") = o->args[5];
-	__asm__ __volatile__("syscall"
-			     : "=a"(ret)
-			     : "a"(o->nr), "D"(o->args[0]), "S"(o->args[1]), "d"(o->args[2]),
-			       "r"(r10), "r"(r8), "r"(r9)
-			     : "rcx", "r11", "memory");
-	return ret;
+	return scone_raw6(o->nr, o->args[0], o->args[1], o->args[2], o->args[3], o->args[4], o->args[5]);
 }
 
 /* The paper's cost of an enclave exit plus re-entry, emulated in SIM. */

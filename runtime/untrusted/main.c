@@ -26,6 +26,7 @@
 #endif
 
 #include "ethreads.h"
+#include "faults.h"
 #include "signals.h"
 
 #include "hostcall.h"
@@ -202,6 +203,8 @@ int main(int argc, char **argv, char **envp)
 	uint64_t t_load = now_ns();
 	struct scone_syscalls sys;
 	if (scone_syscalls_start(&sys, &knobs, n.config.tcs_count, err, sizeof err))
+		die(2, "%s", err);
+	if (scone_faults_init(base, &n.config, err, sizeof err))
 		die(2, "%s", err);
 	uint64_t t_sys = now_ns();
 	if (env_is("SCONE_VERSION", "1")) {

@@ -14,6 +14,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "faults.h"
+#include "rawsys.h"
 #include "signals.h"
 
 static struct scone_signal_box box __attribute__((aligned(64)));
@@ -21,18 +23,12 @@ static struct scone_syscall_area *wake_area;
 
 /* In SIM this may run on an ethread inside the enclave, whose %fs is the
  * enclave thread's: no TLS here (errno, glibc's syscall()), a raw call. */
-static void forward(int sig)
+void scone_signals_post(int sig)
 {
 	__atomic_fetch_or(&box.pending, 1ull << (sig - 1), __ATOMIC_SEQ_CST);
 	if (wake_area) {
-		long ret;
-		register long r10 __asm__("r10") = 0;
 		__atomic_fetch_add(&wake_area->enclave_wake.value, 1, __ATOMIC_SEQ_CST);
-		__asm__ __volatile__("syscall" : "=a"(ret)
-				     : "a"((long)SYS_futex), "D"(&wake_area->enclave_wake.value),
-				       "S"((long)FUTEX_WAKE_PRIVATE), "d"((long)INT_MAX), "r"(r10)
-				     : "rcx", "r11", "memory");
-		(void)ret;
+		scone_raw4(SYS_futex, (long)&wake_area->enclave_wake.value, FUTEX_WAKE_PRIVATE, INT_MAX, 0);
 	}
 }
 
@@ -40,9 +36,13 @@ long scone_signals_forward(long sig, long on)
 {
 	if (sig < 1 || sig > 64 || sig == SIGKILL || sig == SIGSTOP)
 		return -EINVAL;
+	if (scone_faults_signal(sig)) {     /* the host keeps its handler: faults.c */
+		scone_faults_disposition(sig, on);
+		return 0;
+	}
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on ? forward : SIG_DFL;
+	sa.sa_handler = on ? scone_signals_post : SIG_DFL;
 	sa.sa_flags = SA_RESTART;
 	sigfillset(&sa.sa_mask);
 	return sigaction((int)sig, &sa, NULL) ? -errno : 0;

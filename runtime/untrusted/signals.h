@@ -8,6 +8,8 @@
 /* The box to pass at START; area (may be NULL) has the futex that wakes a
  * sleeping ethread. */
 struct scone_signal_box *scone_signals_init(struct scone_syscall_area *area);
+/* Post sig to the box and wake the enclave (a handler: no TLS, no libc). */
+void scone_signals_post(int sig);
 /* SCONE_OCALL_SIGFORWARD: start (on) or stop forwarding sig. */
 long scone_signals_forward(long sig, long on);
 

@@ -1,5 +1,12 @@
 """The compile path: gcc with the sysroot's headers in place of the host's."""
 
+# Code generation every enclave needs. -fstack-clash-protection: a frame
+# larger than a page touches its pages in order, so it meets the guard page
+# below an enclave stack (runtime/untrusted/faults.c names the overflow)
+# instead of skipping it and writing over whatever lies below. Put before the
+# user's words, so that their -fno-... wins.
+CODEGEN = ["-fstack-clash-protection"]
+
 
 def include_flags(sysroot: str, gcc_include: str) -> list[str]:
     """Header search of a musl toolchain (DESIGN.md §3, as musl-gcc does).
@@ -12,9 +19,10 @@ def include_flags(sysroot: str, gcc_include: str) -> list[str]:
 
 
 def compile_argv(gcc: str, args, sysroot: str, gcc_include: str) -> list[str]:
-    """argv for a call that does not link: the user's words unchanged, then ours.
+    """argv for a call that does not link: ``CODEGEN``, the user's words unchanged, then ours.
 
-    Ours go last so that the user's own ``-isystem`` dirs are searched before
-    the libc's, as they would be before /usr/include with plain gcc.
+    The include flags go last so that the user's own ``-isystem`` dirs are
+    searched before the libc's, as they would be before /usr/include with
+    plain gcc.
     """
-    return [gcc, *args, *include_flags(sysroot, gcc_include)]
+    return [gcc, *CODEGEN, *args, *include_flags(sysroot, gcc_include)]

@@ -62,7 +62,7 @@ def specs_text(lib: str, gcc_libdir: str) -> str:
     return f"*link_libgcc:\n-L{lib} -L{gcc_libdir}\n\n"
 
 
-def link_argv(inv, *, gcc: str, sysroot: str, gcc_libdir: str, include: list[str],
+def link_argv(inv, *, gcc: str, sysroot: str, gcc_libdir: str, cflags: list[str],
               specs: str, output: str, enclave: bool) -> list[str]:
     """The gcc argv of the link (DESIGN.md §3 (1)); a pure function but for file checks.
 
@@ -85,7 +85,7 @@ def link_argv(inv, *, gcc: str, sysroot: str, gcc_libdir: str, include: list[str
 
     # -Wl,-nostdlib: ld also has built-in SEARCH_DIRs (/usr/lib/...) that
     # would find glibc-built archives the specs file keeps gcc from naming.
-    argv = [gcc, f"-specs={specs}", *ldflags, "-nostdlib", "-Wl,-nostdlib", *include]
+    argv = [gcc, f"-specs={specs}", *ldflags, "-nostdlib", "-Wl,-nostdlib", *cflags]
     if not no_start:
         argv += _files(start, lib, gcc_libdir)
     argv += inv.link_args
@@ -144,7 +144,7 @@ def link(inv, *, host, sysroot: str, cache_root: str, environ) -> int:
     Mode: native with ``--scone-native`` or ``SCONE_NATIVE=1``, else enclave
     when the sysroot has ``lib/libscone-enclave.a``, else native.
     """
-    from scone_cc.driver.compile import include_flags
+    from scone_cc.driver.compile import CODEGEN, include_flags
     from scone_cc.driver.settings import link_settings
 
     settings = link_settings(inv.scone, environ)
@@ -152,7 +152,7 @@ def link(inv, *, host, sysroot: str, cache_root: str, environ) -> int:
     enclave = not settings.native and os.path.exists(lib + "/libscone-enclave.a")
     output = inv.output or "a.out"
     common = dict(gcc=host.program, sysroot=sysroot, gcc_libdir=host.libdir,
-                  include=include_flags(sysroot, host.include),
+                  cflags=[*CODEGEN, *include_flags(sysroot, host.include)],
                   specs=_specs_file(cache_root, lib, host.libdir))
     if not enclave:
         return _run(link_argv(inv, output=output, enclave=False, **common))

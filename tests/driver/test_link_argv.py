@@ -24,7 +24,7 @@ def roots(tmp_path):
 
 def argv_for(words, roots, *, enclave=False, output="app"):
     s, g = roots
-    return link_argv(classify(words), gcc="gcc", sysroot=s, gcc_libdir=g, include=INC,
+    return link_argv(classify(words), gcc="gcc", sysroot=s, gcc_libdir=g, cflags=INC,
                      specs="/c/link.specs", output=output, enclave=enclave)
 
 

@@ -130,9 +130,14 @@ struct scone_signal_box {
 	uint64_t pad[7];
 };
 _Static_assert(sizeof(struct scone_signal_box) == 64, "signal ABI");
-/* OCALL number (above every Linux one): args[0] = signal, args[1] = 1 to
- * forward it, 0 to stop; the host answers 0 or -errno. */
+/* OCALL number (above every Linux one): args[0] = signal, args[1] = ON to
+ * forward it, OFF to stop. For the fault signals (SIGILL, SIGBUS, SIGFPE,
+ * SIGSEGV) the enclave mirrors no disposition and says OFF (SIG_DFL) or IGN
+ * here instead. The host answers 0 or -errno. */
 #define SCONE_OCALL_SIGFORWARD 1025
+#define SCONE_SIGFORWARD_OFF 0
+#define SCONE_SIGFORWARD_ON 1
+#define SCONE_SIGFORWARD_IGN 2
 
 struct scone_start_args {
 	uint64_t argc;

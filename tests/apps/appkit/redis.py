@@ -24,9 +24,10 @@ ALLOW = ("fork", "execve", "execv", "execvp")
 MAKE = ["MALLOC=libc", "BUILD_TLS=no", "USE_SYSTEMD=no"]
 # The enclave's main stack, as large as Linux gives a native main thread
 # (RLIMIT_STACK, 8 MiB). lzf_compress keeps a 512 KiB hash table on the
-# stack (list compression, RDB); with the default 256 KiB its stores skip the
-# one guard page and land in mmap'd memory below: redis then answers "unknown
-# command" for valid commands (repro/stack_frame_skips_guard.c).
+# stack (list compression, RDB); with the default 256 KiB it overflows
+# (before stack-clash probing, its sparse stores skipped the one guard page
+# and landed in mmap'd memory below: "unknown command" for valid commands;
+# repro/stack_frame_skips_guard.c).
 STACK = "8M"
 
 
