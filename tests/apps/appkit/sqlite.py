@@ -123,14 +123,28 @@ def _as_nobody(cmd, cwd, env, timeout):
                           cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
 
 
-def veryquick(tree: Path, flavour: Flavour, file_timeout: float = 900) -> dict:
+def _tally(out, text: str, file_timeout: float):
+    """One file's outcome: (errors, tests, failing names), "skipped", or why it ended early."""
+    if out is None:
+        return f"no result within {file_timeout:.0f}s"
+    m = _SUMMARY.search(out.stdout)
+    if not m and out.returncode == 0 and not text.strip():
+        return "skipped"
+    if not m:
+        return _first_error(text) or f"exit {out.returncode}"
+    f = _FAILURES.search(out.stdout)
+    return int(m.group(1)), int(m.group(2)), f.group(1).split() if f else []
+
+
+def veryquick(tree: Path, flavour: Flavour, file_timeout: float = 900, progress=None) -> dict:
     """The veryquick suite's files, each run by its own ``testfixture`` as ``nobody``.
 
     One process per file rather than ``test/veryquick.test``: a file that
     dies (a Tcl error escaping a test, as when ``open |cmd`` cannot fork in
     the enclave) then costs only that file instead of ending the whole run.
     Returns totals, the failing test names, and the files that ended
-    without their summary line.
+    without their summary line. ``progress(name, outcome)``, if given, is
+    called after each file (the enclave run takes tens of minutes).
     """
     scratch = Path(tempfile.mkdtemp(prefix="scone-sqlite-"))
     try:
@@ -152,19 +166,18 @@ def veryquick(tree: Path, flavour: Flavour, file_timeout: float = 900) -> dict:
                 out = _as_nobody(["./testfixture", name], copy, env, file_timeout)
                 text = out.stdout + out.stderr
             except subprocess.TimeoutExpired:
-                aborted[name] = f"no result within {file_timeout:.0f}s"
-                continue
-            m = _SUMMARY.search(out.stdout)
-            if not m and out.returncode == 0 and not text.strip():
+                out, text = None, ""
+            outcome = _tally(out, text, file_timeout)
+            if progress:
+                progress(name, outcome)
+            if outcome == "skipped":
                 skipped.append(name)  # e.g. win32*.test: nothing to run on unix
-                continue
-            if not m:
-                aborted[name] = _first_error(text) or f"exit {out.returncode}"
-                continue
-            errors += int(m.group(1))
-            tests += int(m.group(2))
-            f = _FAILURES.search(out.stdout)
-            failures += f.group(1).split() if f else []
+            elif isinstance(outcome, str):
+                aborted[name] = outcome
+            else:
+                errors += outcome[0]
+                tests += outcome[1]
+                failures += outcome[2]
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return {"files": len(files), "errors": errors, "tests": tests, "failures": failures,
