@@ -136,7 +136,8 @@ def _tally(out, text: str, file_timeout: float):
     return int(m.group(1)), int(m.group(2)), f.group(1).split() if f else []
 
 
-def veryquick(tree: Path, flavour: Flavour, file_timeout: float = 900, progress=None) -> dict:
+def veryquick(tree: Path, flavour: Flavour, file_timeout: float = 900, progress=None,
+              only: tuple[str, ...] = ()) -> dict:
     """The veryquick suite's files, each run by its own ``testfixture`` as ``nobody``.
 
     One process per file rather than ``test/veryquick.test``: a file that
@@ -145,6 +146,7 @@ def veryquick(tree: Path, flavour: Flavour, file_timeout: float = 900, progress=
     Returns totals, the failing test names, and the files that ended
     without their summary line. ``progress(name, outcome)``, if given, is
     called after each file (the enclave run takes tens of minutes).
+    ``only``: run just these of the suite's files (``test/select1.test``).
     """
     scratch = Path(tempfile.mkdtemp(prefix="scone-sqlite-"))
     try:
@@ -157,6 +159,8 @@ def veryquick(tree: Path, flavour: Flavour, file_timeout: float = 900, progress=
         env = flavour.environ(tcl.ALLOW + ALLOW, HOME=str(scratch), TCL_LIBRARY=str(scratch / "tcllib"))
         listing = _as_nobody(["./testfixture", "test/zz_list_veryquick.tcl"], copy, env, 300)
         files = [ln.split(" ", 1)[1] for ln in listing.stdout.splitlines() if ln.startswith("FILE ")]
+        if only:
+            files = [f for f in files if os.path.relpath(os.path.normpath(copy / "test" / f), copy) in only]
         errors = tests = 0
         failures, aborted, skipped = [], {}, []
         for path in files:
