@@ -29,6 +29,18 @@ def test_failed_tests_reads_wrapped_lists():
     assert got[-5:] == [f"request.t#{n}" for n in range(157, 162)]
 
 
+def test_make_check_in_enclave(scone):
+    """The whole make check in the enclave, for CI (seconds once built): the
+    harness's 224 tests (as many as natively) run, and only the named tests
+    that need a child fail."""
+    tree = built(lighttpd.build_tree, scone)
+    ours = lighttpd.make_check(tree, scone)
+    named = {t for group in lighttpd.HARNESS_NEEDS_CHILD.values() for t in group}
+    assert ours["tests"] == 224, ours["log"]
+    assert set(ours["failed"]) <= named, sorted(set(ours["failed"]) - named)
+    assert set(ours["unit_failed"]) <= {*lighttpd.NEEDS_CHILD, "run-tests.pl"}, ours["log"]
+
+
 @pytest.mark.slow
 def test_make_check_against_native_musl(scone, musl):
     native = lighttpd.make_check(built(lighttpd.build_tree, musl), musl)

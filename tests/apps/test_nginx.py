@@ -2,13 +2,9 @@
 
 import http.client
 
-import pytest
-
 from appkit import nginx, server
 
 from .conftest import built, is_enclave
-
-pytestmark = pytest.mark.slow
 
 BODY = bytes(range(256)) * 300  # 76800 bytes: several reads and writes per response
 

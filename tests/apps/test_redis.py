@@ -53,11 +53,12 @@ def test_runtest_in_enclave(scone, musl):
     units = _units(tree)
     native = redis.run_units(built(redis.build_tree, musl), musl, units)
     ours = redis.run_units(tree, scone, units)
-    explained = redis.ENCLAVE_NEEDS_FORK.keys() | redis.ENCLAVE_RUNTIME_BUG.keys()
+    explained = (redis.ENCLAVE_NEEDS_FORK.keys() | redis.ENCLAVE_AFTER_FORK.keys() | redis.ENCLAVE_REFUSED.keys()
+                 | redis.ENCLAVE_RUNTIME_BUG.keys())
     for unit in units:
         lost = Counter(native[unit]["ok"]) - Counter(ours[unit]["ok"])
         gained = Counter(ours[unit]["ok"]) - Counter(native[unit]["ok"])
-        assert not ours[unit]["exception"], ours[unit]["log"]
+        assert not ours[unit]["exception"] or unit in redis.ENCLAVE_UNIT_STOPS, ours[unit]["log"]
         assert set(lost) <= explained, (unit, sorted(set(lost) - explained), ours[unit]["log"])
         assert set(gained) <= ROOT_ONLY, (unit, sorted(gained))
 
@@ -87,3 +88,13 @@ def test_smoke_in_enclave(scone, tmp_path):
         assert ask("DBSIZE") == "3\n"
         subprocess.run([*cli, "SHUTDOWN", "NOSAVE"], capture_output=True, timeout=60)
         assert proc.wait(timeout=30) == 0, (tmp_path / "server.log").read_text()[-2000:]
+
+
+def test_one_unit_in_enclave(scone):
+    """One unit of redis's own suite for CI: unit/keyspace, whose 53 tests
+    (all passing natively with plain musl, 29 Nov 2026) need no fork."""
+    why = probe.threads(scone)
+    if why:
+        pytest.skip(f"redis-server starts bio threads; {why}")
+    res = redis.run_unit(built(redis.build_tree, scone), scone, "unit/keyspace", slot=7)
+    assert (res["err"], res["exception"], len(res["ok"])) == ([], None, 53), res["log"]
