@@ -85,13 +85,12 @@ static void on_fault(int sig, siginfo_t *info, void *uc)
 		return;
 	}
 	uint64_t at = (uint64_t)(uintptr_t)info->si_addr;
-	for (unsigned i = 0; i < nguards; i++)
-		if (sig == SIGSEGV && at >= guards[i].lo && at < guards[i].hi) {
-			say(guards[i].line, guards[i].len);
-			default_action(sig, 0);
-			return;
-		}
-	if (mode == SCONE_SIGFORWARD_ON)
+	unsigned i = 0;
+	while (sig == SIGSEGV && i < nguards && !(at >= guards[i].lo && at < guards[i].hi))
+		i++;
+	if (sig == SIGSEGV && i < nguards)
+		say(guards[i].line, guards[i].len);
+	else if (mode == SCONE_SIGFORWARD_ON)
 		say(handled_line[sig].text, handled_line[sig].len);
 	default_action(sig, 0);
 }
@@ -114,9 +113,9 @@ int scone_faults_init(uint64_t base, const struct scone_enclave_config *c, char 
 		guards[i].lo = lo;
 		guards[i].hi = lo + PAGE;
 		snprintf(guards[i].line, sizeof guards[i].line,
-				 "[SCONE|ERROR] stack overflow in enclave thread %u: its stack is %llu KiB "
-				 "(signed); build with a larger one, e.g. scone-gcc --scone-stack=8M\n",
-				 i, (unsigned long long)(c->stack_size >> 10));
+			 "[SCONE|ERROR] stack overflow in enclave thread %u: its stack is %llu KiB "
+			 "(signed); build with a larger one, e.g. scone-gcc --scone-stack=8M\n",
+			 i, (unsigned long long)(c->stack_size >> 10));
 		guards[i].len = strlen(guards[i].line);
 	}
 	nguards = c->tcs_count < SCONE_MAX_TCS ? c->tcs_count : SCONE_MAX_TCS;
