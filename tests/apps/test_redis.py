@@ -60,7 +60,7 @@ def test_runtest_in_enclave(scone, musl):
         gained = Counter(ours[unit]["ok"]) - Counter(native[unit]["ok"])
         if unit in redis.ENCLAVE_UNITS_NEED_FORK:
             continue
-        assert not ours[unit]["exception"], ours[unit]["log"]
+        assert not ours[unit]["exception"] or unit in redis.ENCLAVE_UNIT_ENDS_EARLY, ours[unit]["log"]
         assert set(lost) <= explained, (unit, sorted(set(lost) - explained), ours[unit]["log"])
         assert set(gained) <= ROOT_ONLY, (unit, sorted(gained))
 
