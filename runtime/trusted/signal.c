@@ -430,14 +430,14 @@ static void start_signal_thread(void)
 	__scone_log(SCONE_LOG_WARN, "no thread to run signal handlers: signals will stay pending");
 }
 
-/* Ask the host to forward sig (or not), and have the signal lthread ready
- * to run its handler. musl's own signals (32-34) never come from outside. */
 /* SIGILL, SIGBUS, SIGFPE, SIGSEGV: the host keeps its own handler for
  * them (a fault of enclave code is delivered to the host thread running
  * it; untrusted/faults.c) and learns the disposition instead of a mirror. */
 #define FAULT_SIGNALS (bit(4) | bit(7) | bit(8) | bit(11))
 
-/* h: the new handler (SIG_DFL, SIG_IGN or a function). */
+/* Ask the host to forward sig (or not), and have the signal lthread ready
+ * to run its handler; h is the new handler (SIG_DFL, SIG_IGN or a
+ * function). musl's own signals (32-34) never come from outside. */
 static void forward_ask(long sig, unsigned long h)
 {
 	int on = h > SIG_IGN, fault = (bit(sig) & FAULT_SIGNALS) != 0;
