@@ -54,8 +54,12 @@ def test_unregistered_signal_keeps_its_default_action(build, enclave_env):
 
 
 def test_ctrl_c_without_handler_ends_the_program(build, enclave_env):
+    # SIGINT at its default action in the child, whatever we inherited: a
+    # shell starts background jobs with SIGINT ignored, and an ignored SIGINT
+    # is kept across exec (the program would then see stdin's EOF, exit 1).
     p = subprocess.Popen([str(build("parked.c")), "10"], env=enclave_env(), stdin=subprocess.PIPE,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert p.stdout.readline() == "ready 10\n"
     p.send_signal(signal.SIGINT)
     try:
