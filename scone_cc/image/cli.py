@@ -121,6 +121,61 @@ def run(image, args, env, mode, cas_addr, config_id, devices, no_devices):
     sys.exit(run_mod.run(image, args=list(args) if args else None, env=pairs, devices=chosen))
 
 
+@cli.command()
+@click.argument("source")
+@click.option("--image-ref", metavar="REF",
+              help="The image as the cluster pulls it, e.g. registry.example/redis:1 "
+                   "(default: NAME:TAG from the image or recipe).")
+@click.option("--name", help="Name of the objects (default: the image's name).")
+@click.option("--namespace", help="Namespace of the objects.")
+@click.option("--kind", type=click.Choice(["deployment", "job"]),
+              help="Deployment (default when the image exposes ports) or Job.")
+@click.option("--mode", type=click.Choice(["HW", "AUTO", "SIM"]), default="HW", show_default=True,
+              help="SCONE_MODE in the pod; SIM asks for no SGX resources.")
+@click.option("--cas", "cas_addr", metavar="HOST:PORT",
+              help="SCONE_CAS_ADDR (attestation: also asks for sgx.intel.com/provision).")
+@click.option("--config-id", metavar="SESSION/SERVICE", help="SCONE_CONFIG_ID.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="Write the YAML here (default: standard output).")
+def k8s(source, image_ref, name, namespace, kind, mode, cas_addr, config_id, output):
+    """Kubernetes manifests for SOURCE: an image (labels) or a recipe (*.toml, its binaries).
+
+    The container asks the SGX device plugin for sgx.intel.com/enclave,
+    sgx.intel.com/epc (the enclave's pages) and, with a CAS,
+    sgx.intel.com/provision.
+    """
+    from scone_cc.image import k8s as k8s_mod
+
+    if source.endswith(".toml"):
+        from scone_cc.image import recipe as recipe_mod
+
+        facts = k8s_mod.from_recipe(recipe_mod.load(source))
+    else:
+        facts = k8s_mod.from_image(source)
+    env = dict(facts.pop("env"))
+    if cas_addr:
+        env["SCONE_CAS_ADDR"] = cas_addr
+    if config_id:
+        env["SCONE_CONFIG_ID"] = config_id
+    default_name = facts.pop("name").rsplit("/", 1)[-1].replace("_", "-").replace(".", "-")
+    ref = image_ref or facts.pop("image_ref")
+    facts.pop("image_ref", None)
+    text = k8s_mod.to_yaml(k8s_mod.manifests(
+        name=name or default_name, image_ref=ref, env=list(env.items()), kind=kind, mode=mode,
+        namespace=namespace, **facts))
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    from scone_cc.fsutil import atomic_write
+
+    try:
+        atomic_write(output, text.encode())
+    except OSError as err:
+        raise SconeError(f"{output}: cannot write ({err.strerror}); choose a writable path") \
+            from None
+    click.echo(f"wrote {output}")
+
+
 def main():
     """Console entry point: errors become one stderr line (scone_cc.errors.run_cli)."""
     run_cli(PROG, cli)

@@ -152,5 +152,11 @@ def image_enclaves(image) -> list[dict]:
 
 def recipe_enclaves(recipe) -> list[dict]:
     """The enclaves of a checked recipe (scone_cc.image.recipe), read from its binaries."""
-    return [enclave_facts(Path(e.source), e.target, [v.target for v in e.volumes])
-            for e in recipe.enclaves]
+    out = []
+    for i, e in enumerate(recipe.enclaves):
+        try:
+            out.append(enclave_facts(Path(e.source), e.target, [v.target for v in e.volumes]))
+        except SconeError as err:
+            raise SconeError(f"{recipe.path}: enclave[{i}]: {err} (an ordinary file goes under "
+                             "[[file]])", err.exit_code) from None
+    return out
