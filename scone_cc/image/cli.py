@@ -99,9 +99,9 @@ def _env_pairs(values) -> list[tuple[str, str]]:
 @click.option("--cas", "cas_addr", metavar="HOST:PORT", help="SCONE_CAS_ADDR for this run.")
 @click.option("--config-id", metavar="SESSION/SERVICE", help="SCONE_CONFIG_ID for this run.")
 @click.option("--device", "devices", multiple=True, metavar="PATH",
-              help="Pass this device in (default: /dev/sgx_enclave and /dev/sgx_provision "
-                   "where they exist).")
-@click.option("--no-devices", is_flag=True, help="Pass no SGX device in.")
+              help="Pass this device in (default: /dev/sgx_enclave, /dev/sgx_provision and "
+                   "/dev/scone where they exist).")
+@click.option("--no-devices", is_flag=True, help="Pass no device in.")
 def run(image, args, env, mode, cas_addr, config_id, devices, no_devices):
     """Run IMAGE under runc (as root), host network, SGX devices passed in if present.
 

@@ -8,8 +8,9 @@ unchanged; README.md gives their command lines.
 
 Adjustments: the host's network namespace (a server's port is the host's,
 on 127.0.0.1 as the program binds it), the SGX devices that exist on the
-host passed in (``/dev/sgx_enclave``, ``/dev/sgx_provision``: what an
-engine's ``--device`` does; none here, so the enclave runs in SIM),
+host passed in (``/dev/sgx_enclave``, ``/dev/sgx_provision``, and
+``/dev/scone`` of the kernel module: what an engine's ``--device`` does;
+none here, so the enclave runs in SIM),
 extra environment (``SCONE_MODE``, ``SCONE_CAS_ADDR``, ``SCONE_CONFIG_ID``,
 …), and the arguments after the entry point.
 """
@@ -30,11 +31,12 @@ from pathlib import Path
 from scone_cc.errors import SconeError
 from scone_cc.image import oci
 
-SGX_DEVICES = ("/dev/sgx_enclave", "/dev/sgx_provision")
+# The SGX driver's nodes, and scone.ko's (sthreads sleep in it when it is there).
+SGX_DEVICES = ("/dev/sgx_enclave", "/dev/sgx_provision", "/dev/scone")
 
 
 def sgx_devices() -> list[str]:
-    """The SGX device nodes present on this host."""
+    """The SGX device nodes (and /dev/scone) present on this host."""
     return [d for d in SGX_DEVICES if os.path.exists(d)]
 
 
