@@ -102,7 +102,9 @@ def _env_pairs(values) -> list[tuple[str, str]]:
               help="Pass this device in (default: /dev/sgx_enclave, /dev/sgx_provision and "
                    "/dev/scone where they exist).")
 @click.option("--no-devices", is_flag=True, help="Pass no device in.")
-def run(image, args, env, mode, cas_addr, config_id, devices, no_devices):
+@click.option("--entrypoint", metavar="PATH",
+              help="Run this program of the image instead of its entry point (and command).")
+def run(image, args, env, mode, cas_addr, config_id, devices, no_devices, entrypoint):
     """Run IMAGE under runc (as root), host network, SGX devices passed in if present.
 
     ARGS after the image replace its command (write -- before them if they
@@ -118,7 +120,8 @@ def run(image, args, env, mode, cas_addr, config_id, devices, no_devices):
     if args[:1] == ("--",):
         args = args[1:]
     chosen = [] if no_devices else (list(devices) or None)
-    sys.exit(run_mod.run(image, args=list(args) if args else None, env=pairs, devices=chosen))
+    sys.exit(run_mod.run(image, args=list(args) if args else None, entrypoint=entrypoint,
+                         env=pairs, devices=chosen))
 
 
 @cli.command()

@@ -51,15 +51,22 @@ def _device(path: str) -> tuple[dict, dict]:
     return node, allow
 
 
-def bundle_config(config: dict, image_config: dict, *, args=None, env=(), devices=(),
-                  terminal: bool = False) -> dict:
-    """The runtime config umoci wrote (``config``), adjusted for one run (see the module doc)."""
+def bundle_config(config: dict, image_config: dict, *, args=None, entrypoint=None, env=(),
+                  devices=(), terminal: bool = False) -> dict:
+    """The runtime config umoci wrote (``config``), adjusted for one run (see the module doc).
+
+    ``entrypoint`` replaces the image's (and drops its command, as Docker's
+    ``--entrypoint`` does); ``args`` replace the command.
+    """
     config = json.loads(json.dumps(config))
     process = config["process"]
     process["terminal"] = terminal
-    if args is not None:
-        entry = (image_config.get("config") or {}).get("Entrypoint") or []
-        process["args"] = [*entry, *args]
+    image_cfg = image_config.get("config") or {}
+    if entrypoint is not None or args is not None:
+        entry = [entrypoint] if entrypoint is not None else (image_cfg.get("Entrypoint") or [])
+        cmd = args if args is not None else ([] if entrypoint is not None
+                                             else image_cfg.get("Cmd") or [])
+        process["args"] = [*entry, *cmd]
     if not process.get("args"):
         raise SconeError("the image has no entry point or command; give the program to run")
     merged = dict(e.split("=", 1) for e in process.get("env", []))
@@ -74,7 +81,7 @@ def bundle_config(config: dict, image_config: dict, *, args=None, env=(), device
     return config
 
 
-def run(image, *, args=None, env=(), devices=None) -> int:
+def run(image, *, args=None, entrypoint=None, env=(), devices=None) -> int:
     """Run ``image`` under runc in the foreground; the container's exit status.
 
     ``devices`` defaults to the SGX devices present (``sgx_devices``).
@@ -87,18 +94,19 @@ def run(image, *, args=None, env=(), devices=None) -> int:
     for name in ("umoci", "runc", "skopeo"):
         oci.tool(name)
     devices = sgx_devices() if devices is None else list(devices)
-    image_config = oci.inspect_config(image)
     scratch = Path(tempfile.mkdtemp(prefix="scone-image-run-"))
     name = f"scone-{secrets.token_hex(6)}"
     state = scratch / "runc"
     try:
         layout, tag = oci.as_layout(image, scratch)
+        image_config = oci.inspect_config(f"oci:{layout}:{tag}")
         bundle = scratch / "bundle"
         oci.call(["umoci", "unpack", "--image", f"{layout}:{tag}", str(bundle)], what=str(image))
         cfg_path = bundle / "config.json"
         config = json.loads(cfg_path.read_text())
         tty = sys.stdin.isatty() and sys.stdout.isatty()
-        cfg_path.write_text(json.dumps(bundle_config(config, image_config, args=args, env=env,
+        cfg_path.write_text(json.dumps(bundle_config(config, image_config, args=args,
+                                                     entrypoint=entrypoint, env=env,
                                                      devices=devices, terminal=tty)))
         return _foreground([oci.tool("runc"), "--root", str(state), "run", "--bundle",
                             str(bundle), name])

@@ -134,3 +134,13 @@ def test_not_an_image(image_env, tmp_path):
     refused(run(["scone-image", "inspect", tmp_path / "x.tar"], env=image_env),
             "not an image archive")
     refused(run(["scone-image", "inspect", tmp_path / "none"], env=image_env), "no such image")
+
+
+def test_image_without_enclave_labels(image_env, tmp_path):
+    """An image not built by scone-image (made by umoci alone) has no enclave to report."""
+    assert run(["umoci", "init", "--layout", tmp_path / "plain"]).returncode == 0
+    assert run(["umoci", "new", "--image", f"{tmp_path / 'plain'}:v1"]).returncode == 0
+    refused(run(["scone-image", "inspect", f"{tmp_path / 'plain'}:v1"], env=image_env),
+            "no scone.enclaves label", "scone-image build")
+    refused(run(["scone-image", "k8s", tmp_path / "plain"], env=image_env),
+            "no scone.enclaves label")

@@ -4,6 +4,7 @@ There is no SGX device here: the enclave runs in SIM, as the image's
 SCONE_MODE says; SCONE_MODE=HW must fail naming the device paths tried.
 """
 
+import os
 import signal
 import socket
 import subprocess
@@ -170,3 +171,24 @@ def test_redis_answers_from_its_container(redis_image, image_env, tmp_path):
                 proc.kill()
                 proc.wait()
         log.close()
+
+
+def test_devices_reach_the_container(hello, image_env, tmp_path):
+    """What HW needs, shown with a device this host has: a misc character device (as
+    /dev/sgx_enclave is) passed with --device can be opened inside, and not without it. The
+    image also carries an ordinary static program (busybox) beside the enclave."""
+    need("runc", "busybox")
+    if not os.path.exists("/dev/fuse"):
+        pytest.skip("no /dev/fuse on this host to stand in for /dev/sgx_enclave")
+    busybox = subprocess.run(["which", "busybox"], capture_output=True, text=True).stdout.strip()
+    recipe = tmp_path / "bb.toml"
+    recipe.write_text(f'[[enclave]]\nsource = "{hello / "hello"}"\n'
+                      f'[[file]]\nsource = "{busybox}"\ntarget = "/bin/busybox"\n')
+    out = run(["scone-image", "build", recipe, "-o", tmp_path / "img"], env=image_env)
+    assert out.returncode == 0, out.stderr
+    probe = ["--entrypoint", "/bin/busybox", tmp_path / "img",
+             "sh", "-c", "exec 3</dev/fuse && echo opened"]
+    with_device = run(["scone-image", "run", "--device", "/dev/fuse", *probe], env=image_env)
+    assert (with_device.returncode, with_device.stdout) == (0, "opened\n"), with_device.stderr
+    without = run(["scone-image", "run", "--no-devices", *probe], env=image_env)
+    assert without.returncode != 0 and without.stdout == ""
