@@ -57,6 +57,8 @@ def test_labels_carry_the_enclave_identity(hello, image_env, tmp_path):
     (facts,) = image_enclaves(str(tmp_path / "img"))
     assert facts["mrenclave"] == mrenclave and facts["mrsigner"] == mrsigner
     assert facts["debug"] is True and facts["epc_size"] == epc and facts["volumes"] == []
+    shown = run(["scone-image", "inspect", "--json", tmp_path / "img"], env=image_env)
+    assert json.loads(shown.stdout) == [facts]
 
     # The history entry umoci stat prints, with the build time, not the clock.
     stat = run(["umoci", "stat", "--json", "--image", f"{tmp_path / 'img'}:latest"])
