@@ -132,9 +132,8 @@ def _layout(recipe: Recipe, scratch: Path, enclaves: list, epoch: int) -> Path:
     _populate(bundle / "rootfs", recipe, epoch)
     oci.call(["umoci", "repack", "--image", image, f"--history.created={created}",
               f"--history.created_by={CREATED_BY}", str(bundle)], what=where)
-    oci.call(["umoci", "config", "--image", image, "--no-history", *_config_args(recipe, enclaves,
-                                                                                  created)],
-             what=where)
+    config = _config_args(recipe, enclaves, created)
+    oci.call(["umoci", "config", "--image", image, "--no-history", *config], what=where)
     oci.call(["umoci", "gc", "--layout", str(layout)], what=where)
     # umoci writes blobs 0600: others could not read (or load) the image.
     for dirpath, dirnames, filenames in os.walk(layout):

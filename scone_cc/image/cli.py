@@ -42,8 +42,16 @@ def build(recipe, output, fmt, as_json):
 
     Reproducible: the same inputs and SOURCE_DATE_EPOCH give the same digest.
     """
+    import signal
+
     from scone_cc.image import build as build_mod, recipe as recipe_mod
 
+    def terminated(signum, frame):
+        # An exception, so that the build's clean-up runs: no temporary directory is left.
+        raise SconeError(f"{output}: build stopped by signal {signum}; nothing was written",
+                         128 + signum)
+
+    signal.signal(signal.SIGTERM, terminated)
     built = build_mod.build(recipe_mod.load(recipe), output, fmt=fmt)
     if as_json:
         _json({"output": str(built.path), "format": built.format, "reference": built.reference,
