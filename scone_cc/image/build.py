@@ -130,8 +130,12 @@ def _layout(recipe: Recipe, scratch: Path, enclaves: list, epoch: int) -> Path:
     oci.call(["umoci", "new", "--image", image], what=where)
     oci.call(["umoci", "unpack", *rootless, "--image", image, str(bundle)], what=where)
     _populate(bundle / "rootfs", recipe, epoch)
+    # The history comment repeats each enclave's identity: umoci stat prints it.
+    comment = "; ".join(f"{e['path']} MRENCLAVE {e['mrenclave']} MRSIGNER {e['mrsigner']}"
+                        for e in enclaves)
     oci.call(["umoci", "repack", "--image", image, f"--history.created={created}",
-              f"--history.created_by={CREATED_BY}", str(bundle)], what=where)
+              f"--history.created_by={CREATED_BY}", f"--history.comment={comment}",
+              str(bundle)], what=where)
     config = _config_args(recipe, enclaves, created)
     oci.call(["umoci", "config", "--image", image, "--no-history", *config], what=where)
     oci.call(["umoci", "gc", "--layout", str(layout)], what=where)

@@ -65,6 +65,7 @@ def test_labels_carry_the_enclave_identity(hello, image_env, tmp_path):
     history = json.loads(stat.stdout)["history"]
     assert [h["created_by"] for h in history] == ["scone-image build"]
     assert history[0]["created"].startswith("1970-01-01T00:00:00")
+    assert history[0]["comment"] == f"/usr/bin/hello MRENCLAVE {mrenclave} MRSIGNER {mrsigner}"
 
 
 def test_same_inputs_same_digest(hello, image_env, tmp_path):
