@@ -6,7 +6,8 @@ image config), the config is adjusted, and ``runc run`` starts it in the
 foreground. The same image runs under any engine (podman, Docker, crun)
 unchanged; README.md gives their command lines.
 
-Adjustments: the host's network namespace (a server's port is the host's,
+Adjustments: ``/dev`` not ``noexec`` (HW maps the device executable), the
+host's network namespace (a server's port is the host's,
 on 127.0.0.1 as the program binds it), the SGX devices that exist on the
 host passed in (``/dev/sgx_enclave``, ``/dev/sgx_provision``, and
 ``/dev/scone`` of the kernel module: what an engine's ``--device`` does;
@@ -72,6 +73,11 @@ def bundle_config(config: dict, image_config: dict, *, args=None, entrypoint=Non
     merged = dict(e.split("=", 1) for e in process.get("env", []))
     merged.update(dict(env))
     process["env"] = [f"{k}={v}" for k, v in merged.items()]
+    # The SGX driver maps enclave pages executable from /dev/sgx_enclave, which a
+    # noexec /dev refuses (EPERM): /dev stays exec, as systemd and runtime-tools now leave it.
+    for mount in config.get("mounts", []):
+        if mount.get("destination") == "/dev":
+            mount["options"] = [o for o in mount.get("options", []) if o != "noexec"]
     linux = config.setdefault("linux", {})
     linux["namespaces"] = [ns for ns in linux.get("namespaces", []) if ns["type"] != "network"]
     for path in devices:

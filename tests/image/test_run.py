@@ -192,3 +192,9 @@ def test_devices_reach_the_container(hello, image_env, tmp_path):
     assert (with_device.returncode, with_device.stdout) == (0, "opened\n"), with_device.stderr
     without = run(["scone-image", "run", "--no-devices", *probe], env=image_env)
     assert without.returncode != 0 and without.stdout == ""
+    # HW maps /dev/sgx_enclave executable: the container's /dev must not be noexec.
+    mounts = run(["scone-image", "run", "--entrypoint", "/bin/busybox", tmp_path / "img",
+                  "grep", " /dev ", "/proc/mounts"], env=image_env)
+    assert mounts.returncode == 0, mounts.stderr
+    (dev,) = mounts.stdout.splitlines()
+    assert "noexec" not in dev.split()[3].split(","), dev
