@@ -173,28 +173,51 @@ def test_redis_answers_from_its_container(redis_image, image_env, tmp_path):
         log.close()
 
 
-def test_devices_reach_the_container(hello, image_env, tmp_path):
-    """What HW needs, shown with a device this host has: a misc character device (as
-    /dev/sgx_enclave is) passed with --device can be opened inside, and not without it. The
-    image also carries an ordinary static program (busybox) beside the enclave."""
+@pytest.fixture(scope="module")
+def busybox_image(hello, image_env, tmp_path_factory):
+    """hello's enclave with an ordinary static program beside it (busybox), and a CAS."""
     need("runc", "busybox")
+    work = tmp_path_factory.mktemp("busybox")
+    busybox = subprocess.run(["which", "busybox"], capture_output=True, text=True).stdout.strip()
+    recipe = work / "bb.toml"
+    recipe.write_text(f'[[enclave]]\nsource = "{hello / "hello"}"\n'
+                      f'[[file]]\nsource = "{busybox}"\ntarget = "/bin/busybox"\n'
+                      '[cas]\naddress = "cas.example:8081"\nconfig_id = "hello/main"\n')
+    out = run(["scone-image", "build", recipe, "-o", work / "img"], env=image_env)
+    assert out.returncode == 0, out.stderr
+    return work / "img"
+
+
+def test_devices_reach_the_container(busybox_image, image_env):
+    """What HW needs, shown with a device this host has: a misc character device (as
+    /dev/sgx_enclave is) passed with --device can be opened inside, and not without it."""
     if not os.path.exists("/dev/fuse"):
         pytest.skip("no /dev/fuse on this host to stand in for /dev/sgx_enclave")
-    busybox = subprocess.run(["which", "busybox"], capture_output=True, text=True).stdout.strip()
-    recipe = tmp_path / "bb.toml"
-    recipe.write_text(f'[[enclave]]\nsource = "{hello / "hello"}"\n'
-                      f'[[file]]\nsource = "{busybox}"\ntarget = "/bin/busybox"\n')
-    out = run(["scone-image", "build", recipe, "-o", tmp_path / "img"], env=image_env)
-    assert out.returncode == 0, out.stderr
-    probe = ["--entrypoint", "/bin/busybox", tmp_path / "img",
+    probe = ["--entrypoint", "/bin/busybox", busybox_image,
              "sh", "-c", "exec 3</dev/fuse && echo opened"]
     with_device = run(["scone-image", "run", "--device", "/dev/fuse", *probe], env=image_env)
     assert (with_device.returncode, with_device.stdout) == (0, "opened\n"), with_device.stderr
     without = run(["scone-image", "run", "--no-devices", *probe], env=image_env)
     assert without.returncode != 0 and without.stdout == ""
     # HW maps /dev/sgx_enclave executable: the container's /dev must not be noexec.
-    mounts = run(["scone-image", "run", "--entrypoint", "/bin/busybox", tmp_path / "img",
+    mounts = run(["scone-image", "run", "--entrypoint", "/bin/busybox", busybox_image,
                   "grep", " /dev ", "/proc/mounts"], env=image_env)
     assert mounts.returncode == 0, mounts.stderr
     (dev,) = mounts.stdout.splitlines()
     assert "noexec" not in dev.split()[3].split(","), dev
+
+
+def test_cas_variables_reach_the_container(busybox_image, image_env):
+    """The recipe's [cas] is in the image's environment; run --cas/--config-id override it."""
+    def env_inside(*opts):
+        out = run(["scone-image", "run", *opts, "--entrypoint", "/bin/busybox", busybox_image,
+                   "env"], env=image_env)
+        assert out.returncode == 0, out.stderr
+        return dict(line.split("=", 1) for line in out.stdout.splitlines())
+
+    env = env_inside()
+    assert (env["SCONE_MODE"], env["SCONE_CAS_ADDR"], env["SCONE_CONFIG_ID"]) == \
+        ("SIM", "cas.example:8081", "hello/main")
+    env = env_inside("--cas", "10.0.0.1:18765", "--config-id", "s/x", "--mode", "AUTO")
+    assert (env["SCONE_MODE"], env["SCONE_CAS_ADDR"], env["SCONE_CONFIG_ID"]) == \
+        ("AUTO", "10.0.0.1:18765", "s/x")
