@@ -86,8 +86,8 @@ def test_same_inputs_same_digest(hello, image_env, tmp_path):
 
 
 def test_image_holds_only_the_recipe(hello, image_env, tmp_path):
-    """No base image: the enclave binary, a volume, a file and /tmp, nothing else; root-owned,
-    mtimes at the build time; the compressed layer is smaller than the binary."""
+    """No base image: the enclave binary, a volume, a file and /tmp, nothing else; owned by
+    root but for the volume's owner, mtimes at the build time; the compressed layer is smaller than the binary."""
     (tmp_path / "vol" / "sub").mkdir(parents=True)
     (tmp_path / "vol" / "sub" / "seed.txt").write_text("seed\n")
     (tmp_path / "app.conf").write_text("x=1\n")
@@ -102,6 +102,7 @@ target = "/app/hello"
 [[enclave.volume]]
 source = "vol"
 target = "/data"
+owner = "999:998"
 [[file]]
 source = "app.conf"
 target = "/etc/app.conf"
@@ -132,7 +133,8 @@ labels = {{ "org.example.team" = "enclaves" }}
     assert oct((rootfs / "tmp").stat().st_mode & 0o7777) == "0o1777"
     for p in [rootfs, *rootfs.rglob("*")]:
         st = p.lstat()
-        assert (st.st_uid, st.st_gid, int(st.st_mtime)) == (0, 0, 0), p
+        owner = (999, 998) if p.relative_to(rootfs).parts[:1] == ("data",) else (0, 0)
+        assert (st.st_uid, st.st_gid, int(st.st_mtime)) == (*owner, 0), p
 
     config = json.loads(run(["skopeo", "inspect", "--config",
                              f"oci:{tmp_path / 'img'}:1.0"]).stdout)["config"]
