@@ -50,6 +50,19 @@ def test_hw_mode_without_device_says_so(hello_images, image_env):
     assert "/dev/sgx_enclave" in out.stderr, out.stderr
 
 
+def test_hw_with_the_device(hello_images, image_env, podman):
+    """On an SGX machine: HW through runc and podman with the device passed in. Skipped here."""
+    if not os.path.exists("/dev/sgx_enclave"):
+        pytest.skip("no /dev/sgx_enclave: HW cannot run on this machine")
+    out = run(["scone-image", "run", "--mode", "HW", hello_images / "layout"], env=image_env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("Hello, image, from inside the enclave!")
+    ref = podman("load", "-i", hello_images / "oci.tar").stdout.split("Loaded image:")[-1].strip()
+    out = podman("run", "--rm", "--network", "host", "-e", "SCONE_MODE=HW",
+                 "--device", "/dev/sgx_enclave", ref)
+    assert out.returncode == 0, out.stderr
+
+
 def test_podman_runs_the_archives_unchanged(hello_images, podman):
     """podman load + podman run, with only podman's own options: the engine is not ours."""
     for name in ("oci.tar", "docker.tar"):
