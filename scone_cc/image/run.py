@@ -42,7 +42,11 @@ def sgx_devices() -> list[str]:
 
 
 def _device(path: str) -> tuple[dict, dict]:
-    st = os.stat(path)
+    try:
+        st = os.stat(path)
+    except OSError as err:
+        raise SconeError(f"--device {path}: {err.strerror}; name a device node of this host") \
+            from None
     if not stat.S_ISCHR(st.st_mode):
         raise SconeError(f"{path}: not a character device; pass the SGX driver's device nodes")
     major, minor = os.major(st.st_rdev), os.minor(st.st_rdev)

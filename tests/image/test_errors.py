@@ -3,6 +3,8 @@
 import os
 import shutil
 import subprocess
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -144,3 +146,15 @@ def test_image_without_enclave_labels(image_env, tmp_path):
             "no scone.enclaves label", "scone-image build")
     refused(run(["scone-image", "k8s", tmp_path / "plain"], env=image_env),
             "no scone.enclaves label")
+
+
+def test_run_with_a_missing_device(hello, image_env, tmp_path):
+    out = run(["scone-image", "build", hello / "hello.toml", "-o", tmp_path / "img"], env=image_env)
+    assert out.returncode == 0, out.stderr
+    def scratch():
+        return set(Path(tempfile.gettempdir()).glob("scone-image-run-*"))
+
+    before = scratch()
+    refused(run(["scone-image", "run", "--device", "/dev/sgx_nothere", tmp_path / "img"],
+                env=image_env), "--device /dev/sgx_nothere", "No such file")
+    assert scratch() <= before  # its bundle was removed
