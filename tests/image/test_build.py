@@ -156,3 +156,22 @@ def test_rebuild_replaces_an_image_in_place(hello, image_env, tmp_path):
             out = build(hello / "hello.toml", output, image_env)
             assert out.returncode == 0, out.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["img", "img.tar"]
+
+
+def test_labels_follow_the_signed_parameters(hello, image_env, tmp_path):
+    """A copy re-signed for production with other parameters: the labels are the options given."""
+    binary = tmp_path / "app"
+    binary.write_bytes((hello / "hello").read_bytes())
+    binary.chmod(0o755)
+    sign = run(["scone-sign", "sign", "--production", "--isvprodid", "7", "--isvsvn", "3",
+                "--heap", "16M", "--stack", "128K", "--tcs", "2", binary], env=image_env)
+    assert sign.returncode == 0, sign.stderr
+    (tmp_path / "r.toml").write_text('[[enclave]]\nsource = "app"\n')
+    out = run(["scone-image", "build", tmp_path / "r.toml", "-o", tmp_path / "img"], env=image_env)
+    assert out.returncode == 0, out.stderr
+    labels = skopeo_labels(f"oci:{tmp_path / 'img'}:latest")["Labels"]
+    got = {k.rsplit(".", 1)[1]: v for k, v in labels.items() if k.startswith("scone.enclave.0.")}
+    assert {k: got[k] for k in ("isvprodid", "isvsvn", "debug", "heap", "stack", "tcs")} == {
+        "isvprodid": "7", "isvsvn": "3", "debug": "false", "heap": str(16 << 20),
+        "stack": str(128 << 10), "tcs": "2"}
+    assert got["mrenclave"] == run([binary], env=dict(image_env, SCONE_HASH="1")).stdout.split()[-1]
