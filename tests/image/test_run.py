@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import need, run
+from .conftest import REPO, need, run
 
 APPS = Path(__file__).resolve().parents[1] / "apps"
 
@@ -236,3 +236,17 @@ def test_cas_variables_reach_the_container(busybox_image, image_env):
     env = env_inside("--cas", "10.0.0.1:18765", "--config-id", "s/x", "--mode", "AUTO")
     assert (env["SCONE_MODE"], env["SCONE_CAS_ADDR"], env["SCONE_CONFIG_ID"]) == \
         ("AUTO", "10.0.0.1:18765", "s/x")
+
+
+def test_the_sample_recipe(hello, image_env, tmp_path):
+    """samples/hello.toml, as the README uses it after make demo (build/hello beside samples/)."""
+    need("runc")
+    (tmp_path / "samples").mkdir()
+    (tmp_path / "build").mkdir()
+    (tmp_path / "samples" / "hello.toml").write_text((REPO / "samples" / "hello.toml").read_text())
+    (tmp_path / "build" / "hello").write_bytes((hello / "hello").read_bytes())
+    out = run(["scone-image", "build", tmp_path / "samples" / "hello.toml", "-o",
+               tmp_path / "build" / "hello.tar"], env=image_env)
+    assert out.returncode == 0, out.stderr
+    out = run(["scone-image", "run", tmp_path / "build" / "hello.tar"], env=image_env)
+    assert out.stdout == "Hello, container, from inside the enclave!\nargc=2 HOME=/\n", out.stderr
