@@ -294,6 +294,11 @@ def parse(data: dict, path: Path) -> Recipe:
                     cfg.strings("cmd") or (), tuple(env.items()), ports, user, workdir,
                     dict(cfg.mapping("labels")), cas.str("address"), cas.str("config_id"))
     _no_clashes(recipe)
+    if not re.fullmatch(r"\d+(?::\d+)?", user) and not any(
+            f.target in ("/etc", "/etc/passwd") for f in files):
+        raise cfg.fail("user", f"{user!r} is a name, but the image has no /etc/passwd to "
+                               "resolve it (there is no base image); write a numeric UID:GID "
+                               "or add /etc/passwd under [[file]]")
     return recipe
 
 

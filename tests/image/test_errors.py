@@ -122,6 +122,7 @@ def test_failure_midway_keeps_the_old_image(hello, image_env, tmp_path):
     ('[[enclave]]\nsource = "hello"\n[config]\nports = [70000]\n', ("ports", "not a port")),
     ('name = "Hello World"\n[[enclave]]\nsource = "hello"\n', ("not an image name",)),
     ('[file]\nsource = "x"\n', ("names no [[enclave]]",)),
+    ('[[enclave]]\nsource = "hello"\n[config]\nuser = "redis"\n', ("config.user", "numeric")),
 ])
 def test_bad_recipes(hello, image_env, tmp_path, text, words):
     shutil.copy(hello / "hello", tmp_path / "hello")
