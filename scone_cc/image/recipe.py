@@ -278,8 +278,10 @@ def parse(data: dict, path: Path) -> Recipe:
     for key in env:
         if not _ENV.fullmatch(key):
             raise cfg.fail("env", f"{key!r} is not an environment variable name")
-    ports = tuple(_port(p, lambda why: cfg.fail("ports", why))
-                  for p in (cfg.table.get("ports") or []))
+    raw_ports = cfg.table.get("ports") or []
+    if not isinstance(raw_ports, list):
+        raw_ports = [raw_ports]
+    ports = tuple(_port(p, lambda why: cfg.fail("ports", why)) for p in raw_ports)
     user = cfg.str("user", "0:0")
     if not re.fullmatch(r"[A-Za-z0-9_.-]+(?::[A-Za-z0-9_.-]+)?", user):
         raise cfg.fail("user", f"{user!r}: expected USER, UID or UID:GID")
