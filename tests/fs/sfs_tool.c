@@ -320,6 +320,46 @@ static int cmd_vol_add(const uint8_t *key, const char *dir, const char *rel, con
     return 0;
 }
 
+/* Check one recorded file; 0 when it matches its entry. */
+static int check_one(const uint8_t *key, const struct sfs_volume *v, const struct sfs_entry *e,
+                     const char *rel, const char *path, int quiet) {
+    int fd = open(path, O_RDONLY), st;
+    if (fd < 0) {
+        if (!quiet)
+            fprintf(stderr, "%s: missing: file recorded in the volume is absent\n", rel);
+        return 1;
+    }
+    if (e->kind == SFS_KIND_AUTHENTICATED) {
+        st = sfs_vol_check_auth(v, cb, rel, &fd, fsize(fd));
+    } else {
+        void *mem = mem_for(CACHE);
+        struct sfs_file *f;
+        st = sfs_file_open(mem, sfs_file_mem_size(CACHE), CACHE, cb, &fd, fsize(fd), rel, key, 0,
+                           &f);
+        if (!st) {
+            st = sfs_vol_check_file(v, rel, f);
+            if (!st) {   /* every node's MAC, not just the root */
+                static uint8_t buf[65536];
+                size_t got;
+                for (uint64_t off = 0; !st; off += got) {
+                    st = sfs_file_read(f, off, buf, sizeof(buf), &got);
+                    if (!got)
+                        break;
+                }
+            }
+            sfs_file_close(f);
+        }
+        free(mem);
+    }
+    close(fd);
+    if (st && !quiet)
+        refuse(rel, st);
+    return st ? 1 : 0;
+}
+
+/* Each file is checked as recorded; when it does not match, its pending copy
+ * (a commit stopped after the metadata, before the rename: FORMAT.md 3) is
+ * the committed content if it matches. */
 static int cmd_vol_verify(const uint8_t *key, const char *dir, const char *taghex) {
     uint8_t tag[32];
     if (taghex && hex(taghex, tag, 32)) {
@@ -337,37 +377,16 @@ static int cmd_vol_verify(const uint8_t *key, const char *dir, const char *taghe
         char rel[SFS_PATH_MAX_SIZE];
         memcpy(rel, e.path, e.path_len);
         rel[e.path_len] = 0;
-        char *path = join(dir, rel);
-        int fd = open(path, O_RDONLY);
-        if (fd < 0) {
-            fprintf(stderr, "%s: missing: file recorded in the volume is absent\n", rel);
-            bad = 1;
-            free(path);
-            continue;
-        }
-        if (e.kind == SFS_KIND_AUTHENTICATED) {
-            st = sfs_vol_check_auth(&v, cb, rel, &fd, fsize(fd));
-            if (st)
-                bad |= refuse(rel, st);
-        } else {
-            void *mem = mem_for(CACHE);
-            struct sfs_file *f;
-            st = sfs_file_open(mem, sfs_file_mem_size(CACHE), CACHE, cb, &fd, fsize(fd), rel, key,
-                               0, &f);
-            if (st) {
-                bad |= refuse(rel, st);
-            } else {
-                st = sfs_vol_check_file(&v, rel, f);
-                if (st)
-                    bad |= refuse(rel, st);
-                else if (read_all(f, -1, rel))
-                    bad = 1;
-                sfs_file_close(f);
-            }
-            free(mem);
-        }
-        close(fd);
+        char *path = join(dir, rel), *pending;
+        char *slash = strrchr(rel, '/');
+        if (asprintf(&pending, "%s/%.*s" ".scone-pending.%s", dir,
+                     slash ? (int)(slash - rel + 1) : 0, rel, slash ? slash + 1 : rel) < 0)
+            die("asprintf");
+        if (check_one(key, &v, &e, rel, path, 1) &&
+            (access(pending, F_OK) || check_one(key, &v, &e, rel, pending, 1)))
+            bad |= check_one(key, &v, &e, rel, path, 0);
         free(path);
+        free(pending);
     }
     if (bad)
         return 1;
