@@ -214,14 +214,18 @@ def cat(volume, relpath, key_file, key_hex):
 @click.argument("outdir", type=click.Path(file_okay=False))
 @click.argument("relpaths", nargs=-1)
 @key_options
+@click.option("--force", is_flag=True, help="Replace files that exist in OUTDIR.")
 @click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
-def extract(volume, outdir, relpaths, key_file, key_hex, as_json):
+def extract(volume, outdir, relpaths, key_file, key_hex, force, as_json):
     """Decrypt files (all by default) into OUTDIR; nothing is written unless
-    every one of them verifies."""
+    every one of them verifies, and no existing file is replaced without
+    --force."""
     from scone_cc.fsutil import atomic_write
 
     v = _open(volume, _key(key_file, key_hex))
     names = list(relpaths) or sorted(v.meta.entries, key=lambda p: p.encode())
+    for rel in names:
+        vol.check_path(rel)
     plain, problems = {}, []
     for rel in names:
         try:
@@ -231,10 +235,15 @@ def extract(volume, outdir, relpaths, key_file, key_hex, as_json):
     if problems:
         _fail(problems, as_json, {"volume": str(volume)})
     out = Path(outdir)
+    for rel in plain:
+        dest = out / rel
+        if dest.exists() or dest.is_symlink():
+            if not dest.is_file() or dest.is_symlink():
+                raise SconeError(f"{dest}: exists and is not a regular file; pick another OUTDIR")
+            if not force:
+                raise SconeError(f"{dest}: exists; pass --force to replace it")
     for rel, data in plain.items():
         dest = out / rel
-        if dest.exists() and not dest.is_file():
-            raise SconeError(f"{dest}: exists and is not a regular file")
         dest.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(dest, data, 0o600)
     if as_json:
