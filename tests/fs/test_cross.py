@@ -88,3 +88,28 @@ def test_random_access_writes_with_small_cache(seed, sfs_tool, tmp_path):
     got = pf.decrypt((tmp_path / "f").read_bytes(), "rw/file", KEY)
     assert got.size == len(model)
     assert got.data == bytes(model)
+
+
+def test_library_builds_with_the_enclave_flags(sysroot, tmp_path):
+    """The library compiles as trusted runtime code does (freestanding, the
+    patched musl's headers, no vector registers) and needs nothing from libc
+    but the mem* functions."""
+    import subprocess
+
+    from .conftest import LIB
+
+    flags = ["-O2", "-std=gnu11", "-Wall", "-Wextra", "-Werror", "-fPIE", "-fvisibility=hidden",
+             "-fno-stack-protector", "-ffreestanding", "-fno-plt", "-mgeneral-regs-only",
+             "-nostdinc", "-isystem", str(sysroot / "include"), "-isystem",
+             subprocess.run(["gcc", "-print-file-name=include"], capture_output=True,
+                            text=True).stdout.strip()]
+    undefined = set()
+    for src in ("sfs_file.c", "sfs_volume.c"):
+        obj = tmp_path / (src + ".o")
+        r = subprocess.run(["gcc", *flags, "-c", str(LIB / src), "-o", str(obj)],
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        nm = subprocess.run(["nm", "-u", str(obj)], capture_output=True, text=True).stdout
+        undefined |= {line.split()[-1] for line in nm.splitlines()}
+    undefined -= {"_GLOBAL_OFFSET_TABLE_", "sfs_file_flush", "sfs_kdf"}
+    assert undefined <= {"memcpy", "memset", "memmove", "memcmp"}, undefined
