@@ -243,7 +243,8 @@ struct sfs_volume {
 int sfs_vol_init(struct sfs_volume *v, const struct sfs_callbacks *cb, const uint8_t vkey[16],
                  void *buf, size_t cap);
 /* Read and check the metadata file `h` of length `size`; with `expect_tag`,
- * refuse any other version (rollback). */
+ * refuse any other version (rollback). `buf` (`cap` >= `size` bytes) gets a
+ * copy of the whole file, then holds the decrypted body. */
 int sfs_vol_load(struct sfs_volume *v, const struct sfs_callbacks *cb, void *h, uint64_t size,
                  const uint8_t vkey[16], const uint8_t *expect_tag, void *buf, size_t cap);
 int sfs_vol_find(const struct sfs_volume *v, const char *path, struct sfs_entry *e);

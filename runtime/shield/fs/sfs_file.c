@@ -147,10 +147,11 @@ static struct slot *cache_find(struct sfs_file *f, int type, uint64_t logical) {
     return NULL;
 }
 
-static int flush_nodes(struct sfs_file *f);
+static int flush_all(struct sfs_file *f);
 
 /* A free slot: an unused one, else the least recently used clean, unpinned
- * one; if every candidate is dirty, flush (which cleans them all) first. */
+ * one; if every candidate is dirty, flush first (nodes and node 0, as
+ * Gramine does, so the file on disk is whole again). */
 static int cache_take(struct sfs_file *f, struct slot **out) {
     for (int round = 0; round < 2; round++) {
         struct slot *best = NULL;
@@ -174,7 +175,7 @@ static int cache_take(struct sfs_file *f, struct slot **out) {
             return SFS_OK;
         }
         if (round == 0) {
-            int r = flush_nodes(f);
+            int r = flush_all(f);
             if (r)
                 return r;
         }

@@ -190,6 +190,29 @@ static int check_body(struct sfs_volume *v) {
     return SFS_OK;
 }
 
+/* SHA-256 of the first `size` bytes of `h`. */
+static int hash_file(const struct sfs_callbacks *cb, void *h, uint64_t size, uint8_t out[32]) {
+    uint8_t chunk[1024];
+    void *sh = cb->sha256_begin(cb->ctx);
+    if (!sh)
+        return SFS_E_CRYPTO;
+    int bad = 0;
+    for (uint64_t off = 0; off < size && !bad;) {
+        size_t n = size - off < sizeof(chunk) ? (size_t)(size - off) : sizeof(chunk);
+        if (cb->read(cb->ctx, h, off, chunk, n))
+            bad = SFS_E_IO;
+        else if (cb->sha256_update(cb->ctx, sh, chunk, n))
+            bad = SFS_E_CRYPTO;
+        off += n;
+    }
+    if (cb->sha256_end(cb->ctx, sh, out) && !bad)
+        bad = SFS_E_CRYPTO;
+    return bad;
+}
+
+/* The whole file is copied into the caller's buffer once; the tag, the
+ * header and the body are all checked on that copy, so the host cannot
+ * change the file between the checks. */
 int sfs_vol_load(struct sfs_volume *v, const struct sfs_callbacks *cb, void *h, uint64_t size,
                  const uint8_t vkey[16], const uint8_t *expect_tag, void *buf, size_t cap) {
     struct sfs_vol_header hd;
@@ -199,85 +222,43 @@ int sfs_vol_load(struct sfs_volume *v, const struct sfs_callbacks *cb, void *h, 
         return r;
     if (size == 0)
         return SFS_E_VOL_MISSING;
-    if (size < SFS_VOL_HEADER_SIZE + SFS_MAC_SIZE)
+    if (size < SFS_VOL_HEADER_SIZE + SFS_MAC_SIZE + 4 ||
+        size > SFS_VOL_HEADER_SIZE + SFS_MAC_SIZE + SFS_VOL_MAX_BODY)
         return SFS_E_VOL_FORMAT;
-    if (cb->read(cb->ctx, h, 0, &hd, sizeof(hd)))
+    if (size > cap)
+        return SFS_E_VOL_FULL;
+    uint8_t *copy = v->body;
+    if (cb->read(cb->ctx, h, 0, copy, (size_t)size))
         return SFS_E_IO;
+    void *sh = cb->sha256_begin(cb->ctx);
+    if (!sh)
+        return SFS_E_CRYPTO;
+    int bad = cb->sha256_update(cb->ctx, sh, copy, (size_t)size);
+    if (cb->sha256_end(cb->ctx, sh, v->tag) || bad)
+        return SFS_E_CRYPTO;
+    memcpy(&hd, copy, sizeof(hd));
     if (memcmp(hd.magic, SFS_VOL_MAGIC, 8))
         return SFS_E_VOL_MAGIC;
     if (hd.version != SFS_VOL_VERSION)
         return SFS_E_VOL_VERSION;
-    if (hd.flags || hd.reserved)
+    if (hd.flags || hd.reserved ||
+        (uint64_t)hd.body_len + SFS_VOL_HEADER_SIZE + SFS_MAC_SIZE != size)
         return SFS_E_VOL_FORMAT;
-    if ((uint64_t)hd.body_len + SFS_VOL_HEADER_SIZE + SFS_MAC_SIZE != size ||
-        hd.body_len > SFS_VOL_MAX_BODY || hd.body_len < 4)
-        return SFS_E_VOL_FORMAT;
-    /* the tag covers the whole file: check it before anything else is used */
-    if (expect_tag) {
-        void *sh = cb->sha256_begin(cb->ctx);
-        if (!sh)
-            return SFS_E_CRYPTO;
-        uint8_t chunk[512];
-        uint64_t off = 0;
-        int bad = 0;
-        while (off < size) {
-            size_t n = size - off < sizeof(chunk) ? (size_t)(size - off) : sizeof(chunk);
-            if (cb->read(cb->ctx, h, off, chunk, n)) {
-                bad = SFS_E_IO;
-                break;
-            }
-            if (cb->sha256_update(cb->ctx, sh, chunk, n)) {
-                bad = SFS_E_CRYPTO;
-                break;
-            }
-            off += n;
-        }
-        if (cb->sha256_end(cb->ctx, sh, v->tag) && !bad)
-            bad = SFS_E_CRYPTO;
-        if (bad)
-            return bad;
-        if (memcmp(v->tag, expect_tag, SFS_VOL_TAG_SIZE))
-            return SFS_E_VOL_TAG;
-    }
+    /* the tag covers the whole file: checked before anything else is used */
+    if (expect_tag && memcmp(v->tag, expect_tag, SFS_VOL_TAG_SIZE))
+        return SFS_E_VOL_TAG;
     if (memcmp(hd.key_check, v->key_check, 16))
         return SFS_E_VOL_KEY;
-    if (hd.body_len > cap)
-        return SFS_E_VOL_FULL;
-    /* ciphertext into the caller's buffer, then decrypt in place */
-    if (cb->read(cb->ctx, h, SFS_VOL_HEADER_SIZE, v->body, hd.body_len) ||
-        cb->read(cb->ctx, h, SFS_VOL_HEADER_SIZE + hd.body_len, tag, SFS_MAC_SIZE))
-        return SFS_E_IO;
-    r = cb->gcm_decrypt(cb->ctx, v->key, hd.nonce, &hd, sizeof(hd), v->body, hd.body_len,
-                        v->body, tag);
+    memcpy(tag, copy + SFS_VOL_HEADER_SIZE + hd.body_len, SFS_MAC_SIZE);
+    memmove(copy, copy + SFS_VOL_HEADER_SIZE, hd.body_len);
+    r = cb->gcm_decrypt(cb->ctx, v->key, hd.nonce, &hd, sizeof(hd), copy, hd.body_len, copy, tag);
     if (r) {
-        memset(v->body, 0, hd.body_len);
+        memset(copy, 0, (size_t)size);
         return r == SFS_CB_MAC_MISMATCH ? SFS_E_VOL_MAC : SFS_E_CRYPTO;
     }
     v->body_len = hd.body_len;
     v->counter = hd.counter;
-    r = check_body(v);
-    if (r)
-        return r;
-    if (!expect_tag) {   /* still report the tag */
-        void *sh = cb->sha256_begin(cb->ctx);
-        uint8_t chunk[512];
-        if (!sh)
-            return SFS_E_CRYPTO;
-        int bad = 0;
-        for (uint64_t off = 0; off < size && !bad;) {
-            size_t n = size - off < sizeof(chunk) ? (size_t)(size - off) : sizeof(chunk);
-            if (cb->read(cb->ctx, h, off, chunk, n))
-                bad = SFS_E_IO;
-            else if (cb->sha256_update(cb->ctx, sh, chunk, n))
-                bad = SFS_E_CRYPTO;
-            off += n;
-        }
-        if (cb->sha256_end(cb->ctx, sh, v->tag) && !bad)
-            bad = SFS_E_CRYPTO;
-        if (bad)
-            return bad;
-    }
-    return SFS_OK;
+    return check_body(v);
 }
 
 static void decode(const uint8_t *p, struct sfs_entry *e) {
@@ -436,7 +417,7 @@ int sfs_vol_check_file(const struct sfs_volume *v, const char *path, struct sfs_
 int sfs_vol_check_auth(const struct sfs_volume *v, const struct sfs_callbacks *cb,
                        const char *path, void *h, uint64_t size) {
     struct sfs_entry e;
-    uint8_t chunk[1024], digest[32];
+    uint8_t digest[32];
     int r = sfs_vol_find(v, path, &e);
     if (r)
         return r;
@@ -444,21 +425,7 @@ int sfs_vol_check_auth(const struct sfs_volume *v, const struct sfs_callbacks *c
         return SFS_E_KIND;
     if (size != e.size)
         return SFS_E_SIZE;
-    void *sh = cb->sha256_begin(cb->ctx);
-    if (!sh)
-        return SFS_E_CRYPTO;
-    int bad = 0;
-    for (uint64_t off = 0; off < size && !bad;) {
-        size_t n = size - off < sizeof(chunk) ? (size_t)(size - off) : sizeof(chunk);
-        if (cb->read(cb->ctx, h, off, chunk, n))
-            bad = SFS_E_IO;
-        else if (cb->sha256_update(cb->ctx, sh, chunk, n))
-            bad = SFS_E_CRYPTO;
-        off += n;
-    }
-    if (cb->sha256_end(cb->ctx, sh, digest) && !bad)
-        bad = SFS_E_CRYPTO;
-    if (bad)
-        return bad;
+    if ((r = hash_file(cb, h, size, digest)))
+        return r;
     return memcmp(digest, e.digest, 32) ? SFS_E_AUTH_HASH : SFS_OK;
 }
