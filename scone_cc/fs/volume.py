@@ -77,7 +77,11 @@ class Problem:
 def check_path(rel: str) -> str:
     """A volume-relative path: '/'-separated, no empty, '.', '..' or
     '.scone-*' component (FORMAT.md 2.3). Returns it or raises (exit 2)."""
-    b = rel.encode("utf-8", "surrogateescape")
+    try:
+        b = rel.encode("utf-8")
+    except UnicodeEncodeError:
+        raise SconeError(f"{rel!r}: not valid UTF-8; volume paths are UTF-8 (rename the "
+                         "file or pick another --as name)") from None
     parts = rel.split("/")
     if (not rel or len(b) >= pf.PATH_MAX_SIZE or "\0" in rel
             or any(p in ("", ".", "..") or p.startswith(".scone-") for p in parts)):

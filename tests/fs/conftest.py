@@ -30,7 +30,7 @@ def run_tool(tool, *args, random_file=None, stdin=None):
     if random_file:
         env["SFS_TEST_RANDOM"] = str(random_file)
     return subprocess.run([str(tool), *map(str, args)], capture_output=True, text=True,
-                          env=env, input=stdin)
+                          errors="surrogateescape", env=env, input=stdin)
 
 
 def refusal(stderr: str) -> str:

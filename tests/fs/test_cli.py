@@ -170,3 +170,14 @@ def test_missing_metadata(volume, keyfile):
     assert r.stderr.decode().startswith(".scone-volume: vol_missing: ")
     r = fs("tag", volume)
     assert r.returncode == 1 and len(r.stderr.splitlines()) == 1
+
+
+def test_create_refuses_before_writing_anything(tmp_path, keyfile):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "fine").write_bytes(b"ok")
+    os.close(os.open(os.path.join(os.fsencode(src), b"bad\xfe"), os.O_CREAT | os.O_WRONLY))
+    r = fs("create", tmp_path / "new", "--key-file", keyfile, "--from", src)
+    assert r.returncode == 2 and len(r.stderr.splitlines()) == 1
+    assert b"not valid UTF-8" in r.stderr
+    assert not (tmp_path / "new").exists()

@@ -109,10 +109,44 @@ static int all_zero(const uint8_t *p, size_t n) {
     return 1;
 }
 
-/* Relative, '/'-separated, no empty/'.'/'..' component, no NUL, no
+/* Well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, at most
+ * U+10FFFF), as Python's strict decoder checks it. */
+static int utf8_ok(const uint8_t *p, size_t len) {
+    size_t i = 0;
+    while (i < len) {
+        uint8_t c = p[i];
+        size_t n;
+        uint32_t cp, min;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if ((c & 0xE0) == 0xC0) {
+            n = 1, cp = c & 0x1F, min = 0x80;
+        } else if ((c & 0xF0) == 0xE0) {
+            n = 2, cp = c & 0x0F, min = 0x800;
+        } else if ((c & 0xF8) == 0xF0) {
+            n = 3, cp = c & 0x07, min = 0x10000;
+        } else {
+            return 0;
+        }
+        if (len - i - 1 < n)
+            return 0;
+        for (size_t k = 1; k <= n; k++) {
+            if ((p[i + k] & 0xC0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (p[i + k] & 0x3F);
+        }
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return 0;
+        i += n + 1;
+    }
+    return 1;
+}
+
+/* UTF-8, relative, '/'-separated, no empty/'.'/'..' component, no NUL, no
  * component starting with ".scone-" (reserved for the volume's own files). */
 int sfs_path_ok(const char *p, size_t len) {
-    if (len == 0 || len >= SFS_PATH_MAX_SIZE)
+    if (len == 0 || len >= SFS_PATH_MAX_SIZE || !utf8_ok((const uint8_t *)p, len))
         return 0;
     size_t start = 0;
     for (size_t i = 0; i <= len; i++) {
