@@ -6,6 +6,7 @@
  *   sfs_tool ops KEYHEX RELPATH FILE DATA CACHE     apply ops from stdin:
  *        w OFF LEN DATAOFF | t SIZE | f | r (flush+close+reopen)
  *   sfs_tool vol-add KEYHEX VOLDIR RELPATH PLAIN encrypted|authenticated
+ *   sfs_tool vol-rm KEYHEX VOLDIR RELPATH     drop the entry, commit, unlink
  *   sfs_tool vol-verify KEYHEX VOLDIR [TAGHEX]
  *
  * Refusals print "<where>: <status name>: <text>" on stderr, exit 1; usage
@@ -320,6 +321,26 @@ static int cmd_vol_add(const uint8_t *key, const char *dir, const char *rel, con
     return 0;
 }
 
+static int cmd_vol_rm(const uint8_t *key, const char *dir, const char *rel) {
+    struct sfs_volume v;
+    int st = load_volume(&v, key, dir, NULL, 0);
+    if (st)
+        return refuse(SFS_VOL_NAME, st);
+    if ((st = sfs_vol_remove(&v, rel)))
+        return refuse(rel, st);
+    size_t len;
+    if ((st = sfs_vol_serialize(&v, cb, serbuf, sizeof(serbuf), &len)))
+        return refuse(SFS_VOL_NAME, st);
+    write_atomic(dir, SFS_VOL_NAME, serbuf, len);
+    char *path = join(dir, rel);
+    if (unlink(path))
+        die("unlink");
+    free(path);
+    print_hex(v.tag, 32);
+    printf("\n");
+    return 0;
+}
+
 /* Check one recorded file; 0 when it matches its entry. */
 static int check_one(const uint8_t *key, const struct sfs_volume *v, const struct sfs_entry *e,
                      const char *rel, const char *path, int quiet) {
@@ -412,6 +433,8 @@ int main(int argc, char **argv) {
         return cmd_ops(key, argv[3], argv[4], argv[5], (unsigned)strtoul(argv[6], 0, 0));
     if (!strcmp(c, "vol-add") && argc == 7)
         return cmd_vol_add(key, argv[3], argv[4], argv[5], argv[6]);
+    if (!strcmp(c, "vol-rm") && argc == 5)
+        return cmd_vol_rm(key, argv[3], argv[4]);
     if (!strcmp(c, "vol-verify") && (argc == 4 || argc == 5))
         return cmd_vol_verify(key, argv[3], argc == 5 ? argv[4] : NULL);
     fprintf(stderr, "sfs_tool: bad arguments\n");

@@ -199,3 +199,11 @@ def test_c_written_volume_read_by_scone_fs(sfs_tool, tmp_path):
     out = subprocess.run(["scone-fs", "cat", str(root), "e2", "--key-hex", KEY.hex()],
                          capture_output=True)
     assert out.returncode == 0 and out.stdout == files["e2"]
+    # the C side drops an entry: the metadata no longer records it, the rest holds
+    r = run_tool(sfs_tool, "vol-rm", KEY.hex(), root, "e1")
+    assert r.returncode == 0, r.stderr
+    v = vol.Volume.open(root, KEY, bytes.fromhex(r.stdout.strip()))
+    assert sorted(v.meta.entries) == ["au", "e2"] and v.meta.counter == 4
+    assert v.verify() == [] and not (root / "e1").exists()
+    r = run_tool(sfs_tool, "vol-rm", KEY.hex(), root, "e1")
+    assert r.returncode == 1 and r.stderr.startswith("e1: no_entry: ")
