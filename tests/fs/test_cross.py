@@ -113,3 +113,30 @@ def test_library_builds_with_the_enclave_flags(sysroot, tmp_path):
         undefined |= {line.split()[-1] for line in nm.splitlines()}
     undefined -= {"_GLOBAL_OFFSET_TABLE_", "sfs_file_flush", "sfs_kdf"}
     assert undefined <= {"memcpy", "memset", "memmove", "memcmp"}, undefined
+
+
+def test_three_level_tree_with_small_cache(sfs_tool, tmp_path):
+    """A file past 33 MHT nodes (about 13 MB) has MHT nodes two levels below
+    the root; scattered writes with a 16-node cache keep evicting parts of
+    the chain while others are dirty."""
+    rng = random.Random(11)
+    data = rng.randbytes(1 << 20)
+    (tmp_path / "data").write_bytes(data)
+    model = bytearray()
+    ops = []
+    for i in range(14):                                   # 14 MiB, sequentially
+        ops.append(f"w {i << 20} {1 << 20} 0")
+        model += data
+    for _ in range(150):
+        off, n = rng.randrange(0, len(model) - 5000), rng.choice([1, 700, 4096, 5000])
+        src = rng.randrange(0, len(data) - n)
+        ops.append(f"w {off} {n} {src}")
+        model[off:off + n] = data[src:src + n]
+        if rng.random() < 0.05:
+            ops.append("f")
+    r = run_tool(sfs_tool, "ops", KEY.hex(), "deep", tmp_path / "f", tmp_path / "data", 16,
+                 stdin="\n".join(ops) + "\n")
+    assert r.returncode == 0, r.stderr
+    got = pf.decrypt((tmp_path / "f").read_bytes(), "deep", KEY)
+    assert pf.data_nodes(len(model)) // 96 > 33
+    assert got.data == bytes(model)

@@ -183,94 +183,98 @@ static int cache_take(struct sfs_file *f, struct slot **out) {
     return fail(f, SFS_E_CACHE);
 }
 
-/* The decrypted MHT node `m` (0 = root), loaded with its ancestors. `fresh`:
- * the node lies wholly beyond the end of the file, so it is created zeroed
- * instead of read. */
-static int get_mht(struct sfs_file *f, uint64_t m, int fresh, struct sfs_mht_node **out,
-                   struct slot **slot_out) {
-    if (m == 0) {
-        *out = &f->root;
-        if (slot_out)
-            *slot_out = NULL;
-        return SFS_OK;
-    }
+#define MAX_DEPTH 16   /* MHT levels below the root for files up to 2^50 bytes: 7 */
+
+/* Load (or find) the one MHT node `m` whose parent `pm` is in memory.
+ * `fresh`: the node lies wholly beyond the end of the file, so it is created
+ * zeroed instead of read. */
+static int load_mht(struct sfs_file *f, uint64_t m, const struct sfs_mht_node *pm, int fresh,
+                    struct slot **out) {
     struct slot *s = cache_find(f, NODE_MHT, m);
-    if (!s) {
-        uint64_t parent = (m - 1) / SFS_CHILD_PER_MHT;
-        struct sfs_mht_node *pm;
-        struct slot *ps;
-        int r = get_mht(f, parent, 0, &pm, &ps);
-        if (r)
-            return r;
-        if (ps)
-            ps->pins++;
-        r = cache_take(f, &s);
-        if (!r && !fresh) {
-            r = io_read(f, mht_physical(m), f->bounce);
-            if (!r)
-                r = open_node(f, &pm->child[(m - 1) % SFS_CHILD_PER_MHT], f->bounce, &s->u.mht,
-                              SFS_E_MHT_MAC);
-        }
-        if (ps)
-            ps->pins--;
-        if (r)
-            return r;
-        s->used = 1;
-        s->type = NODE_MHT;
-        s->logical = m;
-        s->physical = mht_physical(m);
-        s->stamp = ++f->stamp;
-    }
-    *out = &s->u.mht;
-    if (slot_out)
-        *slot_out = s;
-    return SFS_OK;
-}
-
-/* Mark MHT node `m` and its ancestors dirty (they are all in the cache). */
-static void dirty_chain(struct sfs_file *f, uint64_t m) {
-    while (m != 0) {
-        struct slot *s = cache_find(f, NODE_MHT, m);
-        if (s)
-            s->dirty = 1;
-        m = (m - 1) / SFS_CHILD_PER_MHT;
-    }
-    f->root_dirty = 1;
-}
-
-static int get_data(struct sfs_file *f, uint64_t d, int fresh, struct slot **out) {
-    struct slot *s = cache_find(f, NODE_DATA, d);
     if (s) {
         *out = s;
         return SFS_OK;
     }
-    uint64_t m = d / SFS_DATA_PER_MHT;
-    struct sfs_mht_node *pm;
-    struct slot *ps;
-    /* an MHT node is new when its first data node is */
-    int r = get_mht(f, m, fresh && d % SFS_DATA_PER_MHT == 0, &pm, &ps);
+    int r = cache_take(f, &s);
     if (r)
         return r;
-    if (ps)
-        ps->pins++;
-    r = cache_take(f, &s);
-    if (!r && !fresh) {
-        r = io_read(f, data_physical(d), f->bounce);
+    if (!fresh) {
+        r = io_read(f, mht_physical(m), f->bounce);
         if (!r)
-            r = open_node(f, &pm->data[d % SFS_DATA_PER_MHT], f->bounce, s->u.data,
-                          SFS_E_DATA_MAC);
+            r = open_node(f, &pm->child[(m - 1) % SFS_CHILD_PER_MHT], f->bounce, &s->u.mht,
+                          SFS_E_MHT_MAC);
+        if (r)
+            return r;
     }
-    if (ps)
-        ps->pins--;
-    if (r)
-        return r;
     s->used = 1;
-    s->type = NODE_DATA;
-    s->logical = d;
-    s->physical = data_physical(d);
+    s->type = NODE_MHT;
+    s->logical = m;
+    s->physical = mht_physical(m);
     s->stamp = ++f->stamp;
     *out = s;
     return SFS_OK;
+}
+
+/* The data node `d` with every MHT node above it in the cache. The whole
+ * chain stays pinned while it is assembled, so loading one node never evicts
+ * another of the same chain; with `dirty`, the node and its chain are marked
+ * (a dirty node's ancestors are dirty, hence never evicted, hence there when
+ * the flush needs them). `fresh`: the data node starts at or past the end. */
+static int get_data(struct sfs_file *f, uint64_t d, int fresh, int dirty, struct slot **out) {
+    uint64_t chain[MAX_DEPTH];
+    struct slot *slots[MAX_DEPTH];
+    unsigned depth = 0, pinned = 0;
+    for (uint64_t m = d / SFS_DATA_PER_MHT; m != 0; m = (m - 1) / SFS_CHILD_PER_MHT) {
+        if (depth == MAX_DEPTH)
+            return fail(f, SFS_E_TOO_BIG);
+        chain[depth++] = m;
+    }
+    if (depth + 2 > f->nslots)
+        return fail(f, SFS_E_CACHE);
+    int r = SFS_OK;
+    struct sfs_mht_node *parent = &f->root;
+    /* root side first; only the lowest MHT node can be new (a file grows
+     * node by node, so every ancestor was created before it) */
+    for (unsigned i = depth; i-- > 0;) {
+        int new_mht = fresh && i == 0 && d % SFS_DATA_PER_MHT == 0;
+        r = load_mht(f, chain[i], parent, new_mht, &slots[i]);
+        if (r)
+            goto out;
+        slots[i]->pins++;
+        pinned++;
+        parent = &slots[i]->u.mht;
+    }
+    struct slot *s = cache_find(f, NODE_DATA, d);
+    if (!s) {
+        r = cache_take(f, &s);
+        if (r)
+            goto out;
+        if (!fresh) {
+            r = io_read(f, data_physical(d), f->bounce);
+            if (!r)
+                r = open_node(f, &parent->data[d % SFS_DATA_PER_MHT], f->bounce, s->u.data,
+                              SFS_E_DATA_MAC);
+            if (r)
+                goto out;
+        }
+        s->used = 1;
+        s->type = NODE_DATA;
+        s->logical = d;
+        s->physical = data_physical(d);
+        s->stamp = ++f->stamp;
+    }
+    if (dirty) {
+        s->dirty = 1;
+        for (unsigned i = 0; i < depth; i++)
+            slots[i]->dirty = 1;
+        f->root_dirty = 1;
+        f->need_write = 1;
+    }
+    *out = s;
+out:
+    for (unsigned i = 0; i < pinned; i++)
+        slots[depth - 1 - i]->pins--;
+    return r;
 }
 
 /* ---- flush ------------------------------------------------------------- */
@@ -503,7 +507,7 @@ int sfs_file_read(struct sfs_file *f, uint64_t off, void *buf, size_t len, size_
     while (done < len) {
         uint64_t o = off + done - SFS_MD_DATA_SIZE;
         struct slot *s;
-        int r = get_data(f, o / SFS_NODE_SIZE, 0, &s);
+        int r = get_data(f, o / SFS_NODE_SIZE, 0, 0, &s);
         if (r)
             return r;
         size_t in = (size_t)(o % SFS_NODE_SIZE), n = SFS_NODE_SIZE - in;
@@ -537,7 +541,7 @@ static int do_write(struct sfs_file *f, uint64_t off, const uint8_t *buf, size_t
         /* a node starting at or past the end is new: nothing to read */
         int fresh = SFS_MD_DATA_SIZE + d * SFS_NODE_SIZE >= f->sec.file_size;
         struct slot *s;
-        int r = get_data(f, d, fresh, &s);
+        int r = get_data(f, d, fresh, 1, &s);
         if (r)
             return r;
         size_t in = (size_t)(o % SFS_NODE_SIZE), n = SFS_NODE_SIZE - in;
@@ -550,9 +554,6 @@ static int do_write(struct sfs_file *f, uint64_t off, const uint8_t *buf, size_t
         done += n;
         if (pos + n > f->sec.file_size)
             f->sec.file_size = pos + n;
-        s->dirty = 1;
-        dirty_chain(f, d / SFS_DATA_PER_MHT);
-        f->need_write = 1;
     }
     return SFS_OK;
 }
