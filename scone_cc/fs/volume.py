@@ -174,7 +174,8 @@ def unseal(data: bytes, vkey: bytes, expect_tag: bytes | None = None) -> Metadat
                                      f"{expect_tag.hex()} (rolled back or replaced)")
     key, want_check = _keys(vkey)
     if check != want_check:
-        raise VolumeError("vol_key", "wrong volume key (key check value differs)")
+        raise VolumeError("vol_key", "wrong volume key (key check value differs); give the "
+                                     "key the volume was created with")
     try:
         body = AESGCM(key).decrypt(nonce, data[HEADER.size:], data[:HEADER.size])
     except InvalidTag:
@@ -349,36 +350,48 @@ class Volume:
     def add(self, items: list[tuple[str, bytes]], kind: int, random=os.urandom) -> None:
         """Add or replace files and commit once (FORMAT.md 3): each new
         content under a pending name, fsync'd; then the metadata, atomically;
-        then each pending copy renamed over its file."""
+        then each pending copy renamed over its file. A failure before the
+        metadata is written leaves the volume as it was."""
         self.recover()
         entries = dict(self.meta.entries)
         staged = []
-        for rel, plain in items:
-            check_path(rel)
-            target = self.root / rel
-            if target.is_dir():
-                raise SconeError(f"{rel}: a directory of that name exists in the volume")
-            for parent in Path(rel).parents:
-                if parent != Path(".") and str(parent) in entries:
-                    raise SconeError(f"{rel}: {parent} is a file in the volume, not a directory")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if kind == ENCRYPTED:
-                enc = pf.encrypt(plain, rel, self.vkey, random)
-                data, e = enc.data, Entry(rel, ENCRYPTED, enc.size, enc.root_mac)
-            else:
-                data, e = plain, Entry(rel, AUTHENTICATED, len(plain), hashlib.sha256(plain).digest())
-            pending = _pending(self.root, rel)
-            fd = os.open(pending, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-            try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view):]
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            entries[rel] = e
-            staged.append((pending, target))
-        self._commit(entries, random)
+        try:
+            for rel, plain in items:
+                check_path(rel)
+                target = self.root / rel
+                if target.is_dir():
+                    raise SconeError(f"{rel}: a directory of that name exists in the volume")
+                for parent in Path(rel).parents:
+                    if parent != Path(".") and parent.as_posix() in entries:
+                        raise SconeError(f"{rel}: {parent} is a file in the volume, not a "
+                                         "directory")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                if kind == ENCRYPTED:
+                    enc = pf.encrypt(plain, rel, self.vkey, random)
+                    data, e = enc.data, Entry(rel, ENCRYPTED, enc.size, enc.root_mac)
+                else:
+                    data = plain
+                    e = Entry(rel, AUTHENTICATED, len(plain), hashlib.sha256(plain).digest())
+                pending = _pending(self.root, rel)
+                staged.append((pending, target))
+                fd = os.open(pending, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+                try:
+                    view = memoryview(data)
+                    while view:
+                        view = view[os.write(fd, view):]
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+                entries[rel] = e
+            self._commit(entries, random)
+        except BaseException as err:
+            for pending, _ in staged:
+                with contextlib.suppress(OSError):
+                    os.unlink(pending)
+            if isinstance(err, OSError):
+                raise SconeError(f"{self.root}: cannot write the volume "
+                                 f"({err.strerror}: {err.filename})") from None
+            raise
         dirs = set()
         for pending, target in staged:
             os.replace(pending, target)

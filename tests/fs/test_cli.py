@@ -117,7 +117,8 @@ def test_cat_refuses_tampered_file_without_output(volume, keyfile):
 def test_wrong_key_and_rollback_are_verification_failures(volume, keyfile, tmp_path):
     r = fs("ls", volume, "--key-hex", "11" * 16)
     assert r.returncode == 1
-    assert r.stderr.decode() == "scone-fs: error: wrong volume key (key check value differs)\n"
+    assert r.stderr.decode() == ("scone-fs: error: wrong volume key (key check value differs); "
+                                 "give the key the volume was created with\n")
     r = fs("verify", volume, "--key-file", keyfile, "--tag", "00" * 32)
     assert r.returncode == 1
     assert r.stderr.decode().startswith(".scone-volume: vol_tag: volume tag ")
@@ -133,6 +134,8 @@ def test_wrong_key_and_rollback_are_verification_failures(volume, keyfile, tmp_p
     (["add", "{vol}", "{key}", "--as", "../x", "--key-file", "{key}"], "not a valid path"),
     (["add", "{vol}", "{key}", "--as", ".scone-volume", "--key-file", "{key}"], "not a valid path"),
     (["add", "{vol}", "{tmp}/absent", "--key-file", "{key}"], "cannot read"),
+    (["add", "{vol}", "{key}", "--as", "big/x", "--key-file", "{key}"], "big is a file in the"),
+    (["add", "{vol}", "{key}", "--as", "etc", "--key-file", "{key}"], "a directory of that name"),
     (["verify", "{vol}", "--key-file", "{key}", "--tag", "zz"], "--tag: a volume tag is 64 hex"),
 ])
 def test_bad_input_exits_2_with_one_line(args, msg, volume, keyfile, tmp_path):
