@@ -419,6 +419,11 @@ static int cmd_vol_verify(const uint8_t *key, const char *dir, const char *taghe
 
 int main(int argc, char **argv) {
     cb = host_callbacks();
+    if (argc == 2 && !strcmp(argv[1], "names")) {   /* every status: number name */
+        for (int i = 0; i < SFS__COUNT; i++)
+            printf("%d %s\n", i, sfs_status_name(i));
+        return 0;
+    }
     uint8_t key[16];
     if (argc < 3 || hex(argv[2], key, 16)) {
         fprintf(stderr, "usage: sfs_tool enc|dec|ops|vol-add|vol-verify KEYHEX ...\n");
