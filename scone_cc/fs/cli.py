@@ -90,7 +90,12 @@ def _open(volume, key, tag=None) -> vol.Volume:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def cli():
-    """Create, fill, inspect and verify scone file-system volumes."""
+    """Create, fill, inspect and verify scone file-system volumes.
+
+    \b
+    Exit status: 0 ok; 1 verification failure (one line per problem,
+    "path: code: what"); 2 bad input. Format: runtime/shield/fs/FORMAT.md.
+    """
 
 
 @cli.command()
