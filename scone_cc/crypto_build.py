@@ -47,11 +47,24 @@ JOBS = "2"
 # (no-autoload-config) and random seed from getrandom only, which the
 # runtime serves inside (no /dev/random, no egd). Legacy and weak
 # algorithms go as in Debian's own build.
+#
+# Size: OpenSSL 3's default provider names every algorithm it has in its
+# dispatch tables, so --gc-sections cannot drop an algorithm that is built
+# in. What the shields and today's TLS peers do not need is left out here:
+# DTLS, SRP, CT, OCSP, CMS, TS, CMP, SRTP, NPN, RFC 3779, the SM, GOST, ARIA,
+# Camellia, SEED, Blowfish, CAST, RC2, RC4, DES, DSA, Whirlpool and MD4
+# algorithms, binary-field curves, scrypt, OCB and SipHash. TLS keeps
+# ECDHE/FFDHE, ECDSA/RSA/EdDSA, AES-GCM/CCM and ChaCha20-Poly1305.
 CONFIG = (
     "linux-x86_64", "no-shared", "no-module", "no-dso", "no-engine", "no-async",
     "no-ui-console", "no-afalgeng", "no-ktls", "no-secure-memory", "no-tests",
     "no-legacy", "no-autoload-config", "no-comp", "no-zlib", "no-ssl3",
     "no-ssl3-method", "no-idea", "no-mdc2", "no-rc5", "no-capieng", "no-rdrand",
+    "no-dtls", "no-srp", "no-ct", "no-ocsp", "no-cms", "no-ts", "no-cmp", "no-srtp",
+    "no-nextprotoneg", "no-rfc3779", "no-sm2", "no-sm3", "no-sm4", "no-gost", "no-aria",
+    "no-camellia", "no-seed", "no-bf", "no-cast", "no-rc2", "no-rc4", "no-des", "no-dsa",
+    "no-whirlpool", "no-md4", "no-ec2m", "no-scrypt", "no-ocb", "no-siphash",
+    "no-filenames",
     "enable-ec_nistp_64_gcc_128", "--with-rand-seed=getrandom",
     "--prefix=/usr/local", "--openssldir=/etc/ssl",
 )
