@@ -11,10 +11,11 @@ SUDO=""
 # qemu + a stock Debian kernel with its headers: the kernel-module test boots
 # it under QEMU and builds scone.ko against it. musl-tools (the plain-musl
 # baseline), tcl, tzdata: the real-program tests; wrk, redis-tools,
-# libmemcached-tools: their benchmarks.
+# libmemcached-tools: their benchmarks. dpkg-dev: dpkg-source for OpenSSL's
+# source package (the shields' crypto library); openssl: s_client, its test's peer.
 PKGS="build-essential make gcc strace ccache cmake file xz-utils dpkg-dev
       qemu-system-x86 busybox-static cpio linux-image-amd64 linux-headers-amd64
-      musl-tools tcl tzdata wrk redis-tools libmemcached-tools"
+      musl-tools tcl tzdata wrk redis-tools libmemcached-tools openssl"
 
 # deb-src entry mirroring the deb entry, so `apt-get source musl` works.
 need_update=""
