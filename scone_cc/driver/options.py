@@ -48,6 +48,7 @@ TABLE = (
     Option("--preprocess", FLAG, COMPILE_ONLY),
     Option("--scone-allow=", JOINED, SCONE),
     Option("--scone-crypto", FLAG, SCONE),
+    Option("--scone-fs=", JOINED, SCONE),
     Option("--scone-heap=", JOINED, SCONE),
     Option("--scone-key=", JOINED, SCONE),
     Option("--scone-native", FLAG, SCONE),

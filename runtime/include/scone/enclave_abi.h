@@ -82,6 +82,30 @@ _Static_assert(offsetof(struct scone_enclave_config, threads) == 208, "config AB
 _Static_assert(sizeof(struct scone_enclave_config) <= SCONE_PAGE_SIZE, "config fits a page");
 
 /*
+ * File-system shield policy (DESIGN.md §8): the rest of the config page
+ * after threads[], so it is measured with it and the host cannot turn a
+ * region off. Written by scone_cc/enclave/fspolicy.py:
+ *   uint32_t count; then count times { uint8_t mode; uint8_t key_source;
+ *   uint16_t len; char prefix[len]; } (no NUL, no padding), zero after.
+ * Prefixes are absolute, without '.', '..', '//' or a trailing '/'.
+ */
+#define SCONE_CONFIG_FS_OFFSET (offsetof(struct scone_enclave_config, threads) + \
+				SCONE_MAX_TCS * sizeof(struct scone_thread_layout))
+#define SCONE_CONFIG_FS_SIZE (SCONE_PAGE_SIZE - SCONE_CONFIG_FS_OFFSET)
+enum scone_fs_mode {
+	SCONE_FS_MODE_UNPROTECTED = 0,
+	SCONE_FS_MODE_EPHEMERAL = 1,
+	SCONE_FS_MODE_AUTHENTICATED = 2,
+	SCONE_FS_MODE_ENCRYPTED = 3,
+};
+enum scone_fs_key_source {
+	SCONE_FS_KEY_SEALED_MRENCLAVE = 0,
+	SCONE_FS_KEY_SEALED_MRSIGNER = 1,
+	SCONE_FS_KEY_CAS = 2,
+};
+_Static_assert(SCONE_CONFIG_FS_OFFSET == 2768, "config ABI: fspolicy.py's CONFIG_FS_OFFSET");
+
+/*
  * Thread page: measured with the "layout" block filled in and the rest zero.
  * The entry code reaches it through %gs. ABI — do not reorder.
  */

@@ -1,0 +1,21 @@
+# runtime/shield: the shield layer (DESIGN.md §8) — its one door
+# (shield.c) and the file-system shield's in-runtime part (fs/*_rt.c,
+# fs/ephemeral.c) — linked into $(O)/libscone-enclave.a with the trusted
+# runtime's flags. The format library (fs/sfs_*.c) and the crypto object
+# (crypto/) are built on their own.
+SHIELD_SRC := $(wildcard $(TOP)shield/*.c) $(TOP)shield/fs/ephemeral.c
+SHIELD_OBJ := $(patsubst $(TOP)shield/%,$(O)/shield/%.o,$(SHIELD_SRC))
+SHIELD_CFLAGS := -O2 -g -std=gnu11 -Wall -Wextra -fPIE -fvisibility=hidden \
+	-fno-stack-protector -ffreestanding -fno-plt -mgeneral-regs-only \
+	-fno-asynchronous-unwind-tables -nostdinc -isystem $(MUSL)/include \
+	-isystem $(shell $(CC) -print-file-name=include) -I$(TOP)include -I$(TOP)trusted \
+	-I$(TOP)shield
+
+# One archive with the trusted runtime: dispatch.c calls the door.
+$(O)/libscone-enclave.a: $(SHIELD_OBJ)
+
+$(O)/shield/%.c.o: $(TOP)shield/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(SHIELD_CFLAGS) -MMD -MP -c $< -o $@
+
+-include $(SHIELD_OBJ:.o=.d)
