@@ -173,6 +173,10 @@ def link(inv, *, host, sysroot: str, cache_root: str, environ) -> int:
     out_dir, base = os.path.split(output)
     image = os.path.join(out_dir, f".{base}.enclave-{os.getpid()}.tmp")
     try:
+        if any(mode == "encrypted" for _, mode, _ in settings.params.fs):
+            # the encrypted-file shield (runtime/shield/fs/encrypted.c),
+            # which shield.c reaches only through weak references
+            common["cflags"] = [*common["cflags"], "-Wl,-u,__scone_enc_call"]
         rc = _run(link_argv(inv, output=image, enclave=True, **common))
         if rc:
             return rc
