@@ -33,6 +33,8 @@ def self_signed(key, cn: str) -> bytes:
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - _dt.timedelta(days=1)).not_valid_after(now + _dt.timedelta(days=3650))
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(key.public_key()), critical=False)
             .sign(key, hashes.SHA256()))
     return cert.public_bytes(ser.Encoding.PEM)
 
@@ -51,7 +53,9 @@ def _pair(folder: Path, key_name: str, cert_name: str, cn: str) -> tuple[Path, P
     key_path, cert_path = folder / key_name, folder / cert_name
     create_once(key_path, lambda: pem_private(new_ec_key()))
     key = load_ec_private(key_path, "identity key")
-    create_once(cert_path, lambda: self_signed(key, cn))
+    # A registered client certificate is a trust anchor of the CAS, found by
+    # subject name: each one's subject is unique (its key hash).
+    create_once(cert_path, lambda: self_signed(key, f"{cn} {key_hash(key.public_key())[:32]}"))
     return cert_path, key_path, key_hash(key.public_key())
 
 

@@ -202,7 +202,12 @@ class App:
             raise HttpError(400, "certificate: not a PEM X.509 certificate") from None
         from scone_cc.cas.identity import key_hash
         cid = key_hash(cert.public_key())
-        if await self._db(self.store.add_client, cid, pem):
+        subject = cert.subject.rfc4514_string()
+        try:
+            cert.verify_directly_issued_by(cert)
+        except Exception:
+            raise HttpError(400, "certificate: must be self-signed by the key it certifies") from None
+        if await self._db(self.store.add_client, cid, pem, subject):
             self.ssl.load_verify_locations(cadata=pem)
             log.info("registered client %s", cid[:16])
         return 200, {"client": cid}

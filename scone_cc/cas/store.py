@@ -17,7 +17,8 @@ from pathlib import Path
 from scone_cc.errors import SconeError
 
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS clients (id TEXT PRIMARY KEY, cert TEXT NOT NULL, added REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS clients (
+  id TEXT PRIMARY KEY, cert TEXT NOT NULL, subject TEXT NOT NULL UNIQUE, added REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS sim_keys (id TEXT PRIMARY KEY, point BLOB NOT NULL, added REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS sessions (
   name TEXT PRIMARY KEY, owner TEXT NOT NULL, version INTEGER NOT NULL, hash TEXT NOT NULL,
@@ -71,10 +72,15 @@ class Store:
         return _Tx(self.db)
 
     # --- clients and SIM keys ------------------------------------------
-    def add_client(self, cid: str, cert_pem: str) -> bool:
+    def add_client(self, cid: str, cert_pem: str, subject: str) -> bool:
+        """Register a client certificate; True if new. Subjects are unique (TLS finds anchors by name)."""
         with self._tx() as db:
-            return db.execute("INSERT OR IGNORE INTO clients VALUES (?, ?, ?)",
-                              (cid, cert_pem, time.time())).rowcount == 1
+            row = db.execute("SELECT id FROM clients WHERE subject = ?", (subject,)).fetchone()
+            if row and row[0] != cid:
+                raise Conflict(f"client certificate subject '{subject}' is registered with another key; "
+                               "give the certificate a unique subject")
+            return db.execute("INSERT OR IGNORE INTO clients VALUES (?, ?, ?, ?)",
+                              (cid, cert_pem, subject, time.time())).rowcount == 1
 
     def client_certs(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT cert FROM clients")]

@@ -1,0 +1,185 @@
+"""Sessions through the ``scone-cas`` CLI and the API: ownership, validation, races."""
+
+import os
+import stat
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from scone_cc.cas import client as cc
+
+MR = "3f" * 32
+
+
+def cli(cas, *args, config=None):
+    env = dict(cas.env, SCONE_CAS_ADDR=cas.address, SCONE_CAS_KEY=cas.pin)
+    if config:
+        env["XDG_CONFIG_HOME"] = str(config)
+    return subprocess.run([sys.executable, "-m", "scone_cc.cas", *args], env=env, capture_output=True, text=True)
+
+
+def write(tmp_path, text, name="s.yaml"):
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+GOOD = f"""\
+name: s
+secrets:
+  - {{name: pw, kind: password}}
+services:
+  - name: web
+    mrenclaves: ["{MR}"]
+    args: [web, "$$SCONE::pw$$"]
+"""
+
+
+def test_create_show_update_list_delete(cas, tmp_path, config_home):
+    r = cli(cas, "session", "create", "-f", str(write(tmp_path, GOOD)))
+    assert r.returncode == 0, r.stderr
+    first = r.stdout.split()[-1]
+    assert r.stdout == f"session s version 1 hash {first}\n"
+    shown = cli(cas, "session", "show", "s")
+    assert shown.returncode == 0 and f"hash {first}" in shown.stdout and "secret pw (password)" in shown.stdout
+    # The password is never shown to the owner: only attested enclaves get it.
+    import json
+    js = json.loads(cli(cas, "session", "show", "s", "--json").stdout)
+    assert js["secrets"] == [{"name": "pw", "kind": "password"}] and "value" not in json.dumps(js["secrets"])
+    # The client certificate and key were made on first use, 0600, under the config dir.
+    for name in ("cas-client-key.pem", "cas-client-cert.pem"):
+        assert stat.S_IMODE(os.stat(config_home / "scone" / name).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(cas.state / "identity-key.pem").st_mode) == 0o600
+
+    no_pred = cli(cas, "session", "update", "-f", str(write(tmp_path, GOOD)))
+    assert no_pred.returncode == 2 and "predecessor: missing" in no_pred.stderr
+    up = cli(cas, "session", "update", "-f", str(write(tmp_path, GOOD)), "--predecessor", first)
+    assert up.returncode == 0 and up.stdout.startswith("session s version 2 hash ")
+    second = up.stdout.split()[-1]
+    assert second != first
+    stale = cli(cas, "session", "update", "-f", str(write(tmp_path, GOOD + f"predecessor: {first}\n")))
+    assert stale.returncode == 4
+    assert f"predecessor {first[:16]}… is not the current version 2" in stale.stderr
+    assert cli(cas, "session", "list").stdout == f"s\t2\t{second}\n"
+    assert cli(cas, "session", "delete", "s").returncode == 0
+    gone = cli(cas, "session", "show", "s")
+    assert gone.returncode == 2 and "session s: no such session" in gone.stderr
+
+
+def test_another_client_can_neither_read_nor_change(cas, tmp_path):
+    assert cli(cas, "session", "create", "-f", str(write(tmp_path, GOOD))).returncode == 0
+    h = cli(cas, "session", "show", "s").stdout.split()[5]
+    other = tmp_path / "other"
+    for args in (["show", "s"], ["update", "-f", str(write(tmp_path, GOOD)), "--predecessor", h],
+                 ["delete", "s"]):
+        r = cli(cas, "session", *args, config=other)
+        assert r.returncode == 3, r.stderr
+        assert "session s: owned by another client" in r.stderr
+    assert cli(cas, "session", "list", config=other).stdout == ""
+    assert cli(cas, "session", "show", "s").stdout.split()[5] == h     # unchanged
+
+
+def test_schema_errors_name_the_file_and_field(cas, tmp_path):
+    bad = write(tmp_path, f"""\
+name: s
+services:
+  - name: web
+    mrenclaves: ["{MR}", "xyz"]
+    allow_sim: "yes"
+    colour: blue
+    env: {{A: "$$SCONE::nothere$$"}}
+""")
+    r = cli(cas, "session", "create", "-f", str(bad))
+    assert r.returncode == 2 and r.stdout == ""
+    lines = r.stderr.splitlines()
+    assert f"scone-cas: error: {bad}: services[0].mrenclaves[1]: not 64 hex digits" in lines
+    assert f"scone-cas: error: {bad}: services[0].allow_sim: must be a boolean" in lines
+    assert f"scone-cas: error: {bad}: services[0]: unknown field 'colour'" in lines
+    ref = write(tmp_path, GOOD.replace("$$SCONE::pw$$", "$$SCONE::pw.crt$$"), "r.yaml")
+    r = cli(cas, "session", "create", "-f", str(ref))
+    assert r.returncode == 2
+    assert r.stderr == (f"scone-cas: error: {ref}: services[0].args[1]: $$SCONE::pw.crt$$: a password "
+                        "secret has no '.crt' (it has only the bare name)\n")
+    yaml_err = write(tmp_path, "name: [\n", "y.yaml")
+    r = cli(cas, "session", "create", "-f", str(yaml_err))
+    assert r.returncode == 2 and f"{yaml_err}:2:1: not valid YAML" in r.stderr and "Traceback" not in r.stderr
+    assert cli(cas, "session", "list").stdout == ""                    # nothing was created
+
+
+def test_server_validates_too(cas):
+    a = cc.AdminClient(cas.address, cas.pin)
+    with pytest.raises(cc.CasError) as err:
+        a.create({"name": "s", "services": [{"name": "web", "mrenclaves": ["00"]}]})
+    assert err.value.status == 400 and err.value.reason == "session: services[0].mrenclaves[0]: not 64 hex digits"
+    with pytest.raises(cc.CasError) as err:
+        a.create({"name": "s", "services": [{"name": "web"}]})
+    assert "neither 'mrenclaves' nor 'signers'" in err.value.reason
+    a.close()
+
+
+def test_routes_need_a_client_certificate(cas):
+    conn = cc.Connection(cas.address, cas.pin)
+    with pytest.raises(cc.CasError) as err:
+        conn.request("GET", "/v1/sessions")
+    assert err.value.status == 401 and "needs a client certificate" in err.value.reason
+    conn.close()
+
+
+def test_two_racing_updates_one_wins(cas):
+    doc = {"name": "s", "services": [{"name": "web", "mrenclaves": [MR]}]}
+    a = cc.AdminClient(cas.address, cas.pin)
+    base = a.create(doc)["hash"]
+    clients = [cc.AdminClient(cas.address, cas.pin) for _ in range(2)]
+    for c in clients:
+        c._c()                                    # connected and registered before the race
+    barrier = threading.Barrier(2)
+    results = [None, None]
+
+    def one(i):
+        d = dict(doc, services=[dict(doc["services"][0], args=[f"writer{i}"])])
+        barrier.wait()
+        try:
+            results[i] = clients[i].update(d, base)
+        except cc.CasError as err:
+            results[i] = err
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wins = [r for r in results if isinstance(r, dict)]
+    losses = [r for r in results if isinstance(r, cc.CasError)]
+    assert len(wins) == 1 and len(losses) == 1
+    assert losses[0].status == 409 and "another update came first" in losses[0].reason
+    shown = a.show("s")
+    assert shown["version"] == 2 and shown["hash"] == wins[0]["hash"]
+    winner = results.index(wins[0])
+    assert shown["policy"]["services"][0]["args"] == [f"writer{winner}"]
+    for c in clients + [a]:
+        c.close()
+
+
+def test_template_from_a_signed_binary(cas, tmp_path, apps):
+    from scone_cc.sgx.signing import read
+    r = cli(cas, "session", "template", "--binary", str(apps["prod"]), "--name", "app")
+    assert r.returncode == 0, r.stderr
+    mr = read(apps["prod"]).sigstruct[960:992].hex()        # SIGSTRUCT.ENCLAVEHASH (sgx-spec §6)
+    assert f'mrenclaves: ["{mr}"]' in r.stdout and "allow_debug: false" in r.stdout
+    assert "allow_debug: true" in cli(cas, "session", "template", "--binary", str(apps["debug"])).stdout
+    created = cli(cas, "session", "create", "-f", str(write(tmp_path, r.stdout)))
+    assert created.returncode == 0, created.stderr
+    r = cli(cas, "session", "template", "--binary", str(tmp_path / "s.yaml"))
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+
+
+def test_no_pin_or_wrong_pin(cas, tmp_path):
+    p = str(write(tmp_path, GOOD))
+    env = dict(cas.env)
+    r = subprocess.run([sys.executable, "-m", "scone_cc.cas", "session", "--cas", cas.address, "create", "-f", p],
+                       env=env, capture_output=True, text=True)
+    assert r.returncode == 2 and "no CAS key to pin" in r.stderr
+    r = subprocess.run([sys.executable, "-m", "scone_cc.cas", "session", "--cas", cas.address, "--cas-key",
+                        "cd" * 32, "create", "-f", p], env=env, capture_output=True, text=True)
+    assert r.returncode == 5 and "not the pinned cdcdcdcdcdcdcdcd…" in r.stderr
