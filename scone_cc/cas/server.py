@@ -181,7 +181,8 @@ class App:
         handler = table.get((method, path))
         if handler is None:
             known = any(p == path for _, p in table)
-            raise HttpError(405 if known else 404, f"{method} {path}: no such route")
+            raise HttpError(405 if known else 404, f"{method} {path}: no such route",
+                            "bad-request" if known else "not-found")
         result = handler()
         return await result if asyncio.iscoroutine(result) else result
 
