@@ -54,7 +54,10 @@ def cli():
 @click.option("--listen", default="127.0.0.1:8081", show_default=True, help="HOST:PORT; port 0 picks a free one")
 @click.option("--port-file", type=click.Path(dir_okay=False, path_type=Path),
               help="write the port actually listened on here (for port 0)")
-def serve(state, listen, port_file):
+@click.option("--dcap-root", type=click.Path(dir_okay=False, path_type=Path),
+              help="Intel SGX Root CA certificate (PEM) that DCAP quotes' PCK chains must end at; "
+                   "without it DCAP evidence is refused")
+def serve(state, listen, port_file, dcap_root):
     """Run the CAS: TLS with the state folder's identity key, sessions in SQLite."""
     import logging
 
@@ -69,7 +72,7 @@ def serve(state, listen, port_file):
         def ready(p):
             if port_file:
                 atomic_write(port_file, f"{p}\n".encode())
-        server.serve(server.Settings(state=state, host=host, port=port), ready)
+        server.serve(server.Settings(state=state, host=host, port=port, dcap_root=dcap_root), ready)
     _run(go)
 
 

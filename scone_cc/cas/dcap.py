@@ -21,7 +21,8 @@ attestation key over header || report body, the QE report binding the
 attestation key (REPORTDATA = SHA-256(key || QE auth data) || 32 zero
 bytes), the QE report signature by the PCK certificate's key, and that the
 PCK chain is signed link by link up to a root that must equal ``root`` (the
-Intel SGX Root CA) when one is given. What it cannot check without Intel's
+Intel SGX Root CA). Without ``root`` anyone can make a chain that verifies:
+the CAS and the RA-TLS verifier refuse DCAP evidence when they have none. What it cannot check without Intel's
 collateral (TCB info, QE identity, CRLs from the PCS/PCCS) it does not
 pretend to: ``Quote.collateral_note`` says so.
 """

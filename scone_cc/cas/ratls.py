@@ -86,6 +86,8 @@ def verify_certificate(der: bytes, *, mrenclave: str | None = None, mrsigner: st
     kind, ext = found[0]
     if kind == "sim" and not allow_sim:
         raise RatlsError("peer presents SIM evidence, which is not accepted here (allow_sim)")
+    if kind == "dcap" and dcap_root is None:
+        raise RatlsError("peer presents a DCAP quote, but no Intel SGX Root CA was given to check it (dcap_root)")
     try:
         v = verify_evidence(kind, ext.value.value, sim_key_ids=sim_key_ids, dcap_root=dcap_root)
         check_binding(v.report, spki_der(cert.public_key()))

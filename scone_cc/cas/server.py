@@ -43,6 +43,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 0
     nonce_ttl: float = 120.0
+    dcap_root: Path | None = None     # Intel SGX Root CA (PEM); without it DCAP evidence is refused
 
 
 class HttpError(Exception):
@@ -90,6 +91,7 @@ class App:
         for pem in self.store.client_certs():
             self.ssl.load_verify_locations(cadata=pem)
         self.nonces: dict[str, float] = {}
+        self.dcap_root = load_root(settings.dcap_root) if settings.dcap_root else None
         self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="cas-store")
 
     def close(self) -> None:
@@ -320,7 +322,10 @@ class App:
                 raise HttpError(400, "public_key: not a DER SubjectPublicKeyInfo of an EC P-256 key") from None
             try:
                 ids = await self._db(self.store.sim_key_ids) if ev.get("type") == "sim" else ()
-                verified = evidence.verify(ev.get("type"), data, sim_key_ids=ids)
+                if ev.get("type") == "dcap" and self.dcap_root is None:
+                    raise _refuse("DCAP evidence cannot be checked: this CAS was started without the Intel "
+                                  "SGX Root CA (scone-cas serve --dcap-root PEM)")
+                verified = evidence.verify(ev.get("type"), data, sim_key_ids=ids, dcap_root=self.dcap_root)
                 evidence.check_binding(verified.report, spki, bytes.fromhex(nonce_hex))
             except EvidenceError as err:
                 raise _refuse(str(err)) from None
@@ -413,6 +418,20 @@ def serve(settings: Settings, ready=None) -> None:
         asyncio.run(_serve(app, ready))
     finally:
         app.close()
+
+
+def load_root(path: Path):
+    """The DCAP trust anchor: a self-signed CA certificate in PEM (Intel's, from its PCS)."""
+    from cryptography import x509
+    try:
+        cert = x509.load_pem_x509_certificate(Path(path).read_bytes())
+        cert.verify_directly_issued_by(cert)
+    except OSError as err:
+        raise SconeError(f"--dcap-root {path}: cannot read it ({err.strerror})") from None
+    except Exception:
+        raise SconeError(f"--dcap-root {path}: not a self-signed PEM certificate; give the Intel SGX Root "
+                         "CA (Intel_SGX_Provisioning_Certification_RootCA.pem)") from None
+    return cert
 
 
 def parse_listen(text: str) -> tuple[str, int]:

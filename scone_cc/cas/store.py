@@ -10,6 +10,7 @@ half-written. The server calls this from one worker thread; the
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 from pathlib import Path
@@ -55,6 +56,13 @@ class Store:
 
     def __init__(self, path):
         self.path = Path(path)
+        try:
+            # It holds the secrets: owner-only from its first byte (WAL and
+            # shm files take the database's permissions).
+            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+            os.chmod(self.path, 0o600)
+        except OSError as err:
+            raise SconeError(f"{self.path}: cannot create the CAS database ({err.strerror})") from None
         try:
             self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
             self.db.execute("PRAGMA journal_mode=WAL")

@@ -73,12 +73,12 @@ class Cas:
     def address(self):
         return f"127.0.0.1:{self.port}"
 
-    def start(self):
+    def start(self, *extra):
         pf = self.state / "port"
         pf.unlink(missing_ok=True)
         self.log = open(self.state / "log", "ab")
         self.proc = subprocess.Popen([sys.executable, "-m", "scone_cc.cas", "serve", "--state", str(self.state),
-                                      "--listen", "127.0.0.1:0", "--port-file", str(pf)],
+                                      "--listen", "127.0.0.1:0", "--port-file", str(pf), *extra],
                                      env=self.env, stdout=self.log, stderr=self.log)
         deadline = time.monotonic() + 30
         while not pf.exists():

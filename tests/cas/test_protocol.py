@@ -235,3 +235,68 @@ def test_envelope_is_only_for_the_attested_key(cas, admin, apps):
     assert json.loads(open_(ans["envelope"], key, nonce))["env"] == {"K": "v"}
     with pytest.raises(InvalidTag):
         open_(ans["envelope"], new_ec_key(), nonce)
+
+
+# --- DCAP evidence through the CAS (quotes assembled from Intel's field table) ---
+
+def _dcap_policy(admin, **svc):
+    admin.create({"name": "s", "services": [dict({"name": "web", "mrenclaves": ["11" * 32], "env": {"K": "v"}},
+                                                 **svc)]})
+
+
+def _quote_maker(pki, **kw):
+    from .quotes import assemble_quote
+    return lambda rd: assemble_quote(rd, pki=pki, **kw)[0]
+
+
+def test_dcap_quote_accepted_with_the_configured_root(cas, tmp_path):
+    from cryptography.hazmat.primitives import serialization as ser
+    from .quotes import make_pki
+    pki = make_pki()
+    (tmp_path / "root.pem").write_bytes(pki[1].public_bytes(ser.Encoding.PEM))
+    cas.stop()
+    cas.start("--dcap-root", str(tmp_path / "root.pem"))
+    admin = cc.AdminClient(cas.address, cas.pin)
+    _dcap_policy(admin)
+    config, _, _ = cc.attest(cas.address, cas.pin, "s", "web", _quote_maker(pki), kind="dcap")
+    assert config["env"] == {"K": "v"}
+    assert "accepted DCAP quote for s/web" in cas.logtext() and "collateral" in cas.logtext()
+    # A chain from another root, a debug enclave, another MRENCLAVE: refused.
+    with pytest.raises(cc.Refused, match="not at the trusted Intel SGX Root CA"):
+        cc.attest(cas.address, cas.pin, "s", "web", _quote_maker(make_pki()), kind="dcap")
+    with pytest.raises(cc.Refused, match="debug enclave"):
+        cc.attest(cas.address, cas.pin, "s", "web", _quote_maker(pki, attributes=0x7), kind="dcap")
+    with pytest.raises(cc.Refused, match="MRENCLAVE 2222222222222222… .* is not allowed"):
+        cc.attest(cas.address, cas.pin, "s", "web", _quote_maker(pki, mrenclave=b"\x22" * 32), kind="dcap")
+    admin.close()
+
+
+def test_dcap_refused_without_a_root(cas):
+    from .quotes import make_pki
+    admin = cc.AdminClient(cas.address, cas.pin)
+    _dcap_policy(admin)
+    with pytest.raises(cc.Refused) as err:
+        cc.attest(cas.address, cas.pin, "s", "web", _quote_maker(make_pki()), kind="dcap")
+    assert str(err.value) == ("scone-cas refused: DCAP evidence cannot be checked: this CAS was started without "
+                              "the Intel SGX Root CA (scone-cas serve --dcap-root PEM)")
+    admin.close()
+
+
+def test_bad_dcap_root_is_one_error(tmp_path, config_home):
+    import os
+    import subprocess
+    import sys
+    (tmp_path / "root.pem").write_text("not a certificate\n")
+    r = subprocess.run([sys.executable, "-m", "scone_cc.cas", "serve", "--state", str(tmp_path / "st"),
+                        "--listen", "127.0.0.1:0", "--dcap-root", str(tmp_path / "root.pem")],
+                       env=dict(os.environ), capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2
+    assert r.stderr == (f"scone-cas: error: --dcap-root {tmp_path / 'root.pem'}: not a self-signed PEM "
+                        "certificate; give the Intel SGX Root CA (Intel_SGX_Provisioning_Certification_RootCA.pem)\n")
+
+
+def test_database_is_owner_only(cas):
+    import os
+    import stat
+    assert stat.S_IMODE(os.stat(cas.state / "cas.db").st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(cas.state).st_mode) == 0o700
