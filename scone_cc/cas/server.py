@@ -15,6 +15,7 @@ import concurrent.futures
 import hashlib
 import json
 import logging
+import os
 import re
 import secrets as _rand
 import ssl
@@ -79,7 +80,10 @@ class App:
     def __init__(self, settings: Settings):
         self.settings = settings
         state = Path(settings.state)
-        state.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:
+            state.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as err:
+            raise SconeError(f"--state {state}: cannot create the state folder ({err.strerror})") from None
         cert, key, self.key_hash = cas_identity(state)
         self.store = Store(state / "cas.db")
         self.ssl = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -111,7 +115,7 @@ class App:
                 try:
                     head = await reader.readuntil(b"\r\n\r\n")
                 except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError, ssl.SSLError):
-                    return
+                    return      # the peer left, or sent a head over 64 KiB
                 status, payload, close = await self._one(head, reader, client)
                 body = json.dumps(payload).encode()
                 writer.write(f"HTTP/1.1 {status} {_REASONS.get(status, 'Error')}\r\n"
@@ -120,7 +124,7 @@ class App:
                 await writer.drain()
                 if close:
                     return
-        except (ConnectionError, ssl.SSLError):
+        except (ConnectionError, ssl.SSLError, asyncio.IncompleteReadError):
             return
         finally:
             writer.close()
@@ -401,8 +405,13 @@ class App:
 
 async def _serve(app: App, ready=None) -> None:
     s = app.settings
-    server = await asyncio.start_server(app.connection, s.host, s.port, ssl=app.ssl,
-                                        ssl_handshake_timeout=15, limit=1 << 16)
+    try:
+        server = await asyncio.start_server(app.connection, s.host, s.port, ssl=app.ssl,
+                                            ssl_handshake_timeout=15, limit=1 << 16)
+    except OSError as err:
+        why = os.strerror(err.errno) if err.errno else str(err)
+        raise SconeError(f"--listen {s.host}:{s.port}: cannot listen there ({why}); "
+                         "choose another address or port") from None
     port = server.sockets[0].getsockname()[1]
     log.info("listening on %s:%d, identity %s", s.host, port, app.key_hash)
     if ready:

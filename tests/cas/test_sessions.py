@@ -183,3 +183,42 @@ def test_no_pin_or_wrong_pin(cas, tmp_path):
     r = subprocess.run([sys.executable, "-m", "scone_cc.cas", "session", "--cas", cas.address, "--cas-key",
                         "cd" * 32, "create", "-f", p], env=env, capture_output=True, text=True)
     assert r.returncode == 5 and "not the pinned cdcdcdcdcdcdcdcd…" in r.stderr
+
+
+def test_serve_errors_are_one_line(cas, tmp_path):
+    r = subprocess.run([sys.executable, "-m", "scone_cc.cas", "serve", "--state", str(tmp_path / "st"),
+                        "--listen", cas.address], env=cas.env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2
+    assert r.stderr.endswith(f"scone-cas: error: --listen {cas.address}: cannot listen there (Address already "
+                             "in use); choose another address or port\n")
+    assert "Traceback" not in r.stderr
+    r = subprocess.run([sys.executable, "-m", "scone_cc.cas", "serve", "--state", str(tmp_path / "st"),
+                        "--listen", "nowhere"], env=cas.env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "--listen 'nowhere': expected HOST:PORT" in r.stderr
+
+
+def test_garbage_and_oversized_requests(cas):
+    import json
+    import socket
+    import ssl
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+
+    def exchange(raw):
+        with ctx.wrap_socket(socket.create_connection(("127.0.0.1", cas.port))) as s:
+            s.sendall(raw)
+            data = b""
+            while chunk := s.recv(65536):
+                data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        return head.split(b"\r\n")[0], json.loads(body)
+    line, body = exchange(b"GARBAGE\r\n\r\n")
+    assert line == b"HTTP/1.1 400 Bad Request" and body["reason"] == "malformed HTTP request"
+    line, body = exchange(b"POST /v1/attest HTTP/1.1\r\nContent-Length: 999999999\r\n\r\n")
+    assert line == b"HTTP/1.1 413 Payload Too Large"
+    line, body = exchange(b"POST /v1/attest HTTP/1.1\r\nContent-Length: 5\r\nConnection: close\r\n\r\n[1,2]")
+    assert line == b"HTTP/1.1 400 Bad Request" and body["reason"] == "body: must be a JSON object"
+    line, body = exchange(b"GET /v2/nothing HTTP/1.1\r\nConnection: close\r\n\r\n")
+    assert line == b"HTTP/1.1 404 Not Found" and body["error"] == "not-found"
+    # The CAS is still serving.
+    assert cc.Connection(cas.address, cas.pin).request("GET", "/v1/identity") == {"public_key_sha256": cas.pin}
