@@ -194,3 +194,25 @@ def test_ratls_with_a_dcap_quote_uses_the_intel_oid():
         ser.Encoding.DER)
     with pytest.raises(ratls.RatlsError, match="debug enclave"):
         ratls.verify_certificate(der, mrenclave="11" * 32, dcap_root=root)
+
+
+def test_quote_layout_agrees_with_an_independent_parser():
+    """Phala's dcap-qvl (PyPI, Rust) reads the assembled quote as we do."""
+    import dcap_qvl
+    rd = os.urandom(64)
+    quote, root = assemble_quote(rd, mrenclave=bytes(range(32)), attributes=0x7)
+    theirs = dcap_qvl.Quote.parse(quote)
+    ours = dcap.verify(quote, root)
+    assert theirs.quote_type() == "SGX"
+    h = theirs.header
+    assert (h.version, h.attestation_key_type, h.qe_svn, h.pce_svn, h.qe_vendor_id) == \
+        (ours.header.version, ours.header.att_key_type, ours.header.qe_svn, ours.header.pce_svn,
+         ours.header.qe_vendor_id)
+    r = theirs.report
+    assert r.mr_enclave == ours.report.mrenclave == bytes(range(32))
+    assert r.mr_signer == ours.report.mrsigner
+    assert r.report_data == ours.report.reportdata == rd
+    assert r.cpu_svn == ours.report.cpusvn
+    assert int.from_bytes(r.attributes[:8], "little") == ours.report.attributes == 0x7
+    assert int.from_bytes(r.attributes[8:], "little") == ours.report.xfrm
+    assert theirs.cert_chain_pem_bytes().rstrip(b"\0") == ours.cert_data.rstrip(b"\0")
