@@ -81,8 +81,8 @@ class Connection:
             raw = resp.read()
         except (OSError, ssl.SSLError, http.client.HTTPException) as err:
             self.conn.close()
-            raise SconeError(f"CAS at {self.host}:{self.port}: {method} {path} failed ({err or type(err).__name__})"
-                             "; if this is the CLI's first use with this CAS, check that it registered") from None
+            raise SconeError(f"CAS at {self.host}:{self.port}: {method} {path} failed "
+                             f"({err or type(err).__name__})") from None
         try:
             payload = json.loads(raw)
         except ValueError:

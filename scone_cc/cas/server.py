@@ -343,7 +343,7 @@ class App:
             decision = policy.decide(session, svc, verified.report, sim=verified.kind == "sim")
             if not decision.allowed:
                 raise _refuse(decision.reason)
-            config, token = await self._db(self._configuration, s, svc)
+            config = await self._db(self._configuration, s, svc)
         except HttpError as err:
             if err.status == 403:
                 log.warning("refused attestation for %s: %s", where, err.reason)
@@ -356,7 +356,7 @@ class App:
                      verified.report.mrenclave.hex()[:16], verified.detail)
         from scone_cc.cas.envelope import seal
         plain = json.dumps(config).encode()
-        return 200, {"envelope": seal(plain, spki, bytes.fromhex(nonce_hex)), "token_hint": token[:8]}
+        return 200, {"envelope": seal(plain, spki, bytes.fromhex(nonce_hex))}
 
     def _configuration(self, s: dict, svc: dict):
         """What the service receives (PROTOCOL.md "Configuration"); runs on the store thread."""
@@ -383,7 +383,7 @@ class App:
             "tls": [{k: sub(v) if k != "name" else v for k, v in t.items()} for t in svc.get("tls", [])],
             "token": token,
         }
-        return config, token
+        return config
 
     async def volume_tag(self, body):
         token = _hex64(body.get("token"), "token")

@@ -222,3 +222,20 @@ def test_garbage_and_oversized_requests(cas):
     assert line == b"HTTP/1.1 404 Not Found" and body["error"] == "not-found"
     # The CAS is still serving.
     assert cc.Connection(cas.address, cas.pin).request("GET", "/v1/identity") == {"public_key_sha256": cas.pin}
+
+
+def test_the_protocol_pages_example_policy_is_valid():
+    """PROTOCOL.md §7's example, placeholders filled in, passes the schema and the cross-checks."""
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    from scone_cc.cas import policy
+    text = (Path(policy.__file__).parent / "PROTOCOL.md").read_text()
+    block = re.search(r"## 7\. Session policy.*?```yaml\n(.*?)```", text, re.S).group(1)
+    block = block.replace("<64 hex>, ...", "<64 hex>").replace("<64 hex>", "ab" * 32)
+    doc = yaml.safe_load(block)
+    doc.pop("predecessor")
+    assert policy.problems(doc) == []
+    assert doc["services"][0]["files"][0]["mode"] == 0o600
