@@ -222,11 +222,12 @@ def list_(ctx, as_json):
 
 @session.command()
 @click.argument("name")
-@click.option("--predecessor", help="delete only if this is still the current hash")
+@click.option("--predecessor", required=True, help="the current hash (`session show` prints it); "
+              "refused (exit 4) if the session changed since")
 @click.pass_context
 def delete(ctx, name, predecessor):
     """Delete a session you own, with its secrets and volume tags."""
-    _run(lambda: _client(ctx).delete(name, predecessor))
+    _run(lambda: _client(ctx).delete(name, predecessor.lower()))
     click.echo(f"session {name} deleted")
 
 

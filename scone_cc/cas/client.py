@@ -128,9 +128,8 @@ class AdminClient:
     def list(self) -> list:
         return self._c().request("GET", "/v1/sessions")["sessions"]
 
-    def delete(self, name: str, predecessor: str | None = None) -> dict:
-        return self._c().request("DELETE", f"/v1/sessions/{name}",
-                                 {"predecessor": predecessor} if predecessor else {})
+    def delete(self, name: str, predecessor: str) -> dict:
+        return self._c().request("DELETE", f"/v1/sessions/{name}", {"predecessor": predecessor})
 
     def close(self) -> None:
         if self._conn:

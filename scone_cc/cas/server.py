@@ -283,7 +283,7 @@ class App:
         return 200, {"sessions": await self._db(self.store.sessions, who)}
 
     async def delete(self, name, body, who):
-        pred = _hex64(body.get("predecessor"), "predecessor", optional=True)
+        pred = _hex64(body.get("predecessor"), "predecessor")
         await self._db(self.store.delete_session, name, who, pred)
         log.info("session %s deleted", name)
         return 200, {"name": name, "deleted": True}

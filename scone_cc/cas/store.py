@@ -149,10 +149,11 @@ class Store:
             db.execute("INSERT OR REPLACE INTO secrets VALUES (?, ?, ?, ?, ?)",
                        (session, sname, kind, fp, json.dumps(value)))
 
-    def delete_session(self, name, owner, predecessor=None) -> None:
+    def delete_session(self, name, owner, predecessor) -> None:
+        """Delete if ``predecessor`` is the current hash (a delete is a change like any other)."""
         with self._tx() as db:
             _, version, current = self._owned(db, name, owner)
-            if predecessor is not None and predecessor != current:
+            if predecessor != current:
                 raise Conflict(f"session {name}: predecessor {predecessor[:16]}… is not the current "
                                f"version {version}; not deleted")
             for table in ("sessions", "secrets", "volume_tags", "tokens"):

@@ -58,6 +58,7 @@ def test_sigkill_during_updates_loses_no_acknowledged_update(cas):
     assert shown["policy"]["services"][0]["args"] == [f"update-{i}"]
     db = sqlite3.connect(cas.state / "cas.db")
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     (value,) = db.execute("SELECT value FROM secrets WHERE session = 's' AND name = 'pw'").fetchone()
     assert len(json.loads(value)["value"]) == 10 + i % 7       # secret from the same transaction
     (version,) = db.execute("SELECT version FROM sessions WHERE name = 's'").fetchone()

@@ -63,7 +63,9 @@ def test_create_show_update_list_delete(cas, tmp_path, config_home):
     assert stale.returncode == 4
     assert f"predecessor {first[:16]}… is not the current version 2" in stale.stderr
     assert cli(cas, "session", "list").stdout == f"s\t2\t{second}\n"
-    assert cli(cas, "session", "delete", "s").returncode == 0
+    stale = cli(cas, "session", "delete", "s", "--predecessor", first)
+    assert stale.returncode == 4 and "not deleted" in stale.stderr
+    assert cli(cas, "session", "delete", "s", "--predecessor", second).returncode == 0
     gone = cli(cas, "session", "show", "s")
     assert gone.returncode == 2 and "session s: no such session" in gone.stderr
 
@@ -73,7 +75,7 @@ def test_another_client_can_neither_read_nor_change(cas, tmp_path):
     h = cli(cas, "session", "show", "s").stdout.split()[5]
     other = tmp_path / "other"
     for args in (["show", "s"], ["update", "-f", str(write(tmp_path, GOOD)), "--predecessor", h],
-                 ["delete", "s"]):
+                 ["delete", "s", "--predecessor", h]):
         r = cli(cas, "session", *args, config=other)
         assert r.returncode == 3, r.stderr
         assert "session s: owned by another client" in r.stderr
