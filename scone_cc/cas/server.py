@@ -33,6 +33,7 @@ from scone_cc.errors import SconeError
 log = logging.getLogger("scone-cas")
 MAX_BODY = 8 << 20
 MAX_NONCES = 1 << 16
+IDLE_TIMEOUT = 60.0     # seconds a connection may sit between or inside requests
 _REASONS = {200: "OK", 201: "Created", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
             404: "Not Found", 405: "Method Not Allowed", 409: "Conflict", 413: "Payload Too Large",
             500: "Internal Server Error", 503: "Service Unavailable"}
@@ -113,9 +114,10 @@ class App:
         try:
             while True:
                 try:
-                    head = await reader.readuntil(b"\r\n\r\n")
-                except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError, ssl.SSLError):
-                    return      # the peer left, or sent a head over 64 KiB
+                    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), IDLE_TIMEOUT)
+                except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError, ssl.SSLError,
+                        asyncio.TimeoutError):
+                    return      # the peer left, idled, or sent a head over 64 KiB
                 status, payload, close = await self._one(head, reader, client)
                 body = json.dumps(payload).encode()
                 writer.write(f"HTTP/1.1 {status} {_REASONS.get(status, 'Error')}\r\n"
@@ -124,7 +126,7 @@ class App:
                 await writer.drain()
                 if close:
                     return
-        except (ConnectionError, ssl.SSLError, asyncio.IncompleteReadError):
+        except (ConnectionError, ssl.SSLError, asyncio.IncompleteReadError, asyncio.TimeoutError):
             return
         finally:
             writer.close()
@@ -139,12 +141,14 @@ class App:
                     k, _, v = line.partition(":")
                     headers[k.strip().lower()] = v.strip()
             length = int(headers.get("content-length", "0"))
+            if length < 0:
+                raise ValueError
         except ValueError:
             return 400, {"error": "bad-request", "reason": "malformed HTTP request"}, True
         close = headers.get("connection", "").lower() == "close"
         if length > MAX_BODY:
             return 413, {"error": "bad-request", "reason": f"body of {length} bytes exceeds {MAX_BODY}"}, True
-        raw = await reader.readexactly(length) if length else b""
+        raw = await asyncio.wait_for(reader.readexactly(length), IDLE_TIMEOUT) if length else b""
         try:
             try:
                 body = json.loads(raw) if raw else {}

@@ -220,6 +220,8 @@ def test_garbage_and_oversized_requests(cas):
     assert line == b"HTTP/1.1 413 Payload Too Large"
     line, body = exchange(b"POST /v1/attest HTTP/1.1\r\nContent-Length: 5\r\nConnection: close\r\n\r\n[1,2]")
     assert line == b"HTTP/1.1 400 Bad Request" and body["reason"] == "body: must be a JSON object"
+    line, body = exchange(b"POST /v1/attest HTTP/1.1\r\nContent-Length: -5\r\n\r\n")
+    assert line == b"HTTP/1.1 400 Bad Request"
     line, body = exchange(b"GET /v2/nothing HTTP/1.1\r\nConnection: close\r\n\r\n")
     assert line == b"HTTP/1.1 404 Not Found" and body["error"] == "not-found"
     # The CAS is still serving.
