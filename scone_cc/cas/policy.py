@@ -257,5 +257,5 @@ def decide(session: str, svc: dict, report, *, sim: bool) -> Decision:
                 return Decision(True)
             return Decision(False, f"ISVSVN {report.isvsvn} is below the minimum {s.get('min_isvsvn', 0)} "
                                    f"of {where}")
-    return Decision(False, f"MRENCLAVE {mre[:16]}… (MRSIGNER {mrs[:16]}…, ISVPRODID {report.isvprodid}) "
-                           f"is not allowed by {where}")
+    signer = f" (MRSIGNER {mrs[:16]}…, ISVPRODID {report.isvprodid})" if svc.get("signers") else ""
+    return Decision(False, f"MRENCLAVE {mre[:16]}…{signer} is not allowed by {where}")

@@ -92,8 +92,7 @@ def test_changed_binary_is_refused(cas, admin, apps):
     admin.create(policy(mrenclave(apps["prod"])))
     line = _refusal(cas, apps["prod2"])
     mr2 = mrenclave(apps["prod2"])
-    assert line.startswith(f"scone-cas refused: MRENCLAVE {mr2[:16]}")
-    assert line.endswith("is not allowed by session s/service web")
+    assert line == f"scone-cas refused: MRENCLAVE {mr2[:16]}… is not allowed by session s/service web"
     assert f"refused attestation for s/web: MRENCLAVE {mr2[:16]}" in cas.logtext()
 
 
@@ -266,7 +265,7 @@ def test_dcap_quote_accepted_with_the_configured_root(cas, tmp_path):
         cc.attest(cas.address, cas.pin, "s", "web", _quote_maker(make_pki()), kind="dcap")
     with pytest.raises(cc.Refused, match="debug enclave"):
         cc.attest(cas.address, cas.pin, "s", "web", _quote_maker(pki, attributes=0x7), kind="dcap")
-    with pytest.raises(cc.Refused, match="MRENCLAVE 2222222222222222… .* is not allowed"):
+    with pytest.raises(cc.Refused, match="MRENCLAVE 2222222222222222… is not allowed by session s/service web"):
         cc.attest(cas.address, cas.pin, "s", "web", _quote_maker(pki, mrenclave=b"\x22" * 32), kind="dcap")
     admin.close()
 
