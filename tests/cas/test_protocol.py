@@ -299,3 +299,25 @@ def test_database_is_owner_only(cas):
     import stat
     assert stat.S_IMODE(os.stat(cas.state / "cas.db").st_mode) == 0o600
     assert stat.S_IMODE(os.stat(cas.state).st_mode) == 0o700
+
+
+def test_secrets_survive_updates_unless_their_definition_changes(cas, admin, apps):
+    cas.trust_local_sim_key()
+    doc = policy(mrenclave(apps["prod"]), env={"PW": "$$SCONE::pw$$", "K": "$$SCONE::k.pub$$",
+                                              "KEY": "$$SCONE::k$$", "R": "$$SCONE::r.b64$$", "RH": "$$SCONE::r$$"})
+    doc["secrets"] = [{"name": "pw", "kind": "password"}, {"name": "k", "kind": "ec-key"},
+                      {"name": "r", "kind": "random", "size": 16}]
+    h = admin.create(doc)["hash"]
+    env1 = cc.attest(cas.address, cas.pin, "s", "web", evidence_of(apps["prod"]))[0]["env"]
+    assert base64.b64decode(env1["R"]).hex() == env1["RH"] and len(env1["RH"]) == 32
+    from cryptography.hazmat.primitives import serialization as ser
+    assert ser.load_pem_private_key(env1["KEY"].encode(), None).public_key() == \
+        ser.load_pem_public_key(env1["K"].encode())
+    doc["services"][0]["args"] = ["changed"]
+    h = admin.update(doc, h)["hash"]
+    env2 = cc.attest(cas.address, cas.pin, "s", "web", evidence_of(apps["prod"]))[0]["env"]
+    assert env2 == env1
+    doc["secrets"][0]["size"] = 30                      # a new definition: a new value
+    admin.update(doc, h)
+    env3 = cc.attest(cas.address, cas.pin, "s", "web", evidence_of(apps["prod"]))[0]["env"]
+    assert len(env3["PW"]) == 30 and env3["K"] == env1["K"] and env3["R"] == env1["R"]
