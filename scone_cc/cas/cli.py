@@ -37,6 +37,10 @@ def _run(func, *args):
     try:
         return func(*args)
     except SconeError as err:
+        from scone_cc.cas.client import Refused
+        if isinstance(err, Refused):        # the very line an enclave prints
+            sys.stderr.write(f"{err}\n")
+            sys.exit(_exit_code(err))
         msg = str(err)
         first, *rest = msg.split("\n")
         sys.stderr.write(f"{PROG}: error: {first}\n" + "".join(f"{PROG}: error: {r}\n" for r in rest))
@@ -239,6 +243,30 @@ def template(binary, name):
     """Print a starting policy for a signed binary (edit, then `session create -f`)."""
     from scone_cc.cas.template import from_binary
     click.echo(_run(lambda: from_binary(binary, name)), nl=False)
+
+
+@cli.command("sim-attest")
+@click.option("--cas", "address", envvar="SCONE_CAS_ADDR", required=True, help=_CAS_HELP)
+@click.option("--cas-key", "pin", envvar="SCONE_CAS_KEY", required=True, help=_PIN_HELP)
+@click.option("--binary", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="the signed scone binary whose enclave to play")
+@click.argument("config_id", metavar="SESSION/SERVICE")
+def sim_attest(address, pin, binary, config_id):
+    """Attest as BINARY's enclave would, with SIM evidence, and print what it receives (JSON).
+
+    A development aid until the runtime's own client exists: it runs the
+    enclave side of the protocol (PROTOCOL.md §2) outside any enclave, so the
+    configuration, secrets included, lands on this terminal.
+    """
+    from scone_cc.cas import client as cc
+    from scone_cc.cas import sim
+
+    session, sep, service = config_id.partition("/")
+    if not sep or not session or not service:
+        _run(lambda: (_ for _ in ()).throw(SconeError(f"{config_id!r}: expected SESSION/SERVICE")))
+    config, _, _ = _run(lambda: cc.attest(address, pin.lower(), session, service,
+                                          lambda rd: sim.evidence_for_binary(binary, rd)))
+    click.echo(json.dumps(config, indent=2))
 
 
 def main():

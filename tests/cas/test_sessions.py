@@ -184,7 +184,9 @@ def test_no_pin_or_wrong_pin(cas, tmp_path):
     assert r.returncode == 2 and "no CAS key to pin" in r.stderr
     r = subprocess.run([sys.executable, "-m", "scone_cc.cas", "session", "--cas", cas.address, "--cas-key",
                         "cd" * 32, "create", "-f", p], env=env, capture_output=True, text=True)
-    assert r.returncode == 5 and "not the pinned cdcdcdcdcdcdcdcd…" in r.stderr
+    assert r.returncode == 5
+    assert r.stderr == (f"scone-cas refused: the CAS at {cas.address} presents key {cas.pin[:16]}…, "
+                        f"not the pinned {'cd' * 8}…; not talking to it\n")
 
 
 def test_serve_errors_are_one_line(cas, tmp_path):
@@ -243,3 +245,22 @@ def test_the_protocol_pages_example_policy_is_valid():
     doc.pop("predecessor")
     assert policy.problems(doc) == []
     assert doc["services"][0]["files"][0]["mode"] == 0o600
+
+
+def test_sim_attest_plays_the_enclave(cas, tmp_path, apps):
+    import json
+    from scone_cc.sgx.signing import read
+    cas.trust_local_sim_key()
+    mr = read(apps["prod"]).sigstruct[960:992].hex()
+    p = write(tmp_path, GOOD.replace(MR, mr).replace("    args:", "    allow_sim: true\n    args:"))
+    assert cli(cas, "session", "create", "-f", str(p)).returncode == 0
+    r = cli(cas, "sim-attest", "--binary", str(apps["prod"]), "s/web")
+    assert r.returncode == 0, r.stderr
+    cfg = json.loads(r.stdout)
+    assert cfg["args"][0] == "web" and len(cfg["args"][1]) == 20
+    r = cli(cas, "sim-attest", "--binary", str(apps["prod2"]), "s/web")
+    assert r.returncode == 3
+    assert r.stderr == (f"scone-cas refused: MRENCLAVE {read(apps['prod2']).sigstruct[960:968].hex()}… "
+                        "is not allowed by session s/service web\n")
+    r = cli(cas, "sim-attest", "--binary", str(apps["prod"]), "nosep")
+    assert r.returncode == 2 and "expected SESSION/SERVICE" in r.stderr
