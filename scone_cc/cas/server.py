@@ -13,6 +13,7 @@ import base64
 import binascii
 import concurrent.futures
 import hashlib
+import hmac
 import json
 import logging
 import os
@@ -26,6 +27,7 @@ from pathlib import Path
 from scone_cc.cas import evidence, policy
 from scone_cc.cas import secrets as gen
 from scone_cc.cas.identity import cas_identity, cert_key_hash
+from scone_cc.cas.keyfiles import create_once
 from scone_cc.cas.sim import EvidenceError
 from scone_cc.cas.store import Store, StoreError
 from scone_cc.errors import SconeError
@@ -33,6 +35,7 @@ from scone_cc.errors import SconeError
 log = logging.getLogger("scone-cas")
 MAX_BODY = 8 << 20
 MAX_NONCES = 1 << 16
+TOKEN_KEY = "token-key"
 IDLE_TIMEOUT = 60.0     # seconds a connection may sit between or inside requests
 _REASONS = {200: "OK", 201: "Created", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
             404: "Not Found", 405: "Method Not Allowed", 409: "Conflict", 413: "Payload Too Large",
@@ -96,6 +99,8 @@ class App:
         for pem in self.store.client_certs():
             self.ssl.load_verify_locations(cadata=pem)
         self.nonces: dict[str, float] = {}
+        create_once(state / TOKEN_KEY, lambda: _rand.token_bytes(32))
+        self.token_key = (state / TOKEN_KEY).read_bytes()
         self.dcap_root = load_root(settings.dcap_root) if settings.dcap_root else None
         self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="cas-store")
 
@@ -347,7 +352,7 @@ class App:
             decision = policy.decide(session, svc, verified.report, sim=verified.kind == "sim")
             if not decision.allowed:
                 raise _refuse(decision.reason)
-            config = await self._db(self._configuration, s, svc)
+            config = await self._db(self._configuration, s, svc)     # reads only: nothing to fsync
         except HttpError as err:
             if err.status == 403:
                 log.warning("refused attestation for %s: %s", where, err.reason)
@@ -362,6 +367,16 @@ class App:
         plain = json.dumps(config).encode()
         return 200, {"envelope": seal(plain, spki, bytes.fromhex(nonce_hex))}
 
+    def _token(self, session: str, service: str, rand: str) -> str:
+        """``SESSION/SERVICE/RAND/MAC``: the enclave's credential for volume tags, checked without storage.
+
+        MAC = HMAC-SHA256 under the state folder's token key, so attesting
+        writes nothing and tokens outlive restarts (names never hold '/').
+        """
+        mac = hmac.new(self.token_key, b"scone-cas volume token v1\0" + "\0".join((session, service, rand)).encode(),
+                       hashlib.sha256).hexdigest()
+        return f"{session}/{service}/{rand}/{mac}"
+
     def _configuration(self, s: dict, svc: dict):
         """What the service receives (PROTOCOL.md "Configuration"); runs on the store thread."""
         stored = self.store.secrets(s["name"])
@@ -370,8 +385,7 @@ class App:
         values[policy.SESSION_CA], kinds[policy.SESSION_CA] = s["ca"], "ca"
         sub = lambda t: gen.substitute(t, values, kinds)  # noqa: E731
         tags = self.store.volume_tags(s["name"])
-        token = _rand.token_bytes(32).hex()
-        self.store.add_token(hashlib.sha256(bytes.fromhex(token)).hexdigest(), s["name"], svc["name"])
+        token = self._token(s["name"], svc["name"], _rand.token_bytes(16).hex())
         files = []
         for f in svc.get("files", []):
             content = sub(f["content"]).encode() if "content" in f else base64.b64decode(f["content_base64"])
@@ -390,15 +404,18 @@ class App:
         return config
 
     async def volume_tag(self, body):
-        token = _hex64(body.get("token"), "token")
+        token = body.get("token")
         volume = body.get("volume")
         tag = _hex64(body.get("tag"), "tag")
         previous = _hex64(body.get("previous"), "previous", optional=True)
-        row = await self._db(self.store.token, hashlib.sha256(bytes.fromhex(token)).hexdigest())
-        if row is None:
+        parts = token.split("/") if isinstance(token, str) else []
+        if len(parts) != 4 or not hmac.compare_digest(self._token(*parts[:3]), token):
             raise _refuse("token is not one this CAS issued (attest again)")
-        session, service = row
-        s = await self._db(self.store.session, session)
+        session, service = parts[0], parts[1]
+        try:
+            s = await self._db(self.store.session, session)
+        except StoreError:
+            raise _refuse(f"there is no session {session} any more") from None
         svc = next((x for x in s["policy"]["services"] if x["name"] == service), None)
         if svc is None or volume not in {v["name"] for v in svc.get("volumes", [])}:
             raise _refuse(f"volume {volume!r} is not mounted by session {session}/service {service}")

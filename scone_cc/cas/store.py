@@ -30,8 +30,6 @@ CREATE TABLE IF NOT EXISTS secrets (
 CREATE TABLE IF NOT EXISTS volume_tags (
   session TEXT NOT NULL, volume TEXT NOT NULL, tag TEXT NOT NULL, updated REAL NOT NULL,
   PRIMARY KEY (session, volume));
-CREATE TABLE IF NOT EXISTS tokens (
-  digest TEXT PRIMARY KEY, session TEXT NOT NULL, service TEXT NOT NULL, issued REAL NOT NULL);
 """
 
 
@@ -156,7 +154,7 @@ class Store:
             if predecessor != current:
                 raise Conflict(f"session {name}: predecessor {predecessor[:16]}… is not the current "
                                f"version {version}; not deleted")
-            for table in ("sessions", "secrets", "volume_tags", "tokens"):
+            for table in ("sessions", "secrets", "volume_tags"):
                 db.execute(f"DELETE FROM {table} WHERE {'name' if table == 'sessions' else 'session'} = ?",
                            (name,))
 
@@ -179,7 +177,7 @@ class Store:
         return {r[0]: (r[1], json.loads(r[2])) for r in
                 self.db.execute("SELECT name, kind, value FROM secrets WHERE session = ?", (session,))}
 
-    # --- volumes and enclave tokens --------------------------------------
+    # --- volumes -------------------------------------------------------
     def volume_tags(self, session: str) -> dict:
         return dict(self.db.execute("SELECT volume, tag FROM volume_tags WHERE session = ?", (session,)))
 
@@ -194,14 +192,6 @@ class Store:
                                f"tag {(current or 'none')[:16]}… (another instance committed, or a rollback)")
             db.execute("INSERT OR REPLACE INTO volume_tags VALUES (?, ?, ?, ?)",
                        (session, volume, tag, time.time()))
-
-    def add_token(self, digest, session, service) -> None:
-        with self._tx() as db:
-            db.execute("INSERT INTO tokens VALUES (?, ?, ?, ?)", (digest, session, service, time.time()))
-
-    def token(self, digest):
-        row = self.db.execute("SELECT session, service FROM tokens WHERE digest = ?", (digest,)).fetchone()
-        return row
 
 
 class _Tx:

@@ -208,8 +208,10 @@ def test_volume_tag_round_trip_detects_rollback(cas, admin, apps):
     with pytest.raises(cc.CasError) as err:            # a stale committer loses
         cc.commit_tag(cas.address, cas.pin, second["token"], "data", "33" * 32, previous=t1)
     assert err.value.status == 409 and "is not the stored tag" in err.value.reason
-    with pytest.raises(cc.Refused):
-        cc.commit_tag(cas.address, cas.pin, "00" * 32, "data", t1)
+    forged = second["token"].rsplit("/", 1)[0] + "/" + "00" * 32
+    for bad in (forged, "00" * 32, second["token"].replace("s/web", "s/db")):
+        with pytest.raises(cc.Refused, match="token is not one this CAS issued"):
+            cc.commit_tag(cas.address, cas.pin, bad, "data", t1)
     with pytest.raises(cc.Refused):
         cc.commit_tag(cas.address, cas.pin, second["token"], "other", t1)
     assert admin.show("s")["volume_tags"] == {"data": t2}
@@ -321,3 +323,20 @@ def test_secrets_survive_updates_unless_their_definition_changes(cas, admin, app
     admin.update(doc, h)
     env3 = cc.attest(cas.address, cas.pin, "s", "web", evidence_of(apps["prod"]))[0]["env"]
     assert len(env3["PW"]) == 30 and env3["K"] == env1["K"] and env3["R"] == env1["R"]
+
+
+def test_volume_token_outlives_a_cas_restart(cas, admin, apps):
+    import os
+    import stat
+    cas.trust_local_sim_key()
+    doc = policy(mrenclave(apps["prod"]), volumes=[{"name": "data", "path": "/data"}])
+    doc["volumes"] = [{"name": "data"}]
+    admin.create(doc)
+    cfg, _, _ = cc.attest(cas.address, cas.pin, "s", "web", evidence_of(apps["prod"]))
+    admin.close()
+    cas.stop()
+    cas.start()
+    cc.commit_tag(cas.address, cas.pin, cfg["token"], "data", "44" * 32)
+    again, _, _ = cc.attest(cas.address, cas.pin, "s", "web", evidence_of(apps["prod"]))
+    assert again["volumes"][0]["tag"] == "44" * 32
+    assert stat.S_IMODE(os.stat(cas.state / "token-key").st_mode) == 0o600
