@@ -120,7 +120,8 @@ def trust_sim_key(state, pem):
             try:
                 key = ser.load_pem_private_key(data, password=None).public_key()
             except (ValueError, TypeError):
-                raise SconeError(f"{pem}: not a PEM public or private key; `scone-cas sim-key` prints one") from None
+                raise SconeError(f"{pem}: not a PEM public or private key; "
+                                 "`scone-cas sim-key` prints one") from None
         if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != "secp256r1":
             raise SconeError(f"{pem}: a SIM attestation key is EC P-256")
         if not Path(state, "cas.db").exists():

@@ -56,7 +56,8 @@ def render() -> str:
             f"#define SCONE_SIM_KEY_OFFSET {sim.KEY_AT}      /* 65-byte uncompressed P-256 point */",
             f"#define SCONE_SIM_SIG_OFFSET {sim.SIG_AT}      /* r || s, 32 bytes each, big-endian */",
             f"#define SCONE_SIM_SIZE {sim.SIZE}",
-            f"#define SCONE_SIM_KEY_FILE {_c_string(sim.SIM_KEY_NAME.encode())}   /* under $XDG_CONFIG_HOME/scone */",
+            f"#define SCONE_SIM_KEY_FILE {_c_string(sim.SIM_KEY_NAME.encode())}"
+            "   /* under $XDG_CONFIG_HOME/scone */",
             "",
             "/* REPORTDATA = SHA-256(SPKI DER of the enclave's key || nonce) || 32 zero bytes (PROTOCOL.md 2). */",
             "#define SCONE_CAS_NONCE_BYTES 32",

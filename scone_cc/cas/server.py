@@ -373,8 +373,8 @@ class App:
         MAC = HMAC-SHA256 under the state folder's token key, so attesting
         writes nothing and tokens outlive restarts (names never hold '/').
         """
-        mac = hmac.new(self.token_key, b"scone-cas volume token v1\0" + "\0".join((session, service, rand)).encode(),
-                       hashlib.sha256).hexdigest()
+        msg = b"scone-cas volume token v1\0" + "\0".join((session, service, rand)).encode()
+        mac = hmac.new(self.token_key, msg, hashlib.sha256).hexdigest()
         return f"{session}/{service}/{rand}/{mac}"
 
     def _configuration(self, s: dict, svc: dict):

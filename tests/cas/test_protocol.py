@@ -293,7 +293,8 @@ def test_bad_dcap_root_is_one_error(tmp_path, config_home):
                        env=dict(os.environ), capture_output=True, text=True, timeout=60)
     assert r.returncode == 2
     assert r.stderr == (f"scone-cas: error: --dcap-root {tmp_path / 'root.pem'}: not a self-signed PEM "
-                        "certificate; give the Intel SGX Root CA (Intel_SGX_Provisioning_Certification_RootCA.pem)\n")
+                        "certificate; give the Intel SGX Root CA "
+                        "(Intel_SGX_Provisioning_Certification_RootCA.pem)\n")
 
 
 def test_database_is_owner_only(cas):
@@ -305,8 +306,9 @@ def test_database_is_owner_only(cas):
 
 def test_secrets_survive_updates_unless_their_definition_changes(cas, admin, apps):
     cas.trust_local_sim_key()
-    doc = policy(mrenclave(apps["prod"]), env={"PW": "$$SCONE::pw$$", "K": "$$SCONE::k.pub$$",
-                                              "KEY": "$$SCONE::k$$", "R": "$$SCONE::r.b64$$", "RH": "$$SCONE::r$$"})
+    env = {"PW": "$$SCONE::pw$$", "K": "$$SCONE::k.pub$$", "KEY": "$$SCONE::k$$", "R": "$$SCONE::r.b64$$",
+           "RH": "$$SCONE::r$$"}
+    doc = policy(mrenclave(apps["prod"]), env=env)
     doc["secrets"] = [{"name": "pw", "kind": "password"}, {"name": "k", "kind": "ec-key"},
                       {"name": "r", "kind": "random", "size": 16}]
     h = admin.create(doc)["hash"]
