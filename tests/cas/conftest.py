@@ -113,10 +113,69 @@ class Cas:
         return key
 
 
+class ThreadCas(Cas):
+    """The same App and server loop in a thread of the test process: real TLS, no interpreter start-up."""
+
+    def __init__(self, state: Path, env: dict):
+        from scone_cc.cas.identity import cas_identity
+        self.state, self.env, self.proc, self.port = state, env, None, None
+        self.pin = cas_identity(state)[2]
+
+    def start(self, *extra):
+        import asyncio
+        import logging
+        import threading
+
+        from scone_cc.cas import server
+
+        opts = dict(zip(extra[::2], extra[1::2]))
+        self.app = server.App(server.Settings(state=self.state, port=0,
+                                              dcap_root=opts.get("--dcap-root")))
+        self.handler = logging.FileHandler(self.state / "log")
+        self.handler.setFormatter(logging.Formatter("scone-cas: %(message)s"))
+        log = logging.getLogger("scone-cas")
+        log.setLevel(logging.INFO)
+        log.addHandler(self.handler)
+        ready = threading.Event()
+
+        def run():
+            self.loop = asyncio.new_event_loop()
+            self.task = self.loop.create_task(server._serve(self.app, lambda p: (setattr(self, "port", p),
+                                                                                  ready.set())))
+            try:
+                self.loop.run_until_complete(self.task)
+            except asyncio.CancelledError:
+                pass
+            finally:
+                self.loop.close()
+        self.thread = threading.Thread(target=run, daemon=True)
+        self.thread.start()
+        assert ready.wait(30), "scone-cas did not start"
+        return self
+
+    def stop(self, sig=None):
+        import logging
+        assert sig is None, "signals need the subprocess CAS (cas_process)"
+        self.loop.call_soon_threadsafe(self.task.cancel)
+        self.thread.join(30)
+        self.app.close()
+        logging.getLogger("scone-cas").removeHandler(self.handler)
+        self.handler.close()
+
+
 @pytest.fixture
 def cas(tmp_path, config_home):
-    state = tmp_path / "state"
+    """A CAS serving in a thread of the test process."""
     env = dict(os.environ, XDG_CONFIG_HOME=str(config_home))
-    c = Cas(state, env).start()
+    c = ThreadCas(tmp_path / "state", env).start()
+    yield c
+    c.stop()
+
+
+@pytest.fixture
+def cas_process(tmp_path, config_home):
+    """A CAS in its own process (``scone-cas serve``), for signals."""
+    env = dict(os.environ, XDG_CONFIG_HOME=str(config_home))
+    c = Cas(tmp_path / "state", env).start()
     yield c
     c.stop()

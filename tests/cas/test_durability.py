@@ -23,7 +23,8 @@ def doc(i):
             "services": [{"name": "web", "mrenclaves": [MR], "args": [f"update-{i}"]}]}
 
 
-def test_sigkill_during_updates_loses_no_acknowledged_update(cas):
+def test_sigkill_during_updates_loses_no_acknowledged_update(cas_process):
+    cas = cas_process
     admin = cc.AdminClient(cas.address, cas.pin)
     acked = [(0, admin.create(doc(0)))]          # (i, answer)
     kill_after = random.randint(20, 80)
