@@ -264,3 +264,17 @@ def test_sim_attest_plays_the_enclave(cas, tmp_path, apps):
                         "is not allowed by session s/service web\n")
     r = cli(cas, "sim-attest", "--binary", str(apps["prod"]), "nosep")
     assert r.returncode == 2 and "expected SESSION/SERVICE" in r.stderr
+
+
+def test_unreachable_cas_is_exit_5(tmp_path, config_home):
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()                                   # nothing listens there now
+    r = subprocess.run([sys.executable, "-m", "scone_cc.cas", "session", "--cas", f"127.0.0.1:{port}",
+                        "--cas-key", "ab" * 32, "list"], capture_output=True, text=True,
+                       env=dict(os.environ, XDG_CONFIG_HOME=str(config_home)))
+    assert r.returncode == 5
+    assert r.stderr.startswith(f"scone-cas: error: CAS at 127.0.0.1:{port}: cannot connect (")
+    assert r.stderr.endswith("is `scone-cas serve` running there?\n")
