@@ -54,7 +54,8 @@ SCHEMA = {
         "volumes": {"type": "array", "items": {
             "type": "object", "additionalProperties": False, "required": ["name"],
             "properties": {"name": {"type": "string", "pattern": NAME},
-                           "key": {"type": "string", "pattern": HEX64}}}},
+                           "key": {"type": "string", "pattern": HEX64},
+                           "tag": {"type": "string", "pattern": HEX64}}}},
         "services": {"type": "array", "minItems": 1, "items": {
             "type": "object", "additionalProperties": False, "required": ["name"],
             "properties": {

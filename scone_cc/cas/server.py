@@ -262,8 +262,9 @@ class App:
         doc = self._policy(body)
         ca = gen.make_ca(doc["name"])
         digest = policy.session_hash(doc, None)
+        tags = {v["name"]: v["tag"] for v in doc.get("volumes", []) if "tag" in v}
         version = await self._db(self.store.create_session, doc["name"], who, doc, digest, ca,
-                                 self._plan(doc, ca))
+                                 self._plan(doc, ca), tags)
         log.info("session %s created (version %d) by %s", doc["name"], version, who[:16])
         return 201, {"name": doc["name"], "version": version, "hash": digest}
 
@@ -274,8 +275,13 @@ class App:
         pred = _hex64(body.get("predecessor"), "predecessor")
         current = await self._db(self.store.session, name, who)
         digest = policy.session_hash(doc, pred)
+        # A tag the owner writes (or changes) in the policy replaces the stored
+        # one: restoring a volume from a backup is the owner's explicit act.
+        before = {v["name"]: v.get("tag") for v in current["policy"].get("volumes", [])}
+        tags = {v["name"]: v["tag"] for v in doc.get("volumes", [])
+                if "tag" in v and v["tag"] != before.get(v["name"])}
         version = await self._db(self.store.update_session, name, who, pred, doc, digest,
-                                 self._plan(doc, current["ca"]))
+                                 self._plan(doc, current["ca"]), tags)
         log.info("session %s updated to version %d", name, version)
         return 200, {"name": name, "version": version, "hash": digest}
 

@@ -109,17 +109,26 @@ class Store:
                             "that created it may read or change it")
         return row
 
-    def create_session(self, name, owner, policy, digest, ca, plan) -> int:
-        """Insert version 1; ``plan(existing)`` gives the secrets as {name: (kind, fp, value)}."""
+    def create_session(self, name, owner, policy, digest, ca, plan, tags=None) -> int:
+        """Insert version 1; ``plan(existing)`` gives the secrets as {name: (kind, fp, value)}.
+
+        ``tags``: {volume: tag} the owner gave as expected tags.
+        """
         with self._tx() as db:
             if db.execute("SELECT 1 FROM sessions WHERE name = ?", (name,)).fetchone():
                 raise Conflict(f"session {name}: already exists; change it with `scone-cas session update`")
             db.execute("INSERT INTO sessions VALUES (?, ?, 1, ?, ?, ?, ?)",
                        (name, owner, digest, json.dumps(policy), json.dumps(ca), time.time()))
             self._apply_secrets(db, name, plan({}))
+            self._set_tags(db, name, tags)
             return 1
 
-    def update_session(self, name, owner, predecessor, policy, digest, plan) -> int:
+    @staticmethod
+    def _set_tags(db, session, tags) -> None:
+        for volume, tag in (tags or {}).items():
+            db.execute("INSERT OR REPLACE INTO volume_tags VALUES (?, ?, ?, ?)", (session, volume, tag, time.time()))
+
+    def update_session(self, name, owner, predecessor, policy, digest, plan, tags=None) -> int:
         """Replace the policy if ``predecessor`` is the current hash (else Conflict), atomically."""
         with self._tx() as db:
             _, version, current = self._owned(db, name, owner)
@@ -132,6 +141,10 @@ class Store:
             existing = {r[0]: (r[1], r[2]) for r in
                         db.execute("SELECT name, kind, fingerprint FROM secrets WHERE session = ?", (name,))}
             self._apply_secrets(db, name, plan(existing), keep=True)
+            self._set_tags(db, name, tags)
+            volumes = [v["name"] for v in policy.get("volumes", [])]
+            db.execute(f"DELETE FROM volume_tags WHERE session = ? AND volume NOT IN "
+                       f"({','.join('?' * len(volumes))})", (name, *volumes))
             return version + 1
 
     @staticmethod

@@ -342,3 +342,23 @@ def test_volume_token_outlives_a_cas_restart(cas, admin, apps):
     again, _, _ = cc.attest(cas.address, cas.pin, "s", "web", evidence_of(apps["prod"]))
     assert again["volumes"][0]["tag"] == "44" * 32
     assert stat.S_IMODE(os.stat(cas.state / "token-key").st_mode) == 0o600
+
+
+def test_expected_tag_from_the_policy_and_an_owner_reset(cas, admin, apps):
+    cas.trust_local_sim_key()
+    t0, t1, t2 = "a0" * 32, "a1" * 32, "a2" * 32
+    doc = policy(mrenclave(apps["prod"]), volumes=[{"name": "data", "path": "/data"}])
+    doc["volumes"] = [{"name": "data", "tag": t0}]
+    h = admin.create(doc)["hash"]
+    cfg = cc.attest(cas.address, cas.pin, "s", "web", evidence_of(apps["prod"]))[0]
+    assert cfg["volumes"][0]["tag"] == t0
+    cc.commit_tag(cas.address, cas.pin, cfg["token"], "data", t1, previous=t0)
+    doc["services"][0]["args"] = ["x"]                 # an update that leaves the tag alone
+    h = admin.update(doc, h)["hash"]
+    assert cc.attest(cas.address, cas.pin, "s", "web", evidence_of(apps["prod"]))[0]["volumes"][0]["tag"] == t1
+    doc["volumes"][0]["tag"] = t2                      # the owner restores a backup
+    h = admin.update(doc, h)["hash"]
+    assert cc.attest(cas.address, cas.pin, "s", "web", evidence_of(apps["prod"]))[0]["volumes"][0]["tag"] == t2
+    doc["volumes"], doc["services"][0]["volumes"] = [], []
+    admin.update(doc, h)
+    assert admin.show("s")["volume_tags"] == {}
