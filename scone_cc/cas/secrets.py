@@ -46,7 +46,8 @@ def make_ca(session: str) -> dict:
     return {"crt": _pem_cert(cert), "key": pem_private(key).decode()}
 
 
-def _issue(spec: dict, ca: dict) -> dict:
+def _issue(spec: dict, ca: dict, public_key=None) -> dict:
+    """A certificate from the session CA: for a new key (returned too), or for ``public_key``."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives import serialization as ser
@@ -54,10 +55,10 @@ def _issue(spec: dict, ca: dict) -> dict:
 
     ca_key = ser.load_pem_private_key(ca["key"].encode(), password=None)
     ca_cert = x509.load_pem_x509_certificate(ca["crt"].encode())
-    key = new_ec_key()
+    key = None if public_key else new_ec_key()
     now = _dt.datetime.now(_dt.timezone.utc)
     b = (x509.CertificateBuilder().subject_name(_name(spec["common_name"])).issuer_name(ca_cert.subject)
-         .public_key(key.public_key()).serial_number(x509.random_serial_number())
+         .public_key(public_key or key.public_key()).serial_number(x509.random_serial_number())
          .not_valid_before(now - _dt.timedelta(minutes=5))
          .not_valid_after(now + _dt.timedelta(days=spec.get("days", 365)))
          .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
@@ -65,7 +66,18 @@ def _issue(spec: dict, ca: dict) -> dict:
                                                ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False))
     if spec.get("dns"):
         b = b.add_extension(x509.SubjectAlternativeName([x509.DNSName(d) for d in spec["dns"]]), critical=False)
-    return {"crt": _pem_cert(b.sign(ca_key, hashes.SHA256())), "key": pem_private(key).decode()}
+    crt = _pem_cert(b.sign(ca_key, hashes.SHA256()))
+    return {"crt": crt} if public_key else {"crt": crt, "key": pem_private(key).decode()}
+
+
+def attested_certificate(spki: bytes, session: str, service: str, ca: dict) -> str:
+    """The session CA's certificate for an attested enclave's own key (PROTOCOL.md §4 ``identity``).
+
+    The private key never leaves the enclave; CN = SERVICE.SESSION, 30 days.
+    """
+    from cryptography.hazmat.primitives import serialization as ser
+    cn = f"{service}.{session}"[:64]
+    return _issue({"common_name": cn, "days": 30}, ca, ser.load_der_public_key(spki))["crt"]
 
 
 def generate(spec: dict, ca: dict) -> dict:

@@ -359,6 +359,8 @@ class App:
             if not decision.allowed:
                 raise _refuse(decision.reason)
             config = await self._db(self._configuration, s, svc)     # reads only: nothing to fsync
+            config["identity"] = {"certificate": gen.attested_certificate(spki, session, service, s["ca"]),
+                                  "ca": s["ca"]["crt"]}
         except HttpError as err:
             if err.status == 403:
                 log.warning("refused attestation for %s: %s", where, err.reason)

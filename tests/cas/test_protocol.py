@@ -81,6 +81,19 @@ def test_configuration_reaches_the_attested_enclave(cas, admin, apps):
     assert "accepted SIM evidence" in cas.logtext()
 
 
+def test_the_attested_key_gets_a_certificate_from_the_session_ca(cas, admin, apps):
+    from cryptography import x509
+    cas.trust_local_sim_key()
+    admin.create(policy(mrenclave(apps["prod"])))
+    config, key, _ = cc.attest(cas.address, cas.pin, "s", "web", evidence_of(apps["prod"]))
+    crt = x509.load_pem_x509_certificate(config["identity"]["certificate"].encode())
+    ca = x509.load_pem_x509_certificate(admin.show("s")["session_ca"].encode())
+    assert config["identity"]["ca"] == admin.show("s")["session_ca"]
+    crt.verify_directly_issued_by(ca)
+    assert crt.public_key() == key.public_key()
+    assert crt.subject.rfc4514_string() == "CN=web.s"
+
+
 def _refusal(cas, binary, service="web", session="s"):
     with pytest.raises(cc.Refused) as err:
         cc.attest(cas.address, cas.pin, session, service, evidence_of(binary))
