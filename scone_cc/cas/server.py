@@ -432,7 +432,7 @@ class App:
         return 200, {"volume": volume, "tag": tag}
 
 
-async def _serve(app: App, ready=None) -> None:
+async def _serve(app: App, ready=None, signals: bool = False) -> None:
     s = app.settings
     try:
         server = await asyncio.start_server(app.connection, s.host, s.port, ssl=app.ssl,
@@ -445,15 +445,27 @@ async def _serve(app: App, ready=None) -> None:
     log.info("listening on %s:%d, identity %s", s.host, port, app.key_hash)
     if ready:
         ready(port)
+    if signals:
+        # SIGTERM/SIGINT end serving cleanly (every acknowledged change is
+        # already on disk; this only closes the listener and the database).
+        import signal
+        task = asyncio.current_task()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            asyncio.get_running_loop().add_signal_handler(sig, task.cancel)
     async with server:
-        await server.serve_forever()
+        try:
+            await server.serve_forever()
+        except asyncio.CancelledError:
+            if not signals:
+                raise
+            log.info("stopped")
 
 
 def serve(settings: Settings, ready=None) -> None:
     """Run the CAS until killed; ``ready(port)`` is called once it listens."""
     app = App(settings)
     try:
-        asyncio.run(_serve(app, ready))
+        asyncio.run(_serve(app, ready, signals=True))
     finally:
         app.close()
 

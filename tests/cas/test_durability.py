@@ -69,3 +69,9 @@ def test_sigkill_during_updates_loses_no_acknowledged_update(cas_process):
     assert admin.update(doc(999), shown["hash"])["version"] == shown["version"] + 1
     admin.close()
     print(f"killed after {len(acked) - 1} acknowledged updates; restart found version {shown['version']}")
+
+
+def test_sigterm_stops_cleanly(cas_process):
+    cas_process.stop(signal.SIGTERM)
+    assert cas_process.proc.returncode == 0
+    assert cas_process.logtext().rstrip().endswith("scone-cas: stopped")
