@@ -14,7 +14,7 @@ SUDO=""
 # libmemcached-tools: their benchmarks.
 PKGS="build-essential make gcc strace ccache cmake file xz-utils dpkg-dev
       qemu-system-x86 busybox-static cpio linux-image-amd64 linux-headers-amd64
-      musl-tools tcl tzdata wrk redis-tools libmemcached-tools"
+      musl-tools tcl tzdata wrk redis-tools libmemcached-tools libssl-dev"
 
 # deb-src entry mirroring the deb entry, so `apt-get source musl` works.
 need_update=""
