@@ -375,3 +375,33 @@ def test_expected_tag_from_the_policy_and_an_owner_reset(cas, admin, apps):
     doc["volumes"], doc["services"][0]["volumes"] = [], []
     admin.update(doc, h)
     assert admin.show("s")["volume_tags"] == {}
+
+
+def test_concurrent_attestations_during_updates(cas, admin, apps):
+    """16 clients attest at once while the owner updates: every one gets a whole version."""
+    import threading
+    cas.trust_local_sim_key()
+    doc = policy(mrenclave(apps["prod"]), args=["v1"], env={"V": "v1"})
+    h = admin.create(doc)["hash"]
+    sigstruct = read(apps["prod"]).sigstruct
+    key = sim.sim_key()
+    results, errors = [], []
+
+    def one():
+        try:
+            for _ in range(3):
+                cfg = cc.attest(cas.address, cas.pin, "s", "web",
+                                lambda rd: sim.make_evidence(sim.report_for_sigstruct(sigstruct, rd), key))[0]
+                results.append((cfg["version"], cfg["args"][0], cfg["env"]["V"]))
+        except Exception as err:                       # noqa: BLE001 - collected and asserted below
+            errors.append(err)
+    threads = [threading.Thread(target=one) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for v in (2, 3):
+        doc["services"][0]["args"], doc["services"][0]["env"] = [f"v{v}"], {"V": f"v{v}"}
+        h = admin.update(doc, h)["hash"]
+    for t in threads:
+        t.join()
+    assert errors == [] and len(results) == 48
+    assert all(a == e == f"v{ver}" for ver, a, e in results)   # never half of one version
