@@ -348,17 +348,9 @@ class App:
                 evidence.check_binding(verified.report, spki, bytes.fromhex(nonce_hex))
             except EvidenceError as err:
                 raise _refuse(str(err)) from None
-            try:
-                s = await self._db(self.store.session, session)
-            except StoreError:
-                raise _refuse(f"there is no session {session}") from None
-            svc = next((x for x in s["policy"]["services"] if x["name"] == service), None)
-            if svc is None:
-                raise _refuse(f"session {session} has no service {service}")
-            decision = policy.decide(session, svc, verified.report, sim=verified.kind == "sim")
-            if not decision.allowed:
-                raise _refuse(decision.reason)
-            config = await self._db(self._configuration, s, svc)     # reads only: nothing to fsync
+            # One store call: the policy, its secrets and tags are one version
+            # (the store thread runs nothing in between). Reads only.
+            s, config = await self._db(self._decide_and_configure, session, service, verified)
             config["identity"] = {"certificate": gen.attested_certificate(spki, session, service, s["ca"]),
                                   "ca": s["ca"]["crt"]}
         except HttpError as err:
@@ -384,6 +376,21 @@ class App:
         msg = b"scone-cas volume token v1\0" + "\0".join((session, service, rand)).encode()
         mac = hmac.new(self.token_key, msg, hashlib.sha256).hexdigest()
         return f"{session}/{service}/{rand}/{mac}"
+
+    def _decide_and_configure(self, session: str, service: str, verified):
+        """The policy decision and the configuration, on the store thread (raises a refusal)."""
+        with self.store.snapshot():
+            try:
+                s = self.store.session(session)
+            except StoreError:
+                raise _refuse(f"there is no session {session}") from None
+            svc = next((x for x in s["policy"]["services"] if x["name"] == service), None)
+            if svc is None:
+                raise _refuse(f"session {session} has no service {service}")
+            decision = policy.decide(session, svc, verified.report, sim=verified.kind == "sim")
+            if not decision.allowed:
+                raise _refuse(decision.reason)
+            return s, self._configuration(s, svc)
 
     def _configuration(self, s: dict, svc: dict):
         """What the service receives (PROTOCOL.md "Configuration"); runs on the store thread."""

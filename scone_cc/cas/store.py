@@ -77,6 +77,10 @@ class Store:
     def _tx(self):
         return _Tx(self.db)
 
+    def snapshot(self):
+        """A read transaction: every read inside sees one committed state (WAL snapshot)."""
+        return _Tx(self.db, "BEGIN DEFERRED")
+
     # --- clients and SIM keys ------------------------------------------
     def add_client(self, cid: str, cert_pem: str, subject: str) -> bool:
         """Register a client certificate; True if new. Subjects are unique (TLS finds anchors by name)."""
@@ -210,11 +214,11 @@ class Store:
 class _Tx:
     """``BEGIN IMMEDIATE`` … ``COMMIT`` (or ``ROLLBACK`` on any exception)."""
 
-    def __init__(self, db):
-        self.db = db
+    def __init__(self, db, begin: str = "BEGIN IMMEDIATE"):
+        self.db, self.begin = db, begin
 
     def __enter__(self):
-        self.db.execute("BEGIN IMMEDIATE")
+        self.db.execute(self.begin)
         return self.db
 
     def __exit__(self, kind, value, tb):
