@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from scone_cc.errors import SconeError
 
 HEX64 = "^[0-9a-fA-F]{64}$"
+HEX32 = "^[0-9a-fA-F]{32}$"      # a volume key: 16 bytes, as scone-fs takes it
 NAME = "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 SECRET_NAME = "^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 SESSION_CA = "SESSION_CA"
@@ -54,7 +55,7 @@ SCHEMA = {
         "volumes": {"type": "array", "items": {
             "type": "object", "additionalProperties": False, "required": ["name"],
             "properties": {"name": {"type": "string", "pattern": NAME},
-                           "key": {"type": "string", "pattern": HEX64},
+                           "key": {"type": "string", "pattern": HEX32},
                            "tag": {"type": "string", "pattern": HEX64}}}},
         "services": {"type": "array", "minItems": 1, "items": {
             "type": "object", "additionalProperties": False, "required": ["name"],
@@ -91,7 +92,8 @@ SCHEMA = {
     },
 }
 
-_SAY = {HEX64: "not 64 hex digits", NAME: "not a name (letters, digits, _ . -; at most 64)",
+_SAY = {HEX64: "not 64 hex digits",
+        HEX32: "not 32 hex digits (a volume key is 16 bytes, as `scone-fs --key-hex` takes it)", NAME: "not a name (letters, digits, _ . -; at most 64)",
         SECRET_NAME: "not a secret name (letters, digits, _ -; at most 64)",
         "^/": "not an absolute path"}
 

@@ -254,7 +254,7 @@ class App:
             for name, v in vols.items():
                 fp = gen.spec_fingerprint({"volume_key": v.get("key")})
                 out[name] = None if existing.get(name) == ("volume-key", fp) else (
-                    "volume-key", fp, {"hex": v.get("key") or _rand.token_bytes(32).hex()})
+                    "volume-key", fp, {"hex": v.get("key") or _rand.token_bytes(16).hex()})
             return out
         return plan
 

@@ -73,7 +73,7 @@ def test_configuration_reaches_the_attested_enclave(cas, admin, apps):
     assert crt.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(
         x509.DNSName) == ["web.local"]
     vol = config["volumes"][0]
-    assert vol["name"] == "data" and vol["path"] == "/data" and len(vol["key"]) == 64 and vol["tag"] is None
+    assert vol["name"] == "data" and vol["path"] == "/data" and len(vol["key"]) == 32 and vol["tag"] is None
     # Generated once and kept: a second attestation gets the same secrets.
     again, _, _ = cc.attest(cas.address, cas.pin, "s", "web", evidence_of(apps["prod"]))
     assert again["args"] == config["args"] and again["env"] == config["env"]
