@@ -237,13 +237,20 @@ def delete(ctx, name, predecessor):
 
 
 @session.command()
-@click.option("--binary", required=True, type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--binary", type=click.Path(dir_okay=False, path_type=Path),
               help="a signed scone binary: its SIGSTRUCT gives MRENCLAVE, MRSIGNER, ISVPRODID, ISVSVN")
-@click.option("--name", help="session name (default: the binary's file name)")
-def template(binary, name):
-    """Print a starting policy for a signed binary (edit, then `session create -f`)."""
-    from scone_cc.cas.template import from_binary
-    click.echo(_run(lambda: from_binary(binary, name)), nl=False)
+@click.option("--image", help="an image built by scone-image (OCI layout DIR[:TAG], archive, or a "
+                              "reference skopeo reads): one service per enclave, from its labels")
+@click.option("--name", help="session name (default: the binary's or the image's name)")
+def template(binary, image, name):
+    """Print a starting policy for a signed binary or an image (edit, then `session create -f`)."""
+    from scone_cc.cas import template as t
+
+    def go():
+        if bool(binary) == bool(image):
+            raise SconeError("give exactly one of --binary BIN and --image IMG")
+        return t.from_binary(binary, name) if binary else t.from_image(image, name)
+    click.echo(_run(go), nl=False)
 
 
 @cli.command("sim-attest")

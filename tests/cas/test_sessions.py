@@ -278,3 +278,34 @@ def test_unreachable_cas_is_exit_5(tmp_path, config_home):
     assert r.returncode == 5
     assert r.stderr.startswith(f"scone-cas: error: CAS at 127.0.0.1:{port}: cannot connect (")
     assert r.stderr.endswith("is `scone-cas serve` running there?\n")
+
+
+def test_template_from_an_image(cas, tmp_path, apps):
+    """An image built by scone-image with two enclaves, one with a volume: one service each."""
+    import shutil
+    from scone_cc.sgx.signing import read
+    if not (shutil.which("umoci") and shutil.which("skopeo")):
+        pytest.skip("umoci, skopeo missing: apt-get install umoci skopeo (setup.sh does)")
+    for name in ("prod", "debug"):
+        shutil.copy(apps[name], tmp_path / name)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "r.toml").write_text(
+        'name = "two"\n[[enclave]]\nsource = "prod"\ntarget = "/usr/bin/web"\n'
+        '[[enclave.volume]]\nsource = "data"\ntarget = "/data"\n'
+        '[[enclave]]\nsource = "debug"\ntarget = "/usr/bin/worker"\n')
+    built = subprocess.run([sys.executable, "-m", "scone_cc.image.cli", "build", str(tmp_path / "r.toml"),
+                            "-o", str(tmp_path / "img")], capture_output=True, text=True, env=cas.env)
+    assert built.returncode == 0, built.stderr
+    r = cli(cas, "session", "template", "--image", str(tmp_path / "img"))
+    assert r.returncode == 0, r.stderr
+    import yaml
+    doc = yaml.safe_load(r.stdout)
+    web, worker = doc["services"]
+    assert doc["name"] == "img" and (web["name"], worker["name"]) == ("web", "worker")
+    assert web["mrenclaves"] == [read(apps["prod"]).sigstruct[960:992].hex()] and web["allow_debug"] is False
+    assert worker["mrenclaves"] == [read(apps["debug"]).sigstruct[960:992].hex()] and worker["allow_debug"]
+    assert web["volumes"] == [{"name": "web-data", "path": "/data"}] and doc["volumes"] == [{"name": "web-data"}]
+    created = cli(cas, "session", "create", "-f", str(write(tmp_path, r.stdout)))
+    assert created.returncode == 0, created.stderr
+    both = cli(cas, "session", "template", "--image", str(tmp_path / "img"), "--binary", str(apps["prod"]))
+    assert both.returncode == 2 and "exactly one of --binary BIN and --image IMG" in both.stderr
