@@ -285,11 +285,13 @@ class App:
         log.info("session %s updated to version %d", name, version)
         return 200, {"name": name, "version": version, "hash": digest}
 
+    def _read_session(self, name, who):
+        with self.store.snapshot():
+            return self.store.session(name, who), self.store.secrets(name), self.store.volume_tags(name)
+
     async def show(self, name, who):
-        s = await self._db(self.store.session, name, who)
-        kinds = {n: k for n, (k, _) in (await self._db(self.store.secrets, name)).items()
-                 if not n.startswith("volume:")}
-        tags = await self._db(self.store.volume_tags, name)
+        s, stored, tags = await self._db(self._read_session, name, who)
+        kinds = {n: k for n, (k, _) in stored.items() if not n.startswith("volume:")}
         return 200, {"name": name, "version": s["version"], "hash": s["hash"], "owner": s["owner"],
                      "policy": s["policy"], "secrets": gen.public_view(kinds), "session_ca": s["ca"]["crt"],
                      "volume_tags": tags}
