@@ -49,7 +49,14 @@ def _run(func, *args):
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def cli():
-    """The configuration and attestation service (CAS) and its client."""
+    """The configuration and attestation service (CAS) and its client.
+
+    \b
+    Exit status: 0 done; 2 bad input (session file, options, 400/404);
+    3 refused (not the session's owner, attestation refused); 4 conflict
+    (a concurrent update came first, the session exists); 5 the CAS is
+    unreachable or presents another key than the one pinned.
+    """
 
 
 @cli.command()
