@@ -90,6 +90,11 @@ def test_tls13_over_a_bio_pair(crypto_prog, run_enclave):
     assert "FAIL" not in out.stdout and out.stdout.rstrip().endswith("0 failures")
 
 
+def test_many_threads_at_once(crypto_prog, run_enclave):
+    out = run_enclave([crypto_prog, "threads"])
+    assert out.returncode == 0 and out.stdout.startswith("ok "), out.stdout + out.stderr
+
+
 def _pem_identity(tmp_path: Path):
     """A CA and a server certificate for localhost, made outside with cryptography."""
     import datetime
