@@ -193,7 +193,7 @@ def _build_openssl(cache: Path, sysroot: Path, final: Path, rec: dict, folder: P
     tmp = _tmpdir(cache, "openssl")
     try:
         t0 = time.monotonic()
-        _say(f"building OpenSSL {rec['version']} for the enclave (once; about 2-4 minutes "
+        _say(f"building OpenSSL {rec['version']} for the enclave (once; 2-6 minutes by load "
              "on 2 cores; later links use the cache)")
         tree = unpack(folder, rec, tmp)
         # Joined -isystem forms: Configure takes each word as one compiler flag.
