@@ -11,7 +11,6 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/rand.h>
-#include <openssl/ssl.h>
 
 #include "internal.h"
 
@@ -41,7 +40,8 @@ static void untime_drbg(EVP_RAND_CTX *drbg)
 
 static void fetch_algs(void)
 {
-	if (!OPENSSL_init_ssl(OPENSSL_INIT_NO_LOAD_CONFIG, NULL))
+	/* libcrypto only: libssl comes in with the first TLS config (tls.c). */
+	if (!OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL))
 		return;
 	algs.sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
 	algs.gcm128 = EVP_CIPHER_fetch(NULL, "AES-128-GCM", NULL);
