@@ -110,11 +110,12 @@ def openssl_key(dsc_sha256: str, stage1: str, gcc: str) -> str:
 
 
 def glue_files(root: Path) -> list[Path]:
-    """Our sources of the crypto object: the glue folder and the API header."""
+    """Our sources of the crypto object: the glue folder's code and Makefile, the API header."""
     files = [root / API_HEADER]
     for dirpath, dirnames, filenames in os.walk(root / GLUE_DIR):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d != "__pycache__")
-        files += [Path(dirpath) / f for f in sorted(filenames) if not f.startswith(".")]
+        files += [Path(dirpath) / f for f in sorted(filenames)
+                  if f == "Makefile" or f.endswith((".c", ".h", ".S"))]
     return files
 
 
