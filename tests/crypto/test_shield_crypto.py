@@ -6,25 +6,19 @@ with their sources) or from an independent implementation (Python's
 """
 
 import os
-import socket
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.ciphers import algorithms
+from cryptography.hazmat.primitives.kdf.kbkdf import CounterLocation, KBKDFCMAC, Mode
 
-from .conftest import PROGS, scone_gcc
+from scone_cc import crypto_build
 
-cryptography = pytest.importorskip("cryptography")
-
-from cryptography import x509  # noqa: E402
-from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
-from cryptography.hazmat.primitives.kdf.kbkdf import (CounterLocation, KBKDFCMAC,  # noqa: E402
-                                                      Mode)
-from cryptography.hazmat.primitives.ciphers import algorithms  # noqa: E402
-
-from scone_cc import crypto_build  # noqa: E402
+from .conftest import scone_gcc
 
 
 def test_only_the_api_is_global(crypto_lib, sysroot):
