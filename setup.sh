@@ -14,12 +14,14 @@ SUDO=""
 # libmemcached-tools: their benchmarks. umoci, skopeo: scone-image builds
 # OCI images with them; runc, podman: the engines its tests run them under.
 # libssl-dev: the file-system shield's format library is tested on the host
-# over the system's libcrypto, and so is the CAS's C client test.
+# over the system's libcrypto, and so is the CAS's C client test. dpkg-dev:
+# dpkg-source for OpenSSL's source package (the shields' crypto library);
+# openssl: s_client, its test's peer.
 PKGS="build-essential make gcc strace ccache cmake file xz-utils dpkg-dev
       qemu-system-x86 busybox-static cpio linux-image-amd64 linux-headers-amd64
       musl-tools tcl tzdata wrk redis-tools libmemcached-tools
       umoci skopeo runc podman
-      libssl-dev"
+      libssl-dev openssl"
 
 # deb-src entry mirroring the deb entry, so `apt-get source musl` works.
 need_update=""

@@ -63,13 +63,17 @@ def specs_text(lib: str, gcc_libdir: str) -> str:
 
 
 def link_argv(inv, *, gcc: str, sysroot: str, gcc_libdir: str, cflags: list[str],
-              specs: str, output: str, enclave: bool) -> list[str]:
+              specs: str, output: str, enclave: bool, crypto: str | None = None) -> list[str]:
     """The gcc argv of the link (DESIGN.md §3 (1)); a pure function but for file checks.
 
     Start files, then the user's words in their order (sources are compiled
     by gcc in the same call), then libc, the hook library and libgcc in one
     group, then the end files. ``-nostartfiles``, ``-nodefaultlibs``,
     ``-nolibc`` and ``-nostdlib`` drop their parts as with gcc.
+
+    ``crypto``: the shields' crypto archive (DESIGN.md §8), first in the
+    group, with ``--gc-sections`` so that only what is reached of OpenSSL
+    stays; a link without it is unchanged.
     """
     lib = sysroot + "/lib"
     if enclave:
@@ -85,6 +89,8 @@ def link_argv(inv, *, gcc: str, sysroot: str, gcc_libdir: str, cflags: list[str]
 
     # -Wl,-nostdlib: ld also has built-in SEARCH_DIRs (/usr/lib/...) that
     # would find glibc-built archives the specs file keeps gcc from naming.
+    if crypto:
+        ldflags = [*ldflags, "-Wl,--gc-sections"]
     argv = [gcc, f"-specs={specs}", *ldflags, "-nostdlib", "-Wl,-nostdlib", *cflags]
     if not no_start:
         argv += _files(start, lib, gcc_libdir)
@@ -93,8 +99,8 @@ def link_argv(inv, *, gcc: str, sysroot: str, gcc_libdir: str, cflags: list[str]
     # with -x for the files before them.
     argv += ["-x", "none"] if any(w == "-x" or w.startswith("-x") for w in inv.link_args) else []
     if not no_libs:
-        argv += ["-Wl,--start-group", *_files(libs, lib, gcc_libdir, skip_libc=no_libc),
-                 "-Wl,--end-group"]
+        argv += ["-Wl,--start-group", *([crypto] if crypto else []),
+                 *_files(libs, lib, gcc_libdir, skip_libc=no_libc), "-Wl,--end-group"]
     if not no_start:
         argv += _files(end, lib, gcc_libdir)
     return argv + ["-o", output]
@@ -151,7 +157,14 @@ def link(inv, *, host, sysroot: str, cache_root: str, environ) -> int:
     lib = sysroot + "/lib"
     enclave = not settings.native and os.path.exists(lib + "/libscone-enclave.a")
     output = inv.output or "a.out"
-    common = dict(gcc=host.program, sysroot=sysroot, gcc_libdir=host.libdir,
+    crypto = None
+    if settings.crypto:
+        from pathlib import Path
+
+        from scone_cc import crypto_build
+
+        crypto = str(crypto_build.current(Path(sysroot)))
+    common = dict(gcc=host.program, sysroot=sysroot, gcc_libdir=host.libdir, crypto=crypto,
                   cflags=[*CODEGEN, *include_flags(sysroot, host.include)],
                   specs=_specs_file(cache_root, lib, host.libdir))
     if not enclave:
