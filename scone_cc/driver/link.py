@@ -157,7 +157,17 @@ def link(inv, *, host, sysroot: str, cache_root: str, environ) -> int:
     if not enclave:
         return _run(link_argv(inv, output=output, enclave=False, **common))
 
-    out_dir, base = os.path.split(output)
+    from scone_cc.fsutil import output_target
+
+    # Before ld runs: an output that is an input, a directory, or in a
+    # missing or unwritable folder is one line and exit 2, not ld's errors.
+    target = output_target(output, inputs=inv.inputs)
+    if target.stream:     # -o /dev/null: the image never goes beside a device
+        import tempfile
+
+        out_dir, base = tempfile.gettempdir(), "scone-link"
+    else:
+        out_dir, base = os.path.split(target.path)
     image = os.path.join(out_dir, f".{base}.enclave-{os.getpid()}.tmp")
     try:
         rc = _run(link_argv(inv, output=image, enclave=True, **common))

@@ -14,8 +14,6 @@ rewriting library: the starter's segments must stay exactly as linked.
 from __future__ import annotations
 
 import hashlib
-import os
-import stat
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,9 +45,13 @@ class SconeBinary:
 
 
 def write(path, *, starter: bytes, image: bytes, layout: Layout,
-          sigstruct: bytes | None, mode: int = 0o755) -> None:
-    """Write the final binary to ``path`` atomically with ``mode`` (DESIGN.md §4)."""
-    _write(Path(path), starter, image, note.encode(layout, image, sigstruct), mode)
+          sigstruct: bytes | None, inputs=()) -> None:
+    """Write the final binary to ``path`` (DESIGN.md §4) through fsutil's one door.
+
+    A new file gets mode 0777 masked by the umask, as ld gives; a device or
+    FIFO is written as a stream; ``path`` must not be one of ``inputs``.
+    """
+    _write(Path(path), starter, image, note.encode(layout, image, sigstruct), inputs=inputs)
 
 
 def assemble(starter: bytes, image: bytes, desc: bytes) -> bytes:
@@ -75,11 +77,11 @@ def assemble(starter: bytes, image: bytes, desc: bytes) -> bytes:
     ])
 
 
-def _write(path: Path, starter: bytes, image: bytes, desc: bytes, mode: int) -> None:
+def _write(path: Path, starter: bytes, image: bytes, desc: bytes, **kw) -> None:
     data = assemble(starter, image, desc)
     _check_written(data, starter, image, desc, path)
     try:
-        atomic_write(path, data, mode)
+        atomic_write(path, data, 0o777, **kw)
     except OSError as err:
         raise SconeError(f"{path}: cannot write: {err.strerror}") from None
 
@@ -207,12 +209,12 @@ def write_signature(path, layout: Layout, sigstruct: bytes | None) -> None:
 
     The image stays. If the new descriptor has the size of the old one (the
     same image and TCS count) only its bytes change; otherwise the binary is
-    written afresh from the starter it keeps. Atomic; the mode is kept.
+    written afresh from the starter it keeps. Atomic; a symlink stays and its
+    target is written; mode, owner and group are kept.
     """
     path = Path(path)
     try:
         data = path.read_bytes()
-        mode = stat.S_IMODE(os.stat(path).st_mode)
     except OSError as err:
         raise SconeError(f"{path}: cannot read: {err.strerror}") from None
     parts = container.locate(data, str(path))
@@ -221,7 +223,8 @@ def write_signature(path, layout: Layout, sigstruct: bytes | None) -> None:
     off, size = parts.desc
     if len(desc) == size:
         try:
-            atomic_write(path, data[:off] + desc + data[off + size:], mode)
+            atomic_write(path, data[:off] + desc + data[off + size:], keep_owner=True,
+                         stream_ok=False, what="binary")
         except OSError as err:
             raise SconeError(f"{path}: cannot write: {err.strerror}") from None
         return
@@ -229,4 +232,4 @@ def write_signature(path, layout: Layout, sigstruct: bytes | None) -> None:
         raise SconeError(f"{path}: the new layout changes the note's size and the binary "
                          "keeps no starter to rebuild from; relink it with scone-gcc")
     starter = data[parts.starter[0]:parts.starter[0] + parts.starter[1]]
-    _write(path, starter, image, desc, mode)
+    _write(path, starter, image, desc, keep_owner=True, stream_ok=False, what="binary")
