@@ -108,9 +108,12 @@ def _through_proc(path: Path) -> bool:
     return False
 
 
-def _new_temp(folder: Path, name: str) -> Path:
-    # No signal between the creation and the caller's try: the handlers of
-    # run_cli raise, and a name not yet known could not be removed.
+def new_temp(folder: Path, name: str) -> Path:
+    """A new empty file ``.NAME.XXXX.tmp`` in ``folder``, created with signals held.
+
+    No signal between the creation and the caller's ``try``: the handlers
+    of run_cli raise, and a name not yet known could not be removed.
+    """
     old = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
@@ -134,7 +137,7 @@ def atomic_output(path, mode: int = 0o666, *, inputs=(), what: str = "output",
     """
     target = output_target(path, inputs=inputs, what=what, stream_ok=stream_ok)
     folder = Path(tempfile.gettempdir()) if target.stream else target.path.parent
-    tmp = _new_temp(folder, target.path.name)
+    tmp = new_temp(folder, target.path.name)
     try:
         yield tmp
         if target.stream:

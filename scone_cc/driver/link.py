@@ -6,6 +6,8 @@ ending in ``?`` are linked only if present.
 
 import os
 import subprocess
+import tempfile
+from pathlib import Path
 
 from scone_cc.errors import SconeError
 
@@ -157,24 +159,22 @@ def link(inv, *, host, sysroot: str, cache_root: str, environ) -> int:
     if not enclave:
         return _run(link_argv(inv, output=output, enclave=False, **common))
 
-    from scone_cc.fsutil import output_target
+    from scone_cc.fsutil import new_temp, output_target
 
     # Before ld runs: an output that is an input, a directory, or in a
     # missing or unwritable folder is one line and exit 2, not ld's errors.
     target = output_target(output, inputs=inv.inputs)
-    if target.stream:     # -o /dev/null: the image never goes beside a device
-        import tempfile
-
-        out_dir, base = tempfile.gettempdir(), "scone-link"
-    else:
-        out_dir, base = os.path.split(target.path)
-    image = os.path.join(out_dir, f".{base}.enclave-{os.getpid()}.tmp")
+    # -o /dev/null: the image never goes beside a device.
+    folder = Path(tempfile.gettempdir()) if target.stream else target.path.parent
+    try:
+        image = str(new_temp(folder, f"{target.path.name}.enclave"))
+    except OSError as err:
+        raise SconeError(f"{output}: cannot write the output: folder {folder}: {err.strerror}; "
+                         "choose another place") from None
     try:
         rc = _run(link_argv(inv, output=image, enclave=True, **common))
         if rc:
             return rc
-        from pathlib import Path
-
         from scone_cc.enclave.build import finish
 
         warnings = finish(Path(image), Path(output), sysroot=Path(sysroot), params=settings.params,
