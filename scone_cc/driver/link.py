@@ -4,6 +4,7 @@
 ending in ``?`` are linked only if present.
 """
 
+import contextlib
 import os
 import subprocess
 import tempfile
@@ -132,11 +133,71 @@ def warn(lines, prog: str = "scone-gcc") -> None:
     sys.stderr.flush()
 
 
-def _run(argv) -> int:
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (gcc -> collect2 -> ld), deepest first."""
+    out = []
     try:
-        rc = subprocess.run(argv).returncode
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                kids = [int(k) for k in f.read().split()]
+        except OSError:
+            continue
+        for kid in kids:
+            out += _descendants(kid) + [kid]
+    return out
+
+
+def _subreaper() -> None:
+    """Become the parent of our orphans (PR_SET_CHILD_SUBREAPER), so that an
+    ld whose gcc was killed is still ours to find and stop."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)
+
+
+def _stop_all() -> None:
+    """SIGKILL every descendant until none is left: one forked while we list
+    them becomes ours (subreaper) and is found by the next round."""
+    import signal
+    import time
+
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        tree = _descendants(os.getpid())
+        for pid in tree:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        while True:         # reap what died: zombies keep no file open, but count
+            try:
+                pid, _ = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                pid = 0
+            if pid == 0:
+                break
+        if not tree:
+            return
+        time.sleep(0.002)
+
+
+def _run(argv) -> int:
+    """Run gcc; if we are interrupted, stop it and everything it started.
+
+    Killing gcc alone would leave ld running, and ld would write the image
+    file after we removed it.
+    """
+    _subreaper()
+    try:
+        rc = subprocess.Popen(argv).wait()
     except OSError as err:
         raise SconeError(f"{argv[0]}: cannot run the host compiler ({err.strerror})") from None
+    except BaseException:   # also inside Popen: gcc may be forked, not yet known
+        _stop_all()
+        raise
     return rc if rc >= 0 else 128 - rc
 
 
