@@ -114,6 +114,7 @@ def read(path) -> SconeBinary:
     image = data[parts.image[0]:parts.image[0] + parts.image[1]]
     desc = data[parts.desc[0]:parts.desc[0] + parts.desc[1]]
     dec = note.decode(desc, where)
+    note.validate(dec, len(desc), image, where)    # what the starter refuses, refused here
     sigstruct = dec.sigstruct if any(dec.sigstruct) else None
 
     runs = []
