@@ -82,6 +82,11 @@ def click_main(prog: str, command, argv=None):
     try:
         return command.main(args=argv, prog_name=prog, standalone_mode=False)
     except click.UsageError as err:
+        if type(err).__name__ == "NoArgsIsHelpError":     # a bare `prog`: its help, exit 2
+            import sys
+
+            sys.stderr.write(err.format_message() + "\n")
+            sys.exit(err.exit_code)
         path = err.ctx.command_path if err.ctx else prog
         raise SconeError(f"{err.format_message().rstrip('.')}; see `{path} --help`",
                          err.exit_code) from None
