@@ -45,6 +45,23 @@ def catch_signals() -> None:
             signal.signal(sig, _raise_interrupted)
 
 
+def exit_on_signals(prog: str) -> None:
+    """Until run_cli takes over: SIGTERM, SIGINT or SIGHUP end the command at
+    once with one line and 128 + the signal (nothing is written yet, so there
+    is nothing to remove). For a command's module to call before it imports
+    what is slow to import."""
+    import os
+    import signal
+
+    def stop(signum, frame):
+        os.write(2, f"{prog}: interrupted by {signal.Signals(signum).name}\n".encode())
+        os._exit(128 + signum)
+
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        if signal.getsignal(sig) not in (signal.SIG_IGN, None):
+            signal.signal(sig, stop)
+
+
 def run_cli(prog: str, func, *args, **kwargs):
     """Call ``func`` and turn SconeError or a signal into one stderr line + exit.
 

@@ -7,16 +7,21 @@ facts. Bad input is one ``scone-sign: error: ...`` line and exit 2.
 
 from __future__ import annotations
 
-import functools
-import json
 import sys
-from pathlib import Path
 
-import click
-
-from scone_cc.errors import SconeError, click_main, run_cli
+from scone_cc.errors import exit_on_signals
 
 PROG = "scone-sign"
+if sys.argv[0].endswith(PROG):
+    exit_on_signals(PROG)       # the imports take a while; Ctrl-C then is one line too
+
+import functools  # noqa: E402
+import json  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import click  # noqa: E402
+
+from scone_cc.errors import SconeError, click_main, run_cli  # noqa: E402
 
 
 def _console():
