@@ -141,3 +141,18 @@ def test_verify_refuses_a_changed_starter(tmp_path, hello, env):
     bad.write_bytes(data)
     v = run(["scone-sign", "verify", str(bad)], env=env)
     assert v.returncode == 1 and "differs from the one kept in .scone.starter" in v.stderr
+
+
+def test_removing_a_scone_section_is_refused_not_a_crash(tmp_path, hello, env):
+    """objcopy --remove-section of a part the starter or verify needs: the
+    starter stops with its own message, verify says what is missing."""
+    note = tmp_path / "no-note"
+    assert run(["objcopy", "--remove-section=.note.scone", str(hello), str(note)]).returncode == 0
+    r = run([str(note)], env=env)
+    assert r.returncode not in (0, -11, 139) and "not a scone binary" in r.stderr
+    v = run(["scone-sign", "verify", str(note)], env=env)
+    assert v.returncode == 2 and "no .note.scone" in v.stderr and "Traceback" not in v.stderr
+    kept = tmp_path / "no-starter"
+    assert run(["objcopy", "--remove-section=.scone.starter", str(hello), str(kept)]).returncode == 0
+    v = run(["scone-sign", "verify", str(kept)], env=env)
+    assert v.returncode == 1 and "no .scone.starter section" in v.stderr
