@@ -93,14 +93,13 @@ NOTE_HEADER = Struct("scone_note_header", 88, (
 
 SRC_ZERO, SRC_IMAGE, SRC_BLOB = 0, 1, 2  # enum scone_run_source
 
-# The limits runtime/untrusted/notecheck.c puts on a note; note.validate
-# applies every check of scone_note_parse with them, and
-# tests/enclave/test_note_agreement.py feeds one corpus of malformed notes
-# to both readers.
-NOTE_MIN_SIZE = 2 * 4096                # enclave_size: a power of two in [8 KiB, 128 TiB]
-NOTE_MAX_SIZE = 1 << 47
-NOTE_MAX_SSA_FRAME_PAGES = 64
-NOTE_MAX_RUNS = 1 << 20
+# note.h: what a reader accepts. notecheck.c and note.validate apply the
+# same checks with them; tests/enclave/test_note_agreement.py feeds one
+# corpus of malformed notes to both readers.
+NOTE_MIN_SIZE = 2 * 4096                # SCONE_NOTE_MIN_SIZE: enclave_size in [8 KiB, 128 TiB]
+NOTE_MAX_SIZE = 1 << 47                 # SCONE_NOTE_MAX_SIZE
+NOTE_MAX_SSA_FRAME_PAGES = 64           # SCONE_NOTE_MAX_SSA_FRAME_PAGES
+NOTE_MAX_RUNS = 1 << 20                 # SCONE_NOTE_MAX_RUNS
 
 # note.h: struct scone_note_run.
 NOTE_RUN = Struct("scone_note_run", 32, (
