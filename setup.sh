@@ -56,7 +56,7 @@ PY=${PYTHON:-python3}
 # runs from / because python -c puts the current directory first on
 # sys.path, where this checkout's own scone_cc would always be found.
 here=$(pwd -P)
-there=$(cd / && $PY -c 'import os, scone_cc, click, rich, lief, elftools, cryptography, capstone, yaml, pytest, kubernetes_validate, jsonschema, dcap_qvl
+there=$(cd / && $PY -c 'import os, scone_cc, click, rich, elftools, cryptography, capstone, yaml, pytest, kubernetes_validate, jsonschema, dcap_qvl
 print(os.path.dirname(os.path.dirname(os.path.realpath(scone_cc.__file__))))' 2>/dev/null || true)
 if [ "$there" != "$here" ] || ! command -v scone-gcc >/dev/null 2>&1; then
     $PY -m pip install -q -e '.[test]'
