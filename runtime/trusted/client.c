@@ -31,17 +31,23 @@ void __scone_client_init(uint64_t host_area, int sim)
 		__scone_abort("scone: the syscall area is not host memory");
 	__scone_memcpy(&a, (const void *)host_area, sizeof a);
 	uint32_t ntcs = __scone_rt.cfg->tcs_count;
-	uint64_t pair_bytes = scone_queue_pair_bytes(a.entries);
 	int async = !!(a.flags & SCONE_SYSCALL_ASYNC);
+	/* Every host number is bounded before it enters a product, and the
+	 * products are checked anyway: a range that wraps is no range. */
+	uint64_t arena_bytes, pair_bytes = 0, pairs_bytes;
 	if (a.magic != SCONE_SYSCALL_AREA_MAGIC || a.version != SCONE_QUEUE_VERSION ||
 	    (a.flags & ~(SCONE_SYSCALL_ASYNC | SCONE_SYSCALL_KMOD)) ||
-	    a.arena_unit < SCONE_ARENA_UNIT_MIN || a.arena_unit % SCONE_PAGE_SIZE ||
-	    a.arena_units <= ntcs || a.arena_units > (1u << 16) ||
-	    !host_ok(a.arena, a.arena_unit * a.arena_units))
+	    a.arena_unit < SCONE_ARENA_UNIT_MIN || a.arena_unit > SCONE_ARENA_UNIT_MAX ||
+	    a.arena_unit % SCONE_PAGE_SIZE ||
+	    a.arena_units <= ntcs || a.arena_units > SCONE_ARENA_UNITS_MAX ||
+	    __builtin_mul_overflow(a.arena_unit, (uint64_t)a.arena_units, &arena_bytes) ||
+	    !host_ok(a.arena, arena_bytes))
 		__scone_abort("scone: the syscall area's header or arena is malformed");
 	if (async && (a.queues < 1 || a.queues > SCONE_QUEUES_MAX || a.entries < 2 ||
 		      a.entries > SCONE_SLOTS_MAX || (a.entries & (a.entries - 1)) ||
-		      !host_ok(a.pairs, pair_bytes * a.queues)))
+		      (pair_bytes = scone_queue_pair_bytes(a.entries),
+		       __builtin_mul_overflow(pair_bytes, (uint64_t)a.queues, &pairs_bytes)) ||
+		      !host_ok(a.pairs, pairs_bytes)))
 		__scone_abort("scone: the syscall area's queue pairs are malformed");
 	c->area = (struct scone_syscall_area *)host_area;
 	c->async = async;
