@@ -90,9 +90,18 @@ void __scone_client_init(uint64_t host_area, int sim)
 	c->ready = 1;
 }
 
-long __scone_external_desc(long nr, const struct scone_sys_desc *d, const long a[6])
+/* Bytes the marshaller laid out when it cut the call to the arena unit, else 0. */
+static uint64_t laid_out(const struct scone_marshal *m)
+{
+	if (!m->clamped)
+		return 0;
+	return m->d->ret == SCONE_RET_IOVSIZE ? m->total[m->d->ret_arg] : (uint64_t)m->host[m->d->ret_arg];
+}
+
+long __scone_call_once(long nr, const struct scone_sys_desc *d, const long a[6], uint64_t *laid)
 {
 	struct scone_client *c = &__scone_client;
+	*laid = 0;
 	if (!c->ready)
 		return __scone_ocall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 	struct scone_marshal m;
@@ -101,6 +110,7 @@ long __scone_external_desc(long nr, const struct scone_sys_desc *d, const long a
 		if (r)
 			return r;
 		long *h = m.host;
+		*laid = laid_out(&m);
 		return __scone_marshal_back(&m, __scone_ocall(nr, h[0], h[1], h[2], h[3], h[4], h[5]));
 	}
 	for (;;) {
@@ -126,11 +136,23 @@ long __scone_external_desc(long nr, const struct scone_sys_desc *d, const long a
 				}
 				r = -EINTR;
 			}
+			*laid = laid_out(&m);
 			r = __scone_marshal_back(&m, r);
 		}
 		__scone_unit_put(unit);
 		return r;
 	}
+}
+
+long __scone_external_desc(long nr, const struct scone_sys_desc *d, const long a[6])
+{
+	uint64_t laid;
+	long r = __scone_call_once(nr, d, a, &laid);
+	/* A transfer cut to the arena and done in full: finish it where Linux
+	 * would not have stopped (chunk.c). Small calls never get here. */
+	if (laid && (uint64_t)r == laid)
+		return __scone_chunk_rest(nr, d, a, r);
+	return r;
 }
 
 long __scone_external(long nr, const long a[6])

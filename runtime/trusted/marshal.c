@@ -82,7 +82,8 @@ static long buffer_len(struct scone_marshal *m, int i, unsigned kind, size_t ele
 		if (!ret_counts(m, i) || kind == SCONE_ARG_INOUT)
 			return count > (~0ul >> 1) / (elem ? elem : 1) ? -EINVAL : -ENOMEM;
 		count = room / elem;
-		m->host[a->size_arg] = (long)count;   /* a short read/write is the call's own semantics */
+		m->host[a->size_arg] = (long)count;   /* the client finishes it where Linux would (chunk.c) */
+		m->clamped = 1;
 	}
 	*len = count * elem;
 	return 0;
