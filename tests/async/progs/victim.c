@@ -3,6 +3,7 @@
  * its canary survived. */
 #define _GNU_SOURCE
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -80,6 +81,18 @@ static void run(const char *m)
 	} else if (!strcmp(m, "write")) {
 		memset(buf, 'W', sizeof buf);
 		printf("write %zd\n", write(1, buf, 8));
+	} else if (!strcmp(m, "big")) {
+		/* one write and one read past the arena unit: chunked inside */
+		static char out[300 << 10], in[300 << 10];
+		char path[] = "/tmp/scone-victim-XXXXXX";
+		int fd = mkstemp(path);
+		for (size_t i = 0; i < sizeof out; i++)
+			out[i] = (char)(i * 131 + (i >> 12));
+		long w = write(fd, out, sizeof out);
+		lseek(fd, 0, SEEK_SET);
+		long r = read(fd, in, sizeof in);
+		unlink(path);
+		printf("big %ld %ld same %d\n", w, r, r > 0 && !memcmp(in, out, (size_t)r));
 	} else if (!strcmp(m, "mmsg")) {
 		int sv[2];
 		char d[3][20];
