@@ -90,11 +90,13 @@ static int describe(long nr, const long a[6], struct big *b)
 /* Would Linux have finished the transfer on this descriptor? */
 static int linux_completes(long fd, const struct big *b)
 {
-	char st[144];
+	uint64_t st[144 / 8];
+	uint32_t mode;
 	long a[6] = { fd, (long)st };
 	if (__scone_external(NR_fstat, a))
 		return 0;
-	uint32_t mode = *(uint32_t *)(st + ST_MODE) & S_IFMT;
+	__scone_memcpy(&mode, (char *)st + ST_MODE, sizeof mode);
+	mode &= S_IFMT;
 	if (!b->sock && (mode == S_IFREG || mode == S_IFBLK))
 		return 1;
 	if (!b->write && !b->sock)
@@ -121,9 +123,8 @@ static long step(long nr, const long a[6], uint64_t want, int *more)
 	return r;
 }
 
-long __scone_chunk_rest(long nr, const struct scone_sys_desc *d, const long a[6], long done)
+long __scone_chunk_rest(long nr, const long a[6], long done)
 {
-	(void)d;
 	struct big b;
 	if (!describe(nr, a, &b) || !linux_completes(a[0], &b))
 		return done;

@@ -151,7 +151,7 @@ long __scone_external_desc(long nr, const struct scone_sys_desc *d, const long a
 	/* A transfer cut to the arena and done in full: finish it where Linux
 	 * would not have stopped (chunk.c). Small calls never get here. */
 	if (laid && (uint64_t)r == laid)
-		return __scone_chunk_rest(nr, d, a, r);
+		return __scone_chunk_rest(nr, a, r);
 	return r;
 }
 

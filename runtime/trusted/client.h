@@ -58,7 +58,7 @@ long __scone_external_desc(long nr, const struct scone_sys_desc *d, const long a
  * the transfer to the arena unit, else 0. */
 long __scone_call_once(long nr, const struct scone_sys_desc *d, const long a[6], uint64_t *laid) SCONE_HIDDEN;
 /* chunk.c: the rest of a transfer whose first chunk (done bytes) filled the unit. */
-long __scone_chunk_rest(long nr, const struct scone_sys_desc *d, const long a[6], long done) SCONE_HIDDEN;
+long __scone_chunk_rest(long nr, const long a[6], long done) SCONE_HIDDEN;
 
 /* queue.c */
 void __scone_post(long nr, const long host_args[6], struct scone_waiter *w) SCONE_HIDDEN;
