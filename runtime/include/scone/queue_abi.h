@@ -141,8 +141,11 @@ static inline size_t scone_queue_pair_bytes(uint32_t entries)
  * What the starter gives the enclave for its system calls, in host memory:
  * scone_start_args.reserved[SCONE_START_SYSCALL_AREA] points here (that
  * slot is the only reserved word START accepts non-zero). Copied once at
- * START, then checked: every range below must lie entirely outside the
- * enclave. The enclave never reads these fields again.
+ * START, then checked: every count within its bound below before any
+ * product of counts is formed, the products overflow-checked, and every
+ * range non-empty, 64-byte aligned, in canonical user memory above 64 KiB
+ * and entirely outside the enclave. The enclave never reads these fields
+ * again.
  *
  * Arena: host memory the enclave copies pointer arguments into and results
  * out of. It is cut into arena_units units of arena_unit bytes; the enclave
