@@ -27,6 +27,7 @@
  *   ret.NR              the result of every call NR (async and sync)
  *   mem.NR.K.OFF.W      after call NR, W bytes (1, 2, 4, 8) at args[K] + OFF
  *                       (a length the host writes back into the arena)
+ *   ethread.ocall       the OCALL block an ethread (TCS 1..) enters with
  *   rsp.NR.cookie       the cookie of the response to call NR
  *   rsp.NR.extra        EXPR more responses after the one to call NR
  * EXPR is terms joined by + - ^ (left to right); a term is a number (C
@@ -285,6 +286,15 @@ static void start_lie(struct scone_start_args *args, struct scone_syscall_area *
 			lie_field(t + 6, args, start_fields, sizeof start_fields / sizeof start_fields[0]);
 		}
 	}
+}
+
+uint64_t scone_hostile_ethread(uint64_t ocall)
+{
+	struct ctx x = { ocall, 0, 0 };
+	for (int i = 0; i < H.n; i++)
+		if (!strcmp(H.lie[i].target, "ethread.ocall"))
+			ocall = eval(H.lie[i].expr[0], &x);
+	return ocall;
 }
 
 /* "ret.NR" or "mem.NR.K.OFF.W": NR and the rest parsed from the target. */

@@ -19,6 +19,7 @@ void scone_hostile_respond(int64_t nr, struct scone_queue_pair *qp, struct scone
 			   uint32_t mask, uint32_t *rsp_tail);
 void scone_hostile_start(struct scone_start_args *args, struct scone_syscall_area *area,
 			 uint64_t base, uint64_t size);
+uint64_t scone_hostile_ethread(uint64_t ocall);
 const char *scone_hostile_exe(void);
 #else
 static inline long scone_hostile_result(const struct scone_request *r, long ret)
@@ -40,6 +41,10 @@ static inline void scone_hostile_start(struct scone_start_args *args, struct sco
 				       uint64_t base, uint64_t size)
 {
 	(void)args, (void)area, (void)base, (void)size;
+}
+static inline uint64_t scone_hostile_ethread(uint64_t ocall)
+{
+	return ocall;
 }
 static inline const char *scone_hostile_exe(void)
 {

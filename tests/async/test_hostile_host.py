@@ -14,11 +14,11 @@ while the enclave reads them. Each case must end in a clean abort with a
 message, or in the victim's correct output; never in a signal or a hang,
 and never with the victim's canary (a global the lies that would land in
 the enclave aim at) changed. The quick suite runs every case once:
-len(CASES) = 344 runs (237 async, 107 sync; 113 on the syscall area, 104
-on the START arguments, 81 results, 38 lengths in the arena, 8 responses;
-254 must abort, 62 must give the victim's own output, 28 flip or hand
-over unmapped memory), about 20 s on 2 cores. The slow sweep adds the 28
-flip and unmapped cases 10 times each (624 runs)."""
+len(CASES) = 358 runs (251 async, 107 sync; 113 on the syscall area, 104
+on the START arguments, 14 on an ethread's entry, 81 results, 38 lengths
+in the arena, 8 responses; 267 must abort, 63 must give the victim's own
+output, 28 flip or hand over unmapped memory), about 20 s on 2 cores. The
+slow sweep adds the 28 flip and unmapped cases 10 times each (638 runs)."""
 
 import io
 import subprocess
@@ -169,6 +169,10 @@ def _start_cases():
         c.append(("start.reserved1=" + v, "x", ABORT))
     for v in ["1", "enc", "end-64", "0x800000000000"]:            # the signal box: ignored
         c.append(("start.reserved2=" + v, "x", ("ok", "getppid 1")))
+    # the OCALL block of an ethread (SCONE_ETHREADS=2: TCS 1 enters by ETHREAD)
+    for v in BAD_POINTERS:
+        c.append(("ethread.ocall=" + v, "nap", ABORT))
+    c.append(("ethread.ocall=v", "nap", ("ok", "getppid 1")))
     # no syscall area: a bare entry, which SIM allows (the host sees all anyway)
     c.append(("start.reserved0=0", "x", ("ok", "getppid 1")))
     for k in range(3, 9):
@@ -256,6 +260,8 @@ def _run_case(hostile, victim, env, canary, case):
     syscall, lie, mode, want = case
     e = dict(env, SCONE_HOSTILE=lie, SCONE_HOSTILE_EXE=str(victim), SCONE_HOSTILE_CANARY=hex(canary),
              SCONE_SYSCALL=syscall)
+    if lie.startswith("ethread."):
+        e["SCONE_ETHREADS"] = "2"
     try:
         r = subprocess.run([str(hostile), mode], input="hello\n", env=e, capture_output=True,
                            text=True, errors="replace", timeout=30)
@@ -306,4 +312,5 @@ def test_the_sweep_covers_every_host_field():
         assert f"area.{f}=" in lies, f
     for f in ["argc", "argv", "envp", "ocall", "argv0"] + [f"reserved{k}" for k in range(9)]:
         assert f"start.{f}=" in lies, f
+    assert "ethread.ocall=" in lies
     assert "rsp.110.cookie" in lies and "rsp.110.extra" in lies
