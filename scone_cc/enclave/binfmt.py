@@ -62,8 +62,9 @@ def _write(path: Path, starter: bytes, image: bytes, desc: bytes, mode: int) -> 
     if container.NOTE_SECTION in starter_parts or container.IMAGE_SECTION in starter_parts:
         raise SconeError("starter already holds an enclave; pass the plain scone-starter")
 
-    import lief
+    from scone_cc.deps import require_lief
 
+    lief = require_lief()
     lief.logging.disable()
     config = lief.ELF.Builder.config_t()
     config.notes = True
