@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 
+from scone_cc import __version__
 from scone_cc.errors import SconeError, run_cli
 
 PROG = "scone-sign"
@@ -95,6 +96,8 @@ def _human_size(n: int) -> str:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="scone-sign",
+                      message="%(prog)s (scone) %(version)s")
 def cli():
     """Sign and inspect scone SGX enclave binaries."""
 
