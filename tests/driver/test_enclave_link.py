@@ -114,3 +114,17 @@ def test_faccessat_links_and_answers_as_native(scone_gcc, tmp_path, eenv):
     assert enclave.stdout.startswith(".: R_OK 0 0, X_OK|AT_EACCESS 0\n")
     assert f"no-such-file: R_OK -1 {2}, X_OK|AT_EACCESS -1\n" in enclave.stdout   # ENOENT
     assert "bad flag: -1 Invalid argument\n" in enclave.stdout
+
+
+def test_link_errors_say_only_what_is_true(scone_gcc, tmp_path, eenv):
+    (tmp_path / "u.c").write_text("int missing(void);\nint main(void) { return missing(); }\n")
+    out = run([scone_gcc, "u.c", "-o", "u"], cwd=tmp_path, env=eenv)
+    assert out.returncode == 1, out.stderr
+    assert "undefined reference to `missing'" in out.stderr
+    assert "IFUNC" not in out.stderr and "PLT" not in out.stderr, out.stderr
+    (tmp_path / "i.c").write_text(
+        "static int one(void) { return 1; }\nstatic void *pick(void) { return one; }\n"
+        'int f(void) __attribute__((ifunc("pick")));\nint main(void) { return f(); }\n')
+    out = run([scone_gcc, "i.c", "-o", "i"], cwd=tmp_path, env=eenv)
+    assert out.returncode == 2 and "avoid IFUNC" in out.stderr, out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1 and not (tmp_path / "i").exists()
