@@ -18,7 +18,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from scone_cc.enclave import abi, container, layout as layout_mod, note
+from scone_cc.enclave import abi, buildid, container, layout as layout_mod, note
 from scone_cc.errors import SconeError
 from scone_cc.fsutil import atomic_output, atomic_write
 from scone_cc.sgx.pages import EnclaveParams, Layout, PageRun, PageType
@@ -92,7 +92,9 @@ def _write(path: Path, starter: bytes, image: bytes, desc: bytes, mode: int) -> 
     try:
         with atomic_output(path, mode) as tmp:
             binary.write(str(tmp), config)
-            _check_written(tmp.read_bytes(), starter, image, desc, path)
+            data = buildid.stamp(tmp.read_bytes(), starter, image, str(path))
+            tmp.write_bytes(data)
+            _check_written(data, starter, image, desc, path)
     except OSError as err:
         raise SconeError(f"{path}: cannot write: {err.strerror}") from None
 

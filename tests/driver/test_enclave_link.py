@@ -128,3 +128,36 @@ def test_link_errors_say_only_what_is_true(scone_gcc, tmp_path, eenv):
     out = run([scone_gcc, "i.c", "-o", "i"], cwd=tmp_path, env=eenv)
     assert out.returncode == 2 and "avoid IFUNC" in out.stderr, out.stderr
     assert len(out.stderr.strip().splitlines()) == 1 and not (tmp_path / "i").exists()
+
+
+def build_id(path) -> str:
+    out = run(["readelf", "-n", str(path)])
+    m = re.findall(r"Build ID: ([0-9a-f]+)", out.stdout)
+    assert len(m) == 1, out.stdout
+    return m[0]
+
+
+def test_each_binary_has_its_own_build_id(scone_gcc, tmp_path, eenv, sysroot):
+    import hashlib
+
+    from elftools.elf.elffile import ELFFile
+
+    (tmp_path / "a.c").write_text(HELLO)
+    (tmp_path / "b.c").write_text(HELLO.replace("hello", "other"))
+    for src, out in (("a.c", "a1"), ("b.c", "b"), ("a.c", "a2")):
+        r = run([scone_gcc, "-O2", src, "-o", out], cwd=tmp_path, env=eenv)
+        assert r.returncode == 0, r.stderr
+    starter = build_id(sysroot / "libexec" / "scone-starter")
+    a1, b, a2 = (build_id(tmp_path / n) for n in ("a1", "b", "a2"))
+    assert len({starter, a1, b}) == 3 and a1 == a2 and len(a1) == len(starter) == 40
+    # SHA-256 over a tag, the starter's ID and the image's SHA-256, cut to the starter's length.
+    with open(tmp_path / "a1", "rb") as f:
+        image = ELFFile(f).get_section_by_name(".scone.enclave").data()
+    want = hashlib.sha256(b"scone build-id\0" + bytes.fromhex(starter)
+                          + hashlib.sha256(image).digest()).hexdigest()[:40]
+    assert a1 == want
+    # A re-signing keeps it (same code), and the binary still starts.
+    r = run(["scone-sign", "sign", "--tcs", "3", "a1"], cwd=tmp_path, env=eenv)
+    assert r.returncode == 0, r.stderr
+    assert build_id(tmp_path / "a1") == a1
+    assert run(["./a1"], cwd=tmp_path, env=eenv).stdout == "hello x\n"
