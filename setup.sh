@@ -11,8 +11,9 @@ SUDO=""
 # qemu + a stock Debian kernel with its headers: the kernel-module test boots
 # it under QEMU and builds scone.ko against it. musl-tools (the plain-musl
 # baseline), tcl, tzdata: the real-program tests; wrk, redis-tools,
-# libmemcached-tools: their benchmarks.
-PKGS="build-essential make gcc strace ccache cmake file xz-utils dpkg-dev
+# libmemcached-tools: their benchmarks. meson, ninja-build, pkg-config, gdb:
+# the build-system and debugger tests.
+PKGS="build-essential make gcc strace ccache cmake meson ninja-build pkg-config gdb file xz-utils dpkg-dev
       qemu-system-x86 busybox-static cpio linux-image-amd64 linux-headers-amd64
       musl-tools tcl tzdata wrk redis-tools libmemcached-tools"
 

@@ -98,6 +98,17 @@ def run(argv) -> int:
     if ("--scone-version", "") in inv.scone:
         sys.stdout.write(version_text())
         return 0
+    printed = [v for n, v in inv.scone if n == "--scone-print"]
+    if printed:
+        from scone_cc import buildsys
+
+        for what in printed:
+            path = buildsys.answer(what)
+            if path is None:
+                raise SconeError(f"--scone-print={what}: unknown; choose one of "
+                                 + ", ".join(buildsys.CHOICES))
+            sys.stdout.write(path + "\n")
+        return 0
     if "--help" in inv.info:
         return _help(inv, hostgcc.program())
     sysroot = _sysroot()

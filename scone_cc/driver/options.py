@@ -75,6 +75,9 @@ TABLE = (
                 "created on first use under ~/.config/scone)"),
     Option("--scone-native", FLAG, SCONE, env="SCONE_NATIVE",
            help="link a plain static musl program, no enclave (SCONE_NATIVE=1)"),
+    Option("--scone-print=", JOINED, SCONE, meta="WHAT",
+           help="print a path and exit: prefix (where libraries built with scone-gcc "
+                "are installed; SCONE_PREFIX), cmake-toolchain, meson-cross, pkg-config"),
     Option("--scone-stack=", JOINED, SCONE, env="SCONE_STACK", meta="SIZE",
            help="stack per enclave thread (default 256K); signed"),
     Option("--scone-tcs=", JOINED, SCONE, env="SCONE_TCS", meta="N",
