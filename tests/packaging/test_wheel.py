@@ -48,6 +48,12 @@ def test_sdist_and_wheel_carry_the_sysroot_sources(dist):
     for rel in DATA:
         assert f"scone_cc/_data/{rel}" in names, rel
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
+    for rel in ("toolchain.cmake", "meson-cross.ini", "pkgconfig.py"):
+        assert f"scone_cc/buildsys/{rel}" in names, rel
+    (entry,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
+    scripts = zipfile.ZipFile(wheel).read(entry).decode()
+    for prog in ("scone-gcc", "scone-sign", "scone-check", "scone-pkg-config"):
+        assert f"{prog} = " in scripts, prog
     with tarfile.open(sdist) as tf:
         top = tf.getnames()[0].split("/")[0]
         snames = set(tf.getnames())
@@ -111,3 +117,5 @@ def test_wheel_in_a_fresh_venv_builds_hello_from_an_empty_cache(dist, tmp_path):
     assert (proc.returncode, proc.stdout) == (3, "hello wheel\n"), proc.stderr
     proc = run([venv / "bin/scone-sign", "verify", "hello"], cwd=work, env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    proc = run([venv / "bin/scone-gcc", "--scone-print=cmake-toolchain"], cwd=work, env=env)
+    assert proc.stdout.startswith(str(venv)) and os.path.isfile(proc.stdout.strip()), proc.stdout
