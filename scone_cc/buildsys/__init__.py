@@ -26,8 +26,12 @@ def answer(what: str):
         import shutil
 
         return shutil.which("scone-pkg-config") or "scone-pkg-config"
+    if what == "gdb-script":
+        from scone_cc.debug import SCRIPT
+
+        return SCRIPT
     name = FILES.get(what)
     return os.path.join(HERE, name) if name else None
 
 
-CHOICES = ("prefix", "cmake-toolchain", "meson-cross", "pkg-config")
+CHOICES = ("prefix", "cmake-toolchain", "meson-cross", "pkg-config", "gdb-script")

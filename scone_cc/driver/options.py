@@ -77,7 +77,8 @@ TABLE = (
            help="link a plain static musl program, no enclave (SCONE_NATIVE=1)"),
     Option("--scone-print=", JOINED, SCONE, meta="WHAT",
            help="print a path and exit: prefix (where libraries built with scone-gcc "
-                "are installed; SCONE_PREFIX), cmake-toolchain, meson-cross, pkg-config"),
+                "are installed; SCONE_PREFIX), cmake-toolchain, meson-cross, pkg-config, "
+                "gdb-script"),
     Option("--scone-stack=", JOINED, SCONE, env="SCONE_STACK", meta="SIZE",
            help="stack per enclave thread (default 256K); signed"),
     Option("--scone-tcs=", JOINED, SCONE, env="SCONE_TCS", meta="N",
