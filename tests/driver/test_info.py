@@ -94,4 +94,4 @@ def test_help_is_gccs_then_ours(scone_gcc, scone_env):
                       ("--scone-native", "SCONE_NATIVE")):
         line = [ln for ln in tail.splitlines() if ln.split()[:1] == [name]]
         assert len(line) == 1 and env in line[0].split(), (name, tail)
-    assert "--scone-version" in tail
+    assert "--scone-version" in tail and "--scone-print=WHAT" in tail

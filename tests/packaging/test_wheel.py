@@ -48,11 +48,12 @@ def test_sdist_and_wheel_carry_the_sysroot_sources(dist):
     for rel in DATA:
         assert f"scone_cc/_data/{rel}" in names, rel
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
-    for rel in ("toolchain.cmake", "meson-cross.ini", "pkgconfig.py"):
-        assert f"scone_cc/buildsys/{rel}" in names, rel
+    for rel in ("buildsys/toolchain.cmake", "buildsys/meson-cross.ini", "buildsys/pkgconfig.py",
+                "debug/scone_gdb.py"):
+        assert f"scone_cc/{rel}" in names, rel
     (entry,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
     scripts = zipfile.ZipFile(wheel).read(entry).decode()
-    for prog in ("scone-gcc", "scone-sign", "scone-check", "scone-pkg-config"):
+    for prog in ("scone-gcc", "scone-sign", "scone-check", "scone-pkg-config", "scone-gdb"):
         assert f"{prog} = " in scripts, prog
     with tarfile.open(sdist) as tf:
         top = tf.getnames()[0].split("/")[0]
