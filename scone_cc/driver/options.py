@@ -68,6 +68,9 @@ TABLE = (
     Option("--scone-allow=", JOINED, SCONE, env="SCONE_ALLOW", meta="NAME[,NAME]",
            help="link although the program calls NAME (fork, system, execve...); "
                 "those calls fail with ENOSYS at run time"),
+    Option("--scone-crypto", FLAG, SCONE, env="SCONE_CRYPTO",
+           help="link the shields' crypto library (<scone/crypto.h>, OpenSSL 3.0 inside, "
+                "symbols hidden); built once into the cache on first use"),
     Option("--scone-heap=", JOINED, SCONE, env="SCONE_HEAP", meta="SIZE",
            help="enclave heap, K/M/G suffixes, whole pages (default 64M); signed"),
     Option("--scone-key=", JOINED, SCONE, env="SCONE_KEY", meta="FILE",

@@ -1,6 +1,6 @@
 """pyproject.toml's dependency bounds are true: the lower bounds work (slow:
-a venv with exactly those versions builds, runs, signs and checks), and the
-lief that came just before its bound is refused with one clear line."""
+a venv with exactly those versions builds, runs, signs and checks a
+program, and imports the modules that use the rest)."""
 
 import os
 import re
@@ -10,9 +10,6 @@ import tomllib
 from pathlib import Path
 
 import pytest
-
-from scone_cc import deps
-from scone_cc.errors import SconeError
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -30,22 +27,11 @@ def lower_bounds() -> dict:
     return out
 
 
-def test_lief_bound_is_the_one_checked():
-    assert lower_bounds()["lief"] == ".".join(map(str, deps.LIEF_MIN))
-
-
-@pytest.mark.parametrize("version, ok", [
-    # Tried: 0.15.0 and 0.16.7 cannot parse the starter; 0.17.0 to 0.17.5
-    # write the section header table misaligned; 0.17.6 and 1.0.0 work.
-    ("0.15.0", False), ("0.16.7", False), ("0.17.0", False), ("0.17.5", False),
-    ("0.17.6", True), ("0.17.6-08dc3b7f", True), ("1.0.0-d05b3499b", True), ("x", False),
-])
-def test_lief_versions(version, ok):
-    if ok:
-        deps.check_lief_version(version)
-    else:
-        with pytest.raises(SconeError, match=r"pip install -U 'lief>=0\.17\.6'"):
-            deps.check_lief_version(version)
+def test_every_dependency_has_a_lower_bound():
+    bounds = lower_bounds()
+    assert {"click", "rich", "pyelftools", "cryptography", "capstone"} <= set(bounds)
+    # capstone 5.0.0 is yanked on PyPI ("wrong"); pip warns when it is chosen.
+    assert bounds["capstone"] != "5.0.0"
 
 
 def run(cmd, **kw):
@@ -94,10 +80,7 @@ def test_lower_bounds_work(tmp_path):
     proc = run([b / "scone-gcc", "-g", "fork.c", "-o", "fork"], cwd=work, env=env)
     assert proc.returncode == 1 and "fork.c:2" in proc.stderr, proc.stderr
 
-    # The lief just below the bound: one clear line, no binary.
-    proc = run([py, "-m", "pip", "install", "-q", "lief==0.17.5"])
-    if proc.returncode == 0:
-        proc = run([b / "scone-gcc", "hello.c", "-o", "hello2"], cwd=work, env=env)
-        assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
-        assert "lief 0.17.5" in proc.stderr and "lief>=0.17.6" in proc.stderr
-        assert not (work / "hello2").exists()
+    # The modules that use pyyaml and jsonschema load with their lower bounds.
+    proc = run([py, "-c", "import scone_cc.image.k8s, scone_cc.cas.policy, scone_cc.cas.cli"],
+               cwd=work, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
