@@ -156,6 +156,9 @@ def test_each_binary_has_its_own_build_id(scone_gcc, tmp_path, eenv, sysroot):
     want = hashlib.sha256(b"scone build-id\0" + bytes.fromhex(starter)
                           + hashlib.sha256(image).digest()).hexdigest()[:40]
     assert a1 == want
+    # The starter the binary runs is still the one it keeps (only the ID differs).
+    r = run(["scone-sign", "verify", "a1"], cwd=tmp_path, env=eenv)
+    assert r.returncode == 0, r.stdout + r.stderr
     # A re-signing keeps it (same code), and the binary still starts.
     r = run(["scone-sign", "sign", "--tcs", "3", "a1"], cwd=tmp_path, env=eenv)
     assert r.returncode == 0, r.stderr
