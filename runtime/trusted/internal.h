@@ -64,8 +64,15 @@ _Noreturn void __scone_ethread_enter(uint64_t host_ocall) SCONE_HIDDEN;
 /* 1 on an lthread (which may yield), 0 in the scheduler loop or before it. */
 int __scone_on_lthread(void) SCONE_HIDDEN;
 
-/* clock.c: a clock for timeouts that does not exit on every call. */
+/* clock.c: time from the host's time page, without an exit. */
+void __scone_clock_init(uint64_t host_page, uint64_t start_flags) SCONE_HIDDEN;
 uint64_t __scone_clock_now(int clock) SCONE_HIDDEN;
+/* 1 and *out = ns if clock is served inside, else 0. */
+int __scone_clock_read(long clock, uint64_t *out) SCONE_HIDDEN;
+/* clock_gettime, gettimeofday, time: 1 and *ret if served inside. */
+int __scone_clock_call(long nr, const long *a, long *ret) SCONE_HIDDEN;
+/* After a timed wait outside: the host's exact CLOCK_MONOTONIC, once. */
+void __scone_clock_resync(void) SCONE_HIDDEN;
 /* One host clock_gettime through this TCS's OCALL block: ns, or 0. */
 uint64_t __scone_clock_host(int clock) SCONE_HIDDEN;
 

@@ -8,7 +8,8 @@
  * SCONE_SIM_EXIT_CYCLES=N, and the system-call knobs of knobs.c
  * (SCONE_SYSCALL=async|sync, SCONE_QUEUES, SCONE_SLOTS, SCONE_STHREADS,
  * SCONE_SSPINS, SCONE_SSLEEP, SCONE_ESPINS, SCONE_KMOD=auto|on|off,
- * SCONE_ETHREADS).
+ * SCONE_ETHREADS), SCONE_SIM_PROFILE=sgx1|sgx2|lax (profile.h) and
+ * SCONE_TIME_TICK (timepage.c).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -33,9 +34,11 @@
 #include "hostile.h"
 #include "knobs.h"
 #include "loader.h"
+#include "profile.h"
 #include "selfexe.h"
 #include "sim.h"
 #include "sthreads.h"
+#include "timepage.h"
 
 /* The HW backend may be left out of a build; SIM never is. */
 extern const struct scone_backend scone_backend_hw __attribute__((weak));
@@ -194,6 +197,10 @@ int main(int argc, char **argv, char **envp)
 	if (scone_knobs_parse(&knobs, n.config.tcs_count, err, sizeof err))
 		die(2, "%s", err);
 	const struct scone_backend *b = pick_backend();
+	enum scone_profile profile;
+	if (scone_profile_parse(&profile, err, sizeof err))
+		die(2, "%s", err);
+	int rdtsc = b == &scone_backend_sim ? profile != SCONE_PROFILE_SGX1 : scone_profile_hw_rdtsc();
 	uint64_t cycles = exit_cycles();
 	struct scone_enclave *e;
 	uint64_t base;
@@ -205,6 +212,9 @@ int main(int argc, char **argv, char **envp)
 	if (scone_syscalls_start(&sys, &knobs, n.config.tcs_count, err, sizeof err))
 		die(2, "%s", err);
 	if (scone_faults_init(base, &n.config, err, sizeof err))
+		die(2, "%s", err);
+	struct scone_time_page *time_page = scone_time_start(err, sizeof err);
+	if (!time_page)
 		die(2, "%s", err);
 	uint64_t t_sys = now_ns();
 	if (env_is("SCONE_VERSION", "1")) {
@@ -224,7 +234,9 @@ int main(int argc, char **argv, char **envp)
 	args.argv = (uint64_t)(uintptr_t)argv;
 	args.envp = (uint64_t)(uintptr_t)envp;
 	args.ocall = (uint64_t)(uintptr_t)&ocall;
-	args.flags = (b == &scone_backend_sim ? SCONE_START_SIM : 0) | xsave_flags();
+	args.flags = (b == &scone_backend_sim ? SCONE_START_SIM : 0) | xsave_flags() |
+		     (rdtsc ? SCONE_START_RDTSC : 0);
+	args.reserved[SCONE_START_TIME] = (uint64_t)(uintptr_t)time_page;
 	args.reserved[SCONE_START_ETHREADS] = knobs.ethreads;
 	args.hwcap = getauxval(AT_HWCAP);
 	args.hwcap2 = getauxval(AT_HWCAP2);

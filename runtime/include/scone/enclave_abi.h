@@ -120,6 +120,44 @@ _Static_assert(sizeof(struct scone_thread) == 128, "thread ABI");
  * 64-byte aligned), or 0: no signals reach the enclave. */
 #define SCONE_START_SIGNALS 2
 
+/* reserved[SCONE_START_TIME]: struct scone_time_page * (host memory, one
+ * page, page-aligned), or 0: time is asked of the host on every read. */
+#define SCONE_START_TIME 3
+/* flags: RDTSC may run inside the enclave (an SGX2 CPU, or SIM's sgx2 and
+ * lax profiles). An untrusted claim: a host that lies makes the enclave
+ * fault (#UD on SGX1), which it could do anyway. */
+#define SCONE_START_RDTSC 8ull
+
+/*
+ * The time page (DESIGN.md §5 "Time"): the host's clocks, kept current by a
+ * host thread every tick_ns, read inside the enclave without an exit. A
+ * seqlock: the host makes seq odd, writes the fields, makes it even again
+ * (release); the enclave copies the fields between two reads of seq and
+ * uses the copy only if both are the same even value. Every value is the
+ * host's and untrusted: the enclave checks the copy's ranges and clamps its
+ * monotonic clocks so that they never go back. With SCONE_TIME_TSC, tsc is
+ * the host's RDTSC at the sample and ns = ((now - tsc) * tsc_mult) >> 32
+ * extrapolates it (used only where RDTSC is legal in the enclave).
+ * ABI — do not reorder.
+ */
+#define SCONE_TIME_MAGIC 0x454d4954454e4353ull /* "SCNETIME" */
+#define SCONE_TIME_TSC 1u
+struct scone_time_page {
+	uint64_t magic;            /* 0: SCONE_TIME_MAGIC */
+	uint32_t seq;              /* 8: odd while the host writes */
+	uint32_t flags;            /* 12: SCONE_TIME_* */
+	uint64_t tick_ns;          /* 16: the host's update period */
+	uint64_t realtime;         /* 24: ns, CLOCK_REALTIME */
+	uint64_t monotonic;        /* 32: ns, CLOCK_MONOTONIC */
+	uint64_t boottime;         /* 40: ns, CLOCK_BOOTTIME */
+	uint64_t monotonic_raw;    /* 48: ns, CLOCK_MONOTONIC_RAW */
+	uint64_t tsc;              /* 56: host RDTSC at the sample */
+	uint64_t tsc_mult;         /* 64: ns per cycle, 32.32 fixed point */
+	uint64_t pad[7];           /* 72: to a cache line pair */
+};
+_Static_assert(sizeof(struct scone_time_page) == 128, "time ABI");
+_Static_assert(offsetof(struct scone_time_page, realtime) == 24, "time ABI");
+
 /* Signals the host forwards (issue 5): the enclave asks for a signal with
  * the OCALL below once the application installs a handler; the host's
  * handler sets the signal's bit in pending and wakes a sleeping ethread
