@@ -76,6 +76,15 @@ void __scone_clock_resync(void) SCONE_HIDDEN;
 /* One host clock_gettime through this TCS's OCALL block: ns, or 0. */
 uint64_t __scone_clock_host(int clock) SCONE_HIDDEN;
 
+/* exception.c: CPUID emulation's leaves, from the host (checked). */
+void __scone_cpuid_init(uint64_t host_table) SCONE_HIDDEN;
+/* signal.c, for exceptions: would a handler run for fault sig on this
+ * thread now? Then enter it (its mask installed, the old one in *saved,
+ * its sa_flags in *flags; returns the handler, 0 if none), and leave it. */
+int __scone_signal_fault_handled(long sig) SCONE_HIDDEN;
+unsigned long __scone_signal_fault_enter(long sig, unsigned long *flags, unsigned long *saved) SCONE_HIDDEN;
+void __scone_signal_fault_leave(unsigned long mask) SCONE_HIDDEN;
+
 /* log.c */
 #define SCONE_LOG_OFF 0
 #define SCONE_LOG_ERROR 1

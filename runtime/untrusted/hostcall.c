@@ -11,6 +11,7 @@
 #include "hostcall.h"
 #include "rawsys.h"
 #include "signals.h"
+#include "strict.h"
 
 /*
  * Credential calls. Linux keeps credentials per thread, and the
@@ -125,9 +126,11 @@ long scone_hostcall(const struct scone_ocall *o)
 /* The paper's cost of an enclave exit plus re-entry, emulated in SIM. */
 static void spend(uint64_t cycles)
 {
+	scone_strict_tsc(1);           /* host code: the SGX1 profile's trap is the enclave's */
 	uint64_t t0 = __rdtsc();
 	while (__rdtsc() - t0 < cycles)
 		_mm_pause();
+	scone_strict_tsc(0);
 }
 
 int scone_run_thread(const struct scone_backend *b, struct scone_enclave *e, uint64_t tcs,

@@ -38,6 +38,7 @@
 #include "selfexe.h"
 #include "sim.h"
 #include "sthreads.h"
+#include "strict.h"
 #include "timepage.h"
 
 /* The HW backend may be left out of a build; SIM never is. */
@@ -124,6 +125,32 @@ static uint64_t xsave_flags(void)
 		return 0;
 	return (a & 2 ? SCONE_START_XSAVEC : 0) | (a & 4 ? SCONE_START_XINUSE : 0);
 #endif
+}
+
+/* The CPUID leaves the enclave answers CPUID with (exception.c): read here,
+ * before any thread has CPUID faulting turned on (strict.c). */
+static void cpuid_table(struct scone_cpuid *t)
+{
+	static const uint32_t indexed[][2] = {   /* leaf, subleaves */
+		{ 4, 4 }, { 7, 2 }, { 0xb, 2 }, { 0xd, 4 }, { 0x14, 2 },
+	};
+	unsigned a, b, c, d, max = __get_cpuid_max(0, NULL), xmax = __get_cpuid_max(0x80000000, NULL);
+	t->count = 0;
+	for (uint32_t leaf = 0; leaf <= max && leaf <= 0x1f; leaf++) {
+		uint32_t subs = 1;
+		for (unsigned k = 0; k < sizeof indexed / sizeof *indexed; k++)
+			if (indexed[k][0] == leaf)
+				subs = indexed[k][1];
+		/* Leaf 0x12 describes SGX itself: a program inside has no use for it. */
+		for (uint32_t s = 0; s < subs && leaf != 0x12 && t->count < SCONE_CPUID_LEAVES; s++) {
+			__cpuid_count(leaf, s, a, b, c, d);
+			t->l[t->count++] = (struct scone_cpuid_leaf){ leaf, s, a, b, c, d };
+		}
+	}
+	for (uint32_t leaf = 0x80000000; leaf <= xmax && leaf <= 0x80000008 && t->count < SCONE_CPUID_LEAVES; leaf++) {
+		__cpuid_count(leaf, 0, a, b, c, d);
+		t->l[t->count++] = (struct scone_cpuid_leaf){ leaf, 0, a, b, c, d };
+	}
 }
 
 static uint64_t now_ns(void)
@@ -222,6 +249,9 @@ int main(int argc, char **argv, char **envp)
 		b->mrenclave(e, mr);
 		print_version(b, &n, mr, &knobs, sys.kmod_fd >= 0);
 	}
+	if (b == &scone_backend_sim &&
+	    scone_strict_init(profile, base, n.config.enclave_size, x.image, x.image_size, err, sizeof err))
+		die(2, "%s", err);
 	uint64_t tcs[SCONE_MAX_TCS];
 	for (uint32_t i = 0; i < knobs.ethreads; i++)
 		tcs[i] = n.config.threads[i].tcs;
@@ -237,6 +267,9 @@ int main(int argc, char **argv, char **envp)
 	args.flags = (b == &scone_backend_sim ? SCONE_START_SIM : 0) | xsave_flags() |
 		     (rdtsc ? SCONE_START_RDTSC : 0);
 	args.reserved[SCONE_START_TIME] = (uint64_t)(uintptr_t)time_page;
+	static struct scone_cpuid cpuid;
+	cpuid_table(&cpuid);
+	args.reserved[SCONE_START_CPUID] = (uint64_t)(uintptr_t)&cpuid;
 	args.reserved[SCONE_START_ETHREADS] = knobs.ethreads;
 	args.hwcap = getauxval(AT_HWCAP);
 	args.hwcap2 = getauxval(AT_HWCAP2);
@@ -256,6 +289,7 @@ int main(int argc, char **argv, char **envp)
 			knobs.async ? knobs.queues : 0);
 	}
 	struct scone_run_result r;
+	scone_strict_thread();
 	int rc = scone_run_thread(b, e, tcs[0], SCONE_ECALL_START, (uint64_t)(uintptr_t)&args, &ocall,
 				  b == &scone_backend_sim ? cycles : 0, &r);
 	if (rc)

@@ -47,6 +47,39 @@
 #define SCONE_EXIT_OCALL   1u   /* RSI = struct scone_ocall * (untrusted): run it, RESUME */
 #define SCONE_EXIT_DONE    2u   /* RSI = exit status: the program ended */
 #define SCONE_EXIT_ABORT   3u   /* RSI = struct scone_abort * (untrusted): fatal, message */
+/* From an exception entry (EENTER with CSSA > 0, DESIGN.md §11): */
+#define SCONE_EXIT_ERESUME 4u   /* handled: ERESUME the interrupted context (SSA) */
+#define SCONE_EXIT_UNHANDLED 5u /* no handler inside: the fault ends the process */
+
+/* ---- SSA frame (sgx-spec.md §5): the last 184 bytes are GPRSGX ---- */
+#define SCONE_GPRSGX_SIZE 184u
+struct scone_gprsgx {
+	uint64_t rax, rcx, rdx, rbx, rsp, rbp, rsi, rdi;
+	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+	uint64_t rflags, rip, ursp, urbp;
+	uint32_t exitinfo;         /* vector [7:0], type [10:8], valid [31] */
+	uint8_t reserved[3];
+	uint8_t aexnotify;
+	uint64_t fsbase, gsbase;
+};
+_Static_assert(sizeof(struct scone_gprsgx) == SCONE_GPRSGX_SIZE, "SSA ABI");
+_Static_assert(offsetof(struct scone_gprsgx, exitinfo) == 160, "SSA ABI");
+/* MISC region, EXINFO (16 bytes right below GPRSGX): #PF and #GP details. */
+struct scone_exinfo {
+	uint64_t maddr;
+	uint32_t errcd;
+	uint32_t reserved;
+};
+#define SCONE_EXITINFO_VALID (1u << 31)
+#define SCONE_EXITINFO_HW (3u << 8)        /* exit type: hardware exception */
+#define SCONE_VEC_DE 0u
+#define SCONE_VEC_BP 3u
+#define SCONE_VEC_UD 6u
+#define SCONE_VEC_GP 13u
+#define SCONE_VEC_PF 14u
+#define SCONE_VEC_MF 16u
+#define SCONE_VEC_AC 17u
+#define SCONE_VEC_XM 19u
 
 /* ---- config page: measured, read-only inside the enclave ---- */
 #define SCONE_CONFIG_MAGIC 0x4746434e4f435355ull /* "USCONCFG" little-endian */
@@ -157,6 +190,22 @@ struct scone_time_page {
 };
 _Static_assert(sizeof(struct scone_time_page) == 128, "time ABI");
 _Static_assert(offsetof(struct scone_time_page, realtime) == 24, "time ABI");
+
+/* reserved[SCONE_START_CPUID]: struct scone_cpuid * (host memory): the
+ * CPUID leaves the enclave answers CPUID with (it raises #UD inside an
+ * enclave, and the exception handler emulates it). Untrusted: copied at
+ * START and checked against what the enclave itself depends on. */
+#define SCONE_START_CPUID 4
+#define SCONE_CPUID_LEAVES 48
+struct scone_cpuid_leaf {
+	uint32_t leaf, subleaf, eax, ebx, ecx, edx;
+};
+struct scone_cpuid {
+	uint32_t count;
+	uint32_t pad;
+	struct scone_cpuid_leaf l[SCONE_CPUID_LEAVES];
+};
+_Static_assert(sizeof(struct scone_cpuid_leaf) == 24, "cpuid ABI");
 
 /* Signals the host forwards (issue 5): the enclave asks for a signal with
  * the OCALL below once the application installs a handler; the host's
