@@ -278,6 +278,7 @@ int main(int argc, char **argv, char **envp)
 
 	if (scone_ethreads_start(b, e, tcs, knobs.ethreads, b == &scone_backend_sim ? cycles : 0, err, sizeof err))
 		die(2, "%s", err);
+	scone_strict_thread();
 	/* The last calls this thread makes before it enters: from here on it
 	 * runs the enclave and leaves only to sleep (strace tests rely on it). */
 	if (env_is("SCONE_LOG", "debug") || env_is("SCONE_LOG", "4")) {
@@ -289,7 +290,6 @@ int main(int argc, char **argv, char **envp)
 			knobs.async ? knobs.queues : 0);
 	}
 	struct scone_run_result r;
-	scone_strict_thread();
 	int rc = scone_run_thread(b, e, tcs[0], SCONE_ECALL_START, (uint64_t)(uintptr_t)&args, &ocall,
 				  b == &scone_backend_sim ? cycles : 0, &r);
 	if (rc)
