@@ -11,7 +11,7 @@
  * Trust: the host's time is untrusted whatever path it takes (an OCALL's
  * answer is no better). What the enclave guarantees itself: a copy that is
  * consistent (one sample, not a mix of two), values in range (seconds below
- * 2^40, a TSC rate between 0.1 and 10 ns per cycle, an extrapolation of at
+ * 2^62 ns, a TSC rate between 0.1 and 10 ns per cycle, an extrapolation of at
  * most EXTRAPOLATE_MAX), and monotonic clocks that never go back, for every
  * thread: each keeps the highest value any read returned (an atomic
  * maximum), and a read never returns less. A host that stops the page only
@@ -19,11 +19,11 @@
  * With no page, or a page that fails the checks, each read asks the host
  * through an OCALL, as before the page existed.
  */
-#include "internal.h"
+#include "client.h"
 
 #define SYS_clock_gettime 228
 #define NS 1000000000ull
-#define MAX_NS ((1ull << 40) * NS)
+#define MAX_NS (1ull << 62)           /* ns: the year 2116 */
 #define EXTRAPOLATE_MAX (50 * 1000000ull)  /* a stalled host thread cannot push time further */
 #define SPINS 1000
 
@@ -149,24 +149,49 @@ void __scone_clock_resync(void)
 		clamp(CLOCK_MONOTONIC, mono);
 }
 
+static int monotonic(long clock)
+{
+	return clock == CLOCK_MONOTONIC || clock == CLOCK_MONOTONIC_RAW || clock == CLOCK_MONOTONIC_COARSE ||
+	       clock == CLOCK_BOOTTIME;
+}
+
 uint64_t __scone_clock_now(int clock)
 {
 	uint64_t ns;
 	if (__scone_clock_read(clock, &ns))
 		return ns;
 	ns = __scone_clock_host(clock);
-	return clock == CLOCK_MONOTONIC ? clamp(clock, ns) : ns;
+	return ns && monotonic(clock) ? clamp(clock, ns) : ns;
+}
+
+/* No usable sample: the host's answer, through the queue, and for a
+ * monotonic clock never below what was returned before. */
+static long external_clock_gettime(const long *a)
+{
+	long r = __scone_external(228, a);
+	if (r || !a[1] || !monotonic(a[0]))
+		return r;
+	struct { long s, ns; } ts;
+	__scone_memcpy(&ts, (const void *)a[1], sizeof ts);
+	uint64_t ns = clamp((int)a[0], (uint64_t)ts.s * NS + (uint64_t)ts.ns);
+	ts.s = (long)(ns / NS), ts.ns = (long)(ns % NS);
+	__scone_memcpy((void *)a[1], &ts, sizeof ts);
+	return 0;
 }
 
 /* clock_gettime, gettimeofday, time served here: 1 with *ret set, or 0 for
- * the external call (a CPU-time clock, no usable page). */
+ * the external call (no usable page). clock_gettime of a clock the page
+ * does not carry (CPU time) or with no usable sample is asked of the host
+ * here, so that its answer is clamped too. */
 int __scone_clock_call(long nr, const long *a, long *ret)
 {
 	uint64_t ns;
 	switch (nr) {
 	case 228:                               /* clock_gettime */
-		if (!__scone_clock_read(a[0], &ns))
-			return 0;
+		if (!__scone_clock_read(a[0], &ns)) {
+			*ret = external_clock_gettime(a);
+			return 1;
+		}
 		if (a[1]) {
 			struct { long s, ns; } ts = { (long)(ns / NS), (long)(ns % NS) };
 			__scone_memcpy((void *)a[1], &ts, sizeof ts);

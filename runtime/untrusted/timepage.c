@@ -9,6 +9,10 @@
  * The tick bounds how stale an SGX1 enclave's time can be: 1 ms by default
  * (SCONE_TIME_TICK, in microseconds, 50 to 100000), about a thousand
  * wake-ups a second.
+ *
+ * The hostile starter (tests only, SCONE_HOSTILE=time) lies: every other
+ * sample puts the monotonic clocks a second back, every fourth is out of
+ * range, and the TSC rate is a thousand times too high.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -19,6 +23,9 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <time.h>
+#ifdef SCONE_HOSTILE
+#include <string.h>
+#endif
 #include <x86intrin.h>
 
 #include "timepage.h"
@@ -55,6 +62,17 @@ static void sample(void)
 		mult = (uint64_t)(((unsigned __int128)(mono - mono0) << 32) / (tsc - tsc0));
 		flags = SCONE_TIME_TSC;
 	}
+#ifdef SCONE_HOSTILE
+	static int hostile = -1, n;
+	if (hostile < 0)
+		hostile = getenv("SCONE_HOSTILE") && !strcmp(getenv("SCONE_HOSTILE"), "time");
+	if (hostile && ++n % 2) {
+		mono -= NS, boot -= NS, raw -= NS;
+		mult *= 1000;
+		if (n % 4 == 1)
+			real = ~0ull >> 1;
+	}
+#endif
 	uint32_t seq = __atomic_load_n(&page->seq, __ATOMIC_RELAXED);
 	__atomic_store_n(&page->seq, seq + 1, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_RELEASE);

@@ -30,10 +30,11 @@ def test_clocks_agree_with_native(build, enclave_env, profile):
 @pytest.mark.parametrize("profile", PROFILES)
 def test_clocks_follow_the_host(build, enclave_env, profile):
     """Each read lies between the host's clock just before the request and
-    just after the answer, give or take the time page's tick (1 ms)."""
+    just after the answer, give or take the time page's tick (1 ms) and the
+    host's delay in running its time thread (this machine is shared: 20 ms)."""
     p = subprocess.Popen([str(build("clock_follow.c"))], env=enclave_env(SCONE_SIM_PROFILE=profile),
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    slack = 5_000_000
+    slack = 20_000_000
     try:
         for _ in range(30):
             r0, m0 = time.time_ns(), time.monotonic_ns()
