@@ -23,7 +23,7 @@ def _run(exe, *args, env=None):
     return r.returncode, r.stdout, r.stderr
 
 
-@pytest.mark.parametrize("case", ["segv-skip", "segv-longjmp", "fpe", "ill", "unhandled", "blocked"])
+@pytest.mark.parametrize("case", ["segv-skip", "segv-longjmp", "fpe", "ill", "threads", "unhandled", "blocked"])
 @pytest.mark.parametrize("ethreads", [1, 2])
 def test_fault_handlers_as_natively(build, enclave_env, case, ethreads):
     native = _run(build("faults_inside.c", native=True), case)
@@ -42,6 +42,7 @@ def test_fault_handler_cases_say_what_the_kernel_says(build):
     assert _run(exe, "segv-longjmp")[:2] == (0, "calls 3 addr 0x3008 code 1, SIGSEGV blocked after: 0\n")
     assert _run(exe, "fpe")[:2] == (0, "r 0 sig 8 code 1 (FPE_INTDIV 1) calls 1\n")
     assert _run(exe, "ill")[:2] == (0, "sig 4 code 2 (ILL_ILLOPN 2) at the ud2: 1 calls 1\n")
+    assert _run(exe, "threads")[:2] == (0, "sum 800 calls 800\n")
     assert _run(exe, "unhandled")[:2] == (-signal.SIGSEGV, "before\n")
     assert _run(exe, "blocked")[:2] == (-signal.SIGSEGV, "before\n")
 

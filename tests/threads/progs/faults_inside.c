@@ -2,6 +2,7 @@
  * the enclave as the kernel runs them natively: argv[1] picks the case.
  * The same program built --scone-native prints the same lines. */
 #define _GNU_SOURCE
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
@@ -11,7 +12,8 @@
 
 static sigjmp_buf back;
 static volatile uintptr_t seen_addr;
-static volatile int seen_code, seen_sig, calls;
+static volatile int seen_code, seen_sig;
+static int calls;
 
 /* A load of *p whose instruction is 2 bytes long (8b 07). */
 static int load(const int *p)
@@ -36,6 +38,27 @@ static void jump(int sig, siginfo_t *si, void *uc)
 	seen_sig = sig, seen_code = si->si_code, seen_addr = (uintptr_t)si->si_addr;
 	calls++;
 	siglongjmp(back, 1);
+}
+
+static void count(int sig, siginfo_t *si, void *ucv)
+{
+	(void)sig, (void)si;
+	ucontext_t *uc = ucv;
+	__atomic_fetch_add(&calls, 1, __ATOMIC_SEQ_CST);
+	uc->uc_mcontext.gregs[REG_RIP] += 2;
+	uc->uc_mcontext.gregs[REG_RAX] = 1;
+}
+
+/* Faults on many threads at once: each handler runs on its own thread. */
+static void *faulter(void *arg)
+{
+	long sum = 0;
+	for (int i = 0; i < 200; i++) {
+		sum += load((const int *)(uintptr_t)(0x40 + (long)arg));
+		if (i % 10 == 0)
+			sched_yield();
+	}
+	return (void *)sum;
 }
 
 static void on(int sig, void (*h)(int, siginfo_t *, void *))
@@ -82,6 +105,18 @@ int main(int argc, char **argv)
 		__asm__ __volatile__("ud2_at: ud2" ::: "memory");
 		printf("sig %d code %d (ILL_ILLOPN %d) at the ud2: %d calls %d\n", seen_sig, seen_code, ILL_ILLOPN,
 		       seen_addr == (uintptr_t)ud2_at, calls);
+	} else if (!strcmp(c, "threads")) {
+		on(SIGSEGV, count);
+		pthread_t t[4];
+		long total = 0;
+		for (long i = 0; i < 4; i++)
+			pthread_create(&t[i], NULL, faulter, (void *)i);
+		for (int i = 0; i < 4; i++) {
+			void *r;
+			pthread_join(t[i], &r);
+			total += (long)r;
+		}
+		printf("sum %ld calls %d\n", total, calls);
 	} else if (!strcmp(c, "unhandled")) {
 		printf("before\n");
 		load((const int *)(uintptr_t)0x10);
