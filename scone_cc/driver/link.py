@@ -222,8 +222,6 @@ def link(inv, *, host, sysroot: str, cache_root: str, environ) -> int:
     output = inv.output or "a.out"
     crypto = None
     if settings.crypto:
-        from pathlib import Path
-
         from scone_cc import crypto_build
 
         crypto = str(crypto_build.current(Path(sysroot)))
