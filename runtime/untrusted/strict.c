@@ -34,6 +34,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/ucontext.h>
+#include <x86intrin.h>
 
 #include <scone/syscall_table.h>
 
@@ -53,6 +54,7 @@ static uint64_t lo, hi;            /* the enclave range */
 static struct sym *syms;
 static size_t nsyms;
 static int cpuid_faulting;
+static uint64_t pauses_per_kcycle;        /* SIM's exit cost without RDTSC */
 
 static int by_lo(const void *a, const void *b)
 {
@@ -233,6 +235,18 @@ int scone_strict_init(enum scone_profile p, uint64_t base, uint64_t size,
 		return 0;
 	load_symbols(image, image_size);
 	cpuid_faulting = scone_strict_cpuid_faulting();
+	if (p == SCONE_PROFILE_SGX1) {
+		/* Before any thread traps RDTSC: how many PAUSEs a thousand
+		 * cycles take, so that an enclave thread can spend
+		 * SCONE_SIM_EXIT_CYCLES without reading the TSC. */
+		uint64_t t0 = __rdtsc();
+		for (int i = 0; i < 20000; i++)
+			_mm_pause();
+		uint64_t dt = __rdtsc() - t0;
+		pauses_per_kcycle = dt ? 20000000ull / dt : 1;
+		if (!pauses_per_kcycle)
+			pauses_per_kcycle = 1;
+	}
 	return install_filter(err, errlen);
 }
 
@@ -244,10 +258,20 @@ void scone_strict_thread(void)
 		scone_raw4(SYS_arch_prctl, ARCH_SET_CPUID, 0, 0, 0);
 }
 
-void scone_strict_tsc(int allow)
+/* Lift (or put back) this thread's RDTSC trap, for host code. */
+static void scone_strict_tsc(int allow)
 {
 	if (profile == SCONE_PROFILE_SGX1)
 		scone_raw4(SYS_prctl, PR_SET_TSC, allow ? PR_TSC_ENABLE : PR_TSC_SIGSEGV, 0, 0);
+}
+
+int scone_strict_spend(uint64_t cycles)
+{
+	if (profile != SCONE_PROFILE_SGX1)
+		return 0;
+	for (uint64_t n = cycles * pauses_per_kcycle / 1000; n; n--)
+		_mm_pause();
+	return 1;
 }
 
 void scone_strict_refuse(void *ucv)

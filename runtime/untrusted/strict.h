@@ -22,8 +22,9 @@ void scone_strict_thread(void);
 int scone_strict_fault(siginfo_t *info, void *uc);
 /* Enclave code's RDTSC or CPUID that nothing emulated: one line, SIGILL. */
 _Noreturn void scone_strict_refuse(void *uc);
-/* Host code that must read the TSC on an enclave thread (SIM's exit cost). */
-void scone_strict_tsc(int allow);
+/* SIM's exit cost where RDTSC traps on this thread: cycles spent in a
+ * PAUSE loop calibrated at start; 0 if the TSC can be read instead. */
+int scone_strict_spend(uint64_t cycles);
 /* Does this CPU fault CPUID on request (ARCH_GET_CPUID)? */
 int scone_strict_cpuid_faulting(void);
 
