@@ -14,6 +14,7 @@
 #include "faults.h"
 #include "hostcall.h"
 #include "hostile.h"
+#include "strict.h"
 
 struct ethread {
 	struct scone_ocall ocall;          /* first: 64-byte aligned with the struct */
@@ -31,6 +32,7 @@ static void *run(void *arg)
 		fprintf(stderr, "scone: error: %s\n", err);
 		_exit(2);
 	}
+	scone_strict_thread();
 	int rc = scone_run_thread(t->b, t->e, t->tcs, SCONE_ECALL_ETHREAD,
 				  scone_hostile_ethread((uint64_t)(uintptr_t)&t->ocall), &t->ocall, t->exit_cycles, &r);
 	if (rc) {
