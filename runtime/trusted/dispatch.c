@@ -124,6 +124,12 @@ long __scone_dispatch(struct scone_sc *sc)
 		if (handled)
 			return r;
 	}
+	/* Time from the time page: no exit (clock.c); else external below. */
+	if (sc->nr == 228 || sc->nr == 96 || sc->nr == 201) {
+		long r;
+		if (__scone_clock_call(sc->nr, a, &r))
+			return r;
+	}
 	switch (sc->nr) {
 	case 9:
 		if (__scone_shield_on && !(a[3] & 0x20) && __scone_shield_owns_fd(a[4]))

@@ -64,10 +64,26 @@ _Noreturn void __scone_ethread_enter(uint64_t host_ocall) SCONE_HIDDEN;
 /* 1 on an lthread (which may yield), 0 in the scheduler loop or before it. */
 int __scone_on_lthread(void) SCONE_HIDDEN;
 
-/* clock.c: a clock for timeouts that does not exit on every call. */
+/* clock.c: time from the host's time page, without an exit. */
+void __scone_clock_init(uint64_t host_page, uint64_t start_flags) SCONE_HIDDEN;
 uint64_t __scone_clock_now(int clock) SCONE_HIDDEN;
+/* 1 and *out = ns if clock is served inside, else 0. */
+int __scone_clock_read(long clock, uint64_t *out) SCONE_HIDDEN;
+/* clock_gettime, gettimeofday, time: 1 and *ret if served inside. */
+int __scone_clock_call(long nr, const long *a, long *ret) SCONE_HIDDEN;
+/* After a timed wait outside: the host's exact CLOCK_MONOTONIC, once. */
+void __scone_clock_resync(void) SCONE_HIDDEN;
 /* One host clock_gettime through this TCS's OCALL block: ns, or 0. */
 uint64_t __scone_clock_host(int clock) SCONE_HIDDEN;
+
+/* exception.c: CPUID emulation's leaves, from the host (checked). */
+void __scone_cpuid_init(uint64_t host_table) SCONE_HIDDEN;
+/* signal.c, for exceptions: would a handler run for fault sig on this
+ * thread now? Then enter it (its mask installed, the old one in *saved,
+ * its sa_flags in *flags; returns the handler, 0 if none), and leave it. */
+int __scone_signal_fault_handled(long sig) SCONE_HIDDEN;
+unsigned long __scone_signal_fault_enter(long sig, unsigned long *flags, unsigned long *saved) SCONE_HIDDEN;
+void __scone_signal_fault_leave(unsigned long mask) SCONE_HIDDEN;
 
 /* log.c */
 #define SCONE_LOG_OFF 0

@@ -36,10 +36,10 @@ static void check_config(uintptr_t base)
 	__scone_rt.size = c->enclave_size;
 }
 
-/* Read a host pointer-sized slot, or 0 if it is not host memory. */
+/* Read an aligned host pointer-sized slot, or 0 if it is not host memory. */
 static int host_word(uint64_t p, uint64_t *out)
 {
-	if (!__scone_host_range(p, 8))
+	if (p % 8 || !__scone_host_range(p, 8))
 		return 0;
 	*out = *(volatile const uint64_t *)p;
 	return 1;
@@ -140,7 +140,8 @@ _Noreturn void __scone_start(uintptr_t base, uint64_t host_args)
 	__scone_memcpy(&args, (const void *)host_args, sizeof args);
 	for (unsigned i = 0; i < sizeof args.reserved / sizeof args.reserved[0]; i++)
 		if (args.reserved[i] && i != SCONE_START_SYSCALL_AREA && i != SCONE_START_ETHREADS &&
-		    i != SCONE_START_SIGNALS && i != SCONE_START_SIM_SEAL)
+		    i != SCONE_START_SIGNALS && i != SCONE_START_TIME && i != SCONE_START_CPUID &&
+		    i != SCONE_START_SIM_SEAL)
 			__scone_eexit(SCONE_EXIT_ABORT, 0);
 	if (args.ocall % 8 || !__scone_host_range(args.ocall, sizeof(struct scone_ocall)))
 		__scone_eexit(SCONE_EXIT_ABORT, 0);
@@ -161,6 +162,8 @@ _Noreturn void __scone_start(uintptr_t base, uint64_t host_args)
 
 	__scone_memory_init(base + __scone_rt.cfg->heap_offset, __scone_rt.cfg->heap_size);
 	__scone_client_init(args.reserved[SCONE_START_SYSCALL_AREA], !!(args.flags & SCONE_START_SIM));
+	__scone_clock_init(args.reserved[SCONE_START_TIME], args.flags);
+	__scone_cpuid_init(args.reserved[SCONE_START_CPUID]);
 
 	struct vec av, ev;
 	if (args.argc > MAX_STRINGS || !measure(args.argv, (long)args.argc, &av, MAX_BYTES) ||
