@@ -73,6 +73,7 @@ struct volume {
 	uint8_t expect_tag[32];
 	int have_tag;
 	int sealed, seal_policy;       /* key to derive from seal at first use */
+	int key_source, warned;
 	struct scone_sim_seal seal;
 	struct sfs_volume v;
 	uint8_t *body;                 /* BODY_CAP bytes */
@@ -389,17 +390,13 @@ int __scone_enc_region(int region, const char *prefix, size_t len, int key_sourc
 		__scone_abort("scone: SCONE_FS_KEY/SCONE_FS_TAG: expected PREFIX:HEX (32 hex digits for a key, 64 for a tag)");
 	v->have_key = k > 0;
 	v->have_tag = t > 0;
-	if (v->have_key) {
-		__scone_log(SCONE_LOG_WARN, "fs shield: volume %s uses the key given in SCONE_FS_KEY (debug enclave only)", v->root);
-	} else if (seal && key_source != SCONE_FS_KEY_CAS) {
+	/* What the key is, said once at the volume's first use (not at start:
+	 * a program that never touches the region prints nothing). */
+	v->key_source = key_source;
+	if (!v->have_key && seal && key_source != SCONE_FS_KEY_CAS) {
 		v->seal = *seal;
 		v->seal_policy = key_source;
 		v->sealed = 1;
-		__scone_log(SCONE_LOG_WARN, "fs shield: volume %s: its key is sealed to %s with EGETKEY emulated in SIM from a per-machine secret file; this protects nothing against this machine's root",
-			    v->root, key_source == SCONE_FS_KEY_SEALED_MRSIGNER ? "MRSIGNER" : "MRENCLAVE");
-	} else {
-		__scone_log(SCONE_LOG_WARN, "fs shield: volume %s has no key: %s; its files are refused (EACCES)", v->root,
-			    key_source == SCONE_FS_KEY_CAS ? "CAS keys are not served yet" : "sealing on hardware (EGETKEY) is not served yet");
 	}
 	return 0;
 }
@@ -414,6 +411,16 @@ static long load(struct volume *v)
 {
 	if (v->loaded)
 		return v->broken ? -EIO : 0;
+	if (v->warned++)
+		;
+	else if (v->have_key)
+		__scone_log(SCONE_LOG_WARN, "fs shield: volume %s uses the key given in SCONE_FS_KEY (debug enclave only)", v->root);
+	else if (v->sealed)
+		__scone_log(SCONE_LOG_WARN, "fs shield: volume %s: its key is sealed to %s with EGETKEY emulated in SIM from a per-machine secret file; this protects nothing against this machine's root",
+			    v->root, v->seal_policy == SCONE_FS_KEY_SEALED_MRSIGNER ? "MRSIGNER" : "MRENCLAVE");
+	else
+		__scone_log(SCONE_LOG_WARN, "fs shield: volume %s has no key: %s; its files are refused (EACCES)", v->root,
+			    v->key_source == SCONE_FS_KEY_CAS ? "CAS keys are not served yet" : "sealing on hardware (EGETKEY) is not served yet");
 	if (!v->have_key && v->sealed) {
 		/* key = HKDF-SHA256(secret, salt, policy || MRENCLAVE or MRSIGNER || prefix) */
 		uint8_t info[1 + 32 + SCONE_PATH_MAX];
