@@ -129,3 +129,15 @@ def test_authenticated_region_is_refused_until_served(fs_build, fs_env, tmp_path
     r = run([str(shielded), str(outside)], fs_env, timeout=60)
     assert r.returncode == 0, r.stderr + r.stdout
     assert outside.read_text() == "secret marker\n"
+
+
+def test_link_settings_add_up_and_imply_crypto():
+    from scone_cc.driver.settings import link_settings
+
+    s = link_settings([("--scone-fs", "/b:ephemeral")], {"SCONE_FS": "/a:encrypted:sealed-mrsigner"})
+    assert s.params.fs == (("/a", "encrypted", "sealed-mrsigner"), ("/b", "ephemeral", "sealed-mrenclave"))
+    assert s.crypto
+    s = link_settings([("--scone-fs", "/b:ephemeral")], {})
+    assert not s.crypto and s.params.fs == (("/b", "ephemeral", "sealed-mrenclave"),)
+    with pytest.raises(SconeError, match="SCONE_FS"):
+        link_settings([], {"SCONE_FS": "relative:encrypted"})
