@@ -69,6 +69,20 @@ uint64_t __scone_clock_now(int clock) SCONE_HIDDEN;
 /* One host clock_gettime through this TCS's OCALL block: ns, or 0. */
 uint64_t __scone_clock_host(int clock) SCONE_HIDDEN;
 
+/* hwm.c: high-water marks (enclave_abi.h struct scone_hwm). */
+void __scone_hwm_init(uint64_t host_block, int want_scan) SCONE_HIDDEN;
+void __scone_hwm_name(const char *argv0) SCONE_HIDDEN;
+const char *__scone_hwm_prog(void) SCONE_HIDDEN;
+void __scone_hwm_heap(uint64_t bytes) SCONE_HIDDEN;
+uint64_t __scone_hwm_heap_peak(void) SCONE_HIDDEN;
+void __scone_hwm_refused(uint64_t bytes) SCONE_HIDDEN;
+void __scone_hwm_arena_note(uint64_t bytes) SCONE_HIDDEN;
+void __scone_hwm_lthreads(unsigned live) SCONE_HIDDEN;
+void __scone_hwm_sp(uintptr_t top, uintptr_t sp) SCONE_HIDDEN;
+void __scone_hwm_finish(void) SCONE_HIDDEN;
+/* "12.3 MiB" into out (at least 32 bytes). */
+void __scone_hwm_mib(char *out, uint64_t bytes) SCONE_HIDDEN;
+
 /* log.c */
 #define SCONE_LOG_OFF 0
 #define SCONE_LOG_ERROR 1

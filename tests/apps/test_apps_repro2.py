@@ -60,8 +60,8 @@ def test_big_stack_frame_meets_the_guard(tmp_path):
     assert (native_small.returncode, native_small.stdout) == (-signal.SIGSEGV, "")
     ours = run(exes["default"])
     assert (ours.returncode, ours.stdout) == (-signal.SIGSEGV, ""), ours.stderr
-    assert ("[SCONE|ERROR] stack overflow in enclave thread 0: its stack is 256 KiB (signed); "
-            "build with a larger one, e.g. scone-gcc --scone-stack=8M") in ours.stderr
+    assert ("[SCONE|ERROR] stack overflow in enclave thread 0: its stack is 256 KiB (signed), "
+            f"all of it used; sign with --stack 1M or more (scone-sign sign --stack 1M {exes['default']};") in ours.stderr
     native, big = run(exes["native"]), run(exes["8M"])
     assert native.stdout == "ok\n"  # the premise: natively the frame fits
     assert (big.returncode, big.stdout) == (0, native.stdout), big.stderr
