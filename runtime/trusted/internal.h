@@ -102,6 +102,7 @@ long __scone_sys_mremap(unsigned long old, unsigned long oldlen, unsigned long n
 			long flags, unsigned long new_addr) SCONE_HIDDEN;
 long __scone_sys_mprotect(unsigned long addr, unsigned long len, long prot) SCONE_HIDDEN;
 long __scone_sys_madvise(unsigned long addr, unsigned long len, long advice) SCONE_HIDDEN;
+long __scone_sys_sysinfo(void *info) SCONE_HIDDEN;
 void __scone_memory_init(uintptr_t start, size_t size) SCONE_HIDDEN;
 
 /* signal.c */

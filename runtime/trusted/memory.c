@@ -227,3 +227,41 @@ long __scone_sys_madvise(unsigned long addr, unsigned long len, long advice)
 		__scone_memset((void *)addr, 0, pages_of(len) * HEAP_PAGE);
 	return 0;
 }
+
+/* Linux's struct sysinfo on x86-64 (112 bytes). */
+struct k_sysinfo {
+	long uptime;
+	unsigned long loads[3];
+	unsigned long totalram, freeram, sharedram, bufferram, totalswap, freeswap;
+	unsigned short procs, pad;
+	unsigned long totalhigh, freehigh;
+	unsigned mem_unit;
+	char f[4];
+};
+_Static_assert(sizeof(struct k_sysinfo) == 112, "struct sysinfo");
+
+/*
+ * The machine's memory, as the enclave sees it: the signed heap is all of
+ * it, and what the allocator has not handed out is free, as container
+ * runtimes report a cgroup's limit. Programs that size themselves from the
+ * host's RAM (xz, sort, databases' caches) would otherwise ask for more than
+ * the enclave can ever map. musl's sysconf(_SC_PHYS_PAGES) and
+ * _SC_AVPHYS_PAGES come from here too. No swap; the load averages are not
+ * the enclave's business (0); uptime from the enclave's monotonic clock.
+ */
+long __scone_sys_sysinfo(void *out)
+{
+	struct k_sysinfo si;
+	__scone_memset(&si, 0, sizeof si);
+	uint64_t total = __scone_rt.cfg->heap_size;
+	lock();
+	uint64_t used = heap.used * HEAP_PAGE + (heap.start - (uintptr_t)heap.map);
+	unlock();
+	si.uptime = (long)(__scone_clock_now(1 /* CLOCK_MONOTONIC */) / 1000000000u);
+	si.totalram = total;
+	si.freeram = used < total ? total - used : 0;
+	si.procs = 1;
+	si.mem_unit = 1;
+	__scone_memcpy(out, &si, sizeof si);
+	return 0;
+}
