@@ -145,7 +145,8 @@ def measure(binary: str, command: list[str], margin: float) -> dict:
         cmd = command or [str(path.resolve())]
         with _Swap(path, copy):
             try:
-                status = subprocess.run(cmd, env=env).returncode
+                # The command's own output goes to stderr: stdout is the report's.
+                status = subprocess.run(cmd, env=env, stdout=sys.stderr.fileno()).returncode
             except OSError as err:
                 raise SconeError(f"cannot run {cmd[0]}: {err.strerror}") from None
         files = []
