@@ -9,12 +9,16 @@
  *   - heap: the allocator's peak of pages in use, updated under its lock
  *     when it rises (memory.c): exact;
  *   - TCS stacks (main runs on TCS 0's, each ethread's scheduler on its
- *     own): sampled at every context switch, then, at exit, exact to the
- *     lowest non-zero word: stacks are EADDed zero and nothing clears
- *     them, so a scan up from the bottom finds the deepest frame that
- *     stored anything (a return address at least). Only when asked (the
- *     host's SCONE_HWM_SCAN, or SCONE_LOG=info): it reads the untouched
- *     part of every stack once;
+ *     own): sampled at every context switch, then, at exit, to the lowest
+ *     non-zero word: stacks are EADDed zero and nothing clears them, so a
+ *     scan up from the bottom finds the deepest frame that stored anything
+ *     (a return address at least). A large frame that is stored to only
+ *     here and there (lzf_compress's 512 KiB hash table in redis) is not
+ *     all seen that way; in SIM, where the host's pages back the enclave's,
+ *     the pages ever written are asked first (mincore: the frame's
+ *     stack-clash probes are writes), exact to the page. Only when asked
+ *     (the host's SCONE_HWM_SCAN, or SCONE_LOG=info): it reads the
+ *     untouched part of every stack once;
  *   - pthread stacks (musl's, from the heap): sampled at every context
  *     switch, so a deep recursion that never switches is not seen there;
  *   - arena: the largest marshalled call (marshal.c), exact.
@@ -24,6 +28,7 @@
 static struct scone_hwm *host;   /* untrusted, write-only from here */
 static struct scone_hwm mine;    /* the enclave's own copy */
 static int scan;
+static int sim;
 static int finished;
 static const char *prog = "BINARY";
 
@@ -38,8 +43,9 @@ static int raise_to(uint64_t *mine_field, uint64_t v)
 	return 0;
 }
 
-void __scone_hwm_init(uint64_t host_block, int want_scan)
+void __scone_hwm_init(uint64_t host_block, int want_scan, int in_sim)
 {
+	sim = in_sim;
 	const struct scone_enclave_config *c = __scone_rt.cfg;
 	if (host_block && !(host_block % 64) && __scone_host_range(host_block, sizeof *host)) {
 		host = (struct scone_hwm *)host_block;
@@ -121,6 +127,24 @@ void __scone_hwm_sp(uintptr_t top, uintptr_t sp)
 		host->lthread_stack_peak = mine.lthread_stack_peak;
 }
 
+/* SIM only: bytes from the lowest page of [lo, hi) the process ever
+ * wrote (or read: run before the content scan) up to hi, by the host's
+ * mincore through a synchronous OCALL (SIM lets the host write vec). */
+static uint64_t resident_of(uintptr_t lo, uintptr_t hi)
+{
+	static unsigned char vec[4096];
+	for (uintptr_t at = lo; at < hi;) {
+		uintptr_t n = (hi - at) / 4096 < sizeof vec ? (hi - at) / 4096 : sizeof vec;
+		if (__scone_ocall(27 /* mincore */, (long)at, (long)(n * 4096), (long)vec, 0, 0, 0))
+			return 0;
+		for (uintptr_t i = 0; i < n; i++)
+			if (vec[i] & 1)
+				return (uint64_t)(hi - (at + i * 4096));
+		at += n * 4096;
+	}
+	return 0;
+}
+
 static uint64_t used_of(uintptr_t lo, uintptr_t hi)
 {
 	const uint64_t *p = (const uint64_t *)lo, *end = (const uint64_t *)hi;
@@ -160,7 +184,11 @@ void __scone_hwm_finish(void)
 	if (c && (scan || info)) {
 		for (uint32_t i = 0; i < c->tcs_count; i++) {
 			const struct scone_thread_layout *t = &c->threads[i];
-			uint64_t u = used_of(__scone_rt.base + t->stack_lo, __scone_rt.base + t->stack_hi);
+			uintptr_t lo = __scone_rt.base + t->stack_lo, hi = __scone_rt.base + t->stack_hi;
+			uint64_t r = sim ? resident_of(lo, hi) : 0;
+			uint64_t u = used_of(lo, hi);
+			if (r > u)
+				u = r;
 			if (raise_to(&mine.stack_peak[i], u) && host)
 				host->stack_peak[i] = mine.stack_peak[i];
 		}

@@ -70,7 +70,7 @@ uint64_t __scone_clock_now(int clock) SCONE_HIDDEN;
 uint64_t __scone_clock_host(int clock) SCONE_HIDDEN;
 
 /* hwm.c: high-water marks (enclave_abi.h struct scone_hwm). */
-void __scone_hwm_init(uint64_t host_block, int want_scan) SCONE_HIDDEN;
+void __scone_hwm_init(uint64_t host_block, int want_scan, int sim) SCONE_HIDDEN;
 void __scone_hwm_name(const char *argv0) SCONE_HIDDEN;
 const char *__scone_hwm_prog(void) SCONE_HIDDEN;
 void __scone_hwm_heap(uint64_t bytes) SCONE_HIDDEN;
