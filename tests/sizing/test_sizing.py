@@ -87,13 +87,13 @@ def test_sigterm_and_overflow_leave_the_file(exes, tmp_path):
     assert not list(tmp_path.glob("*.tmp*"))
 
     f = tmp_path / "o.json"
-    r = _run(exes["enclave"], "stack", 400, hwm=f)
+    r = _run(exes["enclave"], "stack", 1200, hwm=f)
     assert r.returncode == -signal.SIGSEGV
     d = json.loads(f.read_text())
     assert (d["end"], d["stack_overflow_thread"]) == ("stack-overflow", 0)
     assert d["stack_peak"] > d["stack_size"]
-    assert (f"[SCONE|ERROR] stack overflow in enclave thread 0: its stack is 256 KiB (signed), "
-            f"all of it used; sign with --stack 1M or more (scone-sign sign --stack 1M {exes['enclave']};"
+    assert (f"[SCONE|ERROR] stack overflow in enclave thread 0: its stack is 1024 KiB (signed), "
+            f"all of it used; sign with --stack 4M or more (scone-sign sign --stack 4M {exes['enclave']};"
             ) in r.stderr
 
 
