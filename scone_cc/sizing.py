@@ -221,11 +221,13 @@ def report_lines(r: dict) -> list[str]:
               help="Key for --apply (default: $SCONE_KEY or the developer key).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def size(binary, command, margin, apply_, key, as_json):
-    """Run COMMAND (default: BINARY) with generous limits and print the sizes to sign with.
+    """Run COMMAND (default: BINARY with ARGS) with generous limits; print the sizes to sign with.
 
-    scone-sign size BINARY [--margin 25%] [--apply] [--json] [-- COMMAND...]
+    scone-sign size BINARY [--margin 25%] [--apply] [--json] [ARGS... | -- COMMAND...]
     """
-    r = measure(binary, list(command), margin)
+    # After "--": a command of its own; without it, the words are BINARY's arguments.
+    cmd = list(command) if "--" in sys.argv[1:] else ([str(Path(binary).resolve()), *command] if command else [])
+    r = measure(binary, cmd, margin)
     if apply_ and not r["problems"]:
         from scone_cc.sgx.signing import sign_binary
 

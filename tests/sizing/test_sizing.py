@@ -159,6 +159,9 @@ def test_size_apply_and_bad_input(exes, tmp_path):
     p = _show(exe)["parameters"]
     assert 500_000 <= p["stack_size"] <= 1 << 20 and p["heap_size"] <= 2 << 20
     assert _run(exe, "stack", 500).stdout == "ok\n"
+    r = subprocess.run(["scone-sign", "size", "--json", str(exe), "heap", "30"], capture_output=True,
+                       text=True, env=_env(), timeout=120)        # no "--": BINARY's own arguments
+    assert r.returncode == 0 and json.loads(r.stdout)["measured"]["heap_used"] >= 30 << 20, r.stderr
     r = subprocess.run(["scone-sign", "size", str(tmp_path / "missing")], capture_output=True, text=True)
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
     r = subprocess.run(["scone-sign", "size", str(exe), "--", "true"], capture_output=True, text=True)
