@@ -141,8 +141,13 @@ struct scone_hwm *scone_hwm_init(const char *exe_path)
 		snprintf(exe, sizeof exe, "%s", exe_path);
 	block.flags = SCONE_HWM_SCAN;
 	enabled = 1;
-	for (unsigned i = 0; i < sizeof ending_signals / sizeof *ending_signals; i++)
+	for (unsigned i = 0; i < sizeof ending_signals / sizeof *ending_signals; i++) {
+		struct sigaction old;
+		/* One ignored since exec (nohup, a background shell's SIGINT) stays so. */
+		if (!sigaction(ending_signals[i], NULL, &old) && old.sa_handler == SIG_IGN)
+			continue;
 		arm(ending_signals[i]);
+	}
 	return &block;
 }
 
