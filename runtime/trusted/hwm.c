@@ -16,7 +16,8 @@
  *     here and there (lzf_compress's 512 KiB hash table in redis) is not
  *     all seen that way; in SIM, where the host's pages back the enclave's,
  *     the pages ever written are asked first (mincore: the frame's
- *     stack-clash probes are writes), exact to the page. Only when asked
+ *     stack-clash probes are writes), exact to the page, when the file is
+ *     asked for (SCONE_LOG=info alone scans the content). Only when asked
  *     (the host's SCONE_HWM_SCAN, or SCONE_LOG=info): it reads the
  *     untouched part of every stack once;
  *   - pthread stacks (musl's, from the heap): sampled at every context
@@ -45,11 +46,11 @@ static int raise_to(uint64_t *mine_field, uint64_t v)
 
 void __scone_hwm_init(uint64_t host_block, int want_scan, int in_sim)
 {
-	sim = in_sim;
 	const struct scone_enclave_config *c = __scone_rt.cfg;
 	if (host_block && !(host_block % 64) && __scone_host_range(host_block, sizeof *host)) {
 		host = (struct scone_hwm *)host_block;
 		scan = (host->flags & SCONE_HWM_SCAN) != 0;
+		sim = in_sim && scan;   /* the pages: for the file only (one OCALL per 16 MiB) */
 	}
 	scan |= want_scan;
 	PUT(heap_size, c->heap_size);
