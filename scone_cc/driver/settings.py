@@ -5,7 +5,9 @@ from collections import namedtuple
 from scone_cc.errors import SconeError
 from scone_cc.units import parse_count, parse_size
 
-LinkSettings = namedtuple("LinkSettings", "native params key allow")
+# crypto: link the shields' crypto object (scone/crypto.h); the shield
+# options imply it.
+LinkSettings = namedtuple("LinkSettings", "native params key allow crypto", defaults=(False,))
 
 _ENV = {
     "--scone-heap": "SCONE_HEAP",
@@ -38,6 +40,7 @@ def link_settings(scone, environ) -> LinkSettings:
     given = {}
     allow = []
     native = _flag(environ, "SCONE_NATIVE")
+    crypto = _flag(environ, "SCONE_CRYPTO")
     for name, env in _ENV.items():
         if environ.get(env, "").strip():
             given[name] = (env, environ[env])
@@ -46,6 +49,8 @@ def link_settings(scone, environ) -> LinkSettings:
     for name, value in scone:
         if name == "--scone-native":
             native = True
+        elif name == "--scone-crypto":
+            crypto = True
         elif name == "--scone-allow":
             allow.extend(value.split(","))
         else:
@@ -63,4 +68,9 @@ def link_settings(scone, environ) -> LinkSettings:
         kwargs["tcs_count"] = parse_count(text, what=what.rstrip("="))
     key = given["--scone-key"][1] if "--scone-key" in given else None
     names = tuple(a.strip() for a in allow if a.strip())
-    return LinkSettings(native, EnclaveParams(**kwargs), key, names)
+    params = EnclaveParams(**kwargs)
+    if not native:
+        from scone_cc.enclave.layout import check_fits
+
+        check_fits(params)      # before ld runs, not after
+    return LinkSettings(native, params, key, names, crypto)

@@ -1,0 +1,123 @@
+/* X.509 v3 self-signed certificates and PKCS#10 requests (RFC 5280, 2986). */
+#include <string.h>
+
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "internal.h"
+
+static int give_der(int n, unsigned char *der, uint8_t *out, size_t cap, size_t *len)
+{
+	int rc = SCONE_CRYPTO_OK;
+
+	*len = (size_t)n;
+	if (out && cap < (size_t)n)
+		rc = SCONE_CRYPTO_ESPACE;
+	else if (out)
+		memcpy(out, der, (size_t)n);
+	OPENSSL_free(der);
+	return rc;
+}
+
+static X509_NAME *name_cn(const char *cn)
+{
+	X509_NAME *name = X509_NAME_new();
+
+	if (name && !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
+	                                        (const unsigned char *)cn, -1, -1, 0)) {
+		X509_NAME_free(name);
+		return NULL;
+	}
+	return name;
+}
+
+/* A v3 extension by config text (no config database needed). */
+static int add_ext(X509 *x, int nid, const char *value)
+{
+	X509V3_CTX v3;
+	X509_EXTENSION *ext;
+	int ok;
+
+	X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
+	if (!(ext = X509V3_EXT_conf_nid(NULL, &v3, nid, value)))
+		return 0;
+	ok = X509_add_ext(x, ext, -1);
+	X509_EXTENSION_free(ext);
+	return ok;
+}
+
+static int add_raw_ext(X509 *x, const char *oid, const void *der, size_t len)
+{
+	ASN1_OBJECT *obj = OBJ_txt2obj(oid, 1);
+	ASN1_OCTET_STRING *val = ASN1_OCTET_STRING_new();
+	X509_EXTENSION *ext = NULL;
+	int ok = obj && val && len <= INT32_MAX && ASN1_OCTET_STRING_set(val, der, (int)len)
+	         && (ext = X509_EXTENSION_create_by_OBJ(NULL, obj, 0, val))
+	         && X509_add_ext(x, ext, -1);
+
+	X509_EXTENSION_free(ext);
+	ASN1_OCTET_STRING_free(val);
+	ASN1_OBJECT_free(obj);
+	return ok;
+}
+
+int __scone_crypto_x509_self_signed(const scone_crypto_key *key, const char *cn, unsigned days,
+                                    const char *ext_oid, const void *ext_der, size_t ext_len,
+                                    uint8_t *out, size_t cap, size_t *len)
+{
+	unsigned char serial[16], *der = NULL;
+	X509_NAME *name = NULL;
+	BIGNUM *bn = NULL;
+	X509 *x = NULL;
+	int n, rc = SCONE_CRYPTO_EFAIL;
+
+	if (!key || !cn || !*cn || !days || !len || (ext_oid && (!ext_der || !ext_len)))
+		return SCONE_CRYPTO_EINVAL;
+	if (!sc_algs() || (rc = __scone_crypto_random(serial, sizeof serial)))
+		return rc ? rc : sc_fail();
+	serial[0] &= 0x7f; /* a positive INTEGER */
+	if (!(x = X509_new()) || !X509_set_version(x, X509_VERSION_3)
+	    || !(bn = BN_bin2bn(serial, sizeof serial, NULL))
+	    || !BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x))
+	    || !X509_gmtime_adj(X509_getm_notBefore(x), 0)
+	    || !X509_time_adj_ex(X509_getm_notAfter(x), (int)days, 0, NULL)
+	    || !(name = name_cn(cn)) || !X509_set_subject_name(x, name)
+	    || !X509_set_issuer_name(x, name) || !X509_set_pubkey(x, key->pkey)
+	    || !add_ext(x, NID_basic_constraints, "critical,CA:FALSE")
+	    || !add_ext(x, NID_subject_key_identifier, "hash")
+	    || (ext_oid && !add_raw_ext(x, ext_oid, ext_der, ext_len))
+	    || !X509_sign(x, key->pkey, EVP_sha256()) || (n = i2d_X509(x, &der)) <= 0) {
+		rc = sc_fail();
+		goto out;
+	}
+	rc = give_der(n, der, out, cap, len);
+out:
+	X509_NAME_free(name);
+	BN_free(bn);
+	X509_free(x);
+	return rc;
+}
+
+int __scone_crypto_x509_csr(const scone_crypto_key *key, const char *cn, uint8_t *out,
+                            size_t cap, size_t *len)
+{
+	unsigned char *der = NULL;
+	X509_NAME *name = NULL;
+	X509_REQ *req = NULL;
+	int n, rc;
+
+	if (!key || !cn || !*cn || !len)
+		return SCONE_CRYPTO_EINVAL;
+	if (!sc_algs())
+		return sc_fail();
+	if (!(req = X509_REQ_new()) || !X509_REQ_set_version(req, X509_REQ_VERSION_1)
+	    || !(name = name_cn(cn)) || !X509_REQ_set_subject_name(req, name)
+	    || !X509_REQ_set_pubkey(req, key->pkey) || !X509_REQ_sign(req, key->pkey, EVP_sha256())
+	    || (n = i2d_X509_REQ(req, &der)) <= 0)
+		rc = sc_fail();
+	else
+		rc = give_der(n, der, out, cap, len);
+	X509_NAME_free(name);
+	X509_REQ_free(req);
+	return rc;
+}
