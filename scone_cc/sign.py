@@ -368,8 +368,8 @@ def diff(a, b, as_json):
                   markup=False)
 
 
-from scone_cc.sizing import size as _size  # noqa: E402  (scone-sign size)
-cli.add_command(_size)
+from scone_cc.sizing import size as _size_command  # noqa: E402  (scone-sign size)
+cli.add_command(_size_command)
 
 
 def main():
