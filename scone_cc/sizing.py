@@ -19,7 +19,6 @@ import glob
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -107,7 +106,6 @@ class _Swap:
         tmp = self.binary.with_name(f".{self.binary.name}.scone-size-tmp")
         shutil.copy2(self.copy, tmp)
         os.replace(tmp, self.binary)
-        self.old = {s: signal.signal(s, self._signal) for s in (signal.SIGINT, signal.SIGTERM)}
         return self
 
     def restore(self):
@@ -115,14 +113,10 @@ class _Swap:
             os.replace(self.saved, self.binary)
             self.restored = True
 
-    def _signal(self, sig, frame):
-        self.restore()
-        raise SconeError(f"interrupted by signal {sig}; {self.binary} is restored", exit_code=128 + sig)
-
     def __exit__(self, *exc):
+        # Also on SIGINT/SIGTERM/SIGHUP: run_cli turns them into an exception
+        # (errors.catch_signals), which ends the command and comes through here.
         self.restore()
-        for s, h in self.old.items():
-            signal.signal(s, h)
 
 
 def measure(binary: str, command: list[str], margin: float) -> dict:

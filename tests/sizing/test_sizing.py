@@ -166,3 +166,18 @@ def test_size_apply_and_bad_input(exes, tmp_path):
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
     r = subprocess.run(["scone-sign", "size", str(exe), "--", "true"], capture_output=True, text=True)
     assert r.returncode == 1 and "no time" in r.stderr
+
+
+def test_size_interrupted_puts_the_binary_back(exes, tmp_path):
+    exe = tmp_path / "app"
+    shutil.copy2(exes["enclave"], exe)
+    before = exe.read_bytes()
+    p = subprocess.Popen(["scone-sign", "size", str(exe), "wait", "5"], env=_env(),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert p.stderr.readline() == "ready\n"      # the command's output goes to stderr
+    assert exe.read_bytes() != before            # the generous copy is in place
+    p.send_signal(signal.SIGTERM)
+    assert p.wait(timeout=30) == 128 + signal.SIGTERM
+    assert "interrupted by SIGTERM" in p.stderr.read()
+    assert exe.read_bytes() == before
+    assert [q.name for q in tmp_path.iterdir()] == ["app"]
