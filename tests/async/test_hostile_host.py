@@ -170,7 +170,7 @@ def _start_cases():
     # the signal box, the time page, the CPUID table, the high-water block:
     # a pointer that is not host memory turns the feature off (signals not
     # forwarded, time from the host's answer, CPUID not emulated, no marks)
-    for k in (2, 3, 4, 5):
+    for k in (2, 3, 4, 6):
         for v in ["1", "enc", "end-64", "0x800000000000"]:
             c.append((f"start.reserved{k}=" + v, "x", ("ok", "getppid 1")))
     # the OCALL block of an ethread (SCONE_ETHREADS=2: TCS 1 enters by ETHREAD)
@@ -179,7 +179,7 @@ def _start_cases():
     c.append(("ethread.ocall=v", "nap", ("ok", "getppid 1")))
     # no syscall area: a bare entry, which SIM allows (the host sees all anyway)
     c.append(("start.reserved0=0", "x", ("ok", "getppid 1")))
-    for k in range(6, 9):
+    for k in (5, 7, 8):
         c.append((f"start.reserved{k}=1", "x", ABORT))
     return c
 

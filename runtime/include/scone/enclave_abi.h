@@ -232,7 +232,7 @@ _Static_assert(sizeof(struct scone_signal_box) == 64, "signal ABI");
  * (exit, abort, a fatal signal, a stack overflow) without entering it. They
  * are sizes only, nothing secret; a host that changes them only misleads
  * itself. One writer per field: the enclave; the starter reads. */
-#define SCONE_START_HWM 5
+#define SCONE_START_HWM 6
 #define SCONE_HWM_SCAN 1ull        /* flags (host -> enclave): scan the stacks at exit */
 struct scone_hwm {
 	uint64_t flags;            /* SCONE_HWM_*, set by the host before START */
