@@ -84,6 +84,19 @@ void __scone_cpuid_init(uint64_t host_table) SCONE_HIDDEN;
 int __scone_signal_fault_handled(long sig) SCONE_HIDDEN;
 unsigned long __scone_signal_fault_enter(long sig, unsigned long *flags, unsigned long *saved) SCONE_HIDDEN;
 void __scone_signal_fault_leave(unsigned long mask) SCONE_HIDDEN;
+/* hwm.c: high-water marks (enclave_abi.h struct scone_hwm). */
+void __scone_hwm_init(uint64_t host_block, int want_scan, int sim) SCONE_HIDDEN;
+void __scone_hwm_name(const char *argv0) SCONE_HIDDEN;
+const char *__scone_hwm_prog(void) SCONE_HIDDEN;
+void __scone_hwm_heap(uint64_t bytes) SCONE_HIDDEN;
+uint64_t __scone_hwm_heap_peak(void) SCONE_HIDDEN;
+void __scone_hwm_refused(uint64_t bytes) SCONE_HIDDEN;
+void __scone_hwm_arena_note(uint64_t bytes) SCONE_HIDDEN;
+void __scone_hwm_lthreads(unsigned live) SCONE_HIDDEN;
+void __scone_hwm_sp(uintptr_t top, uintptr_t sp) SCONE_HIDDEN;
+void __scone_hwm_finish(void) SCONE_HIDDEN;
+/* "12.3 MiB" into out (at least 32 bytes). */
+void __scone_hwm_mib(char *out, uint64_t bytes) SCONE_HIDDEN;
 
 /* log.c */
 #define SCONE_LOG_OFF 0
@@ -104,6 +117,7 @@ long __scone_sys_mremap(unsigned long old, unsigned long oldlen, unsigned long n
 			long flags, unsigned long new_addr) SCONE_HIDDEN;
 long __scone_sys_mprotect(unsigned long addr, unsigned long len, long prot) SCONE_HIDDEN;
 long __scone_sys_madvise(unsigned long addr, unsigned long len, long advice) SCONE_HIDDEN;
+long __scone_sys_sysinfo(void *info) SCONE_HIDDEN;
 void __scone_memory_init(uintptr_t start, size_t size) SCONE_HIDDEN;
 
 /* signal.c */

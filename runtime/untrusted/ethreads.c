@@ -15,6 +15,7 @@
 #include "hostcall.h"
 #include "hostile.h"
 #include "strict.h"
+#include "hwm.h"
 
 struct ethread {
 	struct scone_ocall ocall;          /* first: 64-byte aligned with the struct */
@@ -39,8 +40,11 @@ static void *run(void *arg)
 		fprintf(stderr, "scone: error: entering the enclave on an ethread failed (error %d)\n", rc);
 		_exit(2);
 	}
-	if (r.done)
+	if (r.done) {
+		scone_hwm_write("exit", r.status, -1);
 		_exit(r.status);
+	}
+	scone_hwm_write("abort", 1, -1);
 	fprintf(stderr, "scone: enclave aborted: %s\n",
 		r.message[0] ? r.message : "it refused an ethread's entry (SCONE_ETHREADS above its TCS count?)");
 	_exit(1);

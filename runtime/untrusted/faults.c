@@ -35,6 +35,7 @@
 #include <sys/ucontext.h>
 
 #include "faults.h"
+#include "hwm.h"
 #include "rawsys.h"
 #include "signals.h"
 #include "sim.h"
@@ -45,9 +46,11 @@
 
 static const int fault_signals[] = { SIGILL, SIGBUS, SIGFPE, SIGSEGV };
 
+const char *scone_faults_prog = "BINARY";
+
 static struct {
 	uint64_t lo, hi;          /* the guard page */
-	char line[200];
+	char line[400];
 	size_t len;
 } guards[SCONE_MAX_TCS];
 static unsigned nguards;
@@ -132,11 +135,15 @@ static void on_fault(int sig, siginfo_t *info, void *uc)
 	uint64_t rip = (uint64_t)((ucontext_t *)uc)->uc_mcontext.gregs[REG_RIP];
 	int in_enclave = rip >= enclave_lo && rip < enclave_hi;
 	int gp = info->si_code == SI_KERNEL;        /* #GP: a non-canonical address */
-	if (sig == SIGSEGV && i < nguards)
+	if (sig == SIGSEGV && i < nguards) {
+		scone_hwm_write("stack-overflow", sig, (int)i);
 		say(guards[i].line, guards[i].len);
-	else if ((sig == SIGSEGV || sig == SIGBUS) && in_enclave &&
-		 (gp || ((at < enclave_lo || at >= enclave_hi) && at >= PAGE)))
-		say_host_fault(sig, at, gp);
+	} else {
+		scone_hwm_write("fault", sig, -1);
+		if ((sig == SIGSEGV || sig == SIGBUS) && in_enclave &&
+		    (gp || ((at < enclave_lo || at >= enclave_hi) && at >= PAGE)))
+			say_host_fault(sig, at, gp);
+	}
 	default_action(sig, 0);
 }
 
@@ -153,14 +160,25 @@ int scone_faults_thread(char *err, size_t errlen)
 
 int scone_faults_init(uint64_t base, const struct scone_enclave_config *c, char *err, size_t errlen)
 {
+	/* The whole stack was its high-water mark: a quarter would not do, so
+	 * four times it, as a power of two of at least 1 MiB. */
+	uint64_t want = 1u << 20;
+	while (want < 4 * c->stack_size)
+		want <<= 1;
+	char sug[24];
+	if (want >= (1u << 30))
+		snprintf(sug, sizeof sug, "%lluG", (unsigned long long)(want >> 30));
+	else
+		snprintf(sug, sizeof sug, "%lluM", (unsigned long long)(want >> 20));
 	for (uint32_t i = 0; i < c->tcs_count && i < SCONE_MAX_TCS; i++) {
 		uint64_t lo = base + c->threads[i].stack_lo - PAGE;
 		guards[i].lo = lo;
 		guards[i].hi = lo + PAGE;
 		snprintf(guards[i].line, sizeof guards[i].line,
 			 "[SCONE|ERROR] stack overflow in enclave thread %u: its stack is %llu KiB "
-			 "(signed); build with a larger one, e.g. scone-gcc --scone-stack=8M\n",
-			 i, (unsigned long long)(c->stack_size >> 10));
+			 "(signed), all of it used; sign with --stack %s or more "
+			 "(scone-sign sign --stack %s %s; scone-sign size finds the size from a run)\n",
+			 i, (unsigned long long)(c->stack_size >> 10), sug, sug, scone_faults_prog);
 		guards[i].len = strlen(guards[i].line);
 	}
 	nguards = c->tcs_count < SCONE_MAX_TCS ? c->tcs_count : SCONE_MAX_TCS;

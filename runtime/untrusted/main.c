@@ -29,6 +29,7 @@
 #include "debugger.h"
 #include "ethreads.h"
 #include "faults.h"
+#include "hwm.h"
 #include "signals.h"
 
 #include "hostcall.h"
@@ -241,12 +242,19 @@ int main(int argc, char **argv, char **envp)
 	struct scone_syscalls sys;
 	if (scone_syscalls_start(&sys, &knobs, n.config.tcs_count, err, sizeof err))
 		die(2, "%s", err);
+	scone_faults_prog = prog;
 	if (scone_faults_init(base, &n.config, err, sizeof err))
 		die(2, "%s", err);
 	struct scone_time_page *time_page = scone_time_start(err, sizeof err);
 	if (!time_page)
 		die(2, "%s", err);
 	uint64_t t_sys = now_ns();
+	struct scone_hwm *hwm = scone_hwm_init("/proc/self/exe");
+	if (getenv("SCONE_HWM_FILE")) {
+		uint8_t mr[32];
+		b->mrenclave(e, mr);
+		scone_hwm_mrenclave(mr);
+	}
 	if (env_is("SCONE_VERSION", "1")) {
 		uint8_t mr[32];
 		b->mrenclave(e, mr);
@@ -289,6 +297,7 @@ int main(int argc, char **argv, char **envp)
 	args.reserved[SCONE_START_SIGNALS] = (uint64_t)(uintptr_t)scone_signals_init(sys.area);
 	args.reserved[SCONE_START_SIM_SEAL] = sealed ? (uint64_t)(uintptr_t)&seal : 0;
 	scone_hostile_start(&args, sys.area, base, enclave_size);
+	args.reserved[SCONE_START_HWM] = (uint64_t)(uintptr_t)hwm;
 
 	if (scone_ethreads_start(b, e, tcs, knobs.ethreads, b == &scone_backend_sim ? cycles : 0, err, sizeof err))
 		die(2, "%s", err);
@@ -308,8 +317,11 @@ int main(int argc, char **argv, char **envp)
 				  b == &scone_backend_sim ? cycles : 0, &r);
 	if (rc)
 		die(2, "entering the enclave failed (error %d)", rc);
-	if (r.done)
+	if (r.done) {
+		scone_hwm_write("exit", r.status, -1);
 		exit(r.status);
+	}
+	scone_hwm_write("abort", 1, -1);
 	fprintf(stderr, "scone: enclave aborted: %s\n",
 		r.message[0] ? r.message : "it refused the entry (bad start arguments or config page)");
 	exit(1);

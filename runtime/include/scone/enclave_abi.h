@@ -260,6 +260,33 @@ _Static_assert(sizeof(struct scone_signal_box) == 64, "signal ABI");
 #define SCONE_SIGFORWARD_ON 1
 #define SCONE_SIGFORWARD_IGN 2
 
+/* reserved[SCONE_START_HWM]: struct scone_hwm * (host memory, 64-byte
+ * aligned), or 0. The enclave keeps its high-water marks there as they
+ * rise, so that the starter can write them out at any end of the process
+ * (exit, abort, a fatal signal, a stack overflow) without entering it. They
+ * are sizes only, nothing secret; a host that changes them only misleads
+ * itself. One writer per field: the enclave; the starter reads. */
+#define SCONE_START_HWM 6
+#define SCONE_HWM_SCAN 1ull        /* flags (host -> enclave): scan the stacks at exit */
+struct scone_hwm {
+	uint64_t flags;            /* SCONE_HWM_*, set by the host before START */
+	uint64_t final;            /* 1 once the enclave has put its exit-time figures */
+	uint64_t heap_size;        /* the signed heap, bytes */
+	uint64_t heap_peak;        /* peak bytes of the heap in use (brk + mmap + the
+	                            * runtime's own, with the page bitmap) */
+	uint64_t heap_refused;     /* the largest request refused for want of heap, bytes */
+	uint64_t stack_size;       /* the signed stack per TCS, bytes */
+	uint64_t lthread_stack_peak; /* deepest pthread stack seen (sampled), bytes */
+	uint64_t arena_peak;       /* most bytes of one arena unit used by one call */
+	uint64_t arena_unit;       /* bytes in one arena unit */
+	uint32_t tcs_count;
+	uint32_t ethreads;         /* ethreads started (the scheduler's, in use) */
+	uint32_t lthreads_peak;    /* most lthreads alive at once (main included) */
+	uint32_t pad;
+	uint64_t stack_peak[SCONE_MAX_TCS]; /* TCS i: bytes of its stack used */
+};
+_Static_assert(offsetof(struct scone_hwm, stack_peak) == 88, "hwm ABI");
+
 struct scone_start_args {
 	uint64_t argc;
 	uint64_t argv;             /* char *[argc + 1], host memory */
