@@ -5,6 +5,7 @@
  */
 #include <elf.h>
 
+#include "../shield/shield.h"
 #include "client.h"
 #include "heap.h"
 #include "reloc.h"
@@ -140,7 +141,7 @@ _Noreturn void __scone_start(uintptr_t base, uint64_t host_args)
 	for (unsigned i = 0; i < sizeof args.reserved / sizeof args.reserved[0]; i++)
 		if (args.reserved[i] && i != SCONE_START_SYSCALL_AREA && i != SCONE_START_ETHREADS &&
 		    i != SCONE_START_SIGNALS && i != SCONE_START_TIME && i != SCONE_START_CPUID &&
-		    i != SCONE_START_HWM)
+		    i != SCONE_START_HWM && i != SCONE_START_SIM_SEAL)
 			__scone_eexit(SCONE_EXIT_ABORT, 0);
 	if (args.ocall % 8 || !__scone_host_range(args.ocall, sizeof(struct scone_ocall)))
 		__scone_eexit(SCONE_EXIT_ABORT, 0);
@@ -188,6 +189,7 @@ _Noreturn void __scone_start(uintptr_t base, uint64_t host_args)
 	__scone_hwm_init(args.reserved[SCONE_START_HWM], __scone_rt.log_level >= SCONE_LOG_INFO,
 			 !!(args.flags & SCONE_START_SIM));
 	__scone_hwm_name(av.count ? argv[0] : 0);
+	__scone_shield_init(envp, args.flags & SCONE_START_SIM ? args.reserved[SCONE_START_SIM_SEAL] : 0);
 
 	uint64_t *rnd = (uint64_t *)(envp + ev.count + 1 + 2 * NAUX);
 	rnd[0] = rdrand64();

@@ -274,6 +274,10 @@ def link(inv, *, host, sysroot: str, cache_root: str, environ) -> int:
         raise SconeError(f"{output}: cannot write the output: folder {folder}: {err.strerror}; "
                          "choose another place") from None
     try:
+        if any(mode == "encrypted" for _, mode, _ in settings.params.fs):
+            # the encrypted-file shield (runtime/shield/fs/encrypted.c),
+            # which shield.c reaches only through weak references
+            common["cflags"] = [*common["cflags"], "-Wl,-u,__scone_enc_call"]
         rc = _run(link_argv(inv, output=image, enclave=True, **common) + aux)
         if rc:
             return rc

@@ -71,6 +71,10 @@ TABLE = (
     Option("--scone-crypto", FLAG, SCONE, env="SCONE_CRYPTO",
            help="link the shields' crypto library (<scone/crypto.h>, OpenSSL 3.0 inside, "
                 "symbols hidden); built once into the cache on first use"),
+    Option("--scone-fs=", JOINED, SCONE, env="SCONE_FS", meta="PREFIX:MODE[:KEYSRC]",
+           help="a file-system shield region (repeatable; SCONE_FS: comma-separated): MODE "
+                "encrypted, authenticated, ephemeral or unprotected; KEYSRC sealed-mrenclave "
+                "(default), sealed-mrsigner or cas; signed"),
     Option("--scone-heap=", JOINED, SCONE, env="SCONE_HEAP", meta="SIZE",
            help="enclave heap, K/M/G suffixes, whole pages (default 64M); signed"),
     Option("--scone-key=", JOINED, SCONE, env="SCONE_KEY", meta="FILE",

@@ -28,10 +28,12 @@ def _flag(environ, name: str) -> bool:
 def link_settings(scone, environ) -> LinkSettings:
     """Resolve ``Invocation.scone`` and the environment into link settings.
 
-    The command line wins over the environment; ``--scone-allow`` lists add
+    The command line wins over the environment; ``--scone-fs`` regions
+    (repeatable; ``SCONE_FS`` lists them, comma-separated) add up; ``--scone-allow`` lists add
     up. Sizes take K/M/G suffixes and must be whole pages (sgx-spec §2);
     the result's ``params`` is the signed ``EnclaveParams`` (DESIGN.md §5).
     """
+    from scone_cc.enclave import fspolicy
     from scone_cc.sgx.pages import PAGE_SIZE, EnclaveParams
 
     given = {}
@@ -43,8 +45,11 @@ def link_settings(scone, environ) -> LinkSettings:
             given[name] = (env, environ[env])
     if environ.get("SCONE_ALLOW", "").strip():
         allow.extend(environ["SCONE_ALLOW"].split(","))
+    fs = [fspolicy.parse(r, "SCONE_FS") for r in environ.get("SCONE_FS", "").split(",") if r.strip()]
     for name, value in scone:
-        if name == "--scone-native":
+        if name == "--scone-fs":
+            fs.append(fspolicy.parse(value, "--scone-fs"))
+        elif name == "--scone-native":
             native = True
         elif name == "--scone-crypto":
             crypto = True
@@ -63,6 +68,10 @@ def link_settings(scone, environ) -> LinkSettings:
     if "--scone-tcs" in given:
         what, text = given["--scone-tcs"]
         kwargs["tcs_count"] = parse_count(text, what=what.rstrip("="))
+    if fs:
+        kwargs["fs"] = fspolicy.merge(fs)
+        # encrypted regions are served with the shields' crypto
+        crypto = crypto or any(mode == "encrypted" for _, mode, _ in kwargs["fs"])
     key = given["--scone-key"][1] if "--scone-key" in given else None
     names = tuple(a.strip() for a in allow if a.strip())
     params = EnclaveParams(**kwargs)

@@ -61,6 +61,11 @@ CONFIG = Struct("scone_enclave_config", CONFIG_THREADS_OFFSET + MAX_TCS * THREAD
     ("image_sha256", 88, "32s"), ("reserved2", 120, "88s"),
 ))
 
+# enclave_abi.h: the file-system policy block fills the config page after
+# threads[] (scone_cc/enclave/fspolicy.py encodes it).
+CONFIG_FS_OFFSET = CONFIG.size          # SCONE_CONFIG_FS_OFFSET
+CONFIG_FS_SIZE = 4096 - CONFIG_FS_OFFSET  # SCONE_CONFIG_FS_SIZE
+
 # enclave_abi.h: the "layout" block of struct scone_thread; the runtime state
 # after it is zero at load.
 THREAD = Struct("scone_thread", 32, (

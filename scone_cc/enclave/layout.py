@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 
-from scone_cc.enclave import abi, elfimage
+from scone_cc.enclave import abi, elfimage, fspolicy
 from scone_cc.errors import SconeError
 from scone_cc.sgx.pages import PAGE_SIZE, R, W, EnclaveParams, Layout, PageRun, PageType
 
@@ -92,6 +92,8 @@ def compute(image: bytes, params: EnclaveParams) -> Layout:
     for i, t in enumerate(threads):
         off = abi.CONFIG_THREADS_OFFSET + i * abi.THREAD_LAYOUT.size
         config[off:off + abi.THREAD_LAYOUT.size] = abi.THREAD_LAYOUT.pack(**t)
+    if params.fs:   # without regions the page stays what it was: zero, same MRENCLAVE
+        config += fspolicy.encode(params.fs)
     runs.append(PageRun(config_offset, 1, PageType.REG, R, True, bytes(config), "config"))
     if params.heap_size:
         runs.append(PageRun(heap_offset, params.heap_size // PAGE_SIZE, PageType.REG,

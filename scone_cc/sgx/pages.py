@@ -91,6 +91,9 @@ class EnclaveParams:
     debug: bool = True
     isvprodid: int = 0
     isvsvn: int = 0
+    # File-system shield regions (prefix, mode, key source), canonical order:
+    # scone_cc/enclave/fspolicy.py; measured in the config page.
+    fs: tuple = ()
 
 
 @dataclass(frozen=True)

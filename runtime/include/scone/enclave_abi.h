@@ -115,6 +115,30 @@ _Static_assert(offsetof(struct scone_enclave_config, threads) == 208, "config AB
 _Static_assert(sizeof(struct scone_enclave_config) <= SCONE_PAGE_SIZE, "config fits a page");
 
 /*
+ * File-system shield policy (DESIGN.md §8): the rest of the config page
+ * after threads[], so it is measured with it and the host cannot turn a
+ * region off. Written by scone_cc/enclave/fspolicy.py:
+ *   uint32_t count; then count times { uint8_t mode; uint8_t key_source;
+ *   uint16_t len; char prefix[len]; } (no NUL, no padding), zero after.
+ * Prefixes are absolute, without '.', '..', '//' or a trailing '/'.
+ */
+#define SCONE_CONFIG_FS_OFFSET (offsetof(struct scone_enclave_config, threads) + \
+				SCONE_MAX_TCS * sizeof(struct scone_thread_layout))
+#define SCONE_CONFIG_FS_SIZE (SCONE_PAGE_SIZE - SCONE_CONFIG_FS_OFFSET)
+enum scone_fs_mode {
+	SCONE_FS_MODE_UNPROTECTED = 0,
+	SCONE_FS_MODE_EPHEMERAL = 1,
+	SCONE_FS_MODE_AUTHENTICATED = 2,
+	SCONE_FS_MODE_ENCRYPTED = 3,
+};
+enum scone_fs_key_source {
+	SCONE_FS_KEY_SEALED_MRENCLAVE = 0,
+	SCONE_FS_KEY_SEALED_MRSIGNER = 1,
+	SCONE_FS_KEY_CAS = 2,
+};
+_Static_assert(SCONE_CONFIG_FS_OFFSET == 2768, "config ABI: fspolicy.py's CONFIG_FS_OFFSET");
+
+/*
  * Thread page: measured with the "layout" block filled in and the rest zero.
  * The entry code reaches it through %gs. ABI — do not reorder.
  */
@@ -152,6 +176,16 @@ _Static_assert(sizeof(struct scone_thread) == 128, "thread ABI");
 /* reserved[SCONE_START_SIGNALS]: struct scone_signal_box * (host memory,
  * 64-byte aligned), or 0: no signals reach the enclave. */
 #define SCONE_START_SIGNALS 2
+/* reserved[SCONE_START_SIM_SEAL]: struct scone_sim_seal * (host memory), or
+ * 0: SIM only, when the policy has a region whose key is sealed. EGETKEY
+ * emulated from a per-machine secret: it protects nothing against the
+ * machine's root. */
+#define SCONE_START_SIM_SEAL 5
+struct scone_sim_seal {
+	uint8_t secret[32];        /* the per-machine secret file's content */
+	uint8_t mrenclave[32];     /* as the SIM backend measured it */
+	uint8_t mrsigner[32];      /* SHA-256 of the SIGSTRUCT's modulus */
+};
 
 /* reserved[SCONE_START_TIME]: struct scone_time_page * (host memory, one
  * page, page-aligned), or 0: time is asked of the host on every read. */
