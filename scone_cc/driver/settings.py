@@ -75,4 +75,9 @@ def link_settings(scone, environ) -> LinkSettings:
         kwargs["fs"] = fspolicy.merge(fs)
     key = given["--scone-key"][1] if "--scone-key" in given else None
     names = tuple(a.strip() for a in allow if a.strip())
-    return LinkSettings(native, EnclaveParams(**kwargs), key, names, crypto)
+    params = EnclaveParams(**kwargs)
+    if not native:
+        from scone_cc.enclave.layout import check_fits
+
+        check_fits(params)      # before ld runs, not after
+    return LinkSettings(native, params, key, names, crypto)
