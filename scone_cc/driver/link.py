@@ -222,8 +222,6 @@ def link(inv, *, host, sysroot: str, cache_root: str, environ) -> int:
     output = inv.output or "a.out"
     crypto = None
     if settings.crypto:
-        from pathlib import Path
-
         from scone_cc import crypto_build
 
         crypto = str(crypto_build.current(Path(sysroot)))
@@ -246,7 +244,12 @@ def link(inv, *, host, sysroot: str, cache_root: str, environ) -> int:
         raise SconeError(f"{output}: cannot write the output: folder {folder}: {err.strerror}; "
                          "choose another place") from None
     try:
-        rc = _run(link_argv(inv, output=image, enclave=True, **common))
+        argv = link_argv(inv, output=image, enclave=True, **common)
+        if settings.params.cas_key:
+            # The attestation client (runtime/shield/cas) is reached only
+            # through a weak reference in START: name it so ld keeps it.
+            argv[1:1] = ["-Wl,-u,__scone_cas_main"]
+        rc = _run(argv)
         if rc:
             return rc
         from scone_cc.enclave.build import finish

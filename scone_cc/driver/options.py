@@ -47,6 +47,7 @@ TABLE = (
     Option("--param=", JOINED, PASSTHROUGH),
     Option("--preprocess", FLAG, COMPILE_ONLY),
     Option("--scone-allow=", JOINED, SCONE),
+    Option("--scone-cas-key=", JOINED, SCONE),
     Option("--scone-crypto", FLAG, SCONE),
     Option("--scone-fs=", JOINED, SCONE),
     Option("--scone-heap=", JOINED, SCONE),

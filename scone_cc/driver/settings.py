@@ -28,6 +28,15 @@ def _flag(environ, name: str) -> bool:
     raise SconeError(f"{name}={environ[name]!r}: expected 1 or 0")
 
 
+def cas_key(text: str, what: str) -> bytes:
+    """The CAS key hash of ``--scone-cas-key``/``--cas-key``: 64 hex digits, as
+    ``scone-cas identity`` prints them (PROTOCOL.md §1)."""
+    text = text.strip().lower()
+    if len(text) != 64 or any(c not in "0123456789abcdef" for c in text):
+        raise SconeError(f"{what}={text!r}: expected the 64 hex digits `scone-cas identity` prints")
+    return bytes.fromhex(text)
+
+
 def link_settings(scone, environ) -> LinkSettings:
     """Resolve ``Invocation.scone`` and the environment into link settings.
 
@@ -41,6 +50,7 @@ def link_settings(scone, environ) -> LinkSettings:
 
     given = {}
     allow = []
+    kwargs_cas = b""
     native = _flag(environ, "SCONE_NATIVE")
     crypto = _flag(environ, "SCONE_CRYPTO")
     for name, env in _ENV.items():
@@ -56,6 +66,9 @@ def link_settings(scone, environ) -> LinkSettings:
             native = True
         elif name == "--scone-crypto":
             crypto = True
+        elif name == "--scone-cas-key":
+            kwargs_cas = cas_key(value, "--scone-cas-key")
+            crypto = True       # the attestation client runs on the crypto API
         elif name == "--scone-allow":
             allow.extend(value.split(","))
         else:
@@ -73,6 +86,8 @@ def link_settings(scone, environ) -> LinkSettings:
         kwargs["tcs_count"] = parse_count(text, what=what.rstrip("="))
     if fs:
         kwargs["fs"] = fspolicy.merge(fs)
+    if kwargs_cas:
+        kwargs["cas_key"] = kwargs_cas
     key = given["--scone-key"][1] if "--scone-key" in given else None
     names = tuple(a.strip() for a in allow if a.strip())
     params = EnclaveParams(**kwargs)
