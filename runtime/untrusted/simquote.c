@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <scone/cas_protocol.h>
@@ -80,4 +81,56 @@ long scone_simquote(const struct scone_ocall *o)
 	close(fd);
 	memcpy(buf, &r, sizeof r);
 	return (long)(SCONE_SIM_REPORT_SIZE + have);
+}
+
+/* mkdir -p with 0700 for the folders it makes. */
+static int folders(char *path)
+{
+	for (char *p = strchr(path + 1, '/'); p; p = strchr(p + 1, '/')) {
+		*p = 0;
+		int rc = mkdir(path, 0700);
+		*p = '/';
+		if (rc && errno != EEXIST)
+			return -errno;
+	}
+	return 0;
+}
+
+/* As keyfiles.create_once: a 0600 temporary file, fsync, then link() into
+ * place, so concurrent first starts agree on one key. */
+long scone_simkey_create(const struct scone_ocall *o)
+{
+	const char *pem = (const char *)(uintptr_t)o->args[0];
+	size_t len = (size_t)o->args[1];
+	char path[4096], tmp[4200];
+	if (!have_report)
+		return -EPERM;
+	if (!pem || !len || len > 16384 || key_path(path, sizeof path))
+		return -EINVAL;
+	int rc = folders(path);
+	if (rc)
+		return rc;
+	char *slash = strrchr(path, '/');
+	snprintf(tmp, sizeof tmp, "%.*s/.%s.%d.tmp", (int)(slash - path), path, slash + 1, (int)getpid());
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	for (size_t off = 0; off < len;) {
+		ssize_t w = write(fd, pem + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			rc = -errno;
+			close(fd);
+			unlink(tmp);
+			return rc ? rc : -EIO;
+		}
+		off += (size_t)w;
+	}
+	rc = fsync(fd) ? -errno : 0;
+	close(fd);
+	if (!rc && link(tmp, path) && errno != EEXIST)
+		rc = -errno;
+	unlink(tmp);
+	return rc;
 }

@@ -15,4 +15,7 @@ void scone_simquote_init(const uint8_t sigstruct[1808], const uint8_t mrenclave[
 /* The OCALL: REPORT for the enclave's REPORTDATA, then the SIM key's PEM. */
 long scone_simquote(const struct scone_ocall *o);
 
+/* The OCALL: store a new SIM key 0600, once (scone_cc/cas/keyfiles.py). */
+long scone_simkey_create(const struct scone_ocall *o);
+
 #endif

@@ -102,6 +102,12 @@ def test_attested_start_installs_inside_only(app, cas, cas_env, tmp_path):
         assert s.encode() not in environ and s.encode() not in cmdline
     assert b"SCONE_CONFIG_ID=good/app" in environ      # the only inputs the host gave
 
+    r = subprocess.run([str(app)], env=dict(env, SCONE_LOG="debug"), stdin=subprocess.DEVNULL,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and "scone-cas: configured by the CAS" in r.stderr
+    for s in secrets:
+        assert s not in r.stderr, f"{s!r} is in the runtime's log"
+
     if not shutil.which("strace"):
         pytest.skip("strace is not installed")
     trace = tmp_path / "trace"
@@ -178,3 +184,23 @@ def test_without_config_id_it_does_not_start(app, cas_env):
     assert r.returncode == FAILED and r.stdout == ""
     assert r.stderr.strip().splitlines()[-1].startswith(
         "scone-cas: this enclave takes its arguments, environment and secrets only from its CAS")
+
+
+def test_sim_key_made_on_first_use_and_trusted_by_scone_cas(app, cas, cas_env, tmp_path):
+    create(cas, tmp_path, policy("firstuse", mrenclave(app)))
+    fresh = tmp_path / "fresh-config"
+    env = dict(start_env(cas_env, cas, "firstuse/app"), XDG_CONFIG_HOME=str(fresh))
+    r = subprocess.run([str(app)], env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+    key = fresh / "scone" / "sim-attestation-key.pem"
+    assert key.exists() and (key.stat().st_mode & 0o777) == 0o600
+    assert r.returncode == REFUSED, r.stderr
+    assert "which this CAS does not trust" in r.stderr.strip().splitlines()[-1]
+    # The file is the one scone-cas uses: trusting its public half lets the start through.
+    pub = cas_cli(dict(cas_env, XDG_CONFIG_HOME=str(fresh)), "sim-key")
+    assert pub.returncode == 0 and key.read_text() != pub.stdout
+    (tmp_path / "pub.pem").write_text(pub.stdout)
+    out = cas_cli(cas_env, "trust-sim-key", "--state", str(cas.state), str(tmp_path / "pub.pem"))
+    assert out.returncode == 0, out.stderr
+    r = subprocess.run([str(app)], env=env, input="", capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert decoded(r.stdout.replace("ready\n", ""))["file"] == "filesecret-FROB"

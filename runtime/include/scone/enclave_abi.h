@@ -174,6 +174,11 @@ _Static_assert(sizeof(struct scone_signal_box) == 64, "signal ABI");
  * -EPERM: not SIM). The enclave signs with that key (the starter carries no
  * ECDSA; see runtime/shield/cas/README.md). */
 #define SCONE_OCALL_SIM_QUOTE 1026
+/* No SIM key yet: args[0] = a host buffer holding a new key's PEM (made in
+ * the enclave), args[1] its length; the host stores it 0600 where
+ * `scone-cas sim-key` keeps it, unless another start made one first. 0 or
+ * -errno. */
+#define SCONE_OCALL_SIM_KEY_CREATE 1027
 #define SCONE_SIM_REPORT_SIZE 432
 
 struct scone_start_args {

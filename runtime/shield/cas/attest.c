@@ -420,12 +420,27 @@ static void sim_evidence(const uint8_t rd[64], uint8_t ev[SCONE_SIM_SIZE])
 	uint8_t *host = (uint8_t *)page;
 	memcpy(host, rd, 64);
 	long n = __scone_ocall(SCONE_OCALL_SIM_QUOTE, page, HOST_BUF, 0, 0, 0, 0);
+	if (n == -ENOENT) {
+		/* First use on this machine: the SIM "CPU" key, made here (PROTOCOL.md §3.1). */
+		scone_crypto_key *nk = __scone_crypto_ec_generate();
+		size_t pl;
+		if (!nk || __scone_crypto_key_private_pem(nk, (char *)host, HOST_BUF, &pl))
+			FAIL("making the SIM attestation key failed: %s", __scone_crypto_error());
+		__scone_crypto_key_free(nk);
+		long rc = __scone_ocall(SCONE_OCALL_SIM_KEY_CREATE, page, (long)pl, 0, 0, 0, 0);
+		memset(host, 0, HOST_BUF);
+		if (rc)
+			FAIL("cannot store the new SIM attestation key (%s under the scone config dir): error %ld",
+			     SCONE_SIM_KEY_FILE, -rc);
+		__scone_log(SCONE_LOG_WARN, "scone-cas: made this machine's SIM attestation key (%s under the scone "
+			    "config dir); a CAS accepts its evidence only after `scone-cas trust-sim-key`",
+			    SCONE_SIM_KEY_FILE);
+		memcpy(host, rd, 64);
+		n = __scone_ocall(SCONE_OCALL_SIM_QUOTE, page, HOST_BUF, 0, 0, 0, 0);
+	}
 	if (n == -EPERM)
 		FAIL("this enclave runs on SGX hardware, and DCAP quotes (PROTOCOL.md §3.2) are not produced yet; "
 		     "run it in SIM (SCONE_MODE=SIM) against a policy with allow_sim");
-	if (n == -ENOENT)
-		FAIL("there is no SIM attestation key (%s under the scone config dir); create it with "
-		     "`scone-cas sim-key`, and have the CAS trust it with `scone-cas trust-sim-key`", SCONE_SIM_KEY_FILE);
 	if (n <= SCONE_SIM_REPORT_SIZE || n > (long)HOST_BUF)
 		FAIL("the SIM quote failed (error %ld)", n < 0 ? -n : n);
 	struct scone_sgx_report rep;
