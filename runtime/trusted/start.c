@@ -186,7 +186,7 @@ _Noreturn void __scone_start(uintptr_t base, uint64_t host_args)
 	__scone_rt.log_level = __scone_log_parse(find_env(envp, "SCONE_LOG", 9));
 	__scone_threads_init(args.hwcap2, args.flags);
 	__scone_signals_init(args.reserved[SCONE_START_SIGNALS]);
-	__scone_shield_init();
+	__scone_shield_init(envp);
 
 	uint64_t *rnd = (uint64_t *)(envp + ev.count + 1 + 2 * NAUX);
 	rnd[0] = rdrand64();

@@ -244,6 +244,10 @@ def link(inv, *, host, sysroot: str, cache_root: str, environ) -> int:
         raise SconeError(f"{output}: cannot write the output: folder {folder}: {err.strerror}; "
                          "choose another place") from None
     try:
+        if any(mode == "encrypted" for _, mode, _ in settings.params.fs):
+            # the encrypted-file shield (runtime/shield/fs/encrypted.c),
+            # which shield.c reaches only through weak references
+            common["cflags"] = [*common["cflags"], "-Wl,-u,__scone_enc_call"]
         argv = link_argv(inv, output=image, enclave=True, **common)
         if settings.params.cas_key:
             # The attestation client (runtime/shield/cas) is reached only

@@ -1,0 +1,127 @@
+"""Encrypted regions: files in Gramine's format under a volume, read and
+written by the enclave through the format library and the crypto API, and
+by scone-fs on the host with the same key (the debug key SCONE_FS_KEY)."""
+
+import os
+import re
+import shutil
+import subprocess
+
+from .conftest import HERE
+
+KEY = "00112233445566778899aabbccddeeff"
+
+
+def _run(binary, args, env, **extra):
+    e = dict(env, **extra)
+    return subprocess.run([str(binary), *map(str, args)], env=e, capture_output=True,
+                          text=True, timeout=120)
+
+
+def _fs(*args):
+    return subprocess.run(["scone-fs", *map(str, args)], capture_output=True, text=True, timeout=60)
+
+
+def test_every_file_call_matches_native(fs_build, fs_env, tmp_path):
+    vol = tmp_path / "vol"
+    vol.mkdir()
+    enclave = fs_build(HERE / "eph_calls.c", f"--scone-fs={vol}:encrypted")
+    native = fs_build(HERE / "eph_calls.c", "--scone-native")
+    real = tmp_path / "plain"
+    real.mkdir()
+    want = subprocess.run([str(native), str(real), "files"], capture_output=True, text=True,
+                          timeout=60)
+    assert want.returncode == 0, want.stderr
+    got = _run(enclave, [vol, "files"], fs_env, SCONE_FS_KEY=f"{vol}:{KEY}", SCONE_LOG="info")
+    assert got.returncode == 0, got.stderr
+    assert got.stdout == want.stdout
+    # the host holds the volume: scone-fs verifies it and reads the same bytes
+    v = _fs("verify", "--key-hex", KEY, vol)
+    assert v.returncode == 0, v.stdout + v.stderr
+    for name in ("a.txt", "c.txt"):
+        c = subprocess.run(["scone-fs", "cat", "--key-hex", KEY, str(vol), name],
+                           capture_output=True, timeout=60)
+        assert c.returncode == 0
+        assert c.stdout == (real / name).read_bytes()
+    assert len((real / "a.txt").read_bytes()) == 12
+    assert (real / "a.txt").read_bytes() not in (vol / "a.txt").read_bytes()
+    # the last tag the enclave logged is the volume's
+    tags = re.findall(r"volume \S+ committed, tag ([0-9a-f]{64})", got.stderr)
+    assert tags and tags[-1] == _fs("tag", vol).stdout.split()[-1]
+
+
+def test_enclave_writes_scone_fs_reads(fs_build, fs_env, tmp_path):
+    vol = tmp_path / "vol"
+    vol.mkdir()
+    prog = fs_build(HERE / "open_one.c", f"--scone-fs={vol}:encrypted")
+    r = _run(prog, [vol / "secret.txt"], fs_env, SCONE_FS_KEY=f"{vol}:{KEY}")
+    assert r.returncode == 0 and "opened [secret marker" in r.stdout, r.stderr
+    c = _fs("cat", "--key-hex", KEY, vol, "secret.txt")
+    assert c.returncode == 0 and c.stdout == "secret marker\n", c.stderr
+    for f in vol.iterdir():
+        assert b"secret marker" not in f.read_bytes(), f
+    # without the key the enclave refuses the region, and writes nothing
+    r = _run(prog, [vol / "other.txt"], fs_env)
+    assert r.returncode == 1 and "EACCES" in r.stdout
+    assert not (vol / "other.txt").exists()
+
+
+def test_scone_fs_writes_enclave_reads_tamper_and_key(fs_build, fs_env, tmp_path):
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "big.txt").write_bytes(os.urandom(30000).hex().encode())
+    (plain / "h.txt").write_text("hello\n")
+    vol = tmp_path / "vol"
+    c = _fs("create", vol, "--key-hex", KEY, "--from", plain)
+    assert c.returncode == 0, c.stderr
+    prog = fs_build(HERE / "read_all.c", f"--scone-fs={vol}:encrypted")
+    key = {"SCONE_FS_KEY": f"{vol}:{KEY}"}
+    r = _run(prog, [vol / "big.txt"], fs_env, **key)
+    assert r.returncode == 0 and r.stdout == (plain / "big.txt").read_text(), r.stderr
+    r = _run(prog, [vol / "h.txt"], fs_env, SCONE_FS_KEY=f"{vol}:{'f' * 32}")
+    assert r.returncode == 1 and "I/O error" in r.stdout
+    assert "wrong volume key" in r.stderr
+    data = bytearray((vol / "big.txt").read_bytes())
+    data[9000] ^= 1
+    (vol / "big.txt").write_bytes(bytes(data))
+    r = _run(prog, [vol / "big.txt"], fs_env, **key)
+    assert r.returncode == 1 and "I/O error" in r.stdout
+    assert "big.txt: read refused: data node fails its MAC" in r.stderr
+    r = _run(prog, [vol / "h.txt"], fs_env, **key)
+    assert r.returncode == 0 and r.stdout == "hello\n"
+
+
+def test_rollback_with_the_tag_is_refused(fs_build, fs_env, tmp_path):
+    vol = tmp_path / "vol"
+    vol.mkdir()
+    prog = fs_build(HERE / "open_one.c", f"--scone-fs={vol}:encrypted")
+    key = {"SCONE_FS_KEY": f"{vol}:{KEY}"}
+    assert _run(prog, [vol / "f"], fs_env, **key).returncode == 0
+    old = tmp_path / "old"
+    shutil.copytree(vol, old)
+    assert _run(prog, [vol / "g"], fs_env, **key).returncode == 0
+    tag = _fs("tag", vol).stdout.split()[-1]
+    r = _run(prog, [vol / "f"], fs_env, SCONE_FS_TAG=f"{vol}:{tag}", **key)
+    assert r.returncode == 0, r.stderr
+    shutil.rmtree(vol)
+    shutil.copytree(old, vol)                      # the host puts the old volume back
+    assert _run(prog, [vol / "f"], fs_env, **key).returncode == 0   # no tag: not detectable
+    shutil.rmtree(vol)
+    shutil.copytree(old, vol)
+    r = _run(prog, [vol / "f"], fs_env, SCONE_FS_TAG=f"{vol}:{tag}", **key)
+    assert r.returncode != 0 and "opened" not in r.stdout
+    lines = [line for line in r.stderr.splitlines() if "refused" in line]
+    assert len(lines) == 1 and str(vol) in lines[0] and "rolled back" in lines[0], r.stderr
+
+
+def test_production_enclave_refuses_the_debug_key(fs_build, fs_env, tmp_path):
+    vol = tmp_path / "vol"
+    vol.mkdir()
+    prog = tmp_path / "prod"
+    shutil.copy(fs_build(HERE / "open_one.c", f"--scone-fs={vol}:encrypted"), prog)
+    s = subprocess.run(["scone-sign", "sign", "--production", str(prog)], env=fs_env,
+                       capture_output=True, text=True)
+    assert s.returncode == 0, s.stderr
+    r = _run(prog, [vol / "f"], fs_env, SCONE_FS_KEY=f"{vol}:{KEY}")
+    assert r.returncode != 0 and "refused by a production-signed enclave" in r.stderr
+    assert list(vol.iterdir()) == []
