@@ -19,6 +19,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <setjmp.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -35,6 +36,7 @@
 #include <scone/crypto.h>
 
 #include "../shield.h"
+#include "../fs/encrypted.h"
 #include "cas.h"
 #include "json.h"
 
@@ -68,6 +70,11 @@ static long us_since(const struct timespec *t0)
 	return (long)(t.tv_sec - t0->tv_sec) * 1000000 + (long)(t.tv_nsec - t0->tv_nsec) / 1000;
 }
 
+/* While a volume tag is sent after main has started, a failure must not end
+ * the program from inside a commit: stop() returns there with the line. */
+static jmp_buf *soft;
+static char soft_line[1024];
+
 static _Noreturn void stop(int code, const char *fmt, ...)
 {
 	char line[1024];
@@ -75,6 +82,10 @@ static _Noreturn void stop(int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	int n = vsnprintf(line, sizeof line - 1, fmt, ap);
 	va_end(ap);
+	if (soft) {
+		memcpy(soft_line, line, sizeof soft_line);
+		longjmp(*soft, 1);
+	}
 	if (n < 0)
 		n = 0;
 	if ((size_t)n > sizeof line - 2)
@@ -619,11 +630,11 @@ static void keep_volumes(const struct scone_json *v)
 		    (tag && unhex(tag, vol->tag, sizeof vol->tag)))
 			FAIL("the configuration's volumes[%zu] is malformed", i);
 		vol->has_tag = tag != NULL;
-		int mode = __scone_shield_path_mode(vol->path);
-		if (mode != SCONE_FS_MODE_ENCRYPTED && mode != SCONE_FS_MODE_AUTHENTICATED)
+		if (__scone_shield_path_mode(vol->path) != SCONE_FS_MODE_ENCRYPTED || !__scone_enc_set_volume_key ||
+		    __scone_enc_set_volume_key(vol->path, vol->key, vol->has_tag ? vol->tag : NULL))
 			stop(SCONE_CAS_EXIT_REFUSED, SCONE_CAS_REFUSED_PREFIX "the policy mounts volume %s at %s, which "
-			     "is not an encrypted region of this enclave; sign it with --scone-fs=%s:encrypted:cas",
-			     vol->name, vol->path, vol->path);
+			     "is not the root of an encrypted region of this enclave; sign it with "
+			     "--scone-fs=%s:encrypted:cas", vol->name, vol->path, vol->path);
 	}
 }
 
@@ -737,13 +748,13 @@ int __scone_cas_main(int argc, char **argv, char **envp)
 	if (!cfg || cfg->type != SJ_OBJ)
 		FAIL("the configuration from the CAS at %s is not a JSON object", cas_addr);
 
-	/* Install: files first (the program may read them at once), then the rest. */
+	/* Install: volume keys first (an injected file may go into a volume). */
 	const struct scone_json *v;
+	if ((v = __scone_json_get(cfg, "volumes")) && v->type == SJ_ARR)
+		keep_volumes(v);
 	if ((v = __scone_json_get(cfg, "files")) && v->type == SJ_ARR)
 		for (const struct scone_json *f = v->child; f; f = f->next)
 			install_file(f);
-	if ((v = __scone_json_get(cfg, "volumes")) && v->type == SJ_ARR)
-		keep_volumes(v);
 	const struct scone_json *t = __scone_json_get(cfg, "tls");
 	keep_tls(t && t->type == SJ_ARR ? t : NULL, __scone_json_get(cfg, "identity"));
 	token = dup_or_die(__scone_json_str(cfg, "token"));
@@ -785,21 +796,61 @@ int __scone_cas_commit_tag(const char *volume, const uint8_t tag[32], const uint
 		snprintf(err, errlen, "volume %s: this enclave has no CAS token for it", volume);
 		return -1;
 	}
-	char t[65], p[65], body[1024];
+	char t[65], p[65];
 	hex(tag, 32, t);
 	if (previous)
 		hex(previous, 32, p);
-	snprintf(body, sizeof body, "{\"token\": \"%s\", \"volume\": \"%s\", \"tag\": \"%s\", \"previous\": %s%s%s}",
+	size_t cap = strlen(token) + 512;
+	char *body = malloc(cap);
+	if (!body) {
+		snprintf(err, errlen, "volume %s: out of enclave memory", volume);
+		return -1;
+	}
+	snprintf(body, cap, "{\"token\": \"%s\", \"volume\": \"%s\", \"tag\": \"%s\", \"previous\": %s%s%s}",
 		 token, volume, t, previous ? "\"" : "", previous ? p : "null", previous ? "\"" : "");
+	jmp_buf env;
 	struct conn c;
-	struct scone_json *ans;
+	struct scone_json *ans = NULL;
+	int status;
+	if (setjmp(env)) {            /* a failure on the way: no exit from inside a commit */
+		soft = NULL;
+		free(body);
+		snprintf(err, errlen, "volume %s: tag %.16s\xe2\x80\xa6 not sent: %s", volume, t, soft_line);
+		return -1;
+	}
+	soft = &env;
 	cas_connect(&c);
-	int status = http(&c, SCONE_CAS_PATH_VOLUME_TAG, body, &ans);
+	status = http(&c, SCONE_CAS_PATH_VOLUME_TAG, body, &ans);
 	cas_close(&c);
+	soft = NULL;
+	free(body);
 	const char *reason = __scone_json_str(ans, "reason");
 	if (status != 200)
 		snprintf(err, errlen, "volume %s: the CAS did not take tag %.16s\xe2\x80\xa6: %s", volume, t,
 			 reason ? reason : "no reason given");
 	__scone_json_free(ans);
 	return status == 200 ? 0 : -1;
+}
+
+/* The fs shield's commit hook (fs/encrypted.h): each new tag of a volume the
+ * CAS gave goes back to it, as a compare-and-swap on the one we started from. */
+int __scone_enc_commit_hook(const char *root, const uint8_t tag[32])
+{
+	char err[512];
+	struct scone_cas_volume *v = NULL;
+	for (size_t i = 0; i < nvolumes; i++)
+		if (!strcmp(volumes[i].path, root))
+			v = &volumes[i];
+	if (!v)
+		return 0;                    /* not a CAS volume: nothing to tell */
+	if (v->has_tag && !memcmp(v->tag, tag, 32))
+		return 0;
+	if (__scone_cas_commit_tag(v->name, tag, v->has_tag ? v->tag : NULL, err, sizeof err)) {
+		__scone_log(SCONE_LOG_ERROR, "scone-cas: %s", err);
+		return -1;
+	}
+	memcpy(v->tag, tag, 32);
+	v->has_tag = 1;
+	__scone_log(SCONE_LOG_INFO, "scone-cas: volume %s: tag sent to the CAS", v->name);
+	return 0;
 }

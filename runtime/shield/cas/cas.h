@@ -19,8 +19,8 @@ struct scone_cas_volume {
 	const char *name;
 	const char *path;              /* mount point: an encrypted region's prefix */
 	uint8_t key[16];               /* the fs shield's format key (scone-fs --key-hex) */
-	uint8_t tag[32];               /* the tag the volume must have now */
-	int has_tag;                   /* 0: the CAS has none yet (first run) */
+	uint8_t tag[32];               /* its current tag: the CAS's, then each commit's */
+	int has_tag;                   /* 0: none yet (first run, nothing committed) */
 };
 
 struct scone_cas_tls {

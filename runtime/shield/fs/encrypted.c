@@ -72,6 +72,7 @@ struct volume {
 	int have_key, loaded, dirty, broken;
 	uint8_t expect_tag[32];
 	int have_tag;
+	int from_cas;                  /* key and tag came from the CAS (shield/cas) */
 	struct sfs_volume v;
 	uint8_t *body;                 /* BODY_CAP bytes */
 };
@@ -379,8 +380,29 @@ int __scone_enc_region(int region, const char *prefix, size_t len, int debug, ch
 	if (v->have_key)
 		__scone_log(SCONE_LOG_WARN, "fs shield: volume %s uses the key given in SCONE_FS_KEY (debug enclave only)", v->root);
 	else
-		__scone_log(SCONE_LOG_WARN, "fs shield: volume %s has no key: sealed and CAS keys are not served yet; its files are refused (EACCES)", v->root);
+		__scone_log(SCONE_LOG_WARN, "fs shield: volume %s has no key: unless the CAS gives one before main (sealed keys are not served yet), its files are refused (EACCES)", v->root);
 	return 0;
+}
+
+int __scone_enc_set_volume_key(const char *prefix, const uint8_t key[16], const uint8_t *tag)
+{
+	int r = -1;
+	lock();
+	for (int i = 0; i < MAX_VOLUMES; i++) {
+		struct volume *v = &vols[i];
+		if (!v->rlen || __scone_strlen(prefix) != v->rlen || __scone_strncmp(prefix, v->root, v->rlen) ||
+		    v->loaded)
+			continue;
+		__scone_memcpy(v->key, key, 16);
+		v->have_key = 1;
+		v->from_cas = 1;
+		v->have_tag = tag != 0;
+		if (tag)
+			__scone_memcpy(v->expect_tag, tag, 32);
+		r = 0;
+	}
+	unlock();
+	return r;
 }
 
 static long host_open(const char *path, long flags, long mode)
@@ -404,7 +426,8 @@ static long load(struct volume *v)
 	int st;
 	if (fd == -ENOENT) {
 		if (v->have_tag)
-			__scone_abortf("scone: volume %s refused: its metadata file is missing (a tag was given in SCONE_FS_TAG)", v->root);
+			__scone_abortf("scone: volume %s refused: its metadata file is missing (%s)", v->root,
+				       v->from_cas ? "the CAS holds a tag for it" : "a tag was given in SCONE_FS_TAG");
 		st = sfs_vol_init(&v->v, &cb, v->key, v->body, BODY_CAP);
 		v->dirty = 1;
 	} else if (fd < 0) {
@@ -418,8 +441,8 @@ static long load(struct volume *v)
 	}
 	v->loaded = 1;
 	if (st && v->have_tag)
-		__scone_abortf("scone: volume %s refused: %s (with the tag given in SCONE_FS_TAG)", v->root,
-			       sfs_strerror(st));
+		__scone_abortf("scone: volume %s refused: %s (with the tag %s)", v->root, sfs_strerror(st),
+			       v->from_cas ? "the CAS holds" : "given in SCONE_FS_TAG");
 	if (st) {
 		v->broken = 1;
 		__scone_log(SCONE_LOG_ERROR, "fs shield: volume %s refused: %s", v->root, sfs_strerror(st));
@@ -460,6 +483,8 @@ static long commit(struct volume *v)
 				char t[65];
 				hex(v->v.tag, 32, t);
 				__scone_log(SCONE_LOG_INFO, "fs shield: volume %s committed, tag %s", v->root, t);
+				if (__scone_enc_commit_hook && __scone_enc_commit_hook(v->root, v->v.tag))
+					r = -EIO;           /* on disk, but the CAS does not have it */
 			}
 		} else {
 			r = fd;
