@@ -204,3 +204,10 @@ def test_sim_key_made_on_first_use_and_trusted_by_scone_cas(app, cas, cas_env, t
     r = subprocess.run([str(app)], env=env, input="", capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert decoded(r.stdout.replace("ready\n", ""))["file"] == "filesecret-FROB"
+
+
+def test_no_cas_there(app, cas_env):
+    r = subprocess.run([str(app)], env=dict(cas_env, SCONE_CONFIG_ID="good/app", SCONE_CAS_ADDR="127.0.0.1:1"),
+                       stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    assert r.returncode == FAILED and r.stdout == ""
+    assert r.stderr.strip().splitlines()[-1].startswith("scone-cas: cannot connect to the CAS at 127.0.0.1:1 (")
