@@ -45,7 +45,7 @@ static char cwd[SCONE_PATH_MAX];
 static int cwd_ok, cwd_lock;
 static int warned[512];
 
-void __scone_shield_init(char **envp)
+void __scone_shield_init(char **envp, uint64_t sim_seal)
 {
 	const uint8_t *p = (const uint8_t *)__scone_rt.cfg + SCONE_CONFIG_FS_OFFSET;
 	const uint8_t *end = (const uint8_t *)__scone_rt.cfg + SCONE_PAGE_SIZE;
@@ -68,6 +68,14 @@ void __scone_shield_init(char **envp)
 		p += 4 + len;
 	}
 	nregions = (int)n;
+	static struct scone_sim_seal seal;
+	const struct scone_sim_seal *sealp = 0;
+	if (sim_seal) {
+		if (!__scone_host_range(sim_seal, sizeof seal))
+			__scone_abort("scone: the SIM sealing block is not host memory");
+		__scone_memcpy(&seal, (const void *)sim_seal, sizeof seal);
+		sealp = &seal;
+	}
 	long m = __scone_sys_mmap(0, SCONE_SHIELD_FDS, 3, 0x22, -1, 0);
 	if (m < 0)
 		__scone_abort("scone: no heap left for the shield's descriptor table; sign with a larger --heap");
@@ -83,8 +91,8 @@ void __scone_shield_init(char **envp)
 		if (regions[i].mode == SCONE_FS_MODE_ENCRYPTED) {
 			if (!__scone_enc_region)
 				__scone_log(SCONE_LOG_WARN, "fs shield: region %s: this binary was linked without the encrypted-file shield (link with scone-gcc --scone-fs); its files are refused (EACCES)", prefix);
-			else if (__scone_enc_region(i, prefix, regions[i].len,
-						    !!(__scone_rt.cfg->flags & SCONE_CONFIG_DEBUG), envp))
+			else if (__scone_enc_region(i, prefix, regions[i].len, regions[i].key,
+						    !!(__scone_rt.cfg->flags & SCONE_CONFIG_DEBUG), envp, sealp))
 				__scone_abort("scone: too many encrypted regions");
 		}
 	}

@@ -21,7 +21,9 @@ extern int __scone_shield_on SCONE_HIDDEN;
 extern uint8_t *__scone_shield_fdflag SCONE_HIDDEN;
 
 /* START: read the measured policy from the config page. */
-void __scone_shield_init(char **envp) SCONE_HIDDEN;
+/* START: read the measured policy from the config page; sim_seal: SIM's
+ * struct scone_sim_seal (host memory) or 0. */
+void __scone_shield_init(char **envp, uint64_t sim_seal) SCONE_HIDDEN;
 
 /*
  * The door: *handled = 1 and the result when a shield served call nr,

@@ -60,9 +60,10 @@ def test_enclave_writes_scone_fs_reads(fs_build, fs_env, tmp_path):
     assert c.returncode == 0 and c.stdout == "secret marker\n", c.stderr
     for f in vol.iterdir():
         assert b"secret marker" not in f.read_bytes(), f
-    # without the key the enclave refuses the region, and writes nothing
+    # without the debug key the region's key is the (SIM-)sealed one: not
+    # this volume's, so nothing is opened or written
     r = _run(prog, [vol / "other.txt"], fs_env)
-    assert r.returncode == 1 and "EACCES" in r.stdout
+    assert r.returncode == 1 and "I/O error" in r.stdout and "wrong volume key" in r.stderr
     assert not (vol / "other.txt").exists()
 
 
@@ -125,3 +126,32 @@ def test_production_enclave_refuses_the_debug_key(fs_build, fs_env, tmp_path):
     r = _run(prog, [vol / "f"], fs_env, SCONE_FS_KEY=f"{vol}:{KEY}")
     assert r.returncode != 0 and "refused by a production-signed enclave" in r.stderr
     assert list(vol.iterdir()) == []
+
+
+def test_sim_sealed_keys(fs_build, fs_env, tmp_path):
+    """SIM's EGETKEY stand-in: a per-machine secret (mode 0600, created on
+    first use); MRENCLAVE-sealed volumes open only in the same enclave,
+    MRSIGNER-sealed ones in any enclave of the signer; another secret
+    (another machine) opens neither."""
+    secret = __import__("pathlib").Path(fs_env["HOME"]) / ".config" / "scone" / "sim-seal-secret"
+    enclave_vol, signer_vol = tmp_path / "by-enclave", tmp_path / "by-signer"
+    enclave_vol.mkdir()
+    signer_vol.mkdir()
+    write_e = fs_build(HERE / "open_one.c", f"--scone-fs={enclave_vol}:encrypted")
+    read_e = fs_build(HERE / "read_all.c", f"--scone-fs={enclave_vol}:encrypted")
+    write_s = fs_build(HERE / "open_one.c", f"--scone-fs={signer_vol}:encrypted:sealed-mrsigner")
+    read_s = fs_build(HERE / "read_all.c", f"--scone-fs={signer_vol}:encrypted:sealed-mrsigner")
+    r = _run(write_e, [enclave_vol / "f"], fs_env)
+    assert r.returncode == 0 and "opened [secret marker" in r.stdout, r.stderr
+    assert "protects nothing against this machine's root" in r.stderr
+    assert secret.stat().st_size == 32 and secret.stat().st_mode & 0o777 == 0o600
+    assert _run(write_e, [enclave_vol / "f"], fs_env).returncode == 0     # same enclave: reopens
+    r = _run(read_e, [enclave_vol / "f"], fs_env)                         # other enclave: refused
+    assert r.returncode == 1 and "wrong volume key" in r.stderr
+    assert _run(write_s, [signer_vol / "f"], fs_env).returncode == 0
+    r = _run(read_s, [signer_vol / "f"], fs_env)
+    assert r.returncode == 0 and r.stdout == "secret marker\n", r.stderr
+    other_home = tmp_path / "other-machine"
+    other_home.mkdir()
+    r = _run(read_s, [signer_vol / "f"], fs_env, HOME=str(other_home))
+    assert r.returncode == 1 and "wrong volume key" in r.stderr

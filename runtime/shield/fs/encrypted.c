@@ -73,6 +73,8 @@ struct volume {
 	uint8_t expect_tag[32];
 	int have_tag;
 	int from_cas;                  /* key and tag came from the CAS (shield/cas) */
+	int sealed, seal_policy;       /* key to derive from seal at first use */
+	struct scone_sim_seal seal;
 	struct sfs_volume v;
 	uint8_t *body;                 /* BODY_CAP bytes */
 };
@@ -339,6 +341,16 @@ static int env_hex(char **envp, const char *name, const char *prefix, size_t ple
 	return 0;
 }
 
+struct hkdf_args { const uint8_t *secret; const uint8_t *info; size_t info_len; uint8_t *out; };
+
+static long seal_kdf(void *p)
+{
+	struct hkdf_args *h = p;
+	static const char salt[] = "SCONE-SIM-SEAL-KEY-v1";
+	return __scone_crypto_hkdf_sha256(h->secret, 32, salt, sizeof salt - 1, h->info, h->info_len,
+					  h->out, 16);
+}
+
 static void hex(const uint8_t *b, size_t n, char *out)
 {
 	static const char d[] = "0123456789abcdef";
@@ -347,7 +359,8 @@ static void hex(const uint8_t *b, size_t n, char *out)
 	out[2 * n] = 0;
 }
 
-int __scone_enc_region(int region, const char *prefix, size_t len, int debug, char **envp)
+int __scone_enc_region(int region, const char *prefix, size_t len, int key_source, int debug,
+		       char **envp, const struct scone_sim_seal *seal)
 {
 	if (region >= MAX_VOLUMES)
 		return -1;
@@ -377,10 +390,20 @@ int __scone_enc_region(int region, const char *prefix, size_t len, int debug, ch
 		__scone_abort("scone: SCONE_FS_KEY/SCONE_FS_TAG: expected PREFIX:HEX (32 hex digits for a key, 64 for a tag)");
 	v->have_key = k > 0;
 	v->have_tag = t > 0;
-	if (v->have_key)
+	if (v->have_key) {
 		__scone_log(SCONE_LOG_WARN, "fs shield: volume %s uses the key given in SCONE_FS_KEY (debug enclave only)", v->root);
-	else
-		__scone_log(SCONE_LOG_WARN, "fs shield: volume %s has no key: unless the CAS gives one before main (sealed keys are not served yet), its files are refused (EACCES)", v->root);
+	} else if (seal && key_source != SCONE_FS_KEY_CAS) {
+		v->seal = *seal;
+		v->seal_policy = key_source;
+		v->sealed = 1;
+		__scone_log(SCONE_LOG_WARN, "fs shield: volume %s: its key is sealed to %s with EGETKEY emulated in SIM from a per-machine secret file; this protects nothing against this machine's root",
+			    v->root, key_source == SCONE_FS_KEY_SEALED_MRSIGNER ? "MRSIGNER" : "MRENCLAVE");
+	} else if (key_source == SCONE_FS_KEY_CAS) {
+		__scone_log(SCONE_LOG_INFO, "fs shield: volume %s: its key comes from the CAS before main (a binary "
+			    "built with --scone-cas-key); without it its files are refused (EACCES)", v->root);
+	} else {
+		__scone_log(SCONE_LOG_WARN, "fs shield: volume %s has no key: sealing on hardware (EGETKEY) is not served yet; its files are refused (EACCES)", v->root);
+	}
 	return 0;
 }
 
@@ -415,6 +438,19 @@ static long load(struct volume *v)
 {
 	if (v->loaded)
 		return v->broken ? -EIO : 0;
+	if (!v->have_key && v->sealed) {
+		/* key = HKDF-SHA256(secret, salt, policy || MRENCLAVE or MRSIGNER || prefix) */
+		uint8_t info[1 + 32 + SCONE_PATH_MAX];
+		info[0] = (uint8_t)v->seal_policy;
+		__scone_memcpy(info + 1, v->seal_policy == SCONE_FS_KEY_SEALED_MRSIGNER ? v->seal.mrsigner
+			       : v->seal.mrenclave, 32);
+		__scone_memcpy(info + 33, v->root, v->rlen);
+		struct hkdf_args h = { v->seal.secret, info, 33 + v->rlen, v->key };
+		if (__scone_vec_call(seal_kdf, &h))
+			return -EIO;
+		__scone_memset(&v->seal, 0, sizeof v->seal);
+		v->have_key = 1;
+	}
 	if (!v->have_key)
 		return -EACCES;
 	if (!v->body && !(v->body = heap_alloc(BODY_CAP)))
