@@ -21,8 +21,9 @@ extern const Elf64_Ehdr __ehdr_start SCONE_HIDDEN;
 int __libc_start_main(int (*)(int, char **, char **), int, char **,
 		      void (*)(void), void (*)(void), void (*)(void));
 int main(int, char **, char **);
-/* runtime/shield/cas/attest.c, linked by --scone-cas-key: attests, installs
- * the CAS's configuration, then calls main. */
+/* runtime/shield/cas/attest.c, linked by --scone-cas-key: its constructor
+ * has attested and installed the CAS's configuration; this calls main with
+ * the policy's argv. */
 int __scone_cas_main(int, char **, char **) __attribute__((weak)) SCONE_HIDDEN;
 
 static void check_config(uintptr_t base)

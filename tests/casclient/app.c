@@ -14,6 +14,13 @@ static void put_hex(const char *what, const char *s)
 	printf("\n");
 }
 
+/* What a constructor of the program sees: the policy's environment too. */
+static const char *early;
+__attribute__((constructor)) static void before_main(void)
+{
+	early = getenv("APP_SECRET");
+}
+
 int main(int argc, char **argv)
 {
 	char name[32], buf[4096];
@@ -22,6 +29,7 @@ int main(int argc, char **argv)
 		put_hex(name, argv[i]);
 	}
 	put_hex("env", getenv("APP_SECRET"));
+	put_hex("early", early);
 	FILE *f = fopen("/run/secrets/key.txt", "r");
 	size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
 	buf[n] = 0;

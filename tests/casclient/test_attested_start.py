@@ -97,7 +97,7 @@ def test_attested_start_installs_inside_only(app, cas, cas_env, tmp_path):
     assert p.wait(timeout=60) == 0, p.stderr.read()
     got = decoded("".join(lines))
     assert got == {"arg0": "app", "arg1": "--password", "arg2": password, "arg3": "plainarg-XYZZY",
-                   "env": "envsecret-QUUX", "file": "filesecret-FROB"}
+                   "env": "envsecret-QUUX", "early": "envsecret-QUUX", "file": "filesecret-FROB"}
     for s in secrets:
         assert s.encode() not in environ and s.encode() not in cmdline
     assert b"SCONE_CONFIG_ID=good/app" in environ      # the only inputs the host gave

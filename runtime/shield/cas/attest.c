@@ -9,8 +9,10 @@
  * written into protected file-system regions, and volume keys, TLS
  * identities and the token are kept here for the other shields (cas.h).
  *
- * START calls __scone_cas_main in place of main (libc is up: threads,
- * malloc, the shields' door). The host gives only SCONE_CONFIG_ID and
+ * It runs as the first of the program's constructors (libc is up: threads,
+ * malloc, the shields' door), so that the program's own constructors see
+ * the policy's environment and files; START calls __scone_cas_main in place
+ * of main, which swaps in the policy's argv. The host gives only SCONE_CONFIG_ID and
  * SCONE_CAS_ADDR; what comes back stays in enclave memory: the network
  * carries TLS records, the host sees ciphertext and its own two variables.
  * A refusal is one line, "scone-cas refused: REASON", and exit 3; any
@@ -669,8 +671,19 @@ static int name_ok(const char *s, size_t n)
 	return 1;
 }
 
-int __scone_cas_main(int argc, char **argv, char **envp)
+/* The policy's argv, for __scone_cas_main: NULL = the host's stands. */
+static char **cas_argv;
+static int cas_argc, attested;
+
+/*
+ * Before the program's own constructors (priority 101 runs first of those
+ * the linker script sorts), so that they, too, see the policy's environment
+ * and files; argv is only the program's to see in main.
+ */
+static void __attribute__((constructor(101))) cas_attest(void)
 {
+	if (!(__scone_rt.cfg->flags & SCONE_CONFIG_CAS))
+		return;            /* linked with the client, signed without a CAS key */
 	const char *id = getenv("SCONE_CONFIG_ID"), *addr = getenv("SCONE_CAS_ADDR");
 	if (!id || !*id || !addr || !*addr)
 		FAIL("this enclave takes its arguments, environment and secrets only from its CAS (it was signed "
@@ -759,14 +772,28 @@ int __scone_cas_main(int argc, char **argv, char **envp)
 	keep_tls(t && t->type == SJ_ARR ? t : NULL, __scone_json_get(cfg, "identity"));
 	token = dup_or_die(__scone_json_str(cfg, "token"));
 	if ((v = __scone_json_get(cfg, "args")) && v->type == SJ_ARR)
-		argv = install_args(v, &argc);
+		cas_argv = install_args(v, &cas_argc);
 	if ((v = __scone_json_get(cfg, "env")) && v->type == SJ_OBJ)
-		__environ = envp = install_env(v);
+		__environ = install_env(v);
 	__scone_json_free(cfg);
+	attested = 1;
 	__scone_log(SCONE_LOG_INFO, "scone-cas: configured by the CAS at %s as %s", cas_addr, id);
 	__scone_log(SCONE_LOG_DEBUG, "scone-cas: start-up (us, cumulative): key %ld, TLS %ld, nonce %ld, "
 		    "evidence %ld, attest %ld, installed %ld", t_key, t_tls, t_nonce, t_ev, t_attest, us_since(&t0));
-	return main(argc, argv, envp);
+}
+
+/* START calls this in place of main for a CAS-signed enclave: the
+ * constructor above has attested and installed everything but argv. */
+int __scone_cas_main(int argc, char **argv, char **envp)
+{
+	(void)envp;
+	if (!attested)       /* the constructor did not run: never main without the CAS */
+		FAIL("the attestation client did not run before main (its constructor is missing from the image)");
+	if (cas_argv) {
+		argc = cas_argc;
+		argv = cas_argv;
+	}
+	return main(argc, argv, __environ);
 }
 
 /* ---- for the other shields (cas.h) ---- */
