@@ -323,7 +323,7 @@ static long two_paths(long nr, const long a[6], long d1, int p1, long d2, int p2
 	if (c1 != c2 || r1 != r2)
 		return -18;       /* EXDEV: across regions, or in and out of one */
 	if (c1 == 2)
-		return __scone_enc_path_call(r1, nr, a, x, handled);
+		return __scone_enc_rename(r1, x, y, nr == 316 ? a[4] : 0);
 	return __scone_eph_rename(nr, x, y, nr == 316 ? a[4] : 0);
 }
 

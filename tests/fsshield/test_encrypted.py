@@ -155,3 +155,30 @@ def test_sim_sealed_keys(fs_build, fs_env, tmp_path):
     other_home.mkdir()
     r = _run(read_s, [signer_vol / "f"], fs_env, HOME=str(other_home))
     assert r.returncode == 1 and "wrong volume key" in r.stderr
+
+
+def test_rename_within_a_volume(fs_build, fs_env, tmp_path):
+    """A renamed file is copied into a file bound to its new path, then the
+    old one goes, in one commit; scone-fs reads it under the new name."""
+    vol = tmp_path / "vol"
+    vol.mkdir()
+    (vol / "sub").mkdir()
+    key = {"SCONE_FS_KEY": f"{vol}:{KEY}"}
+    write = fs_build(HERE / "open_one.c", f"--scone-fs={vol}:encrypted")
+    ren = fs_build(HERE / "rename_one.c", f"--scone-fs={vol}:encrypted")
+    assert _run(write, [vol / "a"], fs_env, **key).returncode == 0
+    assert _run(write, [vol / "b"], fs_env, **key).returncode == 0
+    r = _run(ren, [vol / "a", vol / "b", "noreplace"], fs_env, **key)
+    assert r.returncode == 1 and "File exists" in r.stdout
+    r = _run(ren, [vol / "a", vol / "sub" / "c"], fs_env, **key)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert not (vol / "a").exists()
+    ls = _fs("ls", "--key-hex", KEY, vol)
+    assert "sub/c" in ls.stdout and "\na " not in ls.stdout, ls.stdout
+    c = _fs("cat", "--key-hex", KEY, vol, "sub/c")
+    assert c.returncode == 0 and c.stdout == "secret marker\n", c.stderr
+    assert _fs("verify", "--key-hex", KEY, vol).returncode == 0
+    r = _run(ren, [vol / "sub", vol / "sub2"], fs_env, **key)
+    assert r.returncode == 1 and "Operation not permitted" in r.stdout
+    r = _run(ren, [vol / "b", tmp_path / "out"], fs_env, **key)
+    assert r.returncode == 1 and "Cross-device" in r.stdout

@@ -753,11 +753,132 @@ long __scone_enc_path_call(int region, long nr, const long a[6], const char *pat
 		__scone_enc_fd_call(3, c);
 		return r;
 	}
-	if (nr == 82 || nr == 264 || nr == 316) {
-		*handled = 1;
-		return host_is_dir(path) ? -EPERM : -EXDEV;
+	return 0;
+}
+
+/* Copy from's plaintext into a new file bound to rel_to, written beside
+ * to as .scone-pending.<name> (lock held). 0 or -errno. */
+static long copy_to(struct volume *v, long src_fd, uint64_t src_size, const char *rel_from,
+		    const char *pending, const char *rel_to, void *m1, void *m2, size_t ms, uint8_t *buf,
+		    uint8_t mac[16], uint64_t *size)
+{
+	struct hfd hs = { src_fd }, hd = { -1 };
+	struct sfs_file *s = 0, *d = 0;
+	int st = sfs_file_open(m1, ms, cache_nodes, &cb, &hs, src_size, rel_from, v->key, 0, &s);
+	if (!st)
+		st = sfs_vol_check_file(&v->v, rel_from, s);
+	if (st)
+		return status_errno(st, "rename", rel_from, v);
+	hd.fd = host_open(pending, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (hd.fd < 0) {
+		sfs_file_close(s);
+		return hd.fd;
+	}
+	st = sfs_file_open(m2, ms, cache_nodes, &cb, &hd, 0, rel_to, v->key, SFS_OPEN_CREATE | SFS_OPEN_WRITE, &d);
+	if (st)
+		d = 0;
+	for (uint64_t off = 0; !st && off < sfs_file_size(s);) {
+		size_t got;
+		st = sfs_file_read(s, off, buf, PAGE * 4, &got);
+		if (!st)
+			st = sfs_file_write(d, off, buf, got);
+		off += got;
+	}
+	if (!st)
+		st = sfs_file_flush(d, mac, size);
+	sfs_file_close(s);
+	if (d)
+		sfs_file_close(d);
+	host(3, hd.fd, 0, 0, 0);
+	if (st) {
+		host(87, (long)pending, 0, 0, 0);
+		return status_errno(st, "rename", rel_to, v);
 	}
 	return 0;
+}
+
+long __scone_enc_rename(int region, const char *from, const char *to, long flags)
+{
+	struct volume *v = &vols[region];
+	const char *rf, *rt;
+	if (!rel_of(v, from, &rf) || !rel_of(v, to, &rt) || host_is_dir(from))
+		return -EPERM;        /* directories: their files' paths are bound into them */
+	if (flags & ~1l)
+		return -EINVAL;
+	size_t tl = __scone_strlen(rt);
+	if (!sfs_path_ok(rt, tl))
+		return -EACCES;
+	size_t ms = sfs_file_mem_size(cache_nodes);
+	uint8_t *m1 = heap_alloc(ms), *m2 = heap_alloc(ms), *buf = heap_alloc(PAGE * 4);
+	char pending[SCONE_PATH_MAX + 16];
+	size_t dl = __scone_strlen(to);
+	while (dl > 0 && to[dl - 1] != '/')
+		dl--;
+	long r = 0;
+	if (!m1 || !m2 || !buf || __scone_strlen(to) + 16 > sizeof pending) {
+		r = -ENOMEM;
+		goto done;
+	}
+	__scone_memcpy(pending, to, dl);
+	__scone_memcpy(pending + dl, ".scone-pending.", 15);
+	__scone_memcpy(pending + dl + 15, to + dl, __scone_strlen(to + dl) + 1);
+	lock();
+	struct sfs_entry en;
+	struct enode *open = 0;
+	if ((r = load(v)))
+		goto out;
+	if ((open = open_node(v, rf)) && (r = record(open)))
+		goto out;
+	if (sfs_vol_find(&v->v, rf, &en)) {
+		r = -ENOENT;
+		goto out;
+	}
+	if (!__scone_strncmp(rf, rt, SFS_PATH_MAX_SIZE))
+		goto out;
+	if ((flags & 1) && !sfs_vol_find(&v->v, rt, &en)) {
+		r = -EEXIST;
+		goto out;
+	}
+	if (open || open_node(v, rt)) {
+		r = -16;      /* EBUSY: an open file's handle is bound to its path */
+		goto out;
+	}
+	long fd = host_open(from, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0) {
+		r = fd;
+		goto out;
+	}
+	uint8_t mac[16];
+	uint64_t size;
+	long hsize = host(8, fd, 0, 2, 0);
+	r = copy_to(v, fd, hsize < 0 ? 0 : (uint64_t)hsize, rf, pending, rt, m1, m2, ms, buf, mac, &size);
+	host(3, fd, 0, 0, 0);
+	if (r)
+		goto out;
+	r = host(82, (long)pending, (long)to, 0, 0);
+	if (r) {
+		host(87, (long)pending, 0, 0, 0);
+		goto out;
+	}
+	struct sfs_entry ne = { rt, tl, SFS_KIND_ENCRYPTED, size, { 0 } };
+	__scone_memcpy(ne.digest, mac, 16);
+	int st = sfs_vol_set(&v->v, &ne);
+	if (!st)
+		st = sfs_vol_remove(&v->v, rf);
+	if (st) {
+		r = status_errno(st, "rename", rt, v);
+		goto out;
+	}
+	host(87, (long)from, 0, 0, 0);
+	v->dirty = 1;
+	r = commit(v);
+out:
+	unlock();
+done:
+	heap_free(m1, ms);
+	heap_free(m2, ms);
+	heap_free(buf, PAGE * 4);
+	return r;
 }
 
 static long unset(long fd);

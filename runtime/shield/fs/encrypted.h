@@ -22,6 +22,8 @@ long __scone_enc_open(int region, const char *path, long flags, long mode, int *
 /* stat family and unlink/rename on a path in region; *handled = 0: the host's. */
 long __scone_enc_path_call(int region, long nr, const long a[6], const char *path, int *handled)
 	__attribute__((weak));
+/* rename/renameat/renameat2 of a file within region: a copy bound to the new path. */
+long __scone_enc_rename(int region, const char *from, const char *to, long flags) __attribute__((weak));
 /* A call whose first argument is one of our descriptors. */
 long __scone_enc_fd_call(long nr, const long a[6]) __attribute__((weak));
 int __scone_enc_owns(long fd) __attribute__((weak));
