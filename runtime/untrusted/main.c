@@ -25,6 +25,7 @@
 #include <sys/platform/x86.h>
 #endif
 
+#include "debugger.h"
 #include "ethreads.h"
 #include "faults.h"
 #include "signals.h"
@@ -201,6 +202,7 @@ int main(int argc, char **argv, char **envp)
 	uint64_t t_note = now_ns();
 	if (scone_load(b, &n, &e, &base, err, sizeof err))
 		die(2, "%s: the enclave did not start: %s", prog, err);
+	scone_debug_register(base, n.hdr.enclave_size);
 	uint64_t t_load = now_ns();
 	struct scone_syscalls sys;
 	if (scone_syscalls_start(&sys, &knobs, n.config.tcs_count, err, sizeof err))
