@@ -7,7 +7,8 @@
 # weak references.
 SHIELD_SRC := $(wildcard $(TOP)shield/*.c) $(TOP)shield/fs/ephemeral.c \
 	$(TOP)shield/fs/encrypted.c $(TOP)shield/fs/veccall.S \
-	$(TOP)shield/fs/sfs_file.c $(TOP)shield/fs/sfs_volume.c
+	$(TOP)shield/fs/sfs_file.c $(TOP)shield/fs/sfs_volume.c \
+	$(wildcard $(TOP)shield/cas/*.c)
 SHIELD_OBJ := $(patsubst $(TOP)shield/%,$(O)/shield/%.o,$(SHIELD_SRC))
 SHIELD_CFLAGS := -O2 -g -std=gnu11 -Wall -Wextra -fPIE -fvisibility=hidden \
 	-fno-stack-protector -ffreestanding -fno-plt -mgeneral-regs-only \

@@ -236,6 +236,15 @@ static int mode_of(long region)
 	return region < 0 ? SCONE_FS_MODE_UNPROTECTED : regions[region].mode;
 }
 
+int __scone_shield_path_mode(const char *path)
+{
+	char p[SCONE_PATH_MAX];
+	if (!__scone_shield_on || !path || path[0] != '/')
+		return SCONE_FS_MODE_UNPROTECTED;
+	long r = resolve(AT_FDCWD, path, p);
+	return r < -1 ? -1 : mode_of(r);
+}
+
 /* One path argument: 1 = ephemeral, 2 = encrypted (*region says which),
  * 0 = the host's, <0 refused. */
 static long classify_in(long nr, long dirfd, const char *path, char *out, int *region)

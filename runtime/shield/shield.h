@@ -34,6 +34,11 @@ long __scone_shield_call(long nr, const long a[6], int *handled) SCONE_HIDDEN;
 /* mmap of a descriptor a shield owns (dispatch case 9). */
 long __scone_shield_mmap(const long a[6]) SCONE_HIDDEN;
 
+/* The region mode (enum scone_fs_mode) of an absolute path; -1 if the
+ * path cannot be resolved. For the attestation client, which writes
+ * injected files only into protected regions. */
+int __scone_shield_path_mode(const char *path) SCONE_HIDDEN;
+
 /* exit: commit what must be committed. */
 void __scone_shield_exit(void) SCONE_HIDDEN;
 

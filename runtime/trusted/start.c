@@ -21,6 +21,10 @@ extern const Elf64_Ehdr __ehdr_start SCONE_HIDDEN;
 int __libc_start_main(int (*)(int, char **, char **), int, char **,
 		      void (*)(void), void (*)(void), void (*)(void));
 int main(int, char **, char **);
+/* runtime/shield/cas/attest.c, linked by --scone-cas-key: its constructor
+ * has attested and installed the CAS's configuration; this calls main with
+ * the policy's argv. */
+int __scone_cas_main(int, char **, char **) __attribute__((weak)) SCONE_HIDDEN;
 
 static void check_config(uintptr_t base)
 {
@@ -217,5 +221,11 @@ _Noreturn void __scone_start(uintptr_t base, uint64_t host_args)
 		    (unsigned long)__scone_rt.cfg->heap_size,
 		    args.flags & SCONE_START_SIM ? "SIM" : "HW",
 		    __scone_client.async ? "async" : "sync", __scone_client.queues, __scone_client.entries);
-	__scone_exit(__libc_start_main(main, (int)av.count, argv, 0, 0, 0));
+	int (*entry)(int, char **, char **) = main;
+	if (__scone_rt.cfg->flags & SCONE_CONFIG_CAS) {
+		if (!__scone_cas_main)
+			__scone_abort("scone: this enclave was signed with a CAS key but linked without the attestation client; relink it with scone-gcc --scone-cas-key=HASH");
+		entry = __scone_cas_main;
+	}
+	__scone_exit(__libc_start_main(entry, (int)av.count, argv, 0, 0, 0));
 }

@@ -278,7 +278,12 @@ def link(inv, *, host, sysroot: str, cache_root: str, environ) -> int:
             # the encrypted-file shield (runtime/shield/fs/encrypted.c),
             # which shield.c reaches only through weak references
             common["cflags"] = [*common["cflags"], "-Wl,-u,__scone_enc_call"]
-        rc = _run(link_argv(inv, output=image, enclave=True, **common) + aux)
+        argv = link_argv(inv, output=image, enclave=True, **common)
+        if settings.params.cas_key:
+            # The attestation client (runtime/shield/cas) is reached only
+            # through a weak reference in START: name it so ld keeps it.
+            argv[1:1] = ["-Wl,-u,__scone_cas_main"]
+        rc = _run(argv + aux)
         if rc:
             return rc
         from scone_cc.enclave.build import finish

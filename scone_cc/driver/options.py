@@ -68,6 +68,10 @@ TABLE = (
     Option("--scone-allow=", JOINED, SCONE, env="SCONE_ALLOW", meta="NAME[,NAME]",
            help="link although the program calls NAME (fork, system, execve...); "
                 "those calls fail with ENOSYS at run time"),
+    Option("--scone-cas-key=", JOINED, SCONE, meta="SHA256",
+           help="pin the CAS whose key has this SHA-256 (scone-cas identity): before main the "
+                "enclave attests to it and gets its arguments, environment and secrets; "
+                "signed; implies --scone-crypto"),
     Option("--scone-crypto", FLAG, SCONE, env="SCONE_CRYPTO",
            help="link the shields' crypto library (<scone/crypto.h>, OpenSSL 3.0 inside, "
                 "symbols hidden); built once into the cache on first use"),

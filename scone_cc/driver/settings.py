@@ -25,6 +25,15 @@ def _flag(environ, name: str) -> bool:
     raise SconeError(f"{name}={environ[name]!r}: expected 1 or 0")
 
 
+def cas_key(text: str, what: str) -> bytes:
+    """The CAS key hash of ``--scone-cas-key``/``--cas-key``: 64 hex digits, as
+    ``scone-cas identity`` prints them (PROTOCOL.md §1)."""
+    text = text.strip().lower()
+    if len(text) != 64 or any(c not in "0123456789abcdef" for c in text):
+        raise SconeError(f"{what}={text!r}: expected the 64 hex digits `scone-cas identity` prints")
+    return bytes.fromhex(text)
+
+
 def link_settings(scone, environ) -> LinkSettings:
     """Resolve ``Invocation.scone`` and the environment into link settings.
 
@@ -38,6 +47,7 @@ def link_settings(scone, environ) -> LinkSettings:
 
     given = {}
     allow = []
+    kwargs_cas = b""
     native = _flag(environ, "SCONE_NATIVE")
     crypto = _flag(environ, "SCONE_CRYPTO")
     for name, env in _ENV.items():
@@ -53,6 +63,9 @@ def link_settings(scone, environ) -> LinkSettings:
             native = True
         elif name == "--scone-crypto":
             crypto = True
+        elif name == "--scone-cas-key":
+            kwargs_cas = cas_key(value, "--scone-cas-key")
+            crypto = True       # the attestation client runs on the crypto API
         elif name == "--scone-allow":
             allow.extend(value.split(","))
         else:
@@ -72,6 +85,8 @@ def link_settings(scone, environ) -> LinkSettings:
         kwargs["fs"] = fspolicy.merge(fs)
         # encrypted regions are served with the shields' crypto
         crypto = crypto or any(mode == "encrypted" for _, mode, _ in kwargs["fs"])
+    if kwargs_cas:
+        kwargs["cas_key"] = kwargs_cas
     key = given["--scone-key"][1] if "--scone-key" in given else None
     names = tuple(a.strip() for a in allow if a.strip())
     params = EnclaveParams(**kwargs)

@@ -184,7 +184,8 @@ def _params(loaded: Layout, config_offset: int, sigstruct: bytes | None,
         tcs_count=config["tcs_count"], nssa=config["nssa"],
         ssa_frame_pages=config["ssa_frame_pages"],
         debug=bool(config["flags"] & abi.CONFIG_DEBUG), isvprodid=isv[0], isvsvn=isv[1],
-        fs=fspolicy.decode(content[abi.CONFIG_FS_OFFSET:], where))
+        fs=fspolicy.decode(content[abi.CONFIG_FS_OFFSET:], where),
+        cas_key=config["cas_key_sha256"] if config["flags"] & abi.CONFIG_CAS else b"")
     return params, config
 
 

@@ -85,6 +85,7 @@ struct scone_exinfo {
 #define SCONE_CONFIG_MAGIC 0x4746434e4f435355ull /* "USCONCFG" little-endian */
 #define SCONE_CONFIG_VERSION 1u
 #define SCONE_CONFIG_DEBUG 1ull
+#define SCONE_CONFIG_CAS 2ull      /* cas_key_sha256 is set: attest before main */
 
 struct scone_thread_layout {       /* offsets from the enclave base */
 	uint64_t tcs;
@@ -108,7 +109,8 @@ struct scone_enclave_config {
 	uint64_t flags;            /* SCONE_CONFIG_DEBUG, ... */
 	uint64_t reserved[2];      /* zero */
 	uint8_t image_sha256[32];  /* SHA-256 of the whole image file */
-	uint8_t reserved2[88];     /* zero */
+	uint8_t cas_key_sha256[32]; /* SHA-256 of the CAS's SPKI (PROTOCOL.md §1), or zero */
+	uint8_t reserved2[56];     /* zero */
 	struct scone_thread_layout threads[SCONE_MAX_TCS];
 };
 _Static_assert(offsetof(struct scone_enclave_config, threads) == 208, "config ABI");
@@ -286,6 +288,21 @@ struct scone_hwm {
 	uint64_t stack_peak[SCONE_MAX_TCS]; /* TCS i: bytes of its stack used */
 };
 _Static_assert(offsetof(struct scone_hwm, stack_peak) == 88, "hwm ABI");
+/* SIM evidence (scone_cc/cas/PROTOCOL.md §3.1): in SIM the starter plays the
+ * CPU and the quoting enclave. args[0] = a host buffer of args[1] bytes
+ * holding the 64-byte REPORTDATA; the host writes back the 432-byte REPORT
+ * it builds from the SECS and SIGSTRUCT it measured and initialised itself
+ * (never from what the enclave says), then the SIM attestation key (PEM) it
+ * signs with, and answers their total length or -errno (-ENOENT: no key;
+ * -EPERM: not SIM). The enclave signs with that key (the starter carries no
+ * ECDSA; see runtime/shield/cas/README.md). */
+#define SCONE_OCALL_SIM_QUOTE 1026
+/* No SIM key yet: args[0] = a host buffer holding a new key's PEM (made in
+ * the enclave), args[1] its length; the host stores it 0600 where
+ * `scone-cas sim-key` keeps it, unless another start made one first. 0 or
+ * -errno. */
+#define SCONE_OCALL_SIM_KEY_CREATE 1027
+#define SCONE_SIM_REPORT_SIZE 432
 
 struct scone_start_args {
 	uint64_t argc;

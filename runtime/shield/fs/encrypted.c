@@ -72,6 +72,7 @@ struct volume {
 	int have_key, loaded, dirty, broken;
 	uint8_t expect_tag[32];
 	int have_tag;
+	int from_cas;                  /* key and tag came from the CAS (shield/cas) */
 	int sealed, seal_policy;       /* key to derive from seal at first use */
 	int key_source, warned;
 	struct scone_sim_seal seal;
@@ -401,6 +402,27 @@ int __scone_enc_region(int region, const char *prefix, size_t len, int key_sourc
 	return 0;
 }
 
+int __scone_enc_set_volume_key(const char *prefix, const uint8_t key[16], const uint8_t *tag)
+{
+	int r = -1;
+	lock();
+	for (int i = 0; i < MAX_VOLUMES; i++) {
+		struct volume *v = &vols[i];
+		if (!v->rlen || __scone_strlen(prefix) != v->rlen || __scone_strncmp(prefix, v->root, v->rlen) ||
+		    v->loaded)
+			continue;
+		__scone_memcpy(v->key, key, 16);
+		v->have_key = 1;
+		v->from_cas = 1;
+		v->have_tag = tag != 0;
+		if (tag)
+			__scone_memcpy(v->expect_tag, tag, 32);
+		r = 0;
+	}
+	unlock();
+	return r;
+}
+
 static long host_open(const char *path, long flags, long mode)
 {
 	return host(257, AT_FDCWD, (long)path, flags, mode);
@@ -413,6 +435,8 @@ static long load(struct volume *v)
 		return v->broken ? -EIO : 0;
 	if (v->warned++)
 		;
+	else if (v->have_key && v->from_cas)
+		__scone_log(SCONE_LOG_INFO, "fs shield: volume %s uses the key its CAS session gave", v->root);
 	else if (v->have_key)
 		__scone_log(SCONE_LOG_WARN, "fs shield: volume %s uses the key given in SCONE_FS_KEY (debug enclave only)", v->root);
 	else if (v->sealed)
@@ -420,7 +444,8 @@ static long load(struct volume *v)
 			    v->root, v->seal_policy == SCONE_FS_KEY_SEALED_MRSIGNER ? "MRSIGNER" : "MRENCLAVE");
 	else
 		__scone_log(SCONE_LOG_WARN, "fs shield: volume %s has no key: %s; its files are refused (EACCES)", v->root,
-			    v->key_source == SCONE_FS_KEY_CAS ? "CAS keys are not served yet" : "sealing on hardware (EGETKEY) is not served yet");
+			    v->key_source == SCONE_FS_KEY_CAS ? "its key comes from the CAS before main (a binary built with --scone-cas-key), and none came"
+			    : "sealing on hardware (EGETKEY) is not served yet");
 	if (!v->have_key && v->sealed) {
 		/* key = HKDF-SHA256(secret, salt, policy || MRENCLAVE or MRSIGNER || prefix) */
 		uint8_t info[1 + 32 + SCONE_PATH_MAX];
@@ -445,7 +470,8 @@ static long load(struct volume *v)
 	int st;
 	if (fd == -ENOENT) {
 		if (v->have_tag)
-			__scone_abortf("scone: volume %s refused: its metadata file is missing (a tag was given in SCONE_FS_TAG)", v->root);
+			__scone_abortf("scone: volume %s refused: its metadata file is missing (%s)", v->root,
+				       v->from_cas ? "the CAS holds a tag for it" : "a tag was given in SCONE_FS_TAG");
 		st = sfs_vol_init(&v->v, &cb, v->key, v->body, BODY_CAP);
 		v->dirty = 1;
 	} else if (fd < 0) {
@@ -459,8 +485,8 @@ static long load(struct volume *v)
 	}
 	v->loaded = 1;
 	if (st && v->have_tag)
-		__scone_abortf("scone: volume %s refused: %s (with the tag given in SCONE_FS_TAG)", v->root,
-			       sfs_strerror(st));
+		__scone_abortf("scone: volume %s refused: %s (with the tag %s)", v->root, sfs_strerror(st),
+			       v->from_cas ? "the CAS holds" : "given in SCONE_FS_TAG");
 	if (st) {
 		v->broken = 1;
 		__scone_log(SCONE_LOG_ERROR, "fs shield: volume %s refused: %s", v->root, sfs_strerror(st));
@@ -501,6 +527,8 @@ static long commit(struct volume *v)
 				char t[65];
 				hex(v->v.tag, 32, t);
 				__scone_log(SCONE_LOG_INFO, "fs shield: volume %s committed, tag %s", v->root, t);
+				if (__scone_enc_commit_hook && __scone_enc_commit_hook(v->root, v->v.tag))
+					r = -EIO;           /* on disk, but the CAS does not have it */
 			}
 		} else {
 			r = fd;

@@ -29,6 +29,16 @@ long __scone_enc_fd_call(long nr, const long a[6]) __attribute__((weak));
 int __scone_enc_owns(long fd) __attribute__((weak));
 void __scone_enc_release(long fd) __attribute__((weak));
 void __scone_enc_exit(void) __attribute__((weak));
+/*
+ * The attestation client (shield/cas), before main: the key and expected
+ * tag (NULL: none yet) the CAS holds for the volume whose root is prefix.
+ * 0, or -1 when no encrypted region has that root or it is in use already.
+ */
+int __scone_enc_set_volume_key(const char *prefix, const uint8_t key[16], const uint8_t *tag)
+	__attribute__((weak));
+/* Called after each commit of a volume with its new tag; nonzero = the tag
+ * did not reach the CAS, and the commit reports EIO (shield/cas defines it). */
+int __scone_enc_commit_hook(const char *root, const uint8_t tag[32]) __attribute__((weak));
 /* The symbol the driver names (-u) to link this part. */
 extern int __scone_enc_call __attribute__((weak));
 
