@@ -3,7 +3,7 @@
 # fs/ephemeral.c) — linked into $(O)/libscone-enclave.a with the trusted
 # runtime's flags. The format library (fs/sfs_*.c) and the crypto object
 # (crypto/) are built on their own.
-SHIELD_SRC := $(wildcard $(TOP)shield/*.c) $(TOP)shield/fs/ephemeral.c
+SHIELD_SRC := $(wildcard $(TOP)shield/*.c) $(TOP)shield/fs/ephemeral.c $(wildcard $(TOP)shield/net/*.c)
 SHIELD_OBJ := $(patsubst $(TOP)shield/%,$(O)/shield/%.o,$(SHIELD_SRC))
 SHIELD_CFLAGS := -O2 -g -std=gnu11 -Wall -Wextra -fPIE -fvisibility=hidden \
 	-fno-stack-protector -ffreestanding -fno-plt -mgeneral-regs-only \

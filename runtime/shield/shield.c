@@ -14,6 +14,7 @@
  */
 #include "shield.h"
 #include "fs/ephemeral.h"
+#include "net/net.h"
 #include "spin.h"
 
 #define EFAULT 14
@@ -51,8 +52,6 @@ void __scone_shield_init(void)
 	uint32_t n;
 	__scone_memcpy(&n, p, 4);
 	p += 4;
-	if (!n)
-		return;
 	if (n > MAX_REGIONS)
 		__scone_abort("scone: the file-system policy has more regions than the runtime takes");
 	for (uint32_t i = 0; i < n; i++) {
@@ -67,6 +66,9 @@ void __scone_shield_init(void)
 		p += 4 + len;
 	}
 	nregions = (int)n;
+	__scone_net_init(p, end);            /* the network policy follows */
+	if (!nregions && !__scone_net_on)
+		return;
 	long m = __scone_sys_mmap(0, SCONE_SHIELD_FDS, 3, 0x22, -1, 0);
 	if (m < 0)
 		__scone_abort("scone: no heap left for the shield's descriptor table; sign with a larger --heap");
@@ -305,6 +307,11 @@ static int fd_first(long nr)
 long __scone_shield_call(long nr, const long a[6], int *handled)
 {
 	*handled = 0;
+	if (__scone_net_on) {
+		long r = __scone_net_call(nr, a, handled);
+		if (*handled)
+			return r;
+	}
 	switch (nr) {
 	/* calls on a path */
 	case 2: return open_call(AT_FDCWD, (const char *)a[0], a[1], a[2], handled);

@@ -52,6 +52,7 @@ TABLE = (
     Option("--scone-heap=", JOINED, SCONE),
     Option("--scone-key=", JOINED, SCONE),
     Option("--scone-native", FLAG, SCONE),
+    Option("--scone-net=", JOINED, SCONE),
     Option("--scone-stack=", JOINED, SCONE),
     Option("--scone-tcs=", JOINED, SCONE),
     Option("--shared", FLAG, FORBIDDEN, _SHARED_WHY),

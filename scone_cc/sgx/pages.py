@@ -94,6 +94,9 @@ class EnclaveParams:
     # File-system shield regions (prefix, mode, key source), canonical order:
     # scone_cc/enclave/fspolicy.py; measured in the config page.
     fs: tuple = ()
+    # Network shield endpoints, canonical order: scone_cc/enclave/netpolicy.py;
+    # measured in the config page after the file-system policy.
+    net: tuple = ()
 
 
 @dataclass(frozen=True)
