@@ -67,6 +67,9 @@ def parse(text: str, what: str = "--scone-net") -> Endpoint:
     where, action, opts = words[:at], words[at], ":".join(words[at + 1:])
     host, port = "", 0
     if kind == "default":
+        if action == "tls":
+            raise SconeError(f"{what}={text!r}: default takes only clear or refuse "
+                             "(tls needs an endpoint's certificate)")
         if where or opts:
             raise SconeError(f"{what}={text!r}: default takes only an action, e.g. default:refuse")
     elif kind == "server":
@@ -129,9 +132,9 @@ def check_keys(endpoints, fs_regions, debug: bool) -> None:
             if (prefix == "/" or e[5] == prefix or e[5].startswith(prefix + "/")) and len(prefix) > best:
                 best, mode = len(prefix), m
         if mode not in ("encrypted", "ephemeral"):
-            raise SconeError(f"network policy: {e[0]} {e[1] or '*'}:{e[2]}: key {e[5]} lies in a "
-                             f"{mode} region the host reads in clear; put it in an encrypted "
-                             "region (--fs PREFIX:encrypted) or sign with --debug")
+            raise SconeError(f"network policy: {e[0]} {e[1] or '*'}:{e[2]}: key {e[5]} lies where the "
+                             f"host reads it in clear ({mode}); put it in an encrypted region "
+                             "(--fs PREFIX:encrypted) or sign with --debug")
 
 
 def _addr(host: str) -> bytes:
