@@ -14,12 +14,14 @@ SUDO=""
 # libmemcached-tools: their benchmarks. umoci, skopeo: scone-image builds
 # OCI images with them; runc, podman: the engines its tests run them under.
 # libssl-dev: the file-system shield's format library is tested on the host
-# over the system's libcrypto. dpkg-dev: dpkg-source for OpenSSL's source
-# package (the shields' crypto library); openssl: s_client, its test's peer.
+# over the system's libcrypto, and so is the CAS's C client test. dpkg-dev:
+# dpkg-source for OpenSSL's source package (the shields' crypto library);
+# openssl: s_client, its test's peer.
 PKGS="build-essential make gcc strace ccache cmake file xz-utils dpkg-dev
       qemu-system-x86 busybox-static cpio linux-image-amd64 linux-headers-amd64
       musl-tools tcl tzdata wrk redis-tools libmemcached-tools
-      umoci skopeo runc podman libssl-dev openssl"
+      umoci skopeo runc podman
+      libssl-dev openssl"
 
 # deb-src entry mirroring the deb entry, so `apt-get source musl` works.
 need_update=""
@@ -54,7 +56,7 @@ PY=${PYTHON:-python3}
 # runs from / because python -c puts the current directory first on
 # sys.path, where this checkout's own scone_cc would always be found.
 here=$(pwd -P)
-there=$(cd / && $PY -c 'import os, scone_cc, click, rich, lief, elftools, cryptography, capstone, yaml, pytest, kubernetes_validate
+there=$(cd / && $PY -c 'import os, scone_cc, click, rich, elftools, cryptography, capstone, yaml, pytest, kubernetes_validate, jsonschema, dcap_qvl
 print(os.path.dirname(os.path.dirname(os.path.realpath(scone_cc.__file__))))' 2>/dev/null || true)
 if [ "$there" != "$here" ] || ! command -v scone-gcc >/dev/null 2>&1; then
     $PY -m pip install -q -e '.[test]'

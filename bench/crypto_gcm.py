@@ -3,7 +3,7 @@
 Builds tests/crypto/progs/shield_crypto.c with ``scone-gcc --scone-crypto``
 (enclave, SIM) and with ``--scone-native`` (the same code as a static musl
 program), runs ``bench SECONDS BYTES`` (one
-``__scone_crypto_aes_gcm_encrypt`` call per 16 KiB or 1 MiB buffer, key
+``__scone_crypto_aes_gcm_encrypt`` call per 4 KiB, 16 KiB or 1 MiB buffer, key
 set-up included, as a file-system shield would call it) in each, once more
 in the enclave with AES-NI and PCLMUL masked off
 (``OPENSSL_ia32cap=~0x200000200000000``), and compares with the host's
@@ -116,7 +116,7 @@ def main(argv=None) -> None:
         _build(enclave)
         _build(native, "--scone-native")
         host = _host_build(Path(tmp))
-        for size in (16384, 1 << 20):
+        for size in (4096, 16384, 1 << 20):
             n = str(size)
             rows = [
                 ("enclave (SIM), scone crypto", _mbs([str(enclave), "bench", s, n])),

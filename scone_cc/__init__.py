@@ -1,7 +1,7 @@
 """scone: run unmodified C programs inside Intel SGX enclaves.
 
 This module must stay import-cheap: scone-gcc's compile path imports it on
-every invocation. Heavy dependencies (lief, pyelftools, capstone, rich,
+every invocation. Heavy dependencies (pyelftools, capstone, rich,
 cryptography) are imported only inside the modules that need them.
 """
 

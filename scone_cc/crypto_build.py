@@ -110,11 +110,12 @@ def openssl_key(dsc_sha256: str, stage1: str, gcc: str) -> str:
 
 
 def glue_files(root: Path) -> list[Path]:
-    """Our sources of the crypto object: the glue folder and the API header."""
+    """Our sources of the crypto object: the glue folder's code and Makefile, the API header."""
     files = [root / API_HEADER]
     for dirpath, dirnames, filenames in os.walk(root / GLUE_DIR):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d != "__pycache__")
-        files += [Path(dirpath) / f for f in sorted(filenames) if not f.startswith(".")]
+        files += [Path(dirpath) / f for f in sorted(filenames)
+                  if f == "Makefile" or f.endswith((".c", ".h", ".S"))]
     return files
 
 
@@ -193,7 +194,7 @@ def _build_openssl(cache: Path, sysroot: Path, final: Path, rec: dict, folder: P
     tmp = _tmpdir(cache, "openssl")
     try:
         t0 = time.monotonic()
-        _say(f"building OpenSSL {rec['version']} for the enclave (once; about 2-4 minutes "
+        _say(f"building OpenSSL {rec['version']} for the enclave (once; 2-6 minutes by load "
              "on 2 cores; later links use the cache)")
         tree = unpack(folder, rec, tmp)
         # Joined -isystem forms: Configure takes each word as one compiler flag.

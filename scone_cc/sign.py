@@ -7,15 +7,21 @@ facts. Bad input is one ``scone-sign: error: ...`` line and exit 2.
 
 from __future__ import annotations
 
-import json
 import sys
-from pathlib import Path
 
-import click
-
-from scone_cc.errors import SconeError, run_cli
+from scone_cc.errors import exit_on_signals
 
 PROG = "scone-sign"
+if sys.argv[0].endswith(PROG):
+    exit_on_signals(PROG)       # the imports take a while; Ctrl-C then is one line too
+
+import functools  # noqa: E402
+import json  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import click  # noqa: E402
+
+from scone_cc.errors import SconeError, click_main, run_cli  # noqa: E402
 
 
 def _console():
@@ -68,8 +74,10 @@ def _param_options(func):
         click.option("--stack", callback=_size("--stack"), metavar="SIZE",
                      help="Stack per enclave thread, e.g. 256K."),
         click.option("--tcs", callback=_count, metavar="N", help="Number of enclave threads (TCS)."),
-        click.option("--production/--debug", default=None,
-                     help="Sign without ATTRIBUTES.DEBUG (a release enclave), or with it."),
+        click.option("--production", "production_flag", is_flag=True,
+                     help="Sign without ATTRIBUTES.DEBUG (a release enclave)."),
+        click.option("--debug", "debug_flag", is_flag=True,
+                     help="Sign with ATTRIBUTES.DEBUG."),
         click.option("--isvprodid", type=click.IntRange(0, 0xFFFF), help="ISVPRODID (0..65535)."),
         click.option("--isvsvn", type=click.IntRange(0, 0xFFFF), help="ISVSVN (0..65535)."),
         click.option("--fs", "fs", multiple=True, callback=_fs, metavar="PREFIX:MODE[:KEYSRC]",
@@ -85,9 +93,25 @@ def _param_options(func):
                      help="SIGSTRUCT date (default: today UTC, or SOURCE_DATE_EPOCH; for "
                           "gendata/catsig the date of BINARY's SIGSTRUCT)."),
     ]
+
+    @functools.wraps(func)
+    def command(*args, production_flag, debug_flag, **kwargs):
+        # Two contradicting words are a mistake to report, not a race the last one wins.
+        if production_flag and debug_flag:
+            raise SconeError("--production and --debug contradict each other; give one of them")
+        production = True if production_flag else False if debug_flag else None
+        return func(*args, production=production, **kwargs)
+
     for option in reversed(options):
-        func = option(func)
-    return func
+        command = option(command)
+    return command
+
+
+def _wrote(output, text: str) -> None:
+    """The confirmation line: on stderr when the output is a stream (-o /dev/stdout)."""
+    from scone_cc.fsutil import is_stream
+
+    click.echo(text, err=is_stream(output))
 
 
 def _fs(ctx, param, value):
@@ -290,10 +314,10 @@ def gendata(binary, output, heap, stack, tcs, production, isvprodid, isvsvn, fs,
     step = two_step(binary, production=production, date=date,
                     params_update=_updates(heap, stack, tcs, isvprodid, isvsvn, fs, net))
     try:
-        atomic_write(output, step.data)
+        atomic_write(output, step.data, inputs=(binary,))
     except OSError as err:
         raise SconeError(f"{output}: cannot write ({err.strerror})") from None
-    click.echo(f"wrote {output} (MRENCLAVE {step.mrenclave.hex()}, date {step.date.isoformat()}): "
+    _wrote(output, f"wrote {output} (MRENCLAVE {step.mrenclave.hex()}, date {step.date.isoformat()}): "
                "sign it with RSA-3072 e=3, PKCS#1 v1.5 SHA-256 (openssl dgst -sha256 -sign key.pem), "
                f"then run `{PROG} catsig` with the same options")
 
@@ -347,10 +371,10 @@ def export_sgxs(binary, output):
 
     data = sgxs.write_sgxs(signing.read(binary).layout)
     try:
-        atomic_write(output, data)
+        atomic_write(output, data, inputs=(binary,))
     except OSError as err:
         raise SconeError(f"{output}: cannot write ({err.strerror})") from None
-    click.echo(f"wrote {output} ({len(data)} bytes)")
+    _wrote(output, f"wrote {output} ({len(data)} bytes)")
 
 
 @cli.command()
@@ -382,7 +406,7 @@ def diff(a, b, as_json):
 
 def main():
     """Console entry point: errors become one stderr line (scone_cc.errors.run_cli)."""
-    run_cli(PROG, cli)
+    run_cli(PROG, click_main, PROG, cli)
 
 
 if __name__ == "__main__":

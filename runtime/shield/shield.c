@@ -13,6 +13,7 @@
  * region go on to the host.
  */
 #include "shield.h"
+#include "fs/encrypted.h"
 #include "fs/ephemeral.h"
 #include "net/net.h"
 #include "spin.h"
@@ -45,7 +46,7 @@ static char cwd[SCONE_PATH_MAX];
 static int cwd_ok, cwd_lock;
 static int warned[512];
 
-void __scone_shield_init(void)
+void __scone_shield_init(char **envp, uint64_t sim_seal)
 {
 	const uint8_t *p = (const uint8_t *)__scone_rt.cfg + SCONE_CONFIG_FS_OFFSET;
 	const uint8_t *end = (const uint8_t *)__scone_rt.cfg + SCONE_PAGE_SIZE;
@@ -69,6 +70,14 @@ void __scone_shield_init(void)
 	__scone_net_init(p, end);            /* the network policy follows */
 	if (!nregions && !__scone_net_on)
 		return;
+	static struct scone_sim_seal seal;
+	const struct scone_sim_seal *sealp = 0;
+	if (sim_seal) {
+		if (!__scone_host_range(sim_seal, sizeof seal))
+			__scone_abort("scone: the SIM sealing block is not host memory");
+		__scone_memcpy(&seal, (const void *)sim_seal, sizeof seal);
+		sealp = &seal;
+	}
 	long m = __scone_sys_mmap(0, SCONE_SHIELD_FDS, 3, 0x22, -1, 0);
 	if (m < 0)
 		__scone_abort("scone: no heap left for the shield's descriptor table; sign with a larger --heap");
@@ -81,6 +90,13 @@ void __scone_shield_init(void)
 		__scone_log(SCONE_LOG_INFO, "fs shield: region %s %s", prefix, names[regions[i].mode]);
 		if (regions[i].mode == SCONE_FS_MODE_EPHEMERAL)
 			__scone_eph_root(prefix, regions[i].len);
+		if (regions[i].mode == SCONE_FS_MODE_ENCRYPTED) {
+			if (!__scone_enc_region)
+				__scone_log(SCONE_LOG_WARN, "fs shield: region %s: this binary was linked without the encrypted-file shield (link with scone-gcc --scone-fs); its files are refused (EACCES)", prefix);
+			else if (__scone_enc_region(i, prefix, regions[i].len, regions[i].key,
+						    !!(__scone_rt.cfg->flags & SCONE_CONFIG_DEBUG), envp, sealp))
+				__scone_abort("scone: too many encrypted regions");
+		}
 	}
 	__scone_shield_on = 1;
 }
@@ -222,32 +238,54 @@ static int mode_of(long region)
 	return region < 0 ? SCONE_FS_MODE_UNPROTECTED : regions[region].mode;
 }
 
-/* One path argument: 1 = ours (ephemeral), 0 = the host's, <0 refused. */
-static long classify(long nr, long dirfd, const char *path, char *out)
+/* One path argument: 1 = ephemeral, 2 = encrypted (*region says which),
+ * 0 = the host's, <0 refused. */
+static long classify_in(long nr, long dirfd, const char *path, char *out, int *region)
 {
 	long r = resolve(dirfd, path, out);
 	if (r < 0 && r != -1)
 		return r;
+	*region = (int)r;
 	switch (mode_of(r)) {
 	case SCONE_FS_MODE_EPHEMERAL:
 		return 1;
 	case SCONE_FS_MODE_UNPROTECTED:
 		return 0;
+	case SCONE_FS_MODE_ENCRYPTED:
+		if (__scone_enc_open && r < 8)
+			return 2;
+		warn_once(nr, "an encrypted region this binary cannot serve");
+		return -EACCES;
 	default:
-		warn_once(nr, "an encrypted or authenticated region (not served yet)");
+		warn_once(nr, "an authenticated region (not served yet)");
 		return -EACCES;
 	}
+}
+
+static long classify(long nr, long dirfd, const char *path, char *out)
+{
+	int region;
+	return classify_in(nr, dirfd, path, out, &region);
+}
+
+/* A call on a descriptor a shield owns. */
+static long fd_call(long nr, const long a[6])
+{
+	if (__scone_shield_fdflag[a[0]] == 2)
+		return __scone_enc_fd_call(nr, a);
+	return __scone_eph_fd_call(nr, a);
 }
 
 static long one_path(long nr, const long a[6], long dirfd, int pi, int *handled)
 {
 	char p[SCONE_PATH_MAX];
 	const char *path = (const char *)a[pi];
+	int region;
 	if (dirfd != AT_FDCWD && path && !path[0] && __scone_shield_owns_fd(dirfd)) {
 		*handled = 1;     /* AT_EMPTY_PATH-like calls on our descriptor */
-		return __scone_eph_fd_call(nr, a);
+		return fd_call(nr, a);
 	}
-	long c = classify(nr, dirfd, path, p);
+	long c = classify_in(nr, dirfd, path, p, &region);
 	if (c == 0) {
 		*handled = 0;
 		return 0;
@@ -255,14 +293,17 @@ static long one_path(long nr, const long a[6], long dirfd, int pi, int *handled)
 	*handled = 1;
 	if (c < 0)
 		return c;
+	if (c == 2)
+		return __scone_enc_path_call(region, nr, a, p, handled);
 	return __scone_eph_path_call(nr, a, p);
 }
 
 static long two_paths(long nr, const long a[6], long d1, int p1, long d2, int p2, int *handled)
 {
 	char x[SCONE_PATH_MAX], y[SCONE_PATH_MAX];
-	long c1 = classify(nr, d1, (const char *)a[p1], x);
-	long c2 = classify(nr, d2, (const char *)a[p2], y);
+	int r1, r2;
+	long c1 = classify_in(nr, d1, (const char *)a[p1], x, &r1);
+	long c2 = classify_in(nr, d2, (const char *)a[p2], y, &r2);
 	if (c1 == 0 && c2 == 0) {
 		*handled = 0;
 		return 0;
@@ -272,15 +313,18 @@ static long two_paths(long nr, const long a[6], long d1, int p1, long d2, int p2
 		return c1;
 	if (c2 < 0)
 		return c2;
-	if (c1 != c2 || resolve(d1, (const char *)a[p1], x) != resolve(d2, (const char *)a[p2], y))
+	if (c1 != c2 || r1 != r2)
 		return -18;       /* EXDEV: across regions, or in and out of one */
+	if (c1 == 2)
+		return __scone_enc_rename(r1, x, y, nr == 316 ? a[4] : 0);
 	return __scone_eph_rename(nr, x, y, nr == 316 ? a[4] : 0);
 }
 
 static long open_call(long dirfd, const char *path, long flags, long mode, int *handled)
 {
 	char p[SCONE_PATH_MAX];
-	long c = classify(2, dirfd, path, p);
+	int region;
+	long c = classify_in(2, dirfd, path, p, &region);
 	if (c == 0) {
 		*handled = 0;
 		return 0;
@@ -288,6 +332,8 @@ static long open_call(long dirfd, const char *path, long flags, long mode, int *
 	*handled = 1;
 	if (c < 0)
 		return c;
+	if (c == 2)
+		return __scone_enc_open(region, p, flags, mode, handled);
 	return __scone_eph_open(p, flags, mode);
 }
 
@@ -367,16 +413,24 @@ long __scone_shield_call(long nr, const long a[6], int *handled)
 	/* calls on a descriptor: the per-fd flag is the whole cost */
 	if (fd_first(nr) && __scone_shield_owns_fd(a[0])) {
 		*handled = 1;
-		return __scone_eph_fd_call(nr, a);
+		return fd_call(nr, a);
 	}
 	switch (nr) {
 	case 33: case 292:                                     /* dup2/dup3 onto one of ours */
 		if (__scone_shield_owns_fd(a[1]) && a[0] != a[1]) {
+			if (__scone_shield_fdflag[a[1]] == 2) {
+				__scone_enc_release(a[1]);
+				break;                         /* then the host's dup2 */
+			}
 			*handled = 1;
 			return __scone_eph_dup_onto(nr, a);
 		}
 		break;
 	case 436:                                              /* close_range */
+		if (__scone_enc_release && !(a[2] & 4))
+			for (unsigned long fd = (unsigned long)a[0]; fd <= (unsigned long)a[1] && fd < SCONE_SHIELD_FDS; fd++)
+				if (__scone_shield_fdflag[fd] == 2)
+					__scone_enc_release((long)fd);
 		*handled = 1;
 		return __scone_eph_close_range(a);
 	case 40: case 326: case 275:                           /* sendfile, copy_file_range, splice */
@@ -393,9 +447,13 @@ long __scone_shield_call(long nr, const long a[6], int *handled)
 
 long __scone_shield_mmap(const long a[6])
 {
+	if (__scone_shield_fdflag[a[4]] == 2)
+		return -19;       /* ENODEV: mappings of encrypted files are not served yet */
 	return __scone_eph_mmap(a);
 }
 
 void __scone_shield_exit(void)
 {
+	if (__scone_enc_exit)
+		__scone_enc_exit();
 }

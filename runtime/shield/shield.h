@@ -16,11 +16,14 @@
 
 /* Nonzero once START found a policy: the only cost without one. */
 extern int __scone_shield_on SCONE_HIDDEN;
-/* fd -> nonzero when a shield owns it (lazily allocated with the policy). */
+/* fd -> nonzero when a shield owns it: 1 ephemeral, 2 encrypted (lazily
+ * allocated with the policy). */
 extern uint8_t *__scone_shield_fdflag SCONE_HIDDEN;
 
 /* START: read the measured policy from the config page. */
-void __scone_shield_init(void) SCONE_HIDDEN;
+/* START: read the measured policy from the config page; sim_seal: SIM's
+ * struct scone_sim_seal (host memory) or 0. */
+void __scone_shield_init(char **envp, uint64_t sim_seal) SCONE_HIDDEN;
 
 /*
  * The door: *handled = 1 and the result when a shield served call nr,

@@ -140,7 +140,7 @@ _Noreturn void __scone_start(uintptr_t base, uint64_t host_args)
 	__scone_memcpy(&args, (const void *)host_args, sizeof args);
 	for (unsigned i = 0; i < sizeof args.reserved / sizeof args.reserved[0]; i++)
 		if (args.reserved[i] && i != SCONE_START_SYSCALL_AREA && i != SCONE_START_ETHREADS &&
-		    i != SCONE_START_SIGNALS)
+		    i != SCONE_START_SIGNALS && i != SCONE_START_SIM_SEAL)
 			__scone_eexit(SCONE_EXIT_ABORT, 0);
 	if (args.ocall % 8 || !__scone_host_range(args.ocall, sizeof(struct scone_ocall)))
 		__scone_eexit(SCONE_EXIT_ABORT, 0);
@@ -183,7 +183,7 @@ _Noreturn void __scone_start(uintptr_t base, uint64_t host_args)
 	__scone_rt.log_level = __scone_log_parse(find_env(envp, "SCONE_LOG", 9));
 	__scone_threads_init(args.hwcap2, args.flags);
 	__scone_signals_init(args.reserved[SCONE_START_SIGNALS]);
-	__scone_shield_init();
+	__scone_shield_init(envp, args.flags & SCONE_START_SIM ? args.reserved[SCONE_START_SIM_SEAL] : 0);
 
 	uint64_t *rnd = (uint64_t *)(envp + ev.count + 1 + 2 * NAUX);
 	rnd[0] = rdrand64();

@@ -35,6 +35,7 @@
 #include "loader.h"
 #include "selfexe.h"
 #include "sim.h"
+#include "simseal.h"
 #include "sthreads.h"
 
 /* The HW backend may be left out of a build; SIM never is. */
@@ -212,6 +213,15 @@ int main(int argc, char **argv, char **envp)
 		b->mrenclave(e, mr);
 		print_version(b, &n, mr, &knobs, sys.kmod_fd >= 0);
 	}
+	static struct scone_sim_seal seal;
+	int sealed = 0;
+	if (b == &scone_backend_sim) {
+		uint8_t mr[32];
+		b->mrenclave(e, mr);
+		sealed = scone_sim_seal(&n, mr, &seal, err, sizeof err);
+		if (sealed < 0)
+			die(2, "%s", err);
+	}
 	uint64_t tcs[SCONE_MAX_TCS];
 	for (uint32_t i = 0; i < knobs.ethreads; i++)
 		tcs[i] = n.config.threads[i].tcs;
@@ -230,6 +240,7 @@ int main(int argc, char **argv, char **envp)
 	args.hwcap2 = getauxval(AT_HWCAP2);
 	args.reserved[SCONE_START_SYSCALL_AREA] = (uint64_t)(uintptr_t)sys.area;
 	args.reserved[SCONE_START_SIGNALS] = (uint64_t)(uintptr_t)scone_signals_init(sys.area);
+	args.reserved[SCONE_START_SIM_SEAL] = sealed ? (uint64_t)(uintptr_t)&seal : 0;
 
 	if (scone_ethreads_start(b, e, tcs, knobs.ethreads, b == &scone_backend_sim ? cycles : 0, err, sizeof err))
 		die(2, "%s", err);

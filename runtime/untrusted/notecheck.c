@@ -103,13 +103,14 @@ int scone_note_parse(const uint8_t *sec, size_t secsize, const uint8_t *image,
 	if (h->magic != SCONE_NOTE_MAGIC || h->version != SCONE_NOTE_VERSION)
 		FAIL(".note.scone: magic 0x%x version %u, expected 0x%x version %u (built by another scone version?)",
 		     h->magic, h->version, SCONE_NOTE_MAGIC, SCONE_NOTE_VERSION);
-	if (h->enclave_size < 2 * PAGE || (h->enclave_size & (h->enclave_size - 1)) ||
-	    h->enclave_size > (1ull << 47))
+	if (h->enclave_size < SCONE_NOTE_MIN_SIZE || (h->enclave_size & (h->enclave_size - 1)) ||
+	    h->enclave_size > SCONE_NOTE_MAX_SIZE)
 		FAIL(".note.scone: enclave_size 0x%llx is not a power of two in [8 KiB, 128 TiB]",
 		     (unsigned long long)h->enclave_size);
-	if (h->ssa_frame_pages < 1 || h->ssa_frame_pages > 64)
-		FAIL(".note.scone: ssa_frame_pages %u outside [1, 64]", h->ssa_frame_pages);
-	if (h->nruns < 1 || h->nruns > (1u << 20))
+	if (h->ssa_frame_pages < 1 || h->ssa_frame_pages > SCONE_NOTE_MAX_SSA_FRAME_PAGES)
+		FAIL(".note.scone: ssa_frame_pages %u outside [1, %u]", h->ssa_frame_pages,
+		     SCONE_NOTE_MAX_SSA_FRAME_PAGES);
+	if (h->nruns < 1 || h->nruns > SCONE_NOTE_MAX_RUNS)
 		FAIL(".note.scone: nruns %u outside [1, 2^20]", h->nruns);
 	if (h->runs_offset != sizeof *h)
 		FAIL(".note.scone: runs_offset %u, expected %zu", h->runs_offset, sizeof *h);
@@ -185,6 +186,8 @@ int scone_note_parse(const uint8_t *sec, size_t secsize, const uint8_t *image,
 		FAIL(".note.scone: config_offset 0x%llx is not a measured read-only page of the blob",
 		     (unsigned long long)h->config_offset);
 	memcpy(&n->config, n->blob + cfg->src_offset, sizeof n->config);
+	n->fs_policy = n->blob + cfg->src_offset + sizeof n->config;
+	n->fs_policy_size = cfg->src_size > SCONE_CONFIG_FS_OFFSET ? cfg->src_size - SCONE_CONFIG_FS_OFFSET : 0;
 	const struct scone_enclave_config *c = &n->config;
 	if (c->magic != SCONE_CONFIG_MAGIC || c->version != SCONE_CONFIG_VERSION ||
 	    c->enclave_size != h->enclave_size || c->image_end != h->config_offset ||

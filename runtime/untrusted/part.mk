@@ -1,6 +1,7 @@
 # runtime/untrusted: $(O)/scone-starter, the untrusted half of every scone
 # binary (host gcc + glibc, static so the final binary runs anywhere;
-# --build-id gives it the PT_NOTE that lief needs to add .note.scone;
+# --build-id names the build; scone-gcc appends the scone sections after its
+# bytes without touching its segments, so strip keeps it working;
 # stripped, since every scone binary carries it).
 # The kernel module's user library (kmod/lib) is compiled in: sthreads sleep
 # in scone.ko when /dev/scone exists. hostile.c is empty here; the

@@ -4,8 +4,11 @@
 ending in ``?`` are linked only if present.
 """
 
+import contextlib
 import os
 import subprocess
+import tempfile
+from pathlib import Path
 
 from scone_cc.errors import SconeError
 
@@ -139,11 +142,71 @@ def warn(lines, prog: str = "scone-gcc") -> None:
     sys.stderr.flush()
 
 
-def _run(argv) -> int:
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (gcc -> collect2 -> ld), deepest first."""
+    out = []
     try:
-        rc = subprocess.run(argv).returncode
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                kids = [int(k) for k in f.read().split()]
+        except OSError:
+            continue
+        for kid in kids:
+            out += _descendants(kid) + [kid]
+    return out
+
+
+def _subreaper() -> None:
+    """Become the parent of our orphans (PR_SET_CHILD_SUBREAPER), so that an
+    ld whose gcc was killed is still ours to find and stop."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)
+
+
+def _stop_all() -> None:
+    """SIGKILL every descendant until none is left: one forked while we list
+    them becomes ours (subreaper) and is found by the next round."""
+    import signal
+    import time
+
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        tree = _descendants(os.getpid())
+        for pid in tree:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        while True:         # reap what died: zombies keep no file open, but count
+            try:
+                pid, _ = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                pid = 0
+            if pid == 0:
+                break
+        if not tree:
+            return
+        time.sleep(0.002)
+
+
+def _run(argv) -> int:
+    """Run gcc; if we are interrupted, stop it and everything it started.
+
+    Killing gcc alone would leave ld running, and ld would write the image
+    file after we removed it.
+    """
+    _subreaper()
+    try:
+        rc = subprocess.Popen(argv).wait()
     except OSError as err:
         raise SconeError(f"{argv[0]}: cannot run the host compiler ({err.strerror})") from None
+    except BaseException:   # also inside Popen: gcc may be forked, not yet known
+        _stop_all()
+        raise
     return rc if rc >= 0 else 128 - rc
 
 
@@ -162,8 +225,6 @@ def link(inv, *, host, sysroot: str, cache_root: str, environ) -> int:
     output = inv.output or "a.out"
     crypto = None
     if settings.crypto:
-        from pathlib import Path
-
         from scone_cc import crypto_build
 
         crypto = str(crypto_build.current(Path(sysroot)))
@@ -174,14 +235,26 @@ def link(inv, *, host, sysroot: str, cache_root: str, environ) -> int:
     if not enclave:
         return _run(link_argv(inv, output=output, enclave=False, **common))
 
-    out_dir, base = os.path.split(output)
-    image = os.path.join(out_dir, f".{base}.enclave-{os.getpid()}.tmp")
+    from scone_cc.fsutil import new_temp, output_target
+
+    # Before ld runs: an output that is an input, a directory, or in a
+    # missing or unwritable folder is one line and exit 2, not ld's errors.
+    target = output_target(output, inputs=inv.inputs)
+    # -o /dev/null: the image never goes beside a device.
+    folder = Path(tempfile.gettempdir()) if target.stream else target.path.parent
     try:
+        image = str(new_temp(folder, f"{target.path.name}.enclave"))
+    except OSError as err:
+        raise SconeError(f"{output}: cannot write the output: folder {folder}: {err.strerror}; "
+                         "choose another place") from None
+    try:
+        if any(mode == "encrypted" for _, mode, _ in settings.params.fs):
+            # the encrypted-file shield (runtime/shield/fs/encrypted.c),
+            # which shield.c reaches only through weak references
+            common["cflags"] = [*common["cflags"], "-Wl,-u,__scone_enc_call"]
         rc = _run(link_argv(inv, output=image, enclave=True, **common))
         if rc:
             return rc
-        from pathlib import Path
-
         from scone_cc.enclave.build import finish
 
         warnings = finish(Path(image), Path(output), sysroot=Path(sysroot), params=settings.params,

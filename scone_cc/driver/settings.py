@@ -78,8 +78,15 @@ def link_settings(scone, environ) -> LinkSettings:
         kwargs["tcs_count"] = parse_count(text, what=what.rstrip("="))
     if fs:
         kwargs["fs"] = fspolicy.merge(fs)
+        # encrypted regions are served with the shields' crypto
+        crypto = crypto or any(mode == "encrypted" for _, mode, _ in kwargs["fs"])
     if net:
         kwargs["net"] = netpolicy.merge(net)
     key = given["--scone-key"][1] if "--scone-key" in given else None
     names = tuple(a.strip() for a in allow if a.strip())
-    return LinkSettings(native, EnclaveParams(**kwargs), key, names, crypto)
+    params = EnclaveParams(**kwargs)
+    if not native:
+        from scone_cc.enclave.layout import check_fits
+
+        check_fits(params)      # before ld runs, not after
+    return LinkSettings(native, params, key, names, crypto)

@@ -98,6 +98,14 @@ NOTE_HEADER = Struct("scone_note_header", 88, (
 
 SRC_ZERO, SRC_IMAGE, SRC_BLOB = 0, 1, 2  # enum scone_run_source
 
+# note.h: what a reader accepts. notecheck.c and note.validate apply the
+# same checks with them; tests/enclave/test_note_agreement.py feeds one
+# corpus of malformed notes to both readers.
+NOTE_MIN_SIZE = 2 * 4096                # SCONE_NOTE_MIN_SIZE: enclave_size in [8 KiB, 128 TiB]
+NOTE_MAX_SIZE = 1 << 47                 # SCONE_NOTE_MAX_SIZE
+NOTE_MAX_SSA_FRAME_PAGES = 64           # SCONE_NOTE_MAX_SSA_FRAME_PAGES
+NOTE_MAX_RUNS = 1 << 20                 # SCONE_NOTE_MAX_RUNS
+
 # note.h: struct scone_note_run.
 NOTE_RUN = Struct("scone_note_run", 32, (
     ("offset", 0, "Q"), ("count", 8, "I"), ("secinfo", 12, "H"),

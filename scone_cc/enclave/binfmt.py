@@ -1,26 +1,26 @@
 """The scone binary: starter ELF + enclave image + ``.note.scone``.
 
 DESIGN.md §4 and ``runtime/include/scone/note.h``. ``write`` adds to the
-starter, with lief, section ``.scone.enclave`` (the image file), the note
+starter, section ``.scone.enclave`` (the image file), the note
 ``.note.scone`` (note.encode) and section ``.scone.starter`` (the starter as it
 was given, so that a re-sign whose layout changes the note's size can write
 the binary afresh). ``read`` takes it apart again and reports where it departs
 from its canonical encoding; ``write_signature`` replaces the note.
 
-lief is imported only inside the functions that edit ELF files.
+The sections are appended by hand (container.append), not by an ELF
+rewriting library: the starter's segments must stay exactly as linked.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
-import stat
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
 from scone_cc.enclave import abi, container, fspolicy, netpolicy, layout as layout_mod, note
 from scone_cc.errors import SconeError
-from scone_cc.fsutil import atomic_output, atomic_write
+from scone_cc.fsutil import atomic_write
 from scone_cc.sgx.pages import EnclaveParams, Layout, PageRun, PageType
 
 
@@ -45,59 +45,49 @@ class SconeBinary:
 
 
 def write(path, *, starter: bytes, image: bytes, layout: Layout,
-          sigstruct: bytes | None) -> None:
-    """Write the final binary to ``path`` atomically, mode 0755 (DESIGN.md §4).
+          sigstruct: bytes | None, inputs=()) -> None:
+    """Write the final binary to ``path`` (DESIGN.md §4) through fsutil's one door.
 
-    ``starter`` must be an ELF with a PT_NOTE (link it with --build-id): lief
-    1.0 drops added notes otherwise.
+    A new file gets mode 0777 masked by the umask, as ld gives; a device or
+    FIFO is written as a stream; ``path`` must not be one of ``inputs``.
     """
-    _write(Path(path), starter, image, note.encode(layout, image, sigstruct), 0o755)
+    _write(Path(path), starter, image, note.encode(layout, image, sigstruct), inputs=inputs)
 
 
-def _write(path: Path, starter: bytes, image: bytes, desc: bytes, mode: int) -> None:
+def assemble(starter: bytes, image: bytes, desc: bytes) -> bytes:
+    """The final binary's bytes: ``starter`` with the three scone sections appended.
+
+    The starter's program headers and loaded bytes stay as its linker wrote
+    them (container.append), so its .bss stays inside its PT_LOAD and
+    strip/objcopy give a binary that still starts.
+    """
     try:
         starter_parts = container.sections(starter, "starter")
     except SconeError as err:
         raise SconeError(f"{err} (the starter is <sysroot>/libexec/scone-starter)") from None
     if container.NOTE_SECTION in starter_parts or container.IMAGE_SECTION in starter_parts:
         raise SconeError("starter already holds an enclave; pass the plain scone-starter")
+    name = abi.NOTE_NAME + b"\0"
+    the_note = (struct.pack("<III", len(name), len(desc), abi.NOTE_TYPE)
+                + name + bytes(-len(name) % 4) + desc + bytes(-len(desc) % 4))
+    return container.append(starter, "starter", [
+        (container.STARTER_SECTION, container.SHT_PROGBITS, 16, starter),
+        (container.IMAGE_SECTION, container.SHT_PROGBITS, 16, image),
+        (container.NOTE_SECTION, container.SHT_NOTE, 4, the_note),
+    ])
 
-    import lief
 
-    lief.logging.disable()
-    config = lief.ELF.Builder.config_t()
-    config.notes = True
-    binary = lief.ELF.parse(starter)
-    if binary is None:
-        raise SconeError("starter: lief cannot parse it; rebuild the sysroot")
-    if not any(s.type == lief.ELF.Segment.TYPE.NOTE for s in binary.segments):
-        raise SconeError("starter has no PT_NOTE segment, so the note cannot be added; "
-                         "link the starter with -Wl,--build-id")
-    # Two passes: lief 1.0 places a non-loaded section before it grows the
-    # program header table for the note, which then overwrites the section.
-    binary.add(lief.ELF.Note.create(abi.NOTE_NAME.decode(), abi.NOTE_TYPE, list(desc),
-                                    section_name=container.NOTE_SECTION))
-    binary = lief.ELF.parse(binary.write_to_bytes(config))
-    for name, content in ((container.IMAGE_SECTION, image),
-                          (container.STARTER_SECTION, starter)):
-        section = lief.ELF.Section(name)
-        section.type = lief.ELF.Section.TYPE.PROGBITS
-        section.alignment = 16
-        section.content = memoryview(content)
-        binary.add(section, loaded=False)
-    # Notes are written by the first pass; rebuilding them again would turn
-    # namesz 6 into 7 (lief 1.0 keeps the NUL it read as part of the name).
-    config.notes = False
+def _write(path: Path, starter: bytes, image: bytes, desc: bytes, **kw) -> None:
+    data = assemble(starter, image, desc)
+    _check_written(data, starter, image, desc, path)
     try:
-        with atomic_output(path, mode) as tmp:
-            binary.write(str(tmp), config)
-            _check_written(tmp.read_bytes(), starter, image, desc, path)
+        atomic_write(path, data, 0o777, **kw)
     except OSError as err:
         raise SconeError(f"{path}: cannot write: {err.strerror}") from None
 
 
 def _check_written(data: bytes, starter: bytes, image: bytes, desc: bytes, path: Path) -> None:
-    # lief reports some failures only by writing a different file: read back.
+    # Read the parts back as every reader will before anything is written.
     parts = container.locate(data, str(path))
     wanted = {"image": (parts.image, image), "note": (parts.desc, desc),
               "starter": (parts.starter or (0, 0), starter)}
@@ -124,6 +114,7 @@ def read(path) -> SconeBinary:
     image = data[parts.image[0]:parts.image[0] + parts.image[1]]
     desc = data[parts.desc[0]:parts.desc[0] + parts.desc[1]]
     dec = note.decode(desc, where)
+    note.validate(dec, len(desc), image, where)    # what the starter refuses, refused here
     sigstruct = dec.sigstruct if any(dec.sigstruct) else None
 
     runs = []
@@ -162,6 +153,15 @@ def read(path) -> SconeBinary:
                 for r, c in zip(runs, canonical.runs)]
         loaded = Layout(loaded.size, loaded.ssa_frame_pages, tuple(runs))
     return SconeBinary(path, image, loaded, params, sigstruct, desc, tuple(problems))
+
+
+def starter_problems(path) -> list[str]:
+    """What keeps the starter of ``path`` from running (container.starter_problems)."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as err:
+        raise SconeError(f"{path}: cannot read: {err.strerror}") from None
+    return container.starter_problems(data, str(path))
 
 
 def _params(loaded: Layout, config_offset: int, sigstruct: bytes | None,
@@ -212,12 +212,12 @@ def write_signature(path, layout: Layout, sigstruct: bytes | None) -> None:
 
     The image stays. If the new descriptor has the size of the old one (the
     same image and TCS count) only its bytes change; otherwise the binary is
-    written afresh from the starter it keeps. Atomic; the mode is kept.
+    written afresh from the starter it keeps. Atomic; a symlink stays and its
+    target is written; mode, owner and group are kept.
     """
     path = Path(path)
     try:
         data = path.read_bytes()
-        mode = stat.S_IMODE(os.stat(path).st_mode)
     except OSError as err:
         raise SconeError(f"{path}: cannot read: {err.strerror}") from None
     parts = container.locate(data, str(path))
@@ -226,7 +226,8 @@ def write_signature(path, layout: Layout, sigstruct: bytes | None) -> None:
     off, size = parts.desc
     if len(desc) == size:
         try:
-            atomic_write(path, data[:off] + desc + data[off + size:], mode)
+            atomic_write(path, data[:off] + desc + data[off + size:], keep_owner=True,
+                         stream_ok=False, what="binary")
         except OSError as err:
             raise SconeError(f"{path}: cannot write: {err.strerror}") from None
         return
@@ -234,4 +235,4 @@ def write_signature(path, layout: Layout, sigstruct: bytes | None) -> None:
         raise SconeError(f"{path}: the new layout changes the note's size and the binary "
                          "keeps no starter to rebuild from; relink it with scone-gcc")
     starter = data[parts.starter[0]:parts.starter[0] + parts.starter[1]]
-    _write(path, starter, image, desc, mode)
+    _write(path, starter, image, desc, keep_owner=True, stream_ok=False, what="binary")

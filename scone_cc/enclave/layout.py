@@ -18,6 +18,36 @@ from scone_cc.sgx.pages import PAGE_SIZE, R, W, EnclaveParams, Layout, PageRun, 
 # sgx-spec §4: FS/GSLIMIT only matter to 32-bit enclaves; all ones is "no limit".
 SEG_LIMIT = 0xFFFFFFFF
 
+# The largest enclave we lay out. SECS.SIZE is the next power of two at or
+# above image + heap + TCS x (guard + stack + TCS + SSA + thread page), and
+# every page of it is reserved at start and every added page is measured (a
+# 1 TiB heap is 268 million EADD records: minutes of signing and start-up).
+# 64 GiB is far above what SGX hardware's EPC holds; raise it here if needed.
+MAX_ENCLAVE_SIZE = 64 << 30
+
+
+def check_fits(params: EnclaveParams, image_end: int = 0) -> int:
+    """SECS.SIZE for ``params`` and an image of ``image_end`` bytes; SconeError if
+    it exceeds MAX_ENCLAVE_SIZE (64 GiB), naming what takes the room."""
+    per_thread = PAGE_SIZE + params.stack_size + PAGE_SIZE * (2 + params.nssa * params.ssa_frame_pages)
+    end = image_end + PAGE_SIZE + params.heap_size + params.tcs_count * per_thread
+    size = max(8192, 1 << (end - 1).bit_length())
+    if size > MAX_ENCLAVE_SIZE:
+        raise SconeError(
+            f"enclave parameters: heap {_gib(params.heap_size)} + {params.tcs_count} threads x "
+            f"stack {_gib(params.stack_size)} (+ image) need an enclave of {_gib(size)} (SGX "
+            f"enclave sizes are powers of two); the most scone lays out is "
+            f"{_gib(MAX_ENCLAVE_SIZE)}: lower the heap (--scone-heap/--heap), the stack or the TCS count")
+    return size
+
+
+def _gib(n: int) -> str:
+    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if n >= 1 << shift:
+            value = n / (1 << shift)
+            return f"{value:g} {unit}" if value < 1e6 else f"{n >> shift} {unit}"
+    return f"{n} bytes"
+
 
 def compute(image: bytes, params: EnclaveParams) -> Layout:
     """Lay out the enclave for ``image`` (an ELF static-pie) and ``params``.
@@ -32,6 +62,7 @@ def compute(image: bytes, params: EnclaveParams) -> Layout:
     """
     _check_params(params)
     img = elfimage.parse(image)
+    check_fits(params, img.end)
     runs = [PageRun(s.page_offset, s.pages, PageType.REG, s.perms, True,
                     image[s.file_start:s.file_end], f"image PT_LOAD[{s.index}]")
             for s in img.segments]

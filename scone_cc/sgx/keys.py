@@ -14,7 +14,7 @@ import stat
 from pathlib import Path
 
 from scone_cc.errors import SconeError
-from scone_cc.fsutil import atomic_write
+from scone_cc.fsutil import atomic_write, output_target
 from scone_cc.paths import config_dir
 from scone_cc.sgx.sigstruct import Signer
 
@@ -55,16 +55,60 @@ def _check_rsa(key, path: Path, what: str):
     return key
 
 
-def permission_warnings(path: Path) -> list[str]:
-    """A warning if the key file can be read by its group or by others."""
+def _who(bits: int, shift: int) -> str:
+    """'its group', 'others' or 'its group and others' for the r/w bit at ``shift``."""
+    group, other = bits & (0o010 << shift), bits & (0o001 << shift)
+    return " and ".join(w for w, on in (("its group", group), ("others", other)) if on)
+
+
+def _owner(uid: int) -> str:
+    import pwd
+
     try:
-        mode = stat.S_IMODE(os.stat(path).st_mode)
+        return f"user {pwd.getpwuid(uid).pw_name} (uid {uid})"
+    except KeyError:
+        return f"uid {uid}"
+
+
+def permission_warnings(path: Path) -> list[str]:
+    """What lets someone else read or replace the key: one warning line each.
+
+    The file: readable by its group or others (they can sign as you),
+    writable by them or owned by another user (they can replace it). Its
+    folder (after symlinks): writable by its group or others without the
+    sticky bit, or owned by another user (the key can be swapped).
+    """
+    out = []
+    try:
+        st = os.stat(path)
     except OSError:
-        return []
-    if mode & 0o077:
-        who = "everyone" if mode & 0o007 else "its group"
-        return [f"{path}: private key is readable by {who} (mode {mode:04o}); run `chmod 600 {path}`"]
-    return []
+        return out
+    mode = stat.S_IMODE(st.st_mode)
+    me = os.geteuid()
+    wrong = []
+    if mode & 0o044:
+        wrong.append(f"readable by {_who(mode, 2)}")
+    if mode & 0o022:
+        wrong.append(f"writable by {_who(mode, 1)}")
+    if wrong:
+        out.append(f"{path}: private key is {' and '.join(wrong)} (mode {mode:04o}); "
+                   f"run `chmod 600 {path}`")
+    if st.st_uid not in (me, 0):
+        out.append(f"{path}: private key is owned by {_owner(st.st_uid)}, not by you: "
+                   "they can read and replace it; use a key of your own")
+    folder = Path(os.path.realpath(path)).parent
+    try:
+        fst = os.stat(folder)
+    except OSError:
+        return out
+    fmode = stat.S_IMODE(fst.st_mode)
+    if fmode & 0o022 and not fmode & stat.S_ISVTX:
+        out.append(f"{path}: its folder {folder} is writable by {_who(fmode, 1)} "
+                   f"(mode {fmode:04o}): they can replace the key; run `chmod go-w {folder}`")
+    if fst.st_uid not in (me, 0):
+        out.append(f"{path}: its folder {folder} is owned by {_owner(fst.st_uid)}, who can "
+                   "replace the key; keep keys in a folder of your own")
+    return out
 
 
 def load_private_key(path) -> tuple[object, list[str]]:
@@ -114,13 +158,20 @@ def _generate_pem() -> bytes:
 
 
 def keygen(path, *, force: bool = False) -> Path:
-    """Write a new RSA-3072, e=3 private key to ``path`` (mode 0600, atomically)."""
+    """Write a new RSA-3072, e=3 private key to ``path`` (mode 0600, atomically).
+
+    Only into a regular file: a private key never goes to a device or a
+    FIFO (where it would be read by whoever holds the other end, or lost).
+    """
     path = Path(path)
-    if path.exists() and not force:
+    target = output_target(path, what="key", stream_ok=False)
+    if target.existing is not None and not force:
         raise SconeError(f"{path}: already exists; choose another name or pass --force to replace it")
-    if not path.parent.is_dir():
-        raise SconeError(f"{path.parent}: no such directory for the key file")
-    atomic_write(path, _generate_pem(), mode=0o600)
+    try:
+        atomic_write(path, _generate_pem(), 0o600, what="key", stream_ok=False)
+    except OSError as err:
+        raise SconeError(f"{path}: cannot write the key ({err.strerror}); "
+                         "choose a folder you can write to") from None
     return path
 
 

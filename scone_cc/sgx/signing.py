@@ -223,6 +223,7 @@ def verify_binary(path) -> Check:
     """Play EINIT on a binary: encoding, signature, measurement, attributes (§6)."""
     binary = read(path)
     problems = list(binary.problems)
+    problems += _binfmt().starter_problems(path)
     mr = measure.mrenclave(binary.layout)
     try:
         if measure.mrenclave(_compute(binary.image, binary.params)) != mr:

@@ -100,3 +100,24 @@ def test_a_file_that_does_not_match_is_refused(tmp_path):
     (tmp_path / "a.tar.gz").write_text("jello")
     with pytest.raises(Exception, match="does not match"):
         openssl_source.verify(tmp_path, cand)
+
+
+def test_keys(tmp_path):
+    """OpenSSL's build is keyed by source, configuration, musl and gcc; the
+    crypto object by that and our code, not by our documentation."""
+    from scone_cc import crypto_build
+
+    k = crypto_build.openssl_key("d" * 64, "s" * 64, "12.2.0")
+    assert k == crypto_build.openssl_key("d" * 64, "s" * 64, "12.2.0")
+    assert k != crypto_build.openssl_key("e" * 64, "s" * 64, "12.2.0")
+    assert k != crypto_build.openssl_key("d" * 64, "t" * 64, "12.2.0")
+    glue = tmp_path / crypto_build.GLUE_DIR
+    glue.mkdir(parents=True)
+    (tmp_path / crypto_build.API_HEADER).parent.mkdir(parents=True)
+    (tmp_path / crypto_build.API_HEADER).write_text("api")
+    (glue / "a.c").write_text("one")
+    first = crypto_build.crypto_key(k, tmp_path)
+    (glue / "README.md").write_text("words")
+    assert crypto_build.crypto_key(k, tmp_path) == first
+    (glue / "a.c").write_text("two")
+    assert crypto_build.crypto_key(k, tmp_path) != first

@@ -6,25 +6,19 @@ with their sources) or from an independent implementation (Python's
 """
 
 import os
-import socket
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.ciphers import algorithms
+from cryptography.hazmat.primitives.kdf.kbkdf import CounterLocation, KBKDFCMAC, Mode
 
-from .conftest import PROGS, scone_gcc
+from scone_cc import crypto_build
 
-cryptography = pytest.importorskip("cryptography")
-
-from cryptography import x509  # noqa: E402
-from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
-from cryptography.hazmat.primitives.kdf.kbkdf import (CounterLocation, KBKDFCMAC,  # noqa: E402
-                                                      Mode)
-from cryptography.hazmat.primitives.ciphers import algorithms  # noqa: E402
-
-from scone_cc import crypto_build  # noqa: E402
+from .conftest import scone_gcc
 
 
 def test_only_the_api_is_global(crypto_lib, sysroot):
@@ -90,6 +84,11 @@ def test_tls13_over_a_bio_pair(crypto_prog, run_enclave):
     assert "FAIL" not in out.stdout and out.stdout.rstrip().endswith("0 failures")
 
 
+def test_many_threads_at_once(crypto_prog, run_enclave):
+    out = run_enclave([crypto_prog, "threads"])
+    assert out.returncode == 0 and out.stdout.startswith("ok "), out.stdout + out.stderr
+
+
 def _pem_identity(tmp_path: Path):
     """A CA and a server certificate for localhost, made outside with cryptography."""
     import datetime
@@ -150,16 +149,19 @@ TWO_COPIES_C = r"""
 #include <stdio.h>
 #include <string.h>
 #include <openssl/evp.h>
+#include <openssl/ssl.h>
 #include <scone/crypto.h>
 
 int main(void)
 {
 	unsigned char a[32], b[32];
 	unsigned int n = 0;
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
 
-	/* The program's own OpenSSL ... */
-	if (!EVP_Digest("abc", 3, a, &n, EVP_sha256(), NULL) || n != 32)
+	/* The program's own OpenSSL (libssl too, as a server with its own TLS) ... */
+	if (!ctx || !EVP_Digest("abc", 3, a, &n, EVP_sha256(), NULL) || n != 32)
 		return 1;
+	SSL_CTX_free(ctx);
 	/* ... and the runtime's, in the same enclave. */
 	if (__scone_crypto_sha256("abc", 3, b))
 		return 2;
@@ -177,7 +179,8 @@ def test_program_with_its_own_openssl(openssl_dir, crypto_lib, tmp_path, run_enc
     src = tmp_path / "two.c"
     src.write_text(TWO_COPIES_C)
     scone_gcc(["-O2", "--scone-crypto", f"-I{openssl_dir / 'include'}", src,
-               openssl_dir / "lib" / "libcrypto.a", "-o", tmp_path / "two"])
+               openssl_dir / "lib" / "libssl.a", openssl_dir / "lib" / "libcrypto.a",
+               "-o", tmp_path / "two"])
     out = run_enclave([tmp_path / "two"])
     assert out.returncode == 0, out.stderr
     # FIPS 180-2 appendix B.1.

@@ -2,6 +2,7 @@
 
 import shutil
 import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
@@ -38,13 +39,14 @@ def debian_source(package: str, dest: Path) -> Path:
     from scone_cc.paths import cache_dir
 
     store = cache_dir() / "test-sources" / package
-    store.mkdir(parents=True, exist_ok=True)
     if not list(store.glob("*.orig.tar.*")):
-        if shutil.which("apt-get") is None:
-            pytest.skip("apt-get is not available to fetch Debian sources")
-        out = run(["apt-get", "source", "--download-only", package], cwd=store)
-        if out.returncode != 0 or not list(store.glob("*.orig.tar.*")):
-            pytest.skip(f"cannot fetch the {package} source package: {out.stderr.strip()[-300:]}")
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "apps"))
+        from appkit.source import SourceUnavailable, apt_source
+
+        try:
+            apt_source(package, store)
+        except SourceUnavailable as why:
+            pytest.fail(str(why))
     tarball = sorted(p for p in store.glob("*.orig.tar.*") if "orig-" not in p.name)[0]
     with tarfile.open(tarball) as tf:
         top = tf.getnames()[0].split("/")[0]

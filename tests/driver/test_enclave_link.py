@@ -72,7 +72,7 @@ def test_key_warning_reaches_the_user(scone_gcc, tmp_path, eenv):
     key.chmod(0o644)
     out = run([scone_gcc, f"--scone-key={key}", "hello.c", "-o", "h"], cwd=tmp_path, env=eenv)
     assert out.returncode == 0, out.stderr
-    assert out.stderr == (f"scone-gcc: warning: {key}: private key is readable by everyone "
-                          f"(mode 0644); run `chmod 600 {key}`\n")
+    assert out.stderr == (f"scone-gcc: warning: {key}: private key is readable by its group and "
+                          f"others (mode 0644); run `chmod 600 {key}`\n")
     res = run([str(tmp_path / "h"), "k"], env=eenv)
     assert (res.returncode, res.stdout) == (3, "hello k\n"), res.stderr

@@ -45,3 +45,21 @@ def test_errors_name_the_setting():
         link_settings((("--scone-stack", "1000"),), {})
     with pytest.raises(SconeError, match=r"^SCONE_NATIVE='maybe': expected 1 or 0"):
         link_settings((), {"SCONE_NATIVE": "maybe"})
+
+
+@pytest.mark.parametrize("words, env", [
+    ((("--scone-heap", "1024G"),), {}),            # a 2 TiB enclave
+    ((), {"SCONE_HEAP": "64G"}),                   # 64 GiB + the rest: SIZE 128 GiB
+    ((("--scone-tcs", "64"), ("--scone-stack", "1G")), {}),
+])
+def test_enclave_larger_than_64_gib_is_refused_before_the_link(words, env):
+    with pytest.raises(SconeError, match=r"the most scone lays out is 64 GiB") as err:
+        link_settings(words, env)
+    assert "\n" not in str(err.value) and err.value.exit_code == 2
+
+
+def test_enclave_of_64_gib_is_accepted():
+    # 63 GiB of heap + 8 x 256 KiB stacks fits below 2^36 bytes (SIZE = 64 GiB).
+    assert link_settings((("--scone-heap", "63G"),), {}).params.heap_size == 63 << 30
+    # Native links have no enclave: the bound does not apply.
+    assert link_settings((("--scone-heap", "1024G"),), {"SCONE_NATIVE": "1"}).native

@@ -165,3 +165,14 @@ def test_real_enclave_ld_image(ld_image):
     assert [r.offset for r in lay.runs[:len(loads)]] == [s["p_vaddr"] for s in loads]
     assert lay.runs[len(loads)].what == "config"
 
+
+
+def test_enclave_size_is_bounded(hand_image):
+    """SECS.SIZE above 64 GiB is refused with one line (the documented maximum)."""
+    from scone_cc.errors import SconeError
+
+    big = EnclaveParams(heap_size=64 << 30, tcs_count=1)
+    with pytest.raises(SconeError, match="need an enclave of 128 GiB.*64 GiB"):
+        layout.compute(hand_image, big)
+    ok = layout.compute(hand_image, EnclaveParams(heap_size=(64 << 30) - (1 << 20), tcs_count=1))
+    assert ok.size == 64 << 30

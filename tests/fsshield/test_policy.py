@@ -114,12 +114,12 @@ def test_host_cannot_turn_a_region_off(fs_build, fs_env, tmp_path):
     assert v.returncode != 0
 
 
-def test_encrypted_region_is_refused_until_served(fs_build, fs_env, tmp_path):
-    """Encrypted regions are not served yet: opening a file there fails
-    (EACCES) and nothing reaches the host in clear."""
+def test_authenticated_region_is_refused_until_served(fs_build, fs_env, tmp_path):
+    """Authenticated regions are not served yet: opening a file there fails
+    (EACCES) and nothing reaches the host."""
     d = tmp_path / "data"
     d.mkdir()
-    shielded = fs_build(HELLO, f"--scone-fs={d}:encrypted")
+    shielded = fs_build(HELLO, f"--scone-fs={d}:authenticated")
     r = run([str(shielded), str(d / "x")], fs_env, timeout=60)
     assert r.returncode == 1, r.stderr
     assert "EACCES" in r.stdout

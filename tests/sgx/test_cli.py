@@ -199,6 +199,27 @@ def test_bad_options(signed_binary, tmp_path):
     assert signed_binary.read_bytes() == before
 
 
+def test_production_and_debug_together_are_refused(signed_binary):
+    before = signed_binary.read_bytes()
+    for order in (("--production", "--debug"), ("--debug", "--production")):
+        line = one_error(ss("sign", signed_binary, *order))
+        assert "--production and --debug contradict each other" in line
+    assert signed_binary.read_bytes() == before
+    assert "contradict" in one_error(ss("gendata", signed_binary, "-o", signed_binary.parent / "d",
+                                        "--production", "--debug"))
+    assert not (signed_binary.parent / "d").exists()
+
+
+def test_usage_errors_are_one_line(signed_binary):
+    for args in (("keygen",), ("sign",), ("show", signed_binary, "--frobnicate"),
+                 ("export-sgxs", signed_binary), ("sign", signed_binary, "--isvsvn", "70000"),
+                 ("no-such-command",)):
+        line = one_error(ss(*args))
+        assert "--help" in line or "Invalid value" in line, line
+    r = ss("--help")
+    assert r.returncode == 0 and "keygen" in r.stdout
+
+
 def test_keygen_and_dev_key(tmp_path, unsigned_binary, scone_env):
     out = ss("keygen", "-o", tmp_path / "k.pem")
     assert out.returncode == 0 and oct(os.stat(tmp_path / "k.pem").st_mode & 0o777) == "0o600"

@@ -72,9 +72,45 @@ def test_readable_key_is_a_warning(tmp_path, sample_key):
     path.write_bytes(sample_key.read_bytes())
     os.chmod(path, 0o644)
     key, warnings = keys.load_private_key(path)
-    assert len(warnings) == 1 and "readable by everyone" in warnings[0] and "chmod 600" in warnings[0]
+    assert warnings == [f"{path}: private key is readable by its group and others (mode 0644); "
+                        f"run `chmod 600 {path}`"]
     os.chmod(path, 0o640)
-    assert "its group" in keys.load_private_key(path)[1][0]
+    assert "readable by its group (mode 0640)" in keys.load_private_key(path)[1][0]
+    # 0622: nobody else can read it, but others can replace it.
+    os.chmod(path, 0o622)
+    (line,) = keys.load_private_key(path)[1]
+    assert "private key is writable by its group and others (mode 0622)" in line
+    assert "key is readable" not in line
+
+
+def test_key_folder_others_can_write_is_a_warning(tmp_path, sample_key):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o777)
+    path = shared / "k.pem"
+    path.write_bytes(sample_key.read_bytes())
+    os.chmod(path, 0o600)
+    (line,) = keys.load_private_key(path)[1]
+    assert f"its folder {shared} is writable by its group and others (mode 0777)" in line
+    # The same folder through a symlink: the folder that holds the key counts.
+    (tmp_path / "link").symlink_to(shared)
+    (line,) = keys.load_private_key(tmp_path / "link" / "k.pem")[1]
+    assert f"its folder {shared} is writable" in line
+    os.chmod(shared, 0o1777)    # sticky, as /tmp: others cannot replace our file
+    assert keys.load_private_key(path)[1] == []
+    os.chmod(shared, 0o700)
+    assert keys.load_private_key(path)[1] == []
+
+
+def test_key_owned_by_another_user_is_a_warning(tmp_path, sample_key):
+    if os.geteuid() != 0:
+        pytest.skip("needs root to give a file to another user")
+    path = tmp_path / "k.pem"
+    path.write_bytes(sample_key.read_bytes())
+    os.chmod(path, 0o600)
+    os.chown(path, 65534, 65534)
+    (line,) = keys.load_private_key(path)[1]
+    assert "is owned by user nobody (uid 65534), not by you" in line
 
 
 def test_public_modulus(sample_public, sample_key):

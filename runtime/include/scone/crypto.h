@@ -157,7 +157,8 @@ int __scone_tls_config_identity_pem(scone_tls_config *cfg, const char *chain_pem
  * certificate). */
 int __scone_tls_config_trust(scone_tls_config *cfg, const void *pem_or_der, size_t len);
 
-/* A connection; a client checks the server's name against `peer_name` (SNI too). */
+/* A connection. A client sends `peer_name` as SNI and, when the config has
+ * trust anchors, checks the server's certificate against it; NULL for none. */
 scone_tls *__scone_tls_new(scone_tls_config *cfg, const char *peer_name);
 void __scone_tls_free(scone_tls *t);
 

@@ -155,6 +155,16 @@ _Static_assert(sizeof(struct scone_thread) == 128, "thread ABI");
 /* reserved[SCONE_START_SIGNALS]: struct scone_signal_box * (host memory,
  * 64-byte aligned), or 0: no signals reach the enclave. */
 #define SCONE_START_SIGNALS 2
+/* reserved[SCONE_START_SIM_SEAL]: struct scone_sim_seal * (host memory), or
+ * 0: SIM only, when the policy has a region whose key is sealed. EGETKEY
+ * emulated from a per-machine secret: it protects nothing against the
+ * machine's root. */
+#define SCONE_START_SIM_SEAL 3
+struct scone_sim_seal {
+	uint8_t secret[32];        /* the per-machine secret file's content */
+	uint8_t mrenclave[32];     /* as the SIM backend measured it */
+	uint8_t mrsigner[32];      /* SHA-256 of the SIGSTRUCT's modulus */
+};
 
 /* Signals the host forwards (issue 5): the enclave asks for a signal with
  * the OCALL below once the application installs a handler; the host's

@@ -34,6 +34,15 @@
 #define SCONE_NOTE_VERSION 1u
 #define SCONE_SIGSTRUCT_SIZE 1808u
 
+/*
+ * What a reader accepts (notecheck.c; scone_cc/enclave/note.py validate
+ * applies the same limits, held against these by tests/enclave/test_abi_offsets.py).
+ */
+#define SCONE_NOTE_MIN_SIZE (2ull * 4096)         /* enclave_size: power of two in [MIN, MAX] */
+#define SCONE_NOTE_MAX_SIZE (1ull << 47)
+#define SCONE_NOTE_MAX_SSA_FRAME_PAGES 64u
+#define SCONE_NOTE_MAX_RUNS (1u << 20)
+
 struct scone_note_header {
 	uint32_t magic;            /* SCONE_NOTE_MAGIC */
 	uint32_t version;          /* SCONE_NOTE_VERSION */

@@ -5,11 +5,12 @@
  */
 #include <pthread.h>
 #include <string.h>
+#include <time.h>
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/rand.h>
-#include <openssl/ssl.h>
 
 #include "internal.h"
 
@@ -17,10 +18,30 @@ static struct sc_algs algs;
 static int algs_ok;
 static pthread_once_t algs_once = PTHREAD_ONCE_INIT;
 static __thread char last_error[160];
+static __thread int drbg_tuned;
+
+/*
+ * OpenSSL's DRBGs also reseed after a time interval, which makes every
+ * generate call read the clock. Inside an enclave the host controls time, so
+ * the interval guarantees nothing there, and each read may cost a trip out
+ * of the enclave. Reseeding by count of calls (and on fork) stays as
+ * OpenSSL has it. The primary DRBG is shared; the other two are per thread.
+ */
+static void untime_drbg(EVP_RAND_CTX *drbg)
+{
+	time_t none = 0;
+	OSSL_PARAM params[2];
+
+	params[0] = OSSL_PARAM_construct_time_t(OSSL_DRBG_PARAM_RESEED_TIME_INTERVAL, &none);
+	params[1] = OSSL_PARAM_construct_end();
+	if (drbg)
+		EVP_RAND_CTX_set_params(drbg, params);
+}
 
 static void fetch_algs(void)
 {
-	if (!OPENSSL_init_ssl(OPENSSL_INIT_NO_LOAD_CONFIG, NULL))
+	/* libcrypto only: libssl comes in with the first TLS config (tls.c). */
+	if (!OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL))
 		return;
 	algs.sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
 	algs.gcm128 = EVP_CIPHER_fetch(NULL, "AES-128-GCM", NULL);
@@ -29,12 +50,21 @@ static void fetch_algs(void)
 	algs.hkdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
 	algs.kbkdf = EVP_KDF_fetch(NULL, "KBKDF", NULL);
 	algs_ok = algs.sha256 && algs.gcm128 && algs.gcm256 && algs.cmac && algs.hkdf && algs.kbkdf;
+	if (algs_ok)
+		untime_drbg(RAND_get0_primary(NULL));
 }
 
 const struct sc_algs *sc_algs(void)
 {
 	pthread_once(&algs_once, fetch_algs);
-	return algs_ok ? &algs : NULL;
+	if (!algs_ok)
+		return NULL;
+	if (!drbg_tuned) {
+		drbg_tuned = 1;
+		untime_drbg(RAND_get0_public(NULL));
+		untime_drbg(RAND_get0_private(NULL));
+	}
+	return &algs;
 }
 
 int sc_fail(void)

@@ -33,7 +33,8 @@ scone_tls_config *__scone_tls_config_new(int server)
 {
 	scone_tls_config *cfg;
 
-	if (!sc_algs() || !(cfg = OPENSSL_zalloc(sizeof *cfg)))
+	if (!sc_algs() || !OPENSSL_init_ssl(OPENSSL_INIT_NO_LOAD_CONFIG, NULL)
+	    || !(cfg = OPENSSL_zalloc(sizeof *cfg)))
 		return NULL;
 	cfg->server = !!server;
 	if (!(cfg->ctx = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method()))

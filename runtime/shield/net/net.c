@@ -426,8 +426,14 @@ static long fail(struct conn *c, long fd, const char *what)
 	if (!c->failed) {
 		char t[80];
 		ep_text(&eps[c->ep], t, sizeof t);
-		__scone_log(SCONE_LOG_WARN, "net shield: %s: fd %ld: %s: %s; the connection is closed",
-			    t, fd, what, why());
+		const struct endpoint *e = &eps[c->ep];
+		if (e->kind == SCONE_NET_KIND_CLIENT)
+			__scone_log(SCONE_LOG_WARN, "net shield: %s: fd %ld: %s: %s (the peer must hold a "
+				    "certificate from %s for the name %s); the connection is closed",
+				    t, fd, what, why(), e->ca, e->name);
+		else
+			__scone_log(SCONE_LOG_WARN, "net shield: %s: fd %ld: %s: %s; the connection is closed",
+				    t, fd, what, why());
 		c->failed = 1;
 		c->err = -ECONNRESET;
 	}

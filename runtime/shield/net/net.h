@@ -11,8 +11,8 @@
 #include "../shield.h"
 
 /* The per-fd flag's value for a socket the network shield owns (the file
- * system shield's descriptors hold 1). */
-#define SCONE_SHIELD_FD_NET 2
+ * system shield's descriptors hold 1, ephemeral, and 2, encrypted). */
+#define SCONE_SHIELD_FD_NET 3
 
 /* Nonzero once START found a network policy. */
 extern int __scone_net_on SCONE_HIDDEN;

@@ -4,12 +4,14 @@
  *   kat                          NIST/RFC vectors (below, with their sources)
  *   kdf KEY LABEL CONTEXT LEN    hex in, derived key out (checked outside)
  *   ecdsa MSG                    SPKI, signature, certificate, CSR (hex lines)
+ *   threads                      the API from 8 threads at once
  *   tls-pair                     TLS 1.3 client and server over a BIO pair
  *   tls-serve CERT KEY [CA]      accept one TCP client on 127.0.0.1, echo a line
  *   bench SECONDS [BYTES]        AES-128-GCM MB/s, one call per BYTES (16 KiB)
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -366,6 +368,38 @@ static int tls_pair(void)
 		__scone_tls_free(c3);
 	}
 	__scone_tls_config_free(vcfg);
+	/* Mutual TLS: a server that trusts one client certificate requires it. */
+	static uint8_t ccert[2048];
+	size_t ccl;
+	scone_crypto_key *ck = __scone_crypto_ec_generate();
+	scone_tls_config *mcfg = __scone_tls_config_new(1), *idcfg = __scone_tls_config_new(0);
+	int ok = ck && mcfg && idcfg
+	         && !__scone_crypto_x509_self_signed(ck, "client.test", 1, NULL, NULL, 0, ccert,
+	                                             sizeof ccert, &ccl)
+	         && !__scone_tls_config_identity(mcfg, cert, cl, k)
+	         && !__scone_tls_config_trust(mcfg, ccert, ccl)
+	         && !__scone_tls_config_identity(idcfg, ccert, ccl, ck);
+	for (int j = 0; ok && j < 2; j++) {
+		scone_tls *s4 = __scone_tls_new(mcfg, NULL), *c4 = __scone_tls_new(j ? ccfg : idcfg, NULL);
+		for (i = 0, cs = ss = SCONE_CRYPTO_EAGAIN; i < 10 && ss == SCONE_CRYPTO_EAGAIN; i++) {
+			if (cs == SCONE_CRYPTO_EAGAIN)
+				cs = __scone_tls_handshake(c4);
+			pump(c4, s4);
+			ss = __scone_tls_handshake(s4);
+			pump(s4, c4);
+			/* TLS 1.3: the client is done before the server has seen its certificate. */
+			if (!cs)
+				__scone_tls_read(c4, buf, sizeof buf);
+		}
+		check(j ? "mutual tls refuses a client without a certificate"
+		        : "mutual tls accepts the trusted client", j ? ss == SCONE_CRYPTO_EFAIL : ss == 0);
+		__scone_tls_free(s4);
+		__scone_tls_free(c4);
+	}
+	check("mutual tls set-up", ok);
+	__scone_tls_config_free(mcfg);
+	__scone_tls_config_free(idcfg);
+	__scone_crypto_key_free(ck);
 	__scone_tls_free(s2);
 	__scone_tls_free(c2);
 	__scone_tls_free(s);
@@ -375,6 +409,46 @@ static int tls_pair(void)
 	__scone_crypto_key_free(k);
 	printf("%d failures\n", failures);
 	return failures != 0;
+}
+
+/* Many threads at once (lthreads inside the enclave): OpenSSL's locks and
+ * once-initialisation under the runtime's futexes. */
+static void *worker(void *arg)
+{
+	uint8_t key[16], iv[12], pt[4096], ct[4096], back[4096], tag[16], d1[32], d2[32];
+	long bad = 0;
+
+	for (int i = 0; i < 200; i++) {
+		if (__scone_crypto_random(key, sizeof key) || __scone_crypto_random(iv, sizeof iv)
+		    || __scone_crypto_random(pt, sizeof pt))
+			bad++;
+		if (__scone_crypto_aes_gcm_encrypt(key, 16, iv, 12, &i, sizeof i, pt, sizeof pt, ct, tag)
+		    || __scone_crypto_aes_gcm_decrypt(key, 16, iv, 12, &i, sizeof i, ct, sizeof ct, back, tag)
+		    || memcmp(pt, back, sizeof pt))
+			bad++;
+		if (__scone_crypto_sha256(pt, sizeof pt, d1) || __scone_crypto_sha256(back, sizeof back, d2)
+		    || memcmp(d1, d2, 32))
+			bad++;
+	}
+	(void)arg;
+	return (void *)bad;
+}
+
+static int threads(void)
+{
+	pthread_t t[8];
+	long bad = 0;
+	void *r;
+
+	for (int i = 0; i < 8; i++)
+		if (pthread_create(&t[i], NULL, worker, NULL))
+			return 1;
+	for (int i = 0; i < 8; i++) {
+		pthread_join(t[i], &r);
+		bad += (long)r;
+	}
+	check("8 threads x 200 gcm/sha256/random rounds", bad == 0);
+	return bad != 0;
 }
 
 static char *slurp(const char *path, size_t *len)
@@ -512,6 +586,8 @@ int main(int argc, char **argv)
 		return kdf(argv + 2);
 	if (argc == 3 && !strcmp(argv[1], "ecdsa"))
 		return ecdsa(argv + 2);
+	if (argc == 2 && !strcmp(argv[1], "threads"))
+		return threads();
 	if (argc == 2 && !strcmp(argv[1], "tls-pair"))
 		return tls_pair();
 	if (argc == 4 && !strcmp(argv[1], "tls-serve"))

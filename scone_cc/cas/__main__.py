@@ -1,0 +1,3 @@
+from scone_cc.cas.cli import main
+
+main()
