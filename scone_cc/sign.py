@@ -21,6 +21,7 @@ from pathlib import Path  # noqa: E402
 
 import click  # noqa: E402
 
+from scone_cc import __version__  # noqa: E402
 from scone_cc.errors import SconeError, click_main, run_cli  # noqa: E402
 
 
@@ -148,6 +149,8 @@ def _human_size(n: int) -> str:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="scone-sign",
+                      message="%(prog)s (scone) %(version)s")
 def cli():
     """Sign and inspect scone SGX enclave binaries."""
 

@@ -31,17 +31,23 @@ void __scone_client_init(uint64_t host_area, int sim)
 		__scone_abort("scone: the syscall area is not host memory");
 	__scone_memcpy(&a, (const void *)host_area, sizeof a);
 	uint32_t ntcs = __scone_rt.cfg->tcs_count;
-	uint64_t pair_bytes = scone_queue_pair_bytes(a.entries);
 	int async = !!(a.flags & SCONE_SYSCALL_ASYNC);
+	/* Every host number is bounded before it enters a product, and the
+	 * products are checked anyway: a range that wraps is no range. */
+	uint64_t arena_bytes, pair_bytes = 0, pairs_bytes;
 	if (a.magic != SCONE_SYSCALL_AREA_MAGIC || a.version != SCONE_QUEUE_VERSION ||
 	    (a.flags & ~(SCONE_SYSCALL_ASYNC | SCONE_SYSCALL_KMOD)) ||
-	    a.arena_unit < SCONE_ARENA_UNIT_MIN || a.arena_unit % SCONE_PAGE_SIZE ||
-	    a.arena_units <= ntcs || a.arena_units > (1u << 16) ||
-	    !host_ok(a.arena, a.arena_unit * a.arena_units))
+	    a.arena_unit < SCONE_ARENA_UNIT_MIN || a.arena_unit > SCONE_ARENA_UNIT_MAX ||
+	    a.arena_unit % SCONE_PAGE_SIZE ||
+	    a.arena_units <= ntcs || a.arena_units > SCONE_ARENA_UNITS_MAX ||
+	    __builtin_mul_overflow(a.arena_unit, (uint64_t)a.arena_units, &arena_bytes) ||
+	    !host_ok(a.arena, arena_bytes))
 		__scone_abort("scone: the syscall area's header or arena is malformed");
 	if (async && (a.queues < 1 || a.queues > SCONE_QUEUES_MAX || a.entries < 2 ||
 		      a.entries > SCONE_SLOTS_MAX || (a.entries & (a.entries - 1)) ||
-		      !host_ok(a.pairs, pair_bytes * a.queues)))
+		      (pair_bytes = scone_queue_pair_bytes(a.entries),
+		       __builtin_mul_overflow(pair_bytes, (uint64_t)a.queues, &pairs_bytes)) ||
+		      !host_ok(a.pairs, pairs_bytes)))
 		__scone_abort("scone: the syscall area's queue pairs are malformed");
 	c->area = (struct scone_syscall_area *)host_area;
 	c->async = async;
@@ -84,9 +90,18 @@ void __scone_client_init(uint64_t host_area, int sim)
 	c->ready = 1;
 }
 
-long __scone_external_desc(long nr, const struct scone_sys_desc *d, const long a[6])
+/* Bytes the marshaller laid out when it cut the call to the arena unit, else 0. */
+static uint64_t laid_out(const struct scone_marshal *m)
+{
+	if (!m->clamped)
+		return 0;
+	return m->d->ret == SCONE_RET_IOVSIZE ? m->total[m->d->ret_arg] : (uint64_t)m->host[m->d->ret_arg];
+}
+
+long __scone_call_once(long nr, const struct scone_sys_desc *d, const long a[6], uint64_t *laid)
 {
 	struct scone_client *c = &__scone_client;
+	*laid = 0;
 	if (!c->ready)
 		return __scone_ocall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 	struct scone_marshal m;
@@ -95,6 +110,7 @@ long __scone_external_desc(long nr, const struct scone_sys_desc *d, const long a
 		if (r)
 			return r;
 		long *h = m.host;
+		*laid = laid_out(&m);
 		return __scone_marshal_back(&m, __scone_ocall(nr, h[0], h[1], h[2], h[3], h[4], h[5]));
 	}
 	for (;;) {
@@ -120,11 +136,23 @@ long __scone_external_desc(long nr, const struct scone_sys_desc *d, const long a
 				}
 				r = -EINTR;
 			}
+			*laid = laid_out(&m);
 			r = __scone_marshal_back(&m, r);
 		}
 		__scone_unit_put(unit);
 		return r;
 	}
+}
+
+long __scone_external_desc(long nr, const struct scone_sys_desc *d, const long a[6])
+{
+	uint64_t laid;
+	long r = __scone_call_once(nr, d, a, &laid);
+	/* A transfer cut to the arena and done in full: finish it where Linux
+	 * would not have stopped (chunk.c). Small calls never get here. */
+	if (laid && (uint64_t)r == laid)
+		return __scone_chunk_rest(nr, a, r);
+	return r;
 }
 
 long __scone_external(long nr, const long a[6])

@@ -54,6 +54,11 @@ void __scone_client_init(uint64_t host_area, int sim) SCONE_HIDDEN;
 /* One external call, described by the table or by d. Returns -errno or the result. */
 long __scone_external(long nr, const long a[6]) SCONE_HIDDEN;
 long __scone_external_desc(long nr, const struct scone_sys_desc *d, const long a[6]) SCONE_HIDDEN;
+/* One round trip, no chunking; *laid = bytes laid out if the marshaller cut
+ * the transfer to the arena unit, else 0. */
+long __scone_call_once(long nr, const struct scone_sys_desc *d, const long a[6], uint64_t *laid) SCONE_HIDDEN;
+/* chunk.c: the rest of a transfer whose first chunk (done bytes) filled the unit. */
+long __scone_chunk_rest(long nr, const long a[6], long done) SCONE_HIDDEN;
 
 /* queue.c */
 void __scone_post(long nr, const long host_args[6], struct scone_waiter *w) SCONE_HIDDEN;

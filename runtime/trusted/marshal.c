@@ -43,7 +43,7 @@ static int is_errno(long r)
 static int ret_counts(const struct scone_marshal *m, int i)
 {
 	const struct scone_sys_arg *a = &m->d->args[i];
-	return m->d->ret == SCONE_RET_SIZE && a->size_arg != SCONE_SYS_NOARG &&
+	return (m->d->ret == SCONE_RET_SIZE || m->d->ret == SCONE_RET_SIZEQ) && a->size_arg != SCONE_SYS_NOARG &&
 	       a->kind != SCONE_ARG_IOCTL && a->kind != SCONE_ARG_FCNTL && a->kind != SCONE_ARG_SEMUN &&
 	       a->size_arg == m->d->ret_arg;
 }
@@ -82,7 +82,8 @@ static long buffer_len(struct scone_marshal *m, int i, unsigned kind, size_t ele
 		if (!ret_counts(m, i) || kind == SCONE_ARG_INOUT)
 			return count > (~0ul >> 1) / (elem ? elem : 1) ? -EINVAL : -ENOMEM;
 		count = room / elem;
-		m->host[a->size_arg] = (long)count;   /* a short read/write is the call's own semantics */
+		m->host[a->size_arg] = (long)count;   /* the client finishes it where Linux would (chunk.c) */
+		m->clamped = 1;
 	}
 	*len = count * elem;
 	return 0;
@@ -183,10 +184,14 @@ static void check(struct scone_marshal *m, long ret)
 		if (ret < 0 || ret >= SCONE_FD_LIMIT)
 			__scone_m_broken(m, "descriptor", (unsigned long)ret, SCONE_FD_LIMIT - 1);
 		return;
-	case SCONE_RET_SIZE: {
+	case SCONE_RET_SIZE:
+	case SCONE_RET_SIZEQ: {
+		/* Only a size query (getxattr's size 0) may answer more than it asked. */
 		unsigned long asked = (unsigned long)m->host[d->ret_arg];
-		if (asked && (ret < 0 || (unsigned long)ret > asked))
-			__scone_m_broken(m, "result", (unsigned long)ret, asked);
+		if (ret < 0 || (unsigned long)ret > asked) {
+			if (ret < 0 || d->ret != SCONE_RET_SIZEQ || asked)
+				__scone_m_broken(m, "result", (unsigned long)ret, asked);
+		}
 		return;
 	}
 	case SCONE_RET_IOVSIZE:

@@ -41,6 +41,7 @@ struct scone_marshal {
 	size_t cap;                /* arena bytes */
 	size_t used;               /* bytes handed out so far */
 	int phase;                 /* SCONE_M_OUT or SCONE_M_BACK */
+	int clamped;               /* OUT: an iovec was cut to the arena's room */
 	long ret;                  /* BACK: the checked result */
 	size_t start[6];           /* arena offset where each argument's area starts */
 	size_t len[6];             /* bytes reserved for a plain buffer argument */

@@ -46,8 +46,10 @@ static uint64_t iov_lay(struct scone_marshal *m, const struct kiov *app, struct 
 	for (unsigned long j = 0; j < cnt; j++) {
 		uint64_t len = app[j].len, base = app[j].base;
 		size_t room = __scone_m_room(m, 1);
-		if (len > room)
+		if (len > room) {
 			len = room;
+			m->clamped = 1;
+		}
 		char *p = __scone_m_take(m, len, 1);
 		if (!out && len)
 			__scone_memcpy(p, (const void *)base, len);
@@ -115,10 +117,10 @@ static long msg_one(struct scone_marshal *m, struct kmsg *app, struct kmsg *h, i
 		return -ENOMEM;
 	const struct kiov *aiov = (const struct kiov *)a.iov;
 	if (m->phase == SCONE_M_OUT) {
-		if (!out) {
+		if (!out && nlen)
 			__scone_memcpy(name, (const void *)a.name, nlen);
+		if (!out && clen)
 			__scone_memcpy(ctl, (const void *)a.control, clen);
-		}
 		*total = a.iovlen && aiov ? iov_lay(m, aiov, iov, a.iovlen, out) : 0;
 		struct kmsg hm = {
 			.name = nlen ? (uint64_t)name : 0, .namelen = (uint32_t)nlen,
@@ -138,8 +140,10 @@ static long msg_one(struct scone_marshal *m, struct kmsg *app, struct kmsg *h, i
 		__scone_m_broken(m, "msg_controllen", got.controllen, clen);
 	if (got.namelen > nlen && got.namelen > SCONE_SOCKADDR_MAX)
 		__scone_m_broken(m, "msg_namelen", got.namelen, nlen > SCONE_SOCKADDR_MAX ? nlen : SCONE_SOCKADDR_MAX);
-	__scone_memcpy((void *)a.name, name, got.namelen < nlen ? got.namelen : nlen);
-	__scone_memcpy((void *)a.control, ctl, got.controllen);
+	if (nlen && got.namelen)
+		__scone_memcpy((void *)a.name, name, got.namelen < nlen ? got.namelen : nlen);
+	if (got.controllen)
+		__scone_memcpy((void *)a.control, ctl, got.controllen);
 	if (aiov)
 		iov_scatter(aiov, a.iovlen, m->arena + m->used, bytes);
 	app->namelen = got.namelen;
@@ -173,15 +177,21 @@ long __scone_m_mmsg(struct scone_marshal *m, int i, int out)
 		m->host[ci] = (long)(vlen = SCONE_IOV_MAX);   /* the kernel's own cap */
 	if (!app || !vlen)
 		return 0;
-	struct kmmsg *h = (struct kmmsg *)__scone_m_take(m, vlen * sizeof *h, 16);
+	/* BACK takes the headers OUT took, before vlen was cut (m->len). */
+	size_t hbytes = m->phase == SCONE_M_OUT ? vlen * sizeof(struct kmmsg) : m->len[i];
+	struct kmmsg *h = (struct kmmsg *)__scone_m_take(m, hbytes, 16);
 	if (!h)
 		return -ENOMEM;
 	if (m->phase == SCONE_M_OUT) {
 		m->host[i] = (long)h;
+		m->len[i] = hbytes;
 		for (unsigned long j = 0; j < vlen; j++) {
 			uint64_t t;
+			m->clamped = 0;
 			long r = msg_one(m, &app[j].hdr, &h[j].hdr, out, 0, &t);
-			if (r == -ENOMEM && j) {
+			/* A message that does not fit whole waits for the next call
+			 * (a datagram cut to the arena would lose its tail). */
+			if ((r == -ENOMEM || (!r && m->clamped)) && j) {
 				m->host[ci] = (long)j;    /* fewer messages per call */
 				return 0;
 			}
@@ -196,19 +206,20 @@ long __scone_m_mmsg(struct scone_marshal *m, int i, int out)
 		/* replay message j's layout, then check its length against it */
 		size_t at = m->used;
 		uint64_t t;
-		int phase = m->phase;
 		m->phase = SCONE_M_OUT;
 		struct kmsg scratch;
 		long r = msg_one(m, &app[j].hdr, &scratch, 1, 0, &t);
-		m->phase = phase;
+		m->phase = SCONE_M_BACK;
 		if (r)
 			__scone_m_broken(m, "message layout changed, message", j, vlen);
+		size_t next = m->used;        /* message j+1 starts past j's data */
 		m->used = at;
 		uint32_t len = *(volatile uint32_t *)&h[j].len;
 		if (len > t)
 			__scone_m_broken(m, "msg_len", len, t);
 		msg_one(m, &app[j].hdr, &h[j].hdr, out, len, &t);
 		app[j].len = len;
+		m->used = next;
 	}
 	return 0;
 }

@@ -1,11 +1,14 @@
 /*
- * SCONE-sync: a system call leaves the enclave, the host runs it, and the
+ * The exit: a system call leaves the enclave, the host runs it, and the
  * next entry (RESUME) brings back the result.
  *
- * Pointer arguments pass as they are: this works in SIM only, where the host
- * can read and write enclave memory. On hardware the host cannot, and the
- * result is not yet checked (Iago): copying arguments out to host memory and
- * results back in, with checks, is the marshalling of the next issue.
+ * This is the raw door; it neither copies nor checks. External calls reach
+ * it from the client (client.c) with arena pointers only, and their results
+ * are checked there against the call's contract (marshal.c). The runtime's
+ * own calls through it pass scalars or host addresses (futex words in the
+ * syscall area, this block for clock_gettime) and treat what comes back as
+ * an untrusted value. Only a bare entry with no syscall area (SIM, tests
+ * driving the protocol by hand) passes a program's pointers as they are.
  */
 #include "internal.h"
 

@@ -36,10 +36,10 @@ static void check_config(uintptr_t base)
 	__scone_rt.size = c->enclave_size;
 }
 
-/* Read a host pointer-sized slot, or 0 if it is not host memory. */
+/* Read an aligned host pointer-sized slot, or 0 if it is not host memory. */
 static int host_word(uint64_t p, uint64_t *out)
 {
-	if (!__scone_host_range(p, 8))
+	if (p % 8 || !__scone_host_range(p, 8))
 		return 0;
 	*out = *(volatile const uint64_t *)p;
 	return 1;

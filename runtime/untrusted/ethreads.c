@@ -13,6 +13,7 @@
 #include "ethreads.h"
 #include "faults.h"
 #include "hostcall.h"
+#include "hostile.h"
 
 struct ethread {
 	struct scone_ocall ocall;          /* first: 64-byte aligned with the struct */
@@ -30,8 +31,8 @@ static void *run(void *arg)
 		fprintf(stderr, "scone: error: %s\n", err);
 		_exit(2);
 	}
-	int rc = scone_run_thread(t->b, t->e, t->tcs, SCONE_ECALL_ETHREAD, (uint64_t)(uintptr_t)&t->ocall,
-				  &t->ocall, t->exit_cycles, &r);
+	int rc = scone_run_thread(t->b, t->e, t->tcs, SCONE_ECALL_ETHREAD,
+				  scone_hostile_ethread((uint64_t)(uintptr_t)&t->ocall), &t->ocall, t->exit_cycles, &r);
 	if (rc) {
 		fprintf(stderr, "scone: error: entering the enclave on an ethread failed (error %d)\n", rc);
 		_exit(2);

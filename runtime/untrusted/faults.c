@@ -9,12 +9,16 @@
  * need the enclave to take the fault itself (an in-enclave exception
  * handler after the AEX, as SGX SDKs do): not done. So a fault ends the
  * process by its signal, as the kernel's default action does, and the
- * exit status is the native one. Two cases get a line on stderr first:
+ * exit status is the native one. Three cases get a line on stderr first:
  *   - a fault in the guard page below an enclave thread's stack: a stack
  *     overflow, with the way to a larger stack (scone-gcc compiles with
  *     -fstack-clash-protection, so a large frame probes its pages in order
  *     and meets the guard instead of skipping it);
- *   - a fault the application has a handler for, which does not run.
+ *   - a fault the application has a handler for, which does not run;
+ *   - a fault of enclave code on host memory (an address outside the
+ *     enclave above page zero, or a non-canonical one): the enclave
+ *     checks every host range it is given, but only the host knows what
+ *     it mapped there, so a host that hands it unmapped memory ends it.
  * A fault signal that is sent (kill, tgkill: si_code <= 0) takes the
  * enclave's disposition as any other signal does: forwarded, ignored, or
  * the default action.
@@ -29,6 +33,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <ucontext.h>
 
 #include "faults.h"
 #include "rawsys.h"
@@ -45,6 +50,7 @@ static struct {
 	size_t len;
 } guards[SCONE_MAX_TCS];
 static unsigned nguards;
+static uint64_t enclave_lo, enclave_hi;
 static volatile long disposition[NSIG];   /* SCONE_SIGFORWARD_* */
 static struct { char text[160]; size_t len; } handled_line[NSIG];
 
@@ -73,9 +79,29 @@ static void default_action(int sig, int sent)
 		scone_raw4(SYS_kill, scone_raw4(SYS_getpid, 0, 0, 0, 0), sig, 0, 0);
 }
 
+/* The host-memory line, formatted here: no stdio in the handler. */
+static size_t put(char *line, size_t n, const char *s)
+{
+	size_t k = strlen(s);
+	memcpy(line + n, s, k);
+	return n + k;
+}
+
+static void say_host_fault(int sig, uint64_t at, int gp)
+{
+	static const char hex[] = "0123456789abcdef";
+	char line[200];
+	size_t n = put(line, 0, sig == SIGBUS ? "[SCONE|ERROR] SIGBUS" : "[SCONE|ERROR] SIGSEGV");
+	n = put(line, n, gp ? " in the enclave at a non-canonical address" : " in the enclave at host address 0x");
+	for (int d = 60; !gp && d >= 0; d -= 4)
+		if (at >> d || !d)
+			line[n++] = hex[(at >> d) & 15];
+	n = put(line, n, ": memory the host gave it is not there; the host broke the enclave ABI\n");
+	say(line, n);
+}
+
 static void on_fault(int sig, siginfo_t *info, void *uc)
 {
-	(void)uc;
 	long mode = disposition[sig];
 	if (info->si_code <= 0) {            /* sent, not a fault */
 		if (mode == SCONE_SIGFORWARD_ON)
@@ -88,8 +114,14 @@ static void on_fault(int sig, siginfo_t *info, void *uc)
 	unsigned i = 0;
 	while (sig == SIGSEGV && i < nguards && !(at >= guards[i].lo && at < guards[i].hi))
 		i++;
+	uint64_t rip = (uint64_t)((ucontext_t *)uc)->uc_mcontext.gregs[REG_RIP];
+	int in_enclave = rip >= enclave_lo && rip < enclave_hi;
+	int gp = info->si_code == SI_KERNEL;        /* #GP: a non-canonical address */
 	if (sig == SIGSEGV && i < nguards)
 		say(guards[i].line, guards[i].len);
+	else if ((sig == SIGSEGV || sig == SIGBUS) && in_enclave &&
+		 (gp || ((at < enclave_lo || at >= enclave_hi) && at >= PAGE)))
+		say_host_fault(sig, at, gp);
 	else if (mode == SCONE_SIGFORWARD_ON)
 		say(handled_line[sig].text, handled_line[sig].len);
 	default_action(sig, 0);
@@ -119,6 +151,8 @@ int scone_faults_init(uint64_t base, const struct scone_enclave_config *c, char 
 		guards[i].len = strlen(guards[i].line);
 	}
 	nguards = c->tcs_count < SCONE_MAX_TCS ? c->tcs_count : SCONE_MAX_TCS;
+	enclave_lo = base;
+	enclave_hi = base + c->enclave_size;
 	for (unsigned k = 0; k < sizeof fault_signals / sizeof *fault_signals; k++) {
 		int sig = fault_signals[k];
 		snprintf(handled_line[sig].text, sizeof handled_line[sig].text,

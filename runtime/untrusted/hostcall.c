@@ -9,6 +9,7 @@
 #include <x86intrin.h>
 
 #include "hostcall.h"
+#include "hostile.h"
 #include "rawsys.h"
 #include "signals.h"
 
@@ -148,7 +149,8 @@ int scone_run_thread(const struct scone_backend *b, struct scone_enclave *e, uin
 				return 0;
 			}
 			ocall->ret = ocall->nr == SCONE_OCALL_SIGFORWARD
-				? scone_signals_forward(ocall->args[0], ocall->args[1]) : scone_hostcall(ocall);
+				? scone_signals_forward(ocall->args[0], ocall->args[1])
+				: scone_hostile_ocall(ocall, scone_hostcall(ocall));
 			if (exit_cycles)
 				spend(exit_cycles);
 			op = SCONE_ECALL_RESUME;

@@ -25,6 +25,7 @@
 #include <sys/platform/x86.h>
 #endif
 
+#include "debugger.h"
 #include "ethreads.h"
 #include "faults.h"
 #include "signals.h"
@@ -201,6 +202,7 @@ int main(int argc, char **argv, char **envp)
 	uint64_t t_note = now_ns();
 	if (scone_load(b, &n, &e, &base, err, sizeof err))
 		die(2, "%s: the enclave did not start: %s", prog, err);
+	scone_debug_register(base, n.hdr.enclave_size);
 	uint64_t t_load = now_ns();
 	struct scone_syscalls sys;
 	if (scone_syscalls_start(&sys, &knobs, n.config.tcs_count, err, sizeof err))
@@ -222,7 +224,7 @@ int main(int argc, char **argv, char **envp)
 		if (sealed < 0)
 			die(2, "%s", err);
 	}
-	uint64_t tcs[SCONE_MAX_TCS];
+	uint64_t tcs[SCONE_MAX_TCS], enclave_size = n.config.enclave_size;
 	for (uint32_t i = 0; i < knobs.ethreads; i++)
 		tcs[i] = n.config.threads[i].tcs;
 	scone_note_free(&n);
@@ -241,6 +243,7 @@ int main(int argc, char **argv, char **envp)
 	args.reserved[SCONE_START_SYSCALL_AREA] = (uint64_t)(uintptr_t)sys.area;
 	args.reserved[SCONE_START_SIGNALS] = (uint64_t)(uintptr_t)scone_signals_init(sys.area);
 	args.reserved[SCONE_START_SIM_SEAL] = sealed ? (uint64_t)(uintptr_t)&seal : 0;
+	scone_hostile_start(&args, sys.area, base, enclave_size);
 
 	if (scone_ethreads_start(b, e, tcs, knobs.ethreads, b == &scone_backend_sim ? cycles : 0, err, sizeof err))
 		die(2, "%s", err);

@@ -2,6 +2,7 @@
 
 from collections import namedtuple
 
+from scone_cc.driver.options import JOINED, SCONE, TABLE
 from scone_cc.errors import SconeError
 from scone_cc.units import parse_count, parse_size
 
@@ -9,13 +10,9 @@ from scone_cc.units import parse_count, parse_size
 # options imply it.
 LinkSettings = namedtuple("LinkSettings", "native params key allow crypto", defaults=(False,))
 
-_ENV = {
-    "--scone-heap": "SCONE_HEAP",
-    "--scone-stack": "SCONE_STACK",
-    "--scone-tcs": "SCONE_TCS",
-    "--scone-key": "SCONE_KEY",
-    "--scone-allow": "SCONE_ALLOW",
-}
+# Valued options and their variables, from the one option table.
+_ENV = {o.name.rstrip("="): o.env for o in TABLE
+        if o.role == SCONE and o.env and o.syntax == JOINED}
 _TRUE, _FALSE = ("1", "yes", "true", "on"), ("", "0", "no", "false", "off")
 
 

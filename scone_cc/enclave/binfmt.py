@@ -18,7 +18,7 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
-from scone_cc.enclave import abi, container, fspolicy, netpolicy, layout as layout_mod, note
+from scone_cc.enclave import abi, buildid, container, fspolicy, netpolicy, layout as layout_mod, note
 from scone_cc.errors import SconeError
 from scone_cc.fsutil import atomic_write
 from scone_cc.sgx.pages import EnclaveParams, Layout, PageRun, PageType
@@ -78,7 +78,7 @@ def assemble(starter: bytes, image: bytes, desc: bytes) -> bytes:
 
 
 def _write(path: Path, starter: bytes, image: bytes, desc: bytes, **kw) -> None:
-    data = assemble(starter, image, desc)
+    data = buildid.stamp(assemble(starter, image, desc), starter, image, str(path))
     _check_written(data, starter, image, desc, path)
     try:
         atomic_write(path, data, 0o777, **kw)

@@ -36,9 +36,10 @@ _PREAMBLE = """\
  *   after the long mtype); IOCTL, FCNTL, SEMUN: size_arg is the request or
  *   command that says what the argument is.
  * Results (ret, ret_arg): ZERO 0 or -errno; VALUE anything; FD -errno or a
- * descriptor; SIZE -errno or 0..args[ret_arg] (args[ret_arg] == 0 asks for the
- * size needed: any result, nothing copied back); IOVSIZE -errno or 0..the total
- * length of the iovec (or msghdr) argument ret_arg.
+ * descriptor; SIZE -errno or 0..args[ret_arg], whatever args[ret_arg] is;
+ * SIZEQ the same, except that args[ret_arg] == 0 asks for the size needed (any
+ * result >= 0, nothing copied back); IOVSIZE -errno or 0..the total length of
+ * the iovec (or msghdr) argument ret_arg.
  */
 #ifndef SCONE_SYSCALL_TABLE_H
 #define SCONE_SYSCALL_TABLE_H

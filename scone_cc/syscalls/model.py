@@ -17,7 +17,7 @@ ARG_KINDS = (
 )
 
 # Result kinds, in the order of their C codes (SCONE_RET_*; 0 is "not marshalled").
-RET_KINDS = ("zero", "value", "fd", "size", "iovsize")
+RET_KINDS = ("zero", "value", "fd", "size", "iovsize", "sizeq")
 
 PATH_MAX = 4096
 

@@ -72,7 +72,7 @@ def _ret(ctx, lineno, text, names):
     if not m or m.group(1) not in RET_KINDS:
         ctx.fail(lineno, f"unknown result kind '{text}'")
     kind, ref = m.groups()
-    if (kind in ("size", "iovsize")) != (ref is not None):
+    if (kind in ("size", "sizeq", "iovsize")) != (ref is not None):
         ctx.fail(lineno, f"result kind '{kind}' {'needs' if ref is None else 'takes no'} argument")
     if ref is not None and ref not in names:
         ctx.fail(lineno, f"result '{text}' names no argument of this call")

@@ -9,7 +9,6 @@ import signal
 import socket
 import ssl
 import subprocess
-import threading
 import time
 from contextlib import contextmanager
 
@@ -37,29 +36,26 @@ def serving(binary, port, env, log_path):
 
 
 def tls_echo(port, data, cafile, cert=None, key=None, timeout=30):
-    """Send data over TLS, return what comes back (the echo)."""
+    """Send data over TLS in 16 KiB steps, reading each echo back before the
+    next (one thread: an SSL object is not for concurrent reads and writes);
+    return what came back."""
     ctx = ssl.create_default_context(cafile=str(cafile))
     if cert:
         ctx.load_cert_chain(str(cert), str(key))
+    got = bytearray()
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as raw, \
             ctx.wrap_socket(raw, server_hostname="localhost") as s:
-        got = bytearray()
-
-        def reader():
-            try:
-                while len(got) < len(data):
+        try:
+            for at in range(0, len(data), 16384):
+                s.sendall(data[at:at + 16384])
+                while len(got) < min(at + 16384, len(data)):
                     b = s.recv(65536)
                     if not b:
-                        break
+                        return bytes(got)
                     got.extend(b)
-            except (ssl.SSLError, OSError):
-                pass
-
-        t = threading.Thread(target=reader)
-        t.start()
-        s.sendall(data)
-        t.join(timeout)
-        return bytes(got)
+        except (ssl.SSLError, OSError):
+            pass
+    return bytes(got)
 
 
 def plain_exchange(port, data):

@@ -141,8 +141,11 @@ static inline size_t scone_queue_pair_bytes(uint32_t entries)
  * What the starter gives the enclave for its system calls, in host memory:
  * scone_start_args.reserved[SCONE_START_SYSCALL_AREA] points here (that
  * slot is the only reserved word START accepts non-zero). Copied once at
- * START, then checked: every range below must lie entirely outside the
- * enclave. The enclave never reads these fields again.
+ * START, then checked: every count within its bound below before any
+ * product of counts is formed, the products overflow-checked, and every
+ * range non-empty, 64-byte aligned, in canonical user memory above 64 KiB
+ * and entirely outside the enclave. The enclave never reads these fields
+ * again.
  *
  * Arena: host memory the enclave copies pointer arguments into and results
  * out of. It is cut into arena_units units of arena_unit bytes; the enclave
@@ -162,6 +165,8 @@ static inline size_t scone_queue_pair_bytes(uint32_t entries)
 #define SCONE_QUEUES_MAX 64u
 #define SCONE_SLOTS_MAX 4096u
 #define SCONE_ARENA_UNIT_MIN (64u << 10)
+#define SCONE_ARENA_UNIT_MAX (64ull << 20)    /* bounds for the enclave's checks */
+#define SCONE_ARENA_UNITS_MAX (1u << 16)
 
 /* ABI — do not reorder. */
 struct scone_syscall_area {
@@ -172,8 +177,8 @@ struct scone_syscall_area {
 	uint32_t entries;          /* slots per ring, a power of two */
 	uint64_t pairs;            /* the first pair; pair i at pairs + i * scone_queue_pair_bytes(entries) */
 	uint64_t arena;            /* arena_units * arena_unit bytes */
-	uint64_t arena_unit;       /* bytes, a multiple of 4096, >= SCONE_ARENA_UNIT_MIN */
-	uint32_t arena_units;
+	uint64_t arena_unit;       /* bytes, a multiple of 4096, SCONE_ARENA_UNIT_MIN..MAX */
+	uint32_t arena_units;      /* > TCS count, <= SCONE_ARENA_UNITS_MAX */
 	uint32_t espins;           /* SCONE_ESPINS: polls before an idle ethread sleeps */
 	uint32_t pid;              /* getpid(), cached: the host's word, as any syscall's */
 	uint32_t tid;              /* gettid() of the thread entering TCS 0 */

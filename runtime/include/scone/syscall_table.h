@@ -20,9 +20,10 @@
  *   after the long mtype); IOCTL, FCNTL, SEMUN: size_arg is the request or
  *   command that says what the argument is.
  * Results (ret, ret_arg): ZERO 0 or -errno; VALUE anything; FD -errno or a
- * descriptor; SIZE -errno or 0..args[ret_arg] (args[ret_arg] == 0 asks for the
- * size needed: any result, nothing copied back); IOVSIZE -errno or 0..the total
- * length of the iovec (or msghdr) argument ret_arg.
+ * descriptor; SIZE -errno or 0..args[ret_arg], whatever args[ret_arg] is;
+ * SIZEQ the same, except that args[ret_arg] == 0 asks for the size needed (any
+ * result >= 0, nothing copied back); IOVSIZE -errno or 0..the total length of
+ * the iovec (or msghdr) argument ret_arg.
  */
 #ifndef SCONE_SYSCALL_TABLE_H
 #define SCONE_SYSCALL_TABLE_H
@@ -72,6 +73,7 @@
 #define SCONE_RET_FD 3u
 #define SCONE_RET_SIZE 4u
 #define SCONE_RET_IOVSIZE 5u
+#define SCONE_RET_SIZEQ 6u
 
 struct scone_sys_arg {
 	uint8_t kind;              /* SCONE_ARG_* */
@@ -935,7 +937,7 @@ static const struct scone_sys_desc scone_sys_desc[SCONE_SYS_COUNT] SCONE_SYS_UNU
 	[112] = { SCONE_SYS_CLASS_EXTERNAL, 0, SCONE_RET_VALUE, SCONE_SYS_NOARG, { { 0 } } }, /* setsid */
 	[113] = { SCONE_SYS_CLASS_EXTERNAL, 2, SCONE_RET_ZERO, SCONE_SYS_NOARG, { { SCONE_ARG_INT, 255, 0 }, { SCONE_ARG_INT, 255, 0 } } }, /* setreuid */
 	[114] = { SCONE_SYS_CLASS_EXTERNAL, 2, SCONE_RET_ZERO, SCONE_SYS_NOARG, { { SCONE_ARG_INT, 255, 0 }, { SCONE_ARG_INT, 255, 0 } } }, /* setregid */
-	[115] = { SCONE_SYS_CLASS_EXTERNAL, 2, SCONE_RET_SIZE, 0, { { SCONE_ARG_INT, 255, 0 }, { SCONE_ARG_OUT, 0, 4 } } }, /* getgroups */
+	[115] = { SCONE_SYS_CLASS_EXTERNAL, 2, SCONE_RET_SIZEQ, 0, { { SCONE_ARG_INT, 255, 0 }, { SCONE_ARG_OUT, 0, 4 } } }, /* getgroups */
 	[116] = { SCONE_SYS_CLASS_EXTERNAL, 2, SCONE_RET_ZERO, SCONE_SYS_NOARG, { { SCONE_ARG_INT, 255, 0 }, { SCONE_ARG_IN, 0, 4 } } }, /* setgroups */
 	[117] = { SCONE_SYS_CLASS_EXTERNAL, 3, SCONE_RET_ZERO, SCONE_SYS_NOARG, { { SCONE_ARG_INT, 255, 0 }, { SCONE_ARG_INT, 255, 0 }, { SCONE_ARG_INT, 255, 0 } } }, /* setresuid */
 	[118] = { SCONE_SYS_CLASS_EXTERNAL, 3, SCONE_RET_ZERO, SCONE_SYS_NOARG, { { SCONE_ARG_OUT, 255, 4 }, { SCONE_ARG_OUT, 255, 4 }, { SCONE_ARG_OUT, 255, 4 } } }, /* getresuid */
@@ -1011,12 +1013,12 @@ static const struct scone_sys_desc scone_sys_desc[SCONE_SYS_COUNT] SCONE_SYS_UNU
 	[188] = { SCONE_SYS_CLASS_EXTERNAL, 5, SCONE_RET_ZERO, SCONE_SYS_NOARG, { { SCONE_ARG_STR, 255, 4096 }, { SCONE_ARG_STR, 255, 256 }, { SCONE_ARG_IN, 3, 1 }, { SCONE_ARG_INT, 255, 0 }, { SCONE_ARG_INT, 255, 0 } } }, /* setxattr */
 	[189] = { SCONE_SYS_CLASS_EXTERNAL, 5, SCONE_RET_ZERO, SCONE_SYS_NOARG, { { SCONE_ARG_STR, 255, 4096 }, { SCONE_ARG_STR, 255, 256 }, { SCONE_ARG_IN, 3, 1 }, { SCONE_ARG_INT, 255, 0 }, { SCONE_ARG_INT, 255, 0 } } }, /* lsetxattr */
 	[190] = { SCONE_SYS_CLASS_EXTERNAL, 5, SCONE_RET_ZERO, SCONE_SYS_NOARG, { { SCONE_ARG_FD, 255, 0 }, { SCONE_ARG_STR, 255, 256 }, { SCONE_ARG_IN, 3, 1 }, { SCONE_ARG_INT, 255, 0 }, { SCONE_ARG_INT, 255, 0 } } }, /* fsetxattr */
-	[191] = { SCONE_SYS_CLASS_EXTERNAL, 4, SCONE_RET_SIZE, 3, { { SCONE_ARG_STR, 255, 4096 }, { SCONE_ARG_STR, 255, 256 }, { SCONE_ARG_OUT, 3, 1 }, { SCONE_ARG_INT, 255, 0 } } }, /* getxattr */
-	[192] = { SCONE_SYS_CLASS_EXTERNAL, 4, SCONE_RET_SIZE, 3, { { SCONE_ARG_STR, 255, 4096 }, { SCONE_ARG_STR, 255, 256 }, { SCONE_ARG_OUT, 3, 1 }, { SCONE_ARG_INT, 255, 0 } } }, /* lgetxattr */
-	[193] = { SCONE_SYS_CLASS_EXTERNAL, 4, SCONE_RET_SIZE, 3, { { SCONE_ARG_FD, 255, 0 }, { SCONE_ARG_STR, 255, 256 }, { SCONE_ARG_OUT, 3, 1 }, { SCONE_ARG_INT, 255, 0 } } }, /* fgetxattr */
-	[194] = { SCONE_SYS_CLASS_EXTERNAL, 3, SCONE_RET_SIZE, 2, { { SCONE_ARG_STR, 255, 4096 }, { SCONE_ARG_OUT, 2, 1 }, { SCONE_ARG_INT, 255, 0 } } }, /* listxattr */
-	[195] = { SCONE_SYS_CLASS_EXTERNAL, 3, SCONE_RET_SIZE, 2, { { SCONE_ARG_STR, 255, 4096 }, { SCONE_ARG_OUT, 2, 1 }, { SCONE_ARG_INT, 255, 0 } } }, /* llistxattr */
-	[196] = { SCONE_SYS_CLASS_EXTERNAL, 3, SCONE_RET_SIZE, 2, { { SCONE_ARG_FD, 255, 0 }, { SCONE_ARG_OUT, 2, 1 }, { SCONE_ARG_INT, 255, 0 } } }, /* flistxattr */
+	[191] = { SCONE_SYS_CLASS_EXTERNAL, 4, SCONE_RET_SIZEQ, 3, { { SCONE_ARG_STR, 255, 4096 }, { SCONE_ARG_STR, 255, 256 }, { SCONE_ARG_OUT, 3, 1 }, { SCONE_ARG_INT, 255, 0 } } }, /* getxattr */
+	[192] = { SCONE_SYS_CLASS_EXTERNAL, 4, SCONE_RET_SIZEQ, 3, { { SCONE_ARG_STR, 255, 4096 }, { SCONE_ARG_STR, 255, 256 }, { SCONE_ARG_OUT, 3, 1 }, { SCONE_ARG_INT, 255, 0 } } }, /* lgetxattr */
+	[193] = { SCONE_SYS_CLASS_EXTERNAL, 4, SCONE_RET_SIZEQ, 3, { { SCONE_ARG_FD, 255, 0 }, { SCONE_ARG_STR, 255, 256 }, { SCONE_ARG_OUT, 3, 1 }, { SCONE_ARG_INT, 255, 0 } } }, /* fgetxattr */
+	[194] = { SCONE_SYS_CLASS_EXTERNAL, 3, SCONE_RET_SIZEQ, 2, { { SCONE_ARG_STR, 255, 4096 }, { SCONE_ARG_OUT, 2, 1 }, { SCONE_ARG_INT, 255, 0 } } }, /* listxattr */
+	[195] = { SCONE_SYS_CLASS_EXTERNAL, 3, SCONE_RET_SIZEQ, 2, { { SCONE_ARG_STR, 255, 4096 }, { SCONE_ARG_OUT, 2, 1 }, { SCONE_ARG_INT, 255, 0 } } }, /* llistxattr */
+	[196] = { SCONE_SYS_CLASS_EXTERNAL, 3, SCONE_RET_SIZEQ, 2, { { SCONE_ARG_FD, 255, 0 }, { SCONE_ARG_OUT, 2, 1 }, { SCONE_ARG_INT, 255, 0 } } }, /* flistxattr */
 	[197] = { SCONE_SYS_CLASS_EXTERNAL, 2, SCONE_RET_ZERO, SCONE_SYS_NOARG, { { SCONE_ARG_STR, 255, 4096 }, { SCONE_ARG_STR, 255, 256 } } }, /* removexattr */
 	[198] = { SCONE_SYS_CLASS_EXTERNAL, 2, SCONE_RET_ZERO, SCONE_SYS_NOARG, { { SCONE_ARG_STR, 255, 4096 }, { SCONE_ARG_STR, 255, 256 } } }, /* lremovexattr */
 	[199] = { SCONE_SYS_CLASS_EXTERNAL, 2, SCONE_RET_ZERO, SCONE_SYS_NOARG, { { SCONE_ARG_FD, 255, 0 }, { SCONE_ARG_STR, 255, 256 } } }, /* fremovexattr */

@@ -119,6 +119,19 @@ static long h_mmsg_len(struct scone_marshal *m)
 	h[0].msg_len = 9;                   /* one more than the 8-byte buffer */
 	return 1;
 }
+/* Every message laid out gets its own bytes: 'a' + its index. */
+static long h_mmsg_each(struct scone_marshal *m)
+{
+	struct mmsghdr *h = (struct mmsghdr *)m->host[1];
+	for (long j = 0; j < m->host[2]; j++) {
+		struct iovec *v = h[j].msg_hdr.msg_iov;
+		memset(v[0].iov_base, 'a' + (int)(j % 26), v[0].iov_len);
+		h[j].msg_len = (unsigned)v[0].iov_len;
+	}
+	return m->host[2];
+}
+static long h_big_size(struct scone_marshal *m) { (void)m; return 1 << 20; }
+static long h_size_query(struct scone_marshal *m) { (void)m; return 100; }
 static long h_epoll_over(struct scone_marshal *m) { return m->host[2] + 1; }
 static long h_getcwd_full(struct scone_marshal *m) { memset((void *)m->host[0], 'A', m->host[1]); return m->host[1]; }
 
@@ -163,6 +176,43 @@ static void cases(void)
 	struct mmsghdr mm = { .msg_hdr = { .msg_iov = &miov, .msg_iovlen = 1 } };
 	long rmm[6] = { 3, (long)&mm, 1, 0, 0 };
 	expect("recvmmsg_len_beyond_message_aborts", call(299, rmm, h_mmsg_len, &rc) && strstr(abort_msg, "msg_len"), abort_msg);
+	/* recvmmsg: message j's data lands in message j's buffer, also when
+	 * the arena cuts vlen (the copy-back replays the layout OUT made) */
+	for (int many = 0; many < 2; many++) {
+		enum { N = 200 };
+		unsigned sz = many ? 1000 : 20, nmsg = many ? N : 3;
+		static char mbuf[N][1000];
+		static struct iovec mv[N];
+		static struct mmsghdr mms[N];
+		memset(mbuf, 0, sizeof mbuf);
+		for (unsigned j = 0; j < nmsg; j++) {
+			mv[j] = (struct iovec){ mbuf[j], sz };
+			mms[j] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &mv[j], .msg_iovlen = 1 } };
+		}
+		long rmv[6] = { 3, (long)mms, nmsg, 0, 0 };
+		int bad = call(299, rmv, h_mmsg_each, &rc) || rc < 1 || rc > (long)nmsg || (!many && rc != 3);
+		for (long j = 0; !bad && j < rc; j++)
+			for (unsigned b = 0; b < sz; b++)
+				bad |= mbuf[j][b] != 'a' + (int)(j % 26) || mms[j].msg_len != sz;
+		for (long j = rc; !bad && j < (long)nmsg; j++)
+			bad |= mbuf[j][0] != 0;
+		expect(many ? "recvmmsg_200x1000_each_message_its_own_data" : "recvmmsg_3x20_each_message_its_own_data",
+		       !bad, abort_msg);
+	}
+	/* a count of 0 must give 0; only a size query (getxattr's 0) may say more */
+	long rd0[6] = { 0, (long)buf, 0 };
+	expect("read_of_nothing_answered_1MiB_aborts", call(0, rd0, h_big_size, &rc) && strstr(abort_msg, "result 1048576, at most 0"), abort_msg);
+	long pl0[6] = { (long)buf, 0, 0 };
+	expect("poll_of_nothing_answered_1MiB_aborts", call(7, pl0, h_big_size, &rc), "");
+	long rf0[6] = { 3, (long)buf, 0, 0, 0, 0 };
+	expect("recvfrom_of_nothing_answered_1MiB_aborts", call(45, rf0, h_big_size, &rc), "");
+	long gx0[6] = { (long)"/p", (long)"user.x", (long)buf, 0 };
+	expect("getxattr_size_query_passes", !call(191, gx0, h_size_query, &rc) && rc == 100, abort_msg);
+	expect("getxattr_size_query_bad_negative_aborts", call(191, gx0, h_read_neg, &rc), "");
+	long gg0[6] = { 0, (long)buf };
+	expect("getgroups_size_query_passes", !call(115, gg0, h_size_query, &rc) && rc == 100, abort_msg);
+	long gx4[6] = { (long)"/p", (long)"user.x", (long)buf, 4 };
+	expect("getxattr_more_than_asked_aborts", call(191, gx4, h_size_query, &rc), "");
 	char ev[12 * 4];
 	long ew[6] = { 3, (long)ev, 4, 0 };
 	expect("epoll_wait_more_events_than_asked_aborts", call(232, ew, h_epoll_over, &rc), "");
