@@ -234,3 +234,37 @@ def test_host_sees_no_plaintext(net_build, net_env, certs, tmp_path):
                     proc.wait()
         seen[name] = secret.decode() in trace.read_text(errors="replace")
     assert seen == {"tls": False, "clear": True}
+
+
+def test_sendfile_to_a_tls_socket(net_build, net_env, certs, tmp_path):
+    """sendfile from a file to a shielded socket (nginx's path) goes through
+    the engine: the client reads the file's bytes over TLS, and strace shows
+    no sendfile call on the host."""
+    content = os.urandom(3 << 20)
+    (tmp_path / "blob").write_bytes(content)
+    port = free_port()
+    binary = net_build("sendfile_server.c", server_flag(port, certs))
+    trace = tmp_path / "sendfile.strace"
+    proc = subprocess.Popen(["strace", "-f", "-e", "trace=sendfile", "-o", str(trace), str(binary), str(port),
+                             str(tmp_path / "blob")], env=net_env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        wait_port(port, proc, timeout=60)
+        ctx = ssl.create_default_context(cafile=str(certs / "ca.pem"))
+        got = bytearray()
+        with socket.create_connection(("127.0.0.1", port), timeout=60) as raw, \
+                ctx.wrap_socket(raw, server_hostname="localhost") as s:
+            while True:
+                b = s.recv(65536)
+                if not b:
+                    break
+                got.extend(b)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    assert f"sent {len(content)}" in out
+    assert bytes(got) == content
+    assert "sendfile(" not in trace.read_text()
