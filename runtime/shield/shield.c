@@ -15,6 +15,7 @@
 #include "shield.h"
 #include "fs/encrypted.h"
 #include "fs/ephemeral.h"
+#include "net/net.h"
 #include "spin.h"
 
 #define EFAULT 14
@@ -52,8 +53,6 @@ void __scone_shield_init(char **envp, uint64_t sim_seal)
 	uint32_t n;
 	__scone_memcpy(&n, p, 4);
 	p += 4;
-	if (!n)
-		return;
 	if (n > MAX_REGIONS)
 		__scone_abort("scone: the file-system policy has more regions than the runtime takes");
 	for (uint32_t i = 0; i < n; i++) {
@@ -68,6 +67,9 @@ void __scone_shield_init(char **envp, uint64_t sim_seal)
 		p += 4 + len;
 	}
 	nregions = (int)n;
+	__scone_net_init(p, end);            /* the network policy follows */
+	if (!nregions && !__scone_net_on)
+		return;
 	static struct scone_sim_seal seal;
 	const struct scone_sim_seal *sealp = 0;
 	if (sim_seal) {
@@ -360,6 +362,11 @@ static int fd_first(long nr)
 long __scone_shield_call(long nr, const long a[6], int *handled)
 {
 	*handled = 0;
+	if (__scone_net_on) {
+		long r = __scone_net_call(nr, a, handled);
+		if (*handled)
+			return r;
+	}
 	switch (nr) {
 	/* calls on a path */
 	case 2: return open_call(AT_FDCWD, (const char *)a[0], a[1], a[2], handled);

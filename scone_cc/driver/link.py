@@ -69,7 +69,8 @@ def specs_text(lib: str, gcc_libdir: str) -> str:
 
 
 def link_argv(inv, *, gcc: str, sysroot: str, gcc_libdir: str, cflags: list[str],
-              specs: str, output: str, enclave: bool, crypto: str | None = None) -> list[str]:
+              specs: str, output: str, enclave: bool, crypto: str | None = None,
+              tls: bool = False) -> list[str]:
     """The gcc argv of the link (DESIGN.md §3 (1)); a pure function but for file checks.
 
     Start files, then the user's words in their order (sources are compiled
@@ -79,7 +80,9 @@ def link_argv(inv, *, gcc: str, sysroot: str, gcc_libdir: str, cflags: list[str]
 
     ``crypto``: the shields' crypto archive (DESIGN.md §8), first in the
     group, with ``--gc-sections`` so that only what is reached of OpenSSL
-    stays; a link without it is unchanged.
+    stays; a link without it is unchanged. ``tls``: the network shield's
+    policy needs the TLS engine, which the runtime names only weakly (so
+    that a link without the archive still works): name it for ld.
     """
     lib = sysroot + "/lib"
     if enclave:
@@ -99,7 +102,7 @@ def link_argv(inv, *, gcc: str, sysroot: str, gcc_libdir: str, cflags: list[str]
     # -Wl,-nostdlib: ld also has built-in SEARCH_DIRs (/usr/lib/...) that
     # would find glibc-built archives the specs file keeps gcc from naming.
     if crypto:
-        ldflags = [*ldflags, "-Wl,--gc-sections"]
+        ldflags = [*ldflags, "-Wl,--gc-sections", *(["-Wl,--undefined=__scone_tls_new"] if tls else [])]
     argv = [gcc, f"-specs={specs}", *ldflags, "-nostdlib", "-Wl,-nostdlib", *cflags]
     if not no_start:
         argv += _files(start, lib, gcc_libdir)
@@ -252,6 +255,7 @@ def link(inv, *, host, sysroot: str, cache_root: str, environ) -> int:
 
         crypto = str(crypto_build.current(Path(sysroot)))
     common = dict(gcc=host.program, sysroot=sysroot, gcc_libdir=host.libdir, crypto=crypto,
+                  tls=bool(settings.params.net),
                   cflags=[*CODEGEN, *include_flags(sysroot, host.include)],
                   specs=_specs_file(cache_root, lib, host.libdir))
     # Our start files and libraries are inputs too, so gcc would not name

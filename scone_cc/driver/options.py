@@ -86,6 +86,10 @@ TABLE = (
                 "created on first use under ~/.config/scone)"),
     Option("--scone-native", FLAG, SCONE, env="SCONE_NATIVE",
            help="link a plain static musl program, no enclave (SCONE_NATIVE=1)"),
+    Option("--scone-net=", JOINED, SCONE, meta="ENDPOINT",
+           help="a network shield endpoint (repeatable): server:[ADDR:]PORT:tls:cert=PATH,"
+                "key=PATH[,ca=PATH], client:HOST:PORT:tls:ca=PATH[,name=NAME], "
+                "...:clear|refuse, default:clear|refuse; signed; implies --scone-crypto"),
     Option("--scone-print=", JOINED, SCONE, meta="WHAT",
            help="print a path and exit: prefix (where libraries built with scone-gcc "
                 "are installed; SCONE_PREFIX), cmake-toolchain, meson-cross, pkg-config, "

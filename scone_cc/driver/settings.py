@@ -37,12 +37,13 @@ def cas_key(text: str, what: str) -> bytes:
 def link_settings(scone, environ) -> LinkSettings:
     """Resolve ``Invocation.scone`` and the environment into link settings.
 
-    The command line wins over the environment; ``--scone-fs`` regions
+    The command line wins over the environment; ``--scone-net`` endpoints
+    add up and imply ``--scone-crypto``; ``--scone-fs`` regions
     (repeatable; ``SCONE_FS`` lists them, comma-separated) add up; ``--scone-allow`` lists add
     up. Sizes take K/M/G suffixes and must be whole pages (sgx-spec §2);
     the result's ``params`` is the signed ``EnclaveParams`` (DESIGN.md §5).
     """
-    from scone_cc.enclave import fspolicy
+    from scone_cc.enclave import fspolicy, netpolicy
     from scone_cc.sgx.pages import PAGE_SIZE, EnclaveParams
 
     given = {}
@@ -56,9 +57,13 @@ def link_settings(scone, environ) -> LinkSettings:
     if environ.get("SCONE_ALLOW", "").strip():
         allow.extend(environ["SCONE_ALLOW"].split(","))
     fs = [fspolicy.parse(r, "SCONE_FS") for r in environ.get("SCONE_FS", "").split(",") if r.strip()]
+    net = []
     for name, value in scone:
         if name == "--scone-fs":
             fs.append(fspolicy.parse(value, "--scone-fs"))
+        elif name == "--scone-net":
+            net.append(netpolicy.parse(value, "--scone-net"))
+            crypto = True
         elif name == "--scone-native":
             native = True
         elif name == "--scone-crypto":
@@ -87,6 +92,8 @@ def link_settings(scone, environ) -> LinkSettings:
         crypto = crypto or any(mode == "encrypted" for _, mode, _ in kwargs["fs"])
     if kwargs_cas:
         kwargs["cas_key"] = kwargs_cas
+    if net:
+        kwargs["net"] = netpolicy.merge(net)
     key = given["--scone-key"][1] if "--scone-key" in given else None
     names = tuple(a.strip() for a in allow if a.strip())
     params = EnclaveParams(**kwargs)

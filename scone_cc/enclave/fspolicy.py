@@ -78,8 +78,16 @@ def encode(regions) -> bytes:
 
 def decode(block: bytes, where: str) -> tuple[Region, ...]:
     """Read the policy block back; SconeError on a malformed one."""
+    regions, pos = decode_block(block, where)
+    if any(block[pos:]):
+        raise SconeError(f"{where}: bytes after the file-system policy are not zero")
+    return regions
+
+
+def decode_block(block: bytes, where: str) -> tuple[tuple[Region, ...], int]:
+    """The regions and where the block ends (the network policy follows)."""
     if not any(block):
-        return ()
+        return (), len(block)
     try:
         (count,), pos, regions = struct.unpack_from("<I", block), 4, []
         for _ in range(count):
@@ -92,6 +100,4 @@ def decode(block: bytes, where: str) -> tuple[Region, ...]:
     except (struct.error, IndexError, ValueError, UnicodeDecodeError):
         raise SconeError(f"{where}: the config page's file-system policy is malformed; "
                          "the binary is damaged, rebuild it") from None
-    if any(block[pos:]):
-        raise SconeError(f"{where}: bytes after the file-system policy are not zero")
-    return tuple(regions)
+    return tuple(regions), pos

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 
-from scone_cc.enclave import abi, elfimage, fspolicy
+from scone_cc.enclave import abi, elfimage, fspolicy, netpolicy
 from scone_cc.errors import SconeError
 from scone_cc.sgx.pages import PAGE_SIZE, R, W, EnclaveParams, Layout, PageRun, PageType
 
@@ -93,8 +93,15 @@ def compute(image: bytes, params: EnclaveParams) -> Layout:
     for i, t in enumerate(threads):
         off = abi.CONFIG_THREADS_OFFSET + i * abi.THREAD_LAYOUT.size
         config[off:off + abi.THREAD_LAYOUT.size] = abi.THREAD_LAYOUT.pack(**t)
-    if params.fs:   # without regions the page stays what it was: zero, same MRENCLAVE
+    if params.fs or params.net:   # without regions the page stays what it was: zero, same MRENCLAVE
         config += fspolicy.encode(params.fs)
+    if params.net:                # the network policy follows the file-system one
+        netpolicy.check_keys(params.net, params.fs, params.debug)
+        config += netpolicy.encode(params.net)
+        if len(config) > PAGE_SIZE:
+            raise SconeError(f"file-system and network policies: {len(config) - abi.CONFIG_FS_OFFSET} "
+                             f"bytes do not fit the config page's {abi.CONFIG_FS_SIZE}; use fewer "
+                             "endpoints or shorter paths")
     runs.append(PageRun(config_offset, 1, PageType.REG, R, True, bytes(config), "config"))
     if params.heap_size:
         runs.append(PageRun(heap_offset, params.heap_size // PAGE_SIZE, PageType.REG,

@@ -97,6 +97,9 @@ class EnclaveParams:
     # SHA-256 of the CAS's public key (scone-cas identity), 32 bytes, or
     # empty: no CAS is ever contacted. Measured in the config page.
     cas_key: bytes = b""
+    # Network shield endpoints, canonical order: scone_cc/enclave/netpolicy.py;
+    # measured in the config page after the file-system policy.
+    net: tuple = ()
 
 
 @dataclass(frozen=True)

@@ -141,6 +141,18 @@ enum scone_fs_key_source {
 _Static_assert(SCONE_CONFIG_FS_OFFSET == 2768, "config ABI: fspolicy.py's CONFIG_FS_OFFSET");
 
 /*
+ * Network shield policy (DESIGN.md §8): right after the file-system policy
+ * (which then holds at least its zero count), measured with it. Written by
+ * scone_cc/enclave/netpolicy.py:
+ *   uint32_t count; then count times { uint8_t kind; uint8_t action;
+ *   uint16_t port; uint8_t has_addr; uint8_t zero[3]; uint8_t addr[16]
+ *   (IPv4 mapped into IPv6); then cert, key, ca, name, each uint16_t len +
+ *   bytes (no NUL) }, zero after. Paths are the enclave's view.
+ */
+enum scone_net_kind { SCONE_NET_KIND_SERVER = 0, SCONE_NET_KIND_CLIENT = 1, SCONE_NET_KIND_DEFAULT = 2 };
+enum scone_net_action { SCONE_NET_CLEAR = 0, SCONE_NET_TLS = 1, SCONE_NET_REFUSE = 2 };
+
+/*
  * Thread page: measured with the "layout" block filled in and the rest zero.
  * The entry code reaches it through %gs. ABI — do not reorder.
  */
