@@ -82,6 +82,10 @@ void __scone_sched_stats(unsigned ethread, struct scone_sched_stats *out) SCONE_
 long __scone_sched_clone(const struct scone_clone_regs *r) SCONE_SCHED_API;
 long __scone_sched_futex(uint32_t *uaddr, long op, uint32_t val, uintptr_t timeout_or_val2,
 		       uint32_t *uaddr2, uint32_t val3) SCONE_SCHED_API;
+/* set_robust_list(2) / get_robust_list(2), per lthread; the list is walked
+ * as the kernel does when the lthread exits. */
+long __scone_sched_set_robust_list(void *head, unsigned long len) SCONE_SCHED_API;
+long __scone_sched_get_robust_list(long tid, void **head, unsigned long *len) SCONE_SCHED_API;
 /* End lthread tid's futex wait, if any, as a spurious wake-up (for
  * pthread_cancel). 1 if it was waiting, else 0. */
 long __scone_sched_futex_interrupt(long tid) SCONE_SCHED_API;

@@ -51,6 +51,24 @@ static struct lthread *find(long tid)
 	return 0;
 }
 
+int __scone_lthread_live(long tid)
+{
+	spin_lock(&S.all_lock);
+	int live = find(tid) != 0;
+	spin_unlock(&S.all_lock);
+	return live;
+}
+
+long __scone_lthread_robust_of(long tid, void **head)
+{
+	spin_lock(&S.all_lock);
+	struct lthread *l = find(tid);
+	if (l)
+		*head = l->robust_head;
+	spin_unlock(&S.all_lock);
+	return l ? 0 : -ESRCH;
+}
+
 static int blocks(struct lthread *l, uint64_t bit)
 {
 	return (__atomic_load_n(&l->sigmask, __ATOMIC_RELAXED) & bit) != 0;

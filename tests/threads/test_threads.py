@@ -163,3 +163,20 @@ def test_bad_ethreads_knob_is_one_clear_error(build, enclave_env, samples, value
     assert r.returncode == 2 and r.stdout == ""
     assert r.stderr.startswith(f"scone: error: SCONE_ETHREADS={value}: expected a number from 1 to "), r.stderr
     assert "--scone-tcs" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("ethreads", [1, 2])
+def test_robust_and_pi_mutexes_match_native_musl(build, enclave_env, ethreads):
+    """set/get_robust_list and FUTEX_LOCK_PI/UNLOCK_PI/TRYLOCK_PI served
+    inside: every attribute, error and owner-died outcome as natively."""
+    native = subprocess.run([str(build("mutexes.c", native=True))], capture_output=True,
+                            text=True, timeout=60)
+    assert native.returncode == 0, native.stderr
+    r = subprocess.run([str(build("mutexes.c"))], env=enclave_env(SCONE_ETHREADS=ethreads),
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == native.stdout
+    # What Linux says (pthread_mutex_lock(3p), futex(2)), not only native musl.
+    assert "raw exit of a pshared robust owner (pi=1): lock EOWNERDEAD\n" in r.stdout
+    assert r.stdout.count("blocked waiter when the owner died: EOWNERDEAD\n") == 6
+    assert "ENOSYS" not in r.stdout
