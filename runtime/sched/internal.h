@@ -64,6 +64,12 @@ struct lthread {
 	uint64_t ext_cookie;               /* the external call it waits for outside, 0: none */
 	uint32_t ext_pair;
 	void *robust_head;                 /* set_robust_list(2), walked at exit */
+	/* sigaltstack(2) of this thread (written by the thread itself or by
+	 * a handler lthread running for it, see sig_for) */
+	uintptr_t ss_sp;
+	size_t ss_size;                    /* 0: disabled */
+	int ss_busy;                       /* a handler lthread runs on it */
+	long sig_for;                      /* a handler lthread: its receiver's tid */
 	/* every live lthread, under sched.all_lock */
 	struct lthread *all_prev, *all_next;
 } __attribute__((aligned(64)));

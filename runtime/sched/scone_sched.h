@@ -111,6 +111,17 @@ long __scone_sched_signal_post(long tid, uint64_t bit) SCONE_SCHED_API;
 /* Take one signal directed at some lthread that no longer blocks it: its
  * tid (*bit set), or 0. */
 long __scone_sched_signal_take_directed(uint64_t *bit) SCONE_SCHED_API;
+/* The thread whose signal state the running lthread acts on: a handler
+ * lthread's receiver (set with sig_for at its start), else itself. */
+long __scone_sched_sig_self(void) SCONE_SCHED_API;
+void __scone_sched_set_sig_for(long tid) SCONE_SCHED_API;
+/* Thread tid's alternate signal stack: get (size 0: disabled; 0 or
+ * -ESRCH), set, and claim it for a handler lthread (1 if it was free and
+ * enabled: *sp, *size filled) or release it. */
+long __scone_sched_altstack_get(long tid, uintptr_t *sp, size_t *size) SCONE_SCHED_API;
+void __scone_sched_altstack_set(long tid, uintptr_t sp, size_t size) SCONE_SCHED_API;
+int __scone_sched_altstack_claim(long tid, uintptr_t *sp, size_t *size) SCONE_SCHED_API;
+void __scone_sched_altstack_release(long tid) SCONE_SCHED_API;
 /* Take one of the running lthread's directed signals in want: its bit, or 0. */
 uint64_t __scone_sched_signal_take_own(uint64_t want) SCONE_SCHED_API;
 /* After the handler ran: interrupt thread tid as the signal does (restart:

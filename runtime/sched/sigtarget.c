@@ -198,3 +198,61 @@ int __scone_sched_ext_get(uint64_t *cookie, uint32_t *pair)
 	*cookie = __atomic_load_n(&l->ext_cookie, __ATOMIC_SEQ_CST);
 	return *cookie != 0;
 }
+
+long __scone_sched_sig_self(void)
+{
+	struct lthread *l = S.active ? this_lthread() : 0;
+	return !l ? 0 : l->sig_for ? l->sig_for : l->tid;
+}
+
+void __scone_sched_set_sig_for(long tid)
+{
+	this_lthread()->sig_for = tid;
+}
+
+long __scone_sched_altstack_get(long tid, uintptr_t *sp, size_t *size)
+{
+	spin_lock(&S.all_lock);
+	struct lthread *l = find(tid);
+	if (l) {
+		*sp = l->ss_sp;
+		*size = l->ss_size;
+	}
+	spin_unlock(&S.all_lock);
+	return l ? 0 : -ESRCH;
+}
+
+void __scone_sched_altstack_set(long tid, uintptr_t sp, size_t size)
+{
+	spin_lock(&S.all_lock);
+	struct lthread *l = find(tid);
+	if (l) {
+		l->ss_sp = sp;
+		l->ss_size = size;
+	}
+	spin_unlock(&S.all_lock);
+}
+
+int __scone_sched_altstack_claim(long tid, uintptr_t *sp, size_t *size)
+{
+	int r = 0;
+	spin_lock(&S.all_lock);
+	struct lthread *l = find(tid);
+	if (l && l->ss_size && !l->ss_busy) {
+		l->ss_busy = 1;
+		*sp = l->ss_sp;
+		*size = l->ss_size;
+		r = 1;
+	}
+	spin_unlock(&S.all_lock);
+	return r;
+}
+
+void __scone_sched_altstack_release(long tid)
+{
+	spin_lock(&S.all_lock);
+	struct lthread *l = find(tid);
+	if (l)
+		l->ss_busy = 0;
+	spin_unlock(&S.all_lock);
+}

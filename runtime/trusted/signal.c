@@ -37,6 +37,13 @@
 #define SA_SIGINFO 4ul
 #define SA_RESETHAND 0x80000000ul
 #define SA_RESTART 0x10000000ul
+#define SA_ONSTACK 0x08000000ul
+#define SS_ONSTACK 1
+#define SS_DISABLE 2
+#define SS_AUTODISARM (1u << 31)
+#define MINSIGSTKSZ 2048
+#define EPERM 1
+#define ENOMEM 12
 #define EAGAIN 11
 #define EINTR 4
 #define ESRCH 3
@@ -178,8 +185,47 @@ static void to_siginfo(struct k_siginfo *si, long sig, const struct info *in)
 	__scone_memcpy(si->fields, in->fields, sizeof si->fields);
 }
 
+struct call {
+	unsigned long handler, flags;
+	int sig;
+	struct k_siginfo *si;
+};
+
+static void invoke(struct call *c)
+{
+	if (c->flags & SA_SIGINFO)
+		((void (*)(int, void *, void *))c->handler)(c->sig, c->si, 0);
+	else
+		((void (*)(int))c->handler)(c->sig);
+}
+
+/* invoke(c) with the stack pointer at top (16-aligned): the handler's
+ * frames on the alternate stack; the lthread's own stays as it was. This
+ * file is built without vector registers, so none is live across it. */
+static void invoke_on(uintptr_t top, struct call *c)
+{
+	__asm__ __volatile__(
+		"mov %%rsp, %%rbx\n\t"
+		"mov %[top], %%rsp\n\t"
+		"call *%[fn]\n\t"
+		"mov %%rbx, %%rsp"
+		: "+D"(c)
+		: [top] "r"(top), [fn] "r"(invoke)
+		: "rbx", "rax", "rcx", "rdx", "rsi", "r8", "r9", "r10", "r11", "memory", "cc");
+}
+
+static uintptr_t stack_pointer(void)
+{
+	uintptr_t sp;
+	__asm__ __volatile__("mov %%rsp, %0" : "=r"(sp));
+	return sp;
+}
+
 /* Run sig's handler here, on the calling lthread, as the kernel would on
- * return to user space: with its mask added while it runs. */
+ * return to user space: with its mask added while it runs, and, under
+ * SA_ONSTACK, on the thread's alternate stack unless a handler of the
+ * thread runs on it already (sigaltstack(2): then it goes on where it is,
+ * as it does on Linux once on the alternate stack). */
 static void run_handler(long sig, const struct info *in)
 {
 	unsigned long *m = mask_of_self();
@@ -196,12 +242,20 @@ static void run_handler(long sig, const struct info *in)
 	}
 	unsigned long saved = *m;
 	__atomic_store_n(m, saved | a.mask | bit(sig), __ATOMIC_SEQ_CST);
-	if (a.flags & SA_SIGINFO) {
-		struct k_siginfo si;
-		to_siginfo(&si, sig, in);
-		((void (*)(int, void *, void *))a.handler)((int)sig, &si, 0);
+	struct k_siginfo si;
+	to_siginfo(&si, sig, in);
+	struct call c = { a.handler, a.flags, (int)sig, &si };
+	long self = __scone_sched_active() ? __scone_sched_sig_self() : 0;
+	uintptr_t ss = 0, cur = stack_pointer();
+	size_t size = 0;
+	if ((a.flags & SA_ONSTACK) && self && __scone_sched_altstack_claim(self, &ss, &size)) {
+		if (cur - ss < size)
+			invoke(&c);                 /* on it already */
+		else
+			invoke_on((ss + size) & ~(uintptr_t)15, &c);
+		__scone_sched_altstack_release(self);
 	} else {
-		((void (*)(int))a.handler)((int)sig);
+		invoke(&c);
 	}
 	__atomic_store_n(m, saved, __ATOMIC_SEQ_CST);
 }
@@ -364,6 +418,7 @@ struct run_as {
 static int run_as_main(void *p)
 {
 	struct run_as w = *(struct run_as *)p;
+	__scone_sched_set_sig_for(w.tid);
 	run_handler(w.sig, &w.in);
 	interrupt(w.tid, w.restart);
 	__scone_sched_unmapself((uintptr_t)p + sizeof w - AS_STACK, AS_STACK);
@@ -519,13 +574,42 @@ long __scone_sys_rt_sigtimedwait(const void *set, void *info, const void *timeou
 	}
 }
 
+/* sigaltstack(2) of the calling thread (a handler's receiver, for a
+ * handler lthread). SS_AUTODISARM is accepted and has no effect: a
+ * handler that switches away from the alternate stack is not possible
+ * here. */
 long __scone_sys_sigaltstack(const void *ss, void *old)
 {
-	/* Handlers run on their lthread's own stack: an alternate stack is
-	 * accepted and reported as disabled. */
-	(void)ss;
+	struct stack_t { uintptr_t sp; int flags; size_t size; } n, o = { 0, SS_DISABLE, 0 };
+	long self = __scone_sched_active() ? __scone_sched_sig_self() : 0;
+	uintptr_t cur = stack_pointer();
+	if (self)
+		__scone_sched_altstack_get(self, &o.sp, &o.size);
+	int on = o.size && cur - o.sp < o.size;
+	o.flags = on ? SS_ONSTACK : o.size ? 0 : SS_DISABLE;
+	if (ss) {
+		__scone_memcpy(&n, ss, sizeof n);
+		unsigned mode = (unsigned)n.flags & ~SS_AUTODISARM;
+		if (mode != 0 && mode != SS_ONSTACK && mode != SS_DISABLE)
+			return -EINVAL;
+		if (on)
+			return -EPERM;
+		if (mode == SS_DISABLE) {
+			n.sp = 0;
+			n.size = 0;
+		} else if (n.size < MINSIGSTKSZ) {
+			return -ENOMEM;
+		}
+		if (!self && n.size) {
+			__scone_log(SCONE_LOG_WARN, "sigaltstack before the thread scheduler runs: not kept");
+			return -ENOMEM;
+		}
+		if (self)
+			__scone_sched_altstack_set(self, n.sp, n.size);
+	}
 	if (old) {
-		struct { void *sp; int flags; unsigned long size; } o = { 0, 2 /* SS_DISABLE */, 0 };
+		if (!o.size)
+			o.sp = 0;
 		__scone_memcpy(old, &o, sizeof o);
 	}
 	return 0;

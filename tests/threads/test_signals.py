@@ -129,3 +129,21 @@ def test_realtime_signals_queue_with_their_siginfo_as_native(build, enclave_env,
     assert "RTMIN blocked, raised 5, killed 3, queued 4: 12 deliveries\n" in r.stdout
     assert "  RTMIN+0 SI_QUEUE value 40 pid self\n" in r.stdout
     assert "sigwaitinfo RTMIN+1 SI_QUEUE value 103\n" in r.stdout
+
+
+@pytest.mark.parametrize("ethreads", [1, 2])
+def test_sigaltstack_and_sa_onstack_as_native(build, enclave_env, ethreads):
+    """A SA_ONSTACK handler runs on the thread's alternate stack, raised,
+    unblocked or sent from outside, and sigaltstack reports SS_ONSTACK
+    there and refuses a change (EPERM); new threads start without one."""
+    native = subprocess.run([str(build("altstack.c", native=True))], capture_output=True,
+                            text=True, timeout=60)
+    assert native.returncode == 0, native.stderr
+    r = subprocess.run([str(build("altstack.c"))], env=enclave_env(SCONE_ETHREADS=ethreads),
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == native.stdout
+    # sigaltstack(2), independent of native musl.
+    assert ("sent from outside, SA_ONSTACK: ran 1, on the alternate stack 1, reports SS_ONSTACK, "
+            "set while on it EPERM\n") in r.stdout
+    assert "bad flags: EINVAL\n" in r.stdout
