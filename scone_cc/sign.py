@@ -202,6 +202,8 @@ def show(binary, as_json):
                    "runs": _runs(b.layout)},
         "problems": list(b.problems),
     }
+    from scone_cc.enclave import epc
+    facts["epc"] = epc.facts(b.layout)
     if as_json:
         _json(facts)
         return
@@ -228,6 +230,8 @@ def show(binary, as_json):
         cells = [row[0].rjust(widths[0]), row[1].rjust(widths[1])]
         cells += [cell.ljust(w) for cell, w in zip(row[2:5], widths[2:])]
         con.print("  " + "  ".join(cells + [row[5]]), markup=False)
+    for line in epc.lines(facts["epc"]):
+        con.print(f"epc        {line}", markup=False)
     for line in b.problems:
         con.print(f"problem: {line}", markup=False)
 
@@ -365,6 +369,10 @@ def diff(a, b, as_json):
     if result.first:
         con.print(f"first differing record #{result.first['record']}: {result.first['why']}",
                   markup=False)
+
+
+from scone_cc.sizing import size as _size_command  # noqa: E402  (scone-sign size)
+cli.add_command(_size_command)
 
 
 def main():

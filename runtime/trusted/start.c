@@ -139,7 +139,8 @@ _Noreturn void __scone_start(uintptr_t base, uint64_t host_args)
 	__scone_memcpy(&args, (const void *)host_args, sizeof args);
 	for (unsigned i = 0; i < sizeof args.reserved / sizeof args.reserved[0]; i++)
 		if (args.reserved[i] && i != SCONE_START_SYSCALL_AREA && i != SCONE_START_ETHREADS &&
-		    i != SCONE_START_SIGNALS)
+		    i != SCONE_START_SIGNALS && i != SCONE_START_TIME && i != SCONE_START_CPUID &&
+		    i != SCONE_START_HWM)
 			__scone_eexit(SCONE_EXIT_ABORT, 0);
 	if (args.ocall % 8 || !__scone_host_range(args.ocall, sizeof(struct scone_ocall)))
 		__scone_eexit(SCONE_EXIT_ABORT, 0);
@@ -160,6 +161,8 @@ _Noreturn void __scone_start(uintptr_t base, uint64_t host_args)
 
 	__scone_memory_init(base + __scone_rt.cfg->heap_offset, __scone_rt.cfg->heap_size);
 	__scone_client_init(args.reserved[SCONE_START_SYSCALL_AREA], !!(args.flags & SCONE_START_SIM));
+	__scone_clock_init(args.reserved[SCONE_START_TIME], args.flags);
+	__scone_cpuid_init(args.reserved[SCONE_START_CPUID]);
 
 	struct vec av, ev;
 	if (args.argc > MAX_STRINGS || !measure(args.argv, (long)args.argc, &av, MAX_BYTES) ||
@@ -182,6 +185,9 @@ _Noreturn void __scone_start(uintptr_t base, uint64_t host_args)
 	__scone_rt.log_level = __scone_log_parse(find_env(envp, "SCONE_LOG", 9));
 	__scone_threads_init(args.hwcap2, args.flags);
 	__scone_signals_init(args.reserved[SCONE_START_SIGNALS]);
+	__scone_hwm_init(args.reserved[SCONE_START_HWM], __scone_rt.log_level >= SCONE_LOG_INFO,
+			 !!(args.flags & SCONE_START_SIM));
+	__scone_hwm_name(av.count ? argv[0] : 0);
 
 	uint64_t *rnd = (uint64_t *)(envp + ev.count + 1 + 2 * NAUX);
 	rnd[0] = rdrand64();

@@ -84,7 +84,7 @@ class EnclaveParams:
     """
 
     heap_size: int = 64 << 20
-    stack_size: int = 256 << 10
+    stack_size: int = 1 << 20
     tcs_count: int = 8
     nssa: int = 2
     ssa_frame_pages: int = 1
