@@ -111,6 +111,10 @@ long __scone_sched_signal_post(long tid, uint64_t bit) SCONE_SCHED_API;
 /* Take one signal directed at some lthread that no longer blocks it: its
  * tid (*bit set), or 0. */
 long __scone_sched_signal_take_directed(uint64_t *bit) SCONE_SCHED_API;
+/* Block bits in thread tid's mask while a handler runs for it (a handler
+ * lthread is not its receiver): the bits this added, to unblock after. */
+uint64_t __scone_sched_sigmask_add(long tid, uint64_t bits) SCONE_SCHED_API;
+void __scone_sched_sigmask_remove(long tid, uint64_t bits) SCONE_SCHED_API;
 /* The thread whose signal state the running lthread acts on: a handler
  * lthread's receiver (set with sig_for at its start), else itself. */
 long __scone_sched_sig_self(void) SCONE_SCHED_API;

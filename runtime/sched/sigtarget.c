@@ -256,3 +256,23 @@ void __scone_sched_altstack_release(long tid)
 		l->ss_busy = 0;
 	spin_unlock(&S.all_lock);
 }
+
+uint64_t __scone_sched_sigmask_add(long tid, uint64_t bits)
+{
+	uint64_t added = 0;
+	spin_lock(&S.all_lock);
+	struct lthread *l = find(tid);
+	if (l)
+		added = bits & ~__atomic_fetch_or(&l->sigmask, bits, __ATOMIC_SEQ_CST);
+	spin_unlock(&S.all_lock);
+	return added;
+}
+
+void __scone_sched_sigmask_remove(long tid, uint64_t bits)
+{
+	spin_lock(&S.all_lock);
+	struct lthread *l = find(tid);
+	if (l)
+		__atomic_fetch_and(&l->sigmask, ~bits, __ATOMIC_SEQ_CST);
+	spin_unlock(&S.all_lock);
+}

@@ -414,13 +414,25 @@ struct run_as {
 	long sig, tid;
 	int restart;
 	struct info in;
+	uint64_t blocked;                  /* added to tid's mask by handle() */
 } __attribute__((aligned(64)));
+
+/* The handler for tid is done: what handle() blocked for it no longer is,
+ * and a signal that waited for that can go. */
+static void unblock_receiver(long tid, uint64_t blocked)
+{
+	if (!blocked)
+		return;
+	__scone_sched_sigmask_remove(tid, blocked);
+	wake_waiters();
+}
 
 static int run_as_main(void *p)
 {
 	struct run_as w = *(struct run_as *)p;
 	__scone_sched_set_sig_for(w.tid);
 	run_handler(w.sig, &w.in);
+	unblock_receiver(w.tid, w.blocked);
 	interrupt(w.tid, w.restart);
 	__scone_sched_unmapself((uintptr_t)p + sizeof w - AS_STACK, AS_STACK);
 }
@@ -438,18 +450,24 @@ static void handle(long sig, long tid, const struct info *in)
 {
 	lock();
 	int restart = (actions[sig].flags & SA_RESTART) != 0;
+	uint64_t block = actions[sig].mask | (actions[sig].flags & SA_NODEFER ? 0 : bit(sig));
 	unlock();
+	/* The kernel blocks these in the receiver while its handler runs:
+	 * so does this, before the handler lthread starts, so that the next
+	 * one waits for it (and signals of one number run in order). */
+	uint64_t blocked = __scone_sched_sigmask_add(tid, block);
 	uint64_t fs = __scone_sched_signal_fs(tid);
 	char *stack = fs ? mmap(0, AS_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) : MAP_FAILED;
 	if (stack != MAP_FAILED) {
 		struct run_as *w = (struct run_as *)(stack + AS_STACK - sizeof *w);
-		*w = (struct run_as){ sig, tid, restart, *in };
+		*w = (struct run_as){ sig, tid, restart, *in, blocked };
 		if (__clone(run_as_main, w, AS_FLAGS, w, (int *)0, (void *)fs, (int *)0) > 0)
 			return;
 		munmap(stack, AS_STACK);
 	}
 	/* No memory or thread for it: here, on the signal lthread. */
 	run_handler(sig, in);
+	unblock_receiver(tid, blocked);
 	interrupt(tid, restart);
 }
 

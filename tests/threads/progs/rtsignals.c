@@ -1,6 +1,7 @@
 /* Queued real-time signals and their siginfo (signal(7), sigqueue(3)):
  * every delivery printed, for comparison with the same program built
  * natively. */
+#include <errno.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
@@ -48,8 +49,9 @@ static void settle(void)
 {
 	/* Signals sent through kill and sigqueue may reach a blocked process a
 	 * little later; give them time to become pending. */
-	struct timespec ts = { 0, 100 * 1000 * 1000 };
-	nanosleep(&ts, 0);
+	struct timespec ts = { 0, 300 * 1000 * 1000 };
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
 }
 
 static sem_t ready, sent;
