@@ -9,6 +9,7 @@
 #include <scone/syscall_table.h>
 
 #include "../sched/scone_sched.h"
+#include "../shield/shield.h"
 #include "client.h"
 #include "filemap.h"
 #include "misc.h"
@@ -111,6 +112,13 @@ static long thread_call(struct scone_sc *sc, int *handled)
 	return 0;
 }
 
+/* Every external call the shields do not serve, and the shields' own host
+ * calls: the client, through the file maps while any exist. */
+long __scone_shield_host(long nr, const long a[6])
+{
+	return __scone_fmap_active() ? __scone_fmap_external(nr, a) : __scone_external(nr, a);
+}
+
 long __scone_dispatch(struct scone_sc *sc) SCONE_HIDDEN;
 long __scone_dispatch(struct scone_sc *sc)
 {
@@ -128,7 +136,10 @@ long __scone_dispatch(struct scone_sc *sc)
 			return r;
 	}
 	switch (sc->nr) {
-	case 9: return __scone_sys_mmap(a[0], a[1], a[2], a[3], a[4], a[5]);
+	case 9:
+		if (__scone_shield_on && !(a[3] & 0x20) && __scone_shield_owns_fd(a[4]))
+			return __scone_shield_mmap(a);
+		return __scone_sys_mmap(a[0], a[1], a[2], a[3], a[4], a[5]);
 	case 10: return __scone_sys_mprotect(a[0], a[1], a[2]);
 	case 11: return __scone_sys_munmap(a[0], a[1]);
 	case 12: return __scone_sys_brk(a[0]);
@@ -148,6 +159,8 @@ long __scone_dispatch(struct scone_sc *sc)
 	case 60:                                          /* exit: the only thread */
 	case 231:                                         /* exit_group */
 		__scone_fmap_flush_all();                 /* what Linux's page cache would keep */
+		if (__scone_shield_on)
+			__scone_shield_exit();
 		__scone_exit((int)a[0]);
 	case SCONE_NR_unmapself:
 		/* The only thread leaves (threads come with a later issue). */
@@ -181,8 +194,16 @@ long __scone_dispatch(struct scone_sc *sc)
 			__scone_log(SCONE_LOG_WARN, "system call %s (%ld) is not supported", name_of(sc->nr), sc->nr);
 			return -ENOSYS;
 		}
-		if (scone_sys_class_of(sc->nr) == SCONE_SYS_CLASS_EXTERNAL)
-			return __scone_fmap_active() ? __scone_fmap_external(sc->nr, a) : __scone_external(sc->nr, a);
+		if (scone_sys_class_of(sc->nr) == SCONE_SYS_CLASS_EXTERNAL) {
+			/* The shields' one door (DESIGN.md §8); without a policy, one load. */
+			if (__scone_shield_on) {
+				int handled;
+				long r = __scone_shield_call(sc->nr, a, &handled);
+				if (handled)
+					return r;
+			}
+			return __scone_shield_host(sc->nr, a);
+		}
 		/* An internal call with no in-enclave half here (a thread call
 		 * before the scheduler runs): never leave with its pointers. */
 		if (sc->nr == 273) {                      /* set_robust_list */

@@ -10,6 +10,7 @@
 
 #include "hostcall.h"
 #include "hostile.h"
+#include "simquote.h"
 #include "rawsys.h"
 #include "signals.h"
 #include "strict.h"
@@ -155,6 +156,8 @@ int scone_run_thread(const struct scone_backend *b, struct scone_enclave *e, uin
 			}
 			ocall->ret = ocall->nr == SCONE_OCALL_SIGFORWARD
 				? scone_signals_forward(ocall->args[0], ocall->args[1])
+				: ocall->nr == SCONE_OCALL_SIM_QUOTE ? scone_simquote(ocall)
+				: ocall->nr == SCONE_OCALL_SIM_KEY_CREATE ? scone_simkey_create(ocall)
 				: scone_hostile_ocall(ocall, scone_hostcall(ocall));
 			if (exit_cycles)
 				spend(exit_cycles);

@@ -39,6 +39,7 @@
 #include "profile.h"
 #include "selfexe.h"
 #include "sim.h"
+#include "simseal.h"
 #include "sthreads.h"
 #include "strict.h"
 #include "timepage.h"
@@ -259,6 +260,15 @@ int main(int argc, char **argv, char **envp)
 		b->mrenclave(e, mr);
 		print_version(b, &n, mr, &knobs, sys.kmod_fd >= 0);
 	}
+	static struct scone_sim_seal seal;
+	int sealed = 0;
+	if (b == &scone_backend_sim) {
+		uint8_t mr[32];
+		b->mrenclave(e, mr);
+		sealed = scone_sim_seal(&n, mr, &seal, err, sizeof err);
+		if (sealed < 0)
+			die(2, "%s", err);
+	}
 	if (b == &scone_backend_sim &&
 	    scone_strict_init(profile, base, n.config.enclave_size, x.image, x.image_size, err, sizeof err))
 		die(2, "%s", err);
@@ -285,6 +295,7 @@ int main(int argc, char **argv, char **envp)
 	args.hwcap2 = getauxval(AT_HWCAP2);
 	args.reserved[SCONE_START_SYSCALL_AREA] = (uint64_t)(uintptr_t)sys.area;
 	args.reserved[SCONE_START_SIGNALS] = (uint64_t)(uintptr_t)scone_signals_init(sys.area);
+	args.reserved[SCONE_START_SIM_SEAL] = sealed ? (uint64_t)(uintptr_t)&seal : 0;
 	scone_hostile_start(&args, sys.area, base, enclave_size);
 	args.reserved[SCONE_START_HWM] = (uint64_t)(uintptr_t)hwm;
 

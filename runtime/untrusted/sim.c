@@ -16,6 +16,7 @@
 #include <sys/ucontext.h>
 
 #include "../sgxcrypto/einit.h"
+#include "simquote.h"
 #include "../sgxcrypto/measure.h"
 #include <scone/enclave_abi.h>
 
@@ -240,6 +241,9 @@ static int sim_init(struct scone_enclave *e, const uint8_t sigstruct[1808], char
 		snprintf(err, errlen, "EINIT refused the enclave (%s): %s", sgx_einit_code_name(code), why);
 		return -EPERM;
 	}
+	if (e->base)
+		scone_simquote_init(sigstruct, e->mrenclave, e->secs.attributes, e->secs.xfrm,
+				    e->secs.miscselect, mrsigner);
 	if (e->base && seal(e)) {
 		snprintf(err, errlen, "setting enclave page permissions: %m");
 		return -errno;

@@ -274,7 +274,16 @@ def link(inv, *, host, sysroot: str, cache_root: str, environ) -> int:
         raise SconeError(f"{output}: cannot write the output: folder {folder}: {err.strerror}; "
                          "choose another place") from None
     try:
-        rc = _run(link_argv(inv, output=image, enclave=True, **common) + aux)
+        if any(mode == "encrypted" for _, mode, _ in settings.params.fs):
+            # the encrypted-file shield (runtime/shield/fs/encrypted.c),
+            # which shield.c reaches only through weak references
+            common["cflags"] = [*common["cflags"], "-Wl,-u,__scone_enc_call"]
+        argv = link_argv(inv, output=image, enclave=True, **common)
+        if settings.params.cas_key:
+            # The attestation client (runtime/shield/cas) is reached only
+            # through a weak reference in START: name it so ld keeps it.
+            argv[1:1] = ["-Wl,-u,__scone_cas_main"]
+        rc = _run(argv + aux)
         if rc:
             return rc
         from scone_cc.enclave.build import finish

@@ -68,9 +68,17 @@ TABLE = (
     Option("--scone-allow=", JOINED, SCONE, env="SCONE_ALLOW", meta="NAME[,NAME]",
            help="link although the program calls NAME (fork, system, execve...); "
                 "those calls fail with ENOSYS at run time"),
+    Option("--scone-cas-key=", JOINED, SCONE, meta="SHA256",
+           help="pin the CAS whose key has this SHA-256 (scone-cas identity): before main the "
+                "enclave attests to it and gets its arguments, environment and secrets; "
+                "signed; implies --scone-crypto"),
     Option("--scone-crypto", FLAG, SCONE, env="SCONE_CRYPTO",
            help="link the shields' crypto library (<scone/crypto.h>, OpenSSL 3.0 inside, "
                 "symbols hidden); built once into the cache on first use"),
+    Option("--scone-fs=", JOINED, SCONE, env="SCONE_FS", meta="PREFIX:MODE[:KEYSRC]",
+           help="a file-system shield region (repeatable; SCONE_FS: comma-separated): MODE "
+                "encrypted, authenticated, ephemeral or unprotected; KEYSRC sealed-mrenclave "
+                "(default), sealed-mrsigner or cas; signed"),
     Option("--scone-heap=", JOINED, SCONE, env="SCONE_HEAP", meta="SIZE",
            help="enclave heap, K/M/G suffixes, whole pages (default 64M); signed"),
     Option("--scone-key=", JOINED, SCONE, env="SCONE_KEY", meta="FILE",

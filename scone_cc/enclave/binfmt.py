@@ -18,7 +18,7 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
-from scone_cc.enclave import abi, buildid, container, layout as layout_mod, note
+from scone_cc.enclave import abi, buildid, container, fspolicy, layout as layout_mod, note
 from scone_cc.errors import SconeError
 from scone_cc.fsutil import atomic_write
 from scone_cc.sgx.pages import EnclaveParams, Layout, PageRun, PageType
@@ -183,7 +183,9 @@ def _params(loaded: Layout, config_offset: int, sigstruct: bytes | None,
         heap_size=config["heap_size"], stack_size=config["stack_size"],
         tcs_count=config["tcs_count"], nssa=config["nssa"],
         ssa_frame_pages=config["ssa_frame_pages"],
-        debug=bool(config["flags"] & abi.CONFIG_DEBUG), isvprodid=isv[0], isvsvn=isv[1])
+        debug=bool(config["flags"] & abi.CONFIG_DEBUG), isvprodid=isv[0], isvsvn=isv[1],
+        fs=fspolicy.decode(content[abi.CONFIG_FS_OFFSET:], where),
+        cas_key=config["cas_key_sha256"] if config["flags"] & abi.CONFIG_CAS else b"")
     return params, config
 
 

@@ -91,6 +91,12 @@ class EnclaveParams:
     debug: bool = True
     isvprodid: int = 0
     isvsvn: int = 0
+    # File-system shield regions (prefix, mode, key source), canonical order:
+    # scone_cc/enclave/fspolicy.py; measured in the config page.
+    fs: tuple = ()
+    # SHA-256 of the CAS's public key (scone-cas identity), 32 bytes, or
+    # empty: no CAS is ever contacted. Measured in the config page.
+    cas_key: bytes = b""
 
 
 @dataclass(frozen=True)

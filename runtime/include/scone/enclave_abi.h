@@ -85,6 +85,7 @@ struct scone_exinfo {
 #define SCONE_CONFIG_MAGIC 0x4746434e4f435355ull /* "USCONCFG" little-endian */
 #define SCONE_CONFIG_VERSION 1u
 #define SCONE_CONFIG_DEBUG 1ull
+#define SCONE_CONFIG_CAS 2ull      /* cas_key_sha256 is set: attest before main */
 
 struct scone_thread_layout {       /* offsets from the enclave base */
 	uint64_t tcs;
@@ -108,11 +109,36 @@ struct scone_enclave_config {
 	uint64_t flags;            /* SCONE_CONFIG_DEBUG, ... */
 	uint64_t reserved[2];      /* zero */
 	uint8_t image_sha256[32];  /* SHA-256 of the whole image file */
-	uint8_t reserved2[88];     /* zero */
+	uint8_t cas_key_sha256[32]; /* SHA-256 of the CAS's SPKI (PROTOCOL.md §1), or zero */
+	uint8_t reserved2[56];     /* zero */
 	struct scone_thread_layout threads[SCONE_MAX_TCS];
 };
 _Static_assert(offsetof(struct scone_enclave_config, threads) == 208, "config ABI");
 _Static_assert(sizeof(struct scone_enclave_config) <= SCONE_PAGE_SIZE, "config fits a page");
+
+/*
+ * File-system shield policy (DESIGN.md §8): the rest of the config page
+ * after threads[], so it is measured with it and the host cannot turn a
+ * region off. Written by scone_cc/enclave/fspolicy.py:
+ *   uint32_t count; then count times { uint8_t mode; uint8_t key_source;
+ *   uint16_t len; char prefix[len]; } (no NUL, no padding), zero after.
+ * Prefixes are absolute, without '.', '..', '//' or a trailing '/'.
+ */
+#define SCONE_CONFIG_FS_OFFSET (offsetof(struct scone_enclave_config, threads) + \
+				SCONE_MAX_TCS * sizeof(struct scone_thread_layout))
+#define SCONE_CONFIG_FS_SIZE (SCONE_PAGE_SIZE - SCONE_CONFIG_FS_OFFSET)
+enum scone_fs_mode {
+	SCONE_FS_MODE_UNPROTECTED = 0,
+	SCONE_FS_MODE_EPHEMERAL = 1,
+	SCONE_FS_MODE_AUTHENTICATED = 2,
+	SCONE_FS_MODE_ENCRYPTED = 3,
+};
+enum scone_fs_key_source {
+	SCONE_FS_KEY_SEALED_MRENCLAVE = 0,
+	SCONE_FS_KEY_SEALED_MRSIGNER = 1,
+	SCONE_FS_KEY_CAS = 2,
+};
+_Static_assert(SCONE_CONFIG_FS_OFFSET == 2768, "config ABI: fspolicy.py's CONFIG_FS_OFFSET");
 
 /*
  * Thread page: measured with the "layout" block filled in and the rest zero.
@@ -152,6 +178,16 @@ _Static_assert(sizeof(struct scone_thread) == 128, "thread ABI");
 /* reserved[SCONE_START_SIGNALS]: struct scone_signal_box * (host memory,
  * 64-byte aligned), or 0: no signals reach the enclave. */
 #define SCONE_START_SIGNALS 2
+/* reserved[SCONE_START_SIM_SEAL]: struct scone_sim_seal * (host memory), or
+ * 0: SIM only, when the policy has a region whose key is sealed. EGETKEY
+ * emulated from a per-machine secret: it protects nothing against the
+ * machine's root. */
+#define SCONE_START_SIM_SEAL 5
+struct scone_sim_seal {
+	uint8_t secret[32];        /* the per-machine secret file's content */
+	uint8_t mrenclave[32];     /* as the SIM backend measured it */
+	uint8_t mrsigner[32];      /* SHA-256 of the SIGSTRUCT's modulus */
+};
 
 /* reserved[SCONE_START_TIME]: struct scone_time_page * (host memory, one
  * page, page-aligned), or 0: time is asked of the host on every read. */
@@ -273,6 +309,21 @@ struct scone_hwm {
 	uint64_t stack_peak[SCONE_MAX_TCS]; /* TCS i: bytes of its stack used */
 };
 _Static_assert(offsetof(struct scone_hwm, stack_peak) == 88, "hwm ABI");
+/* SIM evidence (scone_cc/cas/PROTOCOL.md §3.1): in SIM the starter plays the
+ * CPU and the quoting enclave. args[0] = a host buffer of args[1] bytes
+ * holding the 64-byte REPORTDATA; the host writes back the 432-byte REPORT
+ * it builds from the SECS and SIGSTRUCT it measured and initialised itself
+ * (never from what the enclave says), then the SIM attestation key (PEM) it
+ * signs with, and answers their total length or -errno (-ENOENT: no key;
+ * -EPERM: not SIM). The enclave signs with that key (the starter carries no
+ * ECDSA; see runtime/shield/cas/README.md). */
+#define SCONE_OCALL_SIM_QUOTE 1026
+/* No SIM key yet: args[0] = a host buffer holding a new key's PEM (made in
+ * the enclave), args[1] its length; the host stores it 0600 where
+ * `scone-cas sim-key` keeps it, unless another start made one first. 0 or
+ * -errno. */
+#define SCONE_OCALL_SIM_KEY_CREATE 1027
+#define SCONE_SIM_REPORT_SIZE 432
 
 struct scone_start_args {
 	uint64_t argc;
