@@ -21,7 +21,7 @@ from . import paths
 from .errors import SconeError
 
 # Bump when the build steps change in a way the inputs below do not show.
-RECIPE_VERSION = "1"
+RECIPE_VERSION = "2"   # 2: musl built with -fno-tree-sink (sysroot_build.MUSL_CFLAGS)
 
 # The folders whose content makes up the key: stage 1, then stage 2. The
 # starter compiles the kernel module's user library and uapi header in

@@ -5,6 +5,16 @@
  * exactly one party (a waker, or its timer), which then unparks it, so each
  * park ends exactly once. Requeue moves waiters between buckets and changes
  * their fw_bucket under both locks.
+ *
+ * PI futexes (FUTEX_LOCK_PI, _UNLOCK_PI, _TRYLOCK_PI) keep the kernel's
+ * owner word: the owner's TID, FUTEX_WAITERS while someone is queued,
+ * FUTEX_OWNER_DIED after a robust owner's death. Their waiters are plain
+ * waiters of the word's bucket: UNLOCK_PI releases the word and wakes the
+ * first, which takes the word again itself (a thread that barges in first
+ * wins, and the woken one queues again with FUTEX_WAITERS). There is no
+ * priority to inherit: lthreads are scheduled cooperatively, without
+ * priorities, so the owner already runs as soon as it can; what matches
+ * the kernel is ownership and its errors (EDEADLK, EPERM, ESRCH).
  */
 #include "internal.h"
 
@@ -13,11 +23,17 @@
 #define FUTEX_REQUEUE 3
 #define FUTEX_CMP_REQUEUE 4
 #define FUTEX_WAKE_OP 5
+#define FUTEX_LOCK_PI 6
+#define FUTEX_UNLOCK_PI 7
+#define FUTEX_TRYLOCK_PI 8
 #define FUTEX_WAIT_BITSET 9
 #define FUTEX_WAKE_BITSET 10
 #define FUTEX_PRIVATE_FLAG 128
 #define FUTEX_CLOCK_REALTIME 256
+#define EPERM 1
+#define ESRCH 3
 #define EINTR 4
+#define EDEADLK 35
 #define FUTEX_CMD_MASK ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME)
 
 #define NBUCKETS 256
@@ -286,6 +302,94 @@ static long wake_op(uint32_t *a, long n, uint32_t *a2, long n2, uint32_t code)
 	return k;
 }
 
+static int queued_on(struct bucket *b, const uint32_t *a)
+{
+	for (struct lthread *l = b->head; l; l = l->fw_next)
+		if (l->fw_addr == a)
+			return 1;
+	return 0;
+}
+
+/* futex_lock_pi_atomic(), under b's lock: 0 when the caller now owns a,
+ * 1 when it must wait (FUTEX_WAITERS then set), else -errno. */
+static long pi_try(struct bucket *b, uint32_t *a, long tid, int will_wait)
+{
+	uint32_t v = __atomic_load_n(a, __ATOMIC_SEQ_CST), nv;
+	for (;;) {
+		uint32_t owner = v & FUTEX_TID_MASK;
+		if (owner == (uint32_t)tid)
+			return -EDEADLK;
+		if (!owner) {
+			nv = (v & FUTEX_OWNER_DIED) | (uint32_t)tid | (queued_on(b, a) ? FUTEX_WAITERS : 0);
+		} else {
+			if (!will_wait)
+				return -EAGAIN;
+			if (!__scone_lthread_live(owner))
+				return -ESRCH;
+			if (v & FUTEX_WAITERS)
+				return 1;
+			nv = v | FUTEX_WAITERS;
+		}
+		if (__atomic_compare_exchange_n(a, &v, nv, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+			return owner ? 1 : 0;
+	}
+}
+
+/* FUTEX_LOCK_PI (timeout absolute, CLOCK_REALTIME) and FUTEX_TRYLOCK_PI.
+ * A signal does not end the wait (the kernel restarts it). */
+static long lock_pi(uint32_t *a, const void *ts, int try)
+{
+	uint64_t deadline = 0;
+	if (ts) {
+		long r = __scone_deadline(0, 1, ts, &deadline);
+		if (r)
+			return r;
+	}
+	struct lthread *l = this_lthread();
+	struct bucket *b = bucket_of(a);
+	for (;;) {
+		spin_lock(&b->lock);
+		long r = pi_try(b, a, l->tid, !try);
+		if (r <= 0) {
+			spin_unlock(&b->lock);
+			return r;
+		}
+		l->fw_addr = a;
+		l->fw_bitset = ~0u;
+		l->timed_out = 0;
+		l->fw_eintr = 0;
+		enqueue(b, l);
+		spin_unlock(&b->lock);
+		if (ts)
+			__scone_timer_add(l, deadline);
+		__scone_sched_park(l);
+		if (ts)
+			__scone_timer_cancel(l);
+		l->fw_addr = 0;
+		if (l->timed_out)
+			return -ETIMEDOUT;
+	}
+}
+
+static long unlock_pi(uint32_t *a)
+{
+	long tid = this_lthread()->tid;
+	struct bucket *b = bucket_of(a);
+	struct lthread *list = 0;
+	spin_lock(&b->lock);
+	uint32_t v = __atomic_load_n(a, __ATOMIC_SEQ_CST);
+	do {
+		if ((v & FUTEX_TID_MASK) != (uint32_t)tid) {
+			spin_unlock(&b->lock);
+			return -EPERM;
+		}
+	} while (!__atomic_compare_exchange_n(a, &v, 0, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST));
+	take(b, a, 1, ~0u, &list);
+	spin_unlock(&b->lock);
+	unpark_all(list);
+	return 0;
+}
+
 long __scone_sched_futex(uint32_t *a, long op, uint32_t val, uintptr_t t, uint32_t *a2, uint32_t val3)
 {
 	int cmd = (int)(op & FUTEX_CMD_MASK);
@@ -316,6 +420,12 @@ long __scone_sched_futex(uint32_t *a, long op, uint32_t val, uintptr_t t, uint32
 		return requeue(a, n, n2, a2, 1, val3);
 	case FUTEX_WAKE_OP:
 		return wake_op(a, w, a2, w2, val3);
+	case FUTEX_LOCK_PI:
+		return lock_pi(a, (const void *)t, 0);
+	case FUTEX_TRYLOCK_PI:
+		return lock_pi(a, 0, 1);
+	case FUTEX_UNLOCK_PI:
+		return unlock_pi(a);
 	default:
 		return -ENOSYS;
 	}

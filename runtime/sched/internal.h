@@ -20,6 +20,11 @@
 #define ENOSYS 38
 #define ETIMEDOUT 110
 
+/* futex(2) owner word of PI and robust futexes */
+#define FUTEX_WAITERS 0x80000000u
+#define FUTEX_OWNER_DIED 0x40000000u
+#define FUTEX_TID_MASK 0x3fffffffu
+
 /* Park protocol (one park is ended by exactly one unpark):
  * RUNNING -> PARKED by the scheduler once the context is saved;
  * RUNNING -> NOTIFIED by an unpark that comes first, so the park ends at once. */
@@ -58,6 +63,13 @@ struct lthread {
 	int sig_restart;                   /* the last interrupting handler had SA_RESTART */
 	uint64_t ext_cookie;               /* the external call it waits for outside, 0: none */
 	uint32_t ext_pair;
+	void *robust_head;                 /* set_robust_list(2), walked at exit */
+	/* sigaltstack(2) of this thread (written by the thread itself or by
+	 * a handler lthread running for it, see sig_for) */
+	uintptr_t ss_sp;
+	size_t ss_size;                    /* 0: disabled */
+	int ss_busy;                       /* a handler lthread runs on it */
+	long sig_for;                      /* a handler lthread: its receiver's tid */
 	/* every live lthread, under sched.all_lock */
 	struct lthread *all_prev, *all_next;
 	/* stack high-water mark (hwm.c): the top a clone gave, 0 for main */
@@ -165,6 +177,10 @@ long __scone_deadline(long clock, int absolute, const void *ts, uint64_t *out) H
 /* futex.c */
 long __scone_futex_wake(uint32_t *uaddr, long n, uint32_t bitset) HIDDEN;
 int __scone_futex_unqueue(struct lthread *l) HIDDEN;
+/* 1 if lthread tid has not exited. */
+int __scone_lthread_live(long tid) HIDDEN;
+/* Thread tid's robust list head: 0, or -ESRCH. */
+long __scone_lthread_robust_of(long tid, void **head) HIDDEN;
 long __scone_futex_interrupt(long tid, int signal, int restart) HIDDEN;
 
 /* sigtarget.c */

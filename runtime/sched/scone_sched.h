@@ -82,6 +82,10 @@ void __scone_sched_stats(unsigned ethread, struct scone_sched_stats *out) SCONE_
 long __scone_sched_clone(const struct scone_clone_regs *r) SCONE_SCHED_API;
 long __scone_sched_futex(uint32_t *uaddr, long op, uint32_t val, uintptr_t timeout_or_val2,
 		       uint32_t *uaddr2, uint32_t val3) SCONE_SCHED_API;
+/* set_robust_list(2) / get_robust_list(2), per lthread; the list is walked
+ * as the kernel does when the lthread exits. */
+long __scone_sched_set_robust_list(void *head, unsigned long len) SCONE_SCHED_API;
+long __scone_sched_get_robust_list(long tid, void **head, unsigned long *len) SCONE_SCHED_API;
 /* End lthread tid's futex wait, if any, as a spurious wake-up (for
  * pthread_cancel). 1 if it was waiting, else 0. */
 long __scone_sched_futex_interrupt(long tid) SCONE_SCHED_API;
@@ -107,6 +111,21 @@ long __scone_sched_signal_post(long tid, uint64_t bit) SCONE_SCHED_API;
 /* Take one signal directed at some lthread that no longer blocks it: its
  * tid (*bit set), or 0. */
 long __scone_sched_signal_take_directed(uint64_t *bit) SCONE_SCHED_API;
+/* Block bits in thread tid's mask while a handler runs for it (a handler
+ * lthread is not its receiver): the bits this added, to unblock after. */
+uint64_t __scone_sched_sigmask_add(long tid, uint64_t bits) SCONE_SCHED_API;
+void __scone_sched_sigmask_remove(long tid, uint64_t bits) SCONE_SCHED_API;
+/* The thread whose signal state the running lthread acts on: a handler
+ * lthread's receiver (set with sig_for at its start), else itself. */
+long __scone_sched_sig_self(void) SCONE_SCHED_API;
+void __scone_sched_set_sig_for(long tid) SCONE_SCHED_API;
+/* Thread tid's alternate signal stack: get (size 0: disabled; 0 or
+ * -ESRCH), set, and claim it for a handler lthread (1 if it was free and
+ * enabled: *sp, *size filled) or release it. */
+long __scone_sched_altstack_get(long tid, uintptr_t *sp, size_t *size) SCONE_SCHED_API;
+void __scone_sched_altstack_set(long tid, uintptr_t sp, size_t size) SCONE_SCHED_API;
+int __scone_sched_altstack_claim(long tid, uintptr_t *sp, size_t *size) SCONE_SCHED_API;
+void __scone_sched_altstack_release(long tid) SCONE_SCHED_API;
 /* Take one of the running lthread's directed signals in want: its bit, or 0. */
 uint64_t __scone_sched_signal_take_own(uint64_t want) SCONE_SCHED_API;
 /* After the handler ran: interrupt thread tid as the signal does (restart:

@@ -51,6 +51,24 @@ static struct lthread *find(long tid)
 	return 0;
 }
 
+int __scone_lthread_live(long tid)
+{
+	spin_lock(&S.all_lock);
+	int live = find(tid) != 0;
+	spin_unlock(&S.all_lock);
+	return live;
+}
+
+long __scone_lthread_robust_of(long tid, void **head)
+{
+	spin_lock(&S.all_lock);
+	struct lthread *l = find(tid);
+	if (l)
+		*head = l->robust_head;
+	spin_unlock(&S.all_lock);
+	return l ? 0 : -ESRCH;
+}
+
 static int blocks(struct lthread *l, uint64_t bit)
 {
 	return (__atomic_load_n(&l->sigmask, __ATOMIC_RELAXED) & bit) != 0;
@@ -179,4 +197,82 @@ int __scone_sched_ext_get(uint64_t *cookie, uint32_t *pair)
 	*pair = __atomic_load_n(&l->ext_pair, __ATOMIC_RELAXED);
 	*cookie = __atomic_load_n(&l->ext_cookie, __ATOMIC_SEQ_CST);
 	return *cookie != 0;
+}
+
+long __scone_sched_sig_self(void)
+{
+	struct lthread *l = S.active ? this_lthread() : 0;
+	return !l ? 0 : l->sig_for ? l->sig_for : l->tid;
+}
+
+void __scone_sched_set_sig_for(long tid)
+{
+	this_lthread()->sig_for = tid;
+}
+
+long __scone_sched_altstack_get(long tid, uintptr_t *sp, size_t *size)
+{
+	spin_lock(&S.all_lock);
+	struct lthread *l = find(tid);
+	if (l) {
+		*sp = l->ss_sp;
+		*size = l->ss_size;
+	}
+	spin_unlock(&S.all_lock);
+	return l ? 0 : -ESRCH;
+}
+
+void __scone_sched_altstack_set(long tid, uintptr_t sp, size_t size)
+{
+	spin_lock(&S.all_lock);
+	struct lthread *l = find(tid);
+	if (l) {
+		l->ss_sp = sp;
+		l->ss_size = size;
+	}
+	spin_unlock(&S.all_lock);
+}
+
+int __scone_sched_altstack_claim(long tid, uintptr_t *sp, size_t *size)
+{
+	int r = 0;
+	spin_lock(&S.all_lock);
+	struct lthread *l = find(tid);
+	if (l && l->ss_size && !l->ss_busy) {
+		l->ss_busy = 1;
+		*sp = l->ss_sp;
+		*size = l->ss_size;
+		r = 1;
+	}
+	spin_unlock(&S.all_lock);
+	return r;
+}
+
+void __scone_sched_altstack_release(long tid)
+{
+	spin_lock(&S.all_lock);
+	struct lthread *l = find(tid);
+	if (l)
+		l->ss_busy = 0;
+	spin_unlock(&S.all_lock);
+}
+
+uint64_t __scone_sched_sigmask_add(long tid, uint64_t bits)
+{
+	uint64_t added = 0;
+	spin_lock(&S.all_lock);
+	struct lthread *l = find(tid);
+	if (l)
+		added = bits & ~__atomic_fetch_or(&l->sigmask, bits, __ATOMIC_SEQ_CST);
+	spin_unlock(&S.all_lock);
+	return added;
+}
+
+void __scone_sched_sigmask_remove(long tid, uint64_t bits)
+{
+	spin_lock(&S.all_lock);
+	struct lthread *l = find(tid);
+	if (l)
+		__atomic_fetch_and(&l->sigmask, ~bits, __ATOMIC_SEQ_CST);
+	spin_unlock(&S.all_lock);
 }

@@ -5,6 +5,7 @@
  */
 #include "internal.h"
 
+
 #define CLONE_VM 0x100
 #define CLONE_FS 0x200
 #define CLONE_FILES 0x400
@@ -70,9 +71,78 @@ long __scone_sched_clone(const struct scone_clone_regs *r)
 	return tid;
 }
 
+/* The kernel's robust_list_head (linux/futex.h); bit 0 of an entry marks
+ * a PI futex. */
+struct robust_list_head {
+	void *next;
+	long futex_offset;
+	void *pending;
+};
+#define ROBUST_LIST_LIMIT 2048
+
+long __scone_sched_set_robust_list(void *head, unsigned long len)
+{
+	if (len != sizeof(struct robust_list_head))
+		return -EINVAL;
+	this_lthread()->robust_head = head;
+	return 0;
+}
+
+long __scone_sched_get_robust_list(long tid, void **head, unsigned long *len)
+{
+	struct lthread *l = this_lthread();
+	void *h = l->robust_head;
+	if (tid && tid != l->tid) {
+		long r = __scone_lthread_robust_of(tid, &h);
+		if (r)
+			return r;
+	}
+	*head = h;
+	*len = sizeof(struct robust_list_head);
+	return 0;
+}
+
+/* handle_futex_death() of kernel/futex/core.c: a futex still owned by the
+ * dead thread gets FUTEX_OWNER_DIED (keeping FUTEX_WAITERS) and one waiter
+ * is woken, to find EOWNERDEAD. PI waiters here are plain futex waiters
+ * (futex.c), so the wake serves both kinds. */
+static void futex_death(uint32_t *a, long tid)
+{
+	if ((uintptr_t)a & 3)
+		return;
+	uint32_t v = __atomic_load_n(a, __ATOMIC_SEQ_CST);
+	do {
+		if ((v & FUTEX_TID_MASK) != (uint32_t)tid)
+			return;
+	} while (!__atomic_compare_exchange_n(a, &v, (v & FUTEX_WAITERS) | FUTEX_OWNER_DIED, 0,
+					      __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST));
+	if (v & FUTEX_WAITERS)
+		__scone_futex_wake(a, 1, ~0u);
+}
+
+/* exit_robust_list(): musl's pthread_exit empties the list itself, so
+ * this acts only for a thread that leaves without it. */
+static void walk_robust_list(struct lthread *l)
+{
+	struct robust_list_head *h = l->robust_head;
+	if (!h)
+		return;
+	l->robust_head = 0;
+	void *pending = h->pending, *e = h->next;
+	for (int n = 0; e && e != (void *)h && n < ROBUST_LIST_LIMIT; n++) {
+		void *next = *(void **)((uintptr_t)e & ~(uintptr_t)1);
+		if (e != pending)
+			futex_death((uint32_t *)(((uintptr_t)e & ~(uintptr_t)1) + h->futex_offset), l->tid);
+		e = next;
+	}
+	if (pending)
+		futex_death((uint32_t *)(((uintptr_t)pending & ~(uintptr_t)1) + h->futex_offset), l->tid);
+}
+
 _Noreturn void __scone_sched_exit(int status)
 {
 	struct lthread *l = this_lthread();
+	walk_robust_list(l);
 	l->exit_status = status;
 	__scone_sched_switch(l, POST_EXIT);
 	__builtin_unreachable();

@@ -16,6 +16,7 @@
 
 #define SCONE_NR_unmapself SCONE_SYS_PSEUDO_unmapself
 
+#define ESRCH 3
 #define ENOSYS 38
 #define EAGAIN 11
 #define EINVAL 22
@@ -68,6 +69,9 @@ static long arch_prctl(long code, long addr)
 	}
 }
 
+/* set_robust_list before the scheduler runs (it keeps one per lthread). */
+static void *robust_head;
+
 static const char *name_of(long nr)
 {
 	const char *n = scone_sys_name_of(nr);
@@ -101,7 +105,8 @@ static long thread_call(struct scone_sc *sc, int *handled)
 			return 0;
 		}
 		return arch_prctl(a[0], a[1]);
-	case 273: return 0;   /* robust lists are not walked at thread death */
+	case 273: return __scone_sched_set_robust_list((void *)a[0], (unsigned long)a[1]);
+	case 274: return __scone_sched_get_robust_list(a[0], (void **)a[1], (unsigned long *)a[2]);
 	}
 	*handled = 0;
 	return 0;
@@ -173,7 +178,12 @@ long __scone_dispatch(struct scone_sc *sc)
 	case 200: return __scone_sys_tgkill(-1, a[0], a[1]);
 	case 234: return __scone_sys_tgkill(a[0], a[1], a[2]);
 	case 297: return -EPERM;                          /* rt_tgsigqueueinfo: no forged siginfo */
-	case 274: return -ENOSYS;                         /* get_robust_list: none are kept */
+	case 274:                                         /* get_robust_list: the only thread's */
+		if (a[0] && a[0] != cached(&__scone_rt.tid, 186))
+			return -ESRCH;
+		*(void **)a[1] = robust_head;
+		*(unsigned long *)a[2] = 24;
+		return 0;
 	case 324: return a[0] == 0 ? 0 : -EINVAL;         /* membarrier: QUERY says none; switches are full barriers */
 	case 56: case 435:                                /* clone, clone3 before the scheduler */
 		__scone_log(SCONE_LOG_WARN, "system call %s (%ld) is not supported without the thread scheduler", name_of(sc->nr), sc->nr);
@@ -196,8 +206,12 @@ long __scone_dispatch(struct scone_sc *sc)
 		}
 		/* An internal call with no in-enclave half here (a thread call
 		 * before the scheduler runs): never leave with its pointers. */
-		if (sc->nr == 273)
+		if (sc->nr == 273) {                      /* set_robust_list */
+			if (a[1] != 24)
+				return -EINVAL;
+			robust_head = (void *)a[0];
 			return 0;
+		}
 		__scone_log(SCONE_LOG_WARN, "system call %s (%ld) is not served at this point", name_of(sc->nr), sc->nr);
 		return -ENOSYS;
 	}

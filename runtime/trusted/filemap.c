@@ -13,8 +13,17 @@
  *    file and exit (without dirty bits, the whole range, clamped to the
  *    file's size, as msync never extends a file);
  *  - two enclave copies of one file range cannot both see each other's
- *    stores, so a writable shared mapping may not overlap another shared
- *    mapping of the same range (-ENODEV).
+ *    stores (SGX1 cannot map one page at two addresses), so a writable
+ *    shared mapping may overlap another shared mapping of the same file
+ *    only when it lies within one such mapping, its base: it is then a
+ *    shadow, a copy of the base's bytes at mmap time that is never written
+ *    back nor read from; the base stays the file's content, and when the
+ *    base is unmapped whole, its last bytes are copied into the shadow,
+ *    which takes its place. That is what sem_open of an open semaphore
+ *    needs (musl maps the file again, finds it open, unmaps the new one),
+ *    and a later mapping that outlives an earlier one; stores through a
+ *    shadow while its base lives are not seen through the base. Any other
+ *    overlap is refused (-ENODEV).
  * Other processes see the stores only at those write-back points, and
  * stores they make are never seen: one process per file, as for SQLite's
  * -shm index when no other process opens the database.
@@ -62,6 +71,7 @@ struct map {
 	uint64_t off;          /* file offset of addr */
 	int file;
 	uint8_t shared, writable;
+	uint8_t shadow;        /* a copy of a base's bytes, not the file's content */
 };
 
 /* What an application descriptor is, while mappings exist (0: not known). */
@@ -298,7 +308,7 @@ long __scone_fmap_add(uintptr_t p, size_t len, long prot, long flags, long fd, l
 	int f = file_get(fd, &id);
 	if (f < 0)
 		return f;
-	int k = -1, clash = 0;
+	int k = -1, clash = 0, base = -1, others = 0;
 	lock();
 	for (int i = 0; i < MAX_MAPS; i++) {
 		struct map *m = &maps[i];
@@ -307,13 +317,23 @@ long __scone_fmap_add(uintptr_t p, size_t len, long prot, long flags, long fd, l
 				k = i;
 			continue;
 		}
-		if (m->file == f && shared && m->shared && (writable || m->writable) &&
-		    overlaps(m->off, m->len, (uint64_t)off, plen))
+		if (m->file != f || !shared || !m->shared || !overlaps(m->off, m->len, (uint64_t)off, plen))
+			continue;
+		if (!m->shadow && m->off <= (uint64_t)off && (uint64_t)off + plen <= m->off + m->len && base < 0)
+			base = i;
+		else if (!m->shadow)
+			others = 1;
+		if (writable || m->writable)
 			clash = 1;
 	}
+	int shadow = clash && base >= 0 && !others;
+	if (shadow)
+		clash = 0;
 	if (!clash && k >= 0) {
-		maps[k] = (struct map){ p, plen, (uint64_t)off, f, (uint8_t)shared, (uint8_t)writable };
+		maps[k] = (struct map){ p, plen, (uint64_t)off, f, (uint8_t)shared, (uint8_t)writable, (uint8_t)shadow };
 		nshared += shared;
+		if (shadow)
+			__scone_memcpy((void *)p, (const void *)(maps[base].addr + ((uint64_t)off - maps[base].off)), plen);
 	}
 	unlock();
 	if (clash || k < 0) {
@@ -323,6 +343,8 @@ long __scone_fmap_add(uintptr_t p, size_t len, long prot, long flags, long fd, l
 			    : "mmap of fd %d at offset %ld: too many file mappings in the enclave", (int)fd, off);
 		return clash ? -ENODEV : -ENOMEM;
 	}
+	if (shadow)
+		return 0;
 	r = read_range(fd, p, plen, (uint64_t)off);   /* whole pages, as Linux shows them */
 	if (r) {
 		lock();
@@ -339,7 +361,7 @@ static int next_dirty(int *k, uintptr_t a, size_t n, uintptr_t *p, size_t *len, 
 	lock();
 	for (; *k < MAX_MAPS && f < 0; ++*k) {
 		struct map *m = &maps[*k];
-		if (!m->addr || !m->writable || !overlaps(m->addr, m->len, a, n))
+		if (!m->addr || !m->writable || m->shadow || !overlaps(m->addr, m->len, a, n))
 			continue;
 		uintptr_t lo = m->addr > a ? m->addr : a;
 		uintptr_t hi = m->addr + m->len < a + n ? m->addr + m->len : a + n;
@@ -370,6 +392,23 @@ void __scone_fmap_flush_all(void)
 {
 	if (__scone_fmap_active())
 		__scone_fmap_sync(0, ~(size_t)0 >> 1);
+}
+
+/* Under the lock: base k goes; its shadows get its last bytes and become
+ * the file's content in its place. */
+static void promote_shadows(int k)
+{
+	struct map *b = &maps[k];
+	if (b->shadow || !b->shared)
+		return;
+	for (int i = 0; i < MAX_MAPS; i++) {
+		struct map *m = &maps[i];
+		if (i == k || !m->addr || !m->shadow || m->file != b->file ||
+		    m->off < b->off || m->off + m->len > b->off + b->len)
+			continue;
+		__scone_memcpy((void *)m->addr, (const void *)(b->addr + (m->off - b->off)), m->len);
+		m->shadow = 0;
+	}
 }
 
 void __scone_fmap_unmap(uintptr_t addr, size_t len)
@@ -406,6 +445,7 @@ void __scone_fmap_unmap(uintptr_t addr, size_t len)
 			m->len = end - (addr + len);
 			m->addr = addr + len;
 		} else {
+			promote_shadows(k);
 			drop_map(k);
 		}
 	}
@@ -492,7 +532,7 @@ static void patch(int f, uint64_t off, size_t n, char *buf, int to_maps)
 		struct map *m = &maps[k];
 		if (!m->addr || m->file != f || !m->shared || !overlaps(m->off, m->len, off, n))
 			continue;
-		if (!to_maps && !m->writable)
+		if (!to_maps && (!m->writable || m->shadow))
 			continue;
 		uint64_t lo = m->off > off ? m->off : off;
 		uint64_t hi = m->off + m->len < off + n ? m->off + m->len : off + n;
@@ -516,8 +556,10 @@ static void each_copy(int f, int back)
 		unlock();
 		if (!m.addr || m.file != f)
 			continue;
-		if (back && m.writable)
+		if (back && m.writable && !m.shadow)
 			write_back(fd, m.addr, m.len, m.off);
+		else if (back)
+			continue;
 		else if (!back && m.shared)
 			read_range(fd, m.addr, m.len, m.off);
 	}

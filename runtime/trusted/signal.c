@@ -37,6 +37,13 @@
 #define SA_SIGINFO 4ul
 #define SA_RESETHAND 0x80000000ul
 #define SA_RESTART 0x10000000ul
+#define SA_ONSTACK 0x08000000ul
+#define SS_ONSTACK 1
+#define SS_DISABLE 2
+#define SS_AUTODISARM (1u << 31)
+#define MINSIGSTKSZ 2048
+#define EPERM 1
+#define ENOMEM 12
 #define SA_NODEFER 0x40000000ul
 #define EAGAIN 11
 #define EINTR 4
@@ -94,13 +101,133 @@ static unsigned long *mask_of_self(void)
 
 struct k_siginfo {
 	int signo, errno_, code, pad;
-	int pid, uid;
-	char rest[104];
+	unsigned char fields[48];          /* si_pid, si_uid, si_value, ... */
+	char rest[64];
 };
 
+/* What a handler or sigwaitinfo learns of one signal. */
+struct info {
+	int code, errno_;
+	unsigned char fields[48];
+};
+
+#define SI_USER 0
+#define SI_TKILL (-6)
+#define SIGRTFIRST 32
+
+/* A raise()/tgkill from inside: SI_TKILL, our pid and uid. */
+static void tkill_info(struct info *in)
+{
+	static long uid = -1;
+	if (uid < 0)
+		uid = __scone_ocall(102 /* getuid */, 0, 0, 0, 0, 0, 0);
+	*in = (struct info){ .code = SI_TKILL };
+	int id[2] = { (int)__scone_rt.pid, (int)uid };
+	__scone_memcpy(in->fields, id, sizeof id);
+}
+
+/*
+ * Queued signals (signal(7) "Queueing and delivery semantics"): a pending
+ * bit (process-wide in pending, per lthread in the scheduler) says that a
+ * signal is pending; this queue, under the lock, keeps each instance of a
+ * real-time signal (32 and up) with its siginfo, and one instance of a
+ * standard one (they coalesce, the first siginfo kept, as on Linux). tid 0:
+ * process-directed. Taking a signal takes its oldest entry and sets the bit
+ * again while more remain.
+ */
+#define QMAX 1024
+static struct qsig {
+	int sig;
+	long tid;
+	struct info in;
+} queue[QMAX];
+static unsigned qn;
+
+/* Under the lock: -EAGAIN when a real-time signal finds the queue full
+ * (sigqueue(3)'s EAGAIN), else 0. */
+static long queue_add(long sig, long tid, const struct info *in)
+{
+	if (sig < SIGRTFIRST)
+		for (unsigned i = 0; i < qn; i++)
+			if (queue[i].sig == sig && queue[i].tid == tid)
+				return 0;
+	if (qn == QMAX)
+		return sig < SIGRTFIRST ? 0 : -EAGAIN;
+	queue[qn++] = (struct qsig){ (int)sig, tid, *in };
+	return 0;
+}
+
+/* Under the lock: the oldest entry of sig for tid into *in (SI_USER from
+ * nobody known if there is none); 1 if more remain. */
+static int queue_take(long sig, long tid, struct info *in)
+{
+	unsigned i = 0;
+	while (i < qn && !(queue[i].sig == sig && queue[i].tid == tid))
+		i++;
+	if (i == qn) {
+		*in = (struct info){ .code = SI_USER };
+		return 0;
+	}
+	*in = queue[i].in;
+	for (qn--; i < qn; i++)
+		queue[i] = queue[i + 1];
+	for (unsigned j = 0; j < qn; j++)
+		if (queue[j].sig == sig && queue[j].tid == tid)
+			return 1;
+	return 0;
+}
+
+static void to_siginfo(struct k_siginfo *si, long sig, const struct info *in)
+{
+	__scone_memset(si, 0, sizeof *si);
+	si->signo = (int)sig;
+	si->code = in->code;
+	si->errno_ = in->errno_;
+	__scone_memcpy(si->fields, in->fields, sizeof si->fields);
+}
+
+struct call {
+	unsigned long handler, flags;
+	int sig;
+	struct k_siginfo *si;
+};
+
+static void invoke(struct call *c)
+{
+	if (c->flags & SA_SIGINFO)
+		((void (*)(int, void *, void *))c->handler)(c->sig, c->si, 0);
+	else
+		((void (*)(int))c->handler)(c->sig);
+}
+
+/* invoke(c) with the stack pointer at top (16-aligned): the handler's
+ * frames on the alternate stack; the lthread's own stays as it was. This
+ * file is built without vector registers, so none is live across it. */
+static void invoke_on(uintptr_t top, struct call *c)
+{
+	__asm__ __volatile__(
+		"mov %%rsp, %%rbx\n\t"
+		"mov %[top], %%rsp\n\t"
+		"call *%[fn]\n\t"
+		"mov %%rbx, %%rsp"
+		: "+D"(c)
+		: [top] "r"(top), [fn] "r"(invoke)
+		: "rbx", "rax", "rcx", "rdx", "rsi", "r8", "r9", "r10", "r11", "memory", "cc");
+}
+
+static uintptr_t stack_pointer(void)
+{
+	uintptr_t sp;
+	__asm__ __volatile__("mov %%rsp, %0" : "=r"(sp));
+	return sp;
+}
+
 /* Run sig's handler here, on the calling lthread, as the kernel would on
- * return to user space: with its mask added while it runs. */
-static void run_handler(long sig)
+ * return to user space: with its mask added while it runs, and, under
+ * SA_ONSTACK, on the thread's alternate stack unless a handler of the
+ * thread runs on it already (sigaltstack(2): then it goes on where it is,
+ * as it does on Linux once on the alternate stack). */
+static void run_handler(long sig, const struct info *in)
 {
 	unsigned long *m = mask_of_self();
 	lock();
@@ -116,11 +243,20 @@ static void run_handler(long sig)
 	}
 	unsigned long saved = *m;
 	__atomic_store_n(m, saved | a.mask | bit(sig), __ATOMIC_SEQ_CST);
-	if (a.flags & SA_SIGINFO) {
-		struct k_siginfo si = { .signo = (int)sig, .code = -6 /* SI_TKILL */, .pid = (int)__scone_rt.pid };
-		((void (*)(int, void *, void *))a.handler)((int)sig, &si, 0);
+	struct k_siginfo si;
+	to_siginfo(&si, sig, in);
+	struct call c = { a.handler, a.flags, (int)sig, &si };
+	long self = __scone_sched_active() ? __scone_sched_sig_self() : 0;
+	uintptr_t ss = 0, cur = stack_pointer();
+	size_t size = 0;
+	if ((a.flags & SA_ONSTACK) && self && __scone_sched_altstack_claim(self, &ss, &size)) {
+		if (cur - ss < size)
+			invoke(&c);                 /* on it already */
+		else
+			invoke_on((ss + size) & ~(uintptr_t)15, &c);
+		__scone_sched_altstack_release(self);
 	} else {
-		((void (*)(int))a.handler)((int)sig);
+		invoke(&c);
 	}
 	__atomic_store_n(m, saved, __ATOMIC_SEQ_CST);
 }
@@ -129,11 +265,17 @@ static void run_handler(long sig)
  * or the default action, which the host carries out on the whole process. */
 static long deliver(long sig)
 {
+	struct info in;
+	tkill_info(&in);
+	long r = 0;
 	lock();
 	unsigned long h = actions[sig].handler;
 	int masked = (*mask_of_self() & bit(sig)) != 0;
-	if (h > SIG_IGN && masked && !__scone_sched_active())
-		pending |= bit(sig);
+	if (h > SIG_IGN && masked && !__scone_sched_active()) {
+		r = queue_add(sig, 0, &in);
+		if (!r)
+			pending |= bit(sig);
+	}
 	unlock();
 	if (h > SIG_IGN && masked) {
 		long self = __scone_sched_active() ? __scone_sched_gettid() : 0;
@@ -141,16 +283,22 @@ static long deliver(long sig)
 		 * process-directed, for the next receiver, once this handler ends. */
 		if (self && self == __atomic_load_n(&signal_tid, __ATOMIC_RELAXED)) {
 			lock();
-			pending |= bit(sig);
+			r = queue_add(sig, 0, &in);
+			if (!r)
+				pending |= bit(sig);
 			unlock();
 		} else if (self) {
-			__scone_sched_signal_post(self, bit(sig));
+			lock();
+			r = queue_add(sig, self, &in);
+			unlock();
+			if (!r)
+				__scone_sched_signal_post(self, bit(sig));
 		}
 		wake_waiters();
-		return 0;
+		return r;
 	}
 	if (h > SIG_IGN) {
-		run_handler(sig);
+		run_handler(sig, &in);
 		return 0;
 	}
 	if (h == SIG_IGN)
@@ -183,7 +331,15 @@ long __scone_sys_tgkill(long tgid, long tid, long sig)
 	if (h == SIG_DFL)
 		return __scone_ocall(SYS_kill, __scone_rt.pid, sig, 0, 0, 0, 0);
 	/* Another thread's: the signal lthread delivers it once tid allows. */
-	long r = __scone_sched_signal_post(tid, bit(sig));
+	if (__scone_sched_signal_pick(tid, bit(sig)) < 0)
+		return -ESRCH;
+	struct info in;
+	tkill_info(&in);
+	lock();
+	long r = queue_add(sig, tid, &in);
+	unlock();
+	if (!r)
+		r = __scone_sched_signal_post(tid, bit(sig));
 	if (!r)
 		wake_waiters();
 	return r;
@@ -201,23 +357,36 @@ long __scone_sys_rt_sigpending(void *set, unsigned long size)
 }
 
 /* Take one process-directed pending signal in want, or 0. */
-static long take(unsigned long want)
+static long take(unsigned long want, struct info *in)
 {
 	lock();
 	unsigned long p = pending & want;
 	long sig = p ? __builtin_ctzl(p) + 1 : 0;
-	if (sig)
+	if (sig && !queue_take(sig, 0, in))
 		pending &= ~bit(sig);
 	unlock();
 	return sig;
 }
 
+/* The directed signal bit just taken for tid: its entry; the bit set again
+ * while more remain. */
+static long take_directed_entry(long tid, uint64_t b, struct info *in)
+{
+	long sig = __builtin_ctzl(b) + 1;
+	lock();
+	int more = queue_take(sig, tid, in);
+	unlock();
+	if (more)
+		__scone_sched_signal_post(tid, b);
+	return sig;
+}
+
 /* Take one signal pending for the calling thread in want: directed at it
  * first, then process-directed. */
-static long take_for_self(unsigned long want)
+static long take_for_self(unsigned long want, struct info *in)
 {
 	uint64_t b = __scone_sched_signal_take_own(want);
-	return b ? __builtin_ctzl(b) + 1 : take(want);
+	return b ? take_directed_entry(__scone_sched_gettid(), b, in) : take(want, in);
 }
 
 /* After a handler ran for thread tid: end its wait as the signal would. */
@@ -244,12 +413,26 @@ int __clone(int (*)(void *), void *, int, void *, ...);
 struct run_as {
 	long sig, tid;
 	int restart;
+	struct info in;
+	uint64_t blocked;                  /* added to tid's mask by handle() */
 } __attribute__((aligned(64)));
+
+/* The handler for tid is done: what handle() blocked for it no longer is,
+ * and a signal that waited for that can go. */
+static void unblock_receiver(long tid, uint64_t blocked)
+{
+	if (!blocked)
+		return;
+	__scone_sched_sigmask_remove(tid, blocked);
+	wake_waiters();
+}
 
 static int run_as_main(void *p)
 {
 	struct run_as w = *(struct run_as *)p;
-	run_handler(w.sig);
+	__scone_sched_set_sig_for(w.tid);
+	run_handler(w.sig, &w.in);
+	unblock_receiver(w.tid, w.blocked);
 	interrupt(w.tid, w.restart);
 	__scone_sched_unmapself((uintptr_t)p + sizeof w - AS_STACK, AS_STACK);
 }
@@ -263,22 +446,28 @@ static int run_as_main(void *p)
  * wait is ended only after the handler returns (interrupt), so a receiver
  * blocked in a call stays in it meanwhile, as it would natively; one that
  * is running goes on running. */
-static void handle(long sig, long tid)
+static void handle(long sig, long tid, const struct info *in)
 {
 	lock();
 	int restart = (actions[sig].flags & SA_RESTART) != 0;
+	uint64_t block = actions[sig].mask | (actions[sig].flags & SA_NODEFER ? 0 : bit(sig));
 	unlock();
+	/* The kernel blocks these in the receiver while its handler runs:
+	 * so does this, before the handler lthread starts, so that the next
+	 * one waits for it (and signals of one number run in order). */
+	uint64_t blocked = __scone_sched_sigmask_add(tid, block);
 	uint64_t fs = __scone_sched_signal_fs(tid);
 	char *stack = fs ? mmap(0, AS_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) : MAP_FAILED;
 	if (stack != MAP_FAILED) {
 		struct run_as *w = (struct run_as *)(stack + AS_STACK - sizeof *w);
-		*w = (struct run_as){ sig, tid, restart };
+		*w = (struct run_as){ sig, tid, restart, *in, blocked };
 		if (__clone(run_as_main, w, AS_FLAGS, w, (int *)0, (void *)fs, (int *)0) > 0)
 			return;
 		munmap(stack, AS_STACK);
 	}
 	/* No memory or thread for it: here, on the signal lthread. */
-	run_handler(sig);
+	run_handler(sig, in);
+	unblock_receiver(tid, blocked);
 	interrupt(tid, restart);
 }
 
@@ -295,19 +484,24 @@ static int deliver_one(void)
 		long tid = __scone_sched_signal_pick(0, bit(sig));
 		if (tid <= 0)
 			continue;                   /* every thread blocks it: stays pending */
+		struct info in;
 		lock();
 		int ours = (pending & bit(sig)) != 0;
-		pending &= ~bit(sig);
+		if (ours && !queue_take(sig, 0, &in))
+			pending &= ~bit(sig);
 		unlock();
 		if (ours) {                         /* else a thread took it itself */
-			handle(sig, tid);
+			handle(sig, tid, &in);
 			return 1;
 		}
 	}
 	uint64_t b;
 	long tid = __scone_sched_signal_take_directed(&b);
-	if (tid)
-		handle(__builtin_ctzl(b) + 1, tid);
+	if (tid) {
+		struct info in;
+		long sig = take_directed_entry(tid, b, &in);
+		handle(sig, tid, &in);
+	}
 	return tid != 0;
 }
 
@@ -349,9 +543,10 @@ long __scone_sys_rt_sigsuspend(const void *set, unsigned long size)
 	wake_waiters();
 	for (;;) {
 		uint32_t seq = __atomic_load_n(&signal_seq, __ATOMIC_SEQ_CST);
-		long sig = take_for_self(~mask);
+		struct info in;
+		long sig = take_for_self(~mask, &in);
 		if (sig) {
-			run_handler(sig);
+			run_handler(sig, &in);
 			break;
 		}
 		/* The signal lthread ran a handler for this thread. */
@@ -380,10 +575,12 @@ long __scone_sys_rt_sigtimedwait(const void *set, void *info, const void *timeou
 	}
 	for (;;) {
 		uint32_t seq = __atomic_load_n(&signal_seq, __ATOMIC_SEQ_CST);
-		long sig = take_for_self(want);
+		struct info in;
+		long sig = take_for_self(want, &in);
 		if (sig) {
 			if (info) {
-				struct k_siginfo si = { .signo = (int)sig, .code = -6, .pid = (int)__scone_rt.pid };
+				struct k_siginfo si;
+				to_siginfo(&si, sig, &in);
 				__scone_memcpy(info, &si, sizeof si);
 			}
 			return sig;
@@ -396,13 +593,42 @@ long __scone_sys_rt_sigtimedwait(const void *set, void *info, const void *timeou
 	}
 }
 
+/* sigaltstack(2) of the calling thread (a handler's receiver, for a
+ * handler lthread). SS_AUTODISARM is accepted and has no effect: a
+ * handler that switches away from the alternate stack is not possible
+ * here. */
 long __scone_sys_sigaltstack(const void *ss, void *old)
 {
-	/* Handlers run on their lthread's own stack: an alternate stack is
-	 * accepted and reported as disabled. */
-	(void)ss;
+	struct stack_t { uintptr_t sp; int flags; size_t size; } n, o = { 0, SS_DISABLE, 0 };
+	long self = __scone_sched_active() ? __scone_sched_sig_self() : 0;
+	uintptr_t cur = stack_pointer();
+	if (self)
+		__scone_sched_altstack_get(self, &o.sp, &o.size);
+	int on = o.size && cur - o.sp < o.size;
+	o.flags = on ? SS_ONSTACK : o.size ? 0 : SS_DISABLE;
+	if (ss) {
+		__scone_memcpy(&n, ss, sizeof n);
+		unsigned mode = (unsigned)n.flags & ~SS_AUTODISARM;
+		if (mode != 0 && mode != SS_ONSTACK && mode != SS_DISABLE)
+			return -EINVAL;
+		if (on)
+			return -EPERM;
+		if (mode == SS_DISABLE) {
+			n.sp = 0;
+			n.size = 0;
+		} else if (n.size < MINSIGSTKSZ) {
+			return -ENOMEM;
+		}
+		if (!self && n.size) {
+			__scone_log(SCONE_LOG_WARN, "sigaltstack before the thread scheduler runs: not kept");
+			return -ENOMEM;
+		}
+		if (self)
+			__scone_sched_altstack_set(self, n.sp, n.size);
+	}
 	if (old) {
-		struct { void *sp; int flags; unsigned long size; } o = { 0, 2 /* SS_DISABLE */, 0 };
+		if (!o.size)
+			o.sp = 0;
 		__scone_memcpy(old, &o, sizeof o);
 	}
 	return 0;
@@ -476,13 +702,50 @@ static void wake_waiters(void)
 
 /* Called from every poll, possibly inside a switch: no logging, no
  * blocking here; the signal lthread does both. */
+static uint64_t ring_head;               /* ours; the box's copy is for the host */
+
+/* The next siginfo the host posted, copied once, or 0. */
+static int ring_take(struct scone_signal_info *out)
+{
+	struct scone_signal_info *slot = &box->ring[ring_head % SCONE_SIGNAL_RING];
+	if (__atomic_load_n(&slot->seq, __ATOMIC_ACQUIRE) != (uint32_t)(ring_head + 1))
+		return 0;
+	__scone_memcpy(out, slot, sizeof *out);
+	ring_head++;
+	__atomic_store_n(&box->head, ring_head, __ATOMIC_RELEASE);
+	return 1;
+}
+
 void __scone_signals_poll(void)
 {
-	if (!box || !__atomic_load_n(&box->pending, __ATOMIC_RELAXED))
+	if (!box)
 		return;
-	unsigned long got = __atomic_exchange_n(&box->pending, 0, __ATOMIC_SEQ_CST);
+	struct scone_signal_info *next = &box->ring[ring_head % SCONE_SIGNAL_RING];
+	if (!__atomic_load_n(&box->pending, __ATOMIC_RELAXED) &&
+	    __atomic_load_n(&next->seq, __ATOMIC_RELAXED) != (uint32_t)(ring_head + 1))
+		return;
 	lock();
-	pending |= got & registered;
+	unsigned long got = 0;
+	struct scone_signal_info e;
+	/* At most one ring's worth per poll: a host that refills it as fast
+	 * as we drain does not keep us here. */
+	for (int n = 0; n < SCONE_SIGNAL_RING && ring_take(&e); n++) {
+		long sig = e.signo;
+		if (sig < 1 || sig >= NSIG)
+			continue;                   /* not a signal: nothing to forge */
+		got |= bit(sig);
+		if (!(registered & bit(sig)))
+			continue;
+		/* The host's word for who sent it and with what value: passed on
+		 * as the kernel gave it (a host can forge a sender either way). */
+		struct info in = { .code = e.code, .errno_ = e.errno_ };
+		__scone_memcpy(in.fields, e.fields, sizeof in.fields);
+		if (!queue_add(sig, 0, &in))
+			pending |= bit(sig);
+	}
+	unsigned long lost = __atomic_exchange_n(&box->pending, 0, __ATOMIC_SEQ_CST);
+	got |= lost;
+	pending |= lost & registered;
 	forged |= got & ~registered;
 	unlock();
 	if (got)
@@ -538,8 +801,9 @@ long __scone_sys_rt_sigprocmask(long how, const void *set, void *oset, unsigned 
 		__scone_memcpy(oset, &old, 8);
 	/* Unblocked pending signals run now, on this lthread, before the call
 	 * returns, as the kernel delivers them (raise() relies on it). */
-	for (long sig; (sig = take_for_self(~now));)
-		run_handler(sig);
+	struct info in;
+	for (long sig; (sig = take_for_self(~now, &in));)
+		run_handler(sig, &in);
 	if (old & ~now)
 		wake_waiters();
 	return 0;
@@ -578,6 +842,7 @@ void __scone_signal_fault_leave(unsigned long mask)
 {
 	__atomic_store_n(mask_of_self(), mask & ~(bit(SIGKILL) | bit(SIGSTOP)), __ATOMIC_SEQ_CST);
 	/* Unblocked pending signals run now, as on return from a handler. */
-	for (long sig; (sig = take_for_self(~mask));)
-		run_handler(sig);
+	struct info in;
+	for (long sig; (sig = take_for_self(~mask, &in));)
+		run_handler(sig, &in);
 }

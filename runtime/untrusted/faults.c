@@ -108,7 +108,7 @@ static void on_fault(int sig, siginfo_t *info, void *uc)
 	long mode = disposition[sig];
 	if (info->si_code <= 0) {            /* sent, not a fault */
 		if (mode == SCONE_SIGFORWARD_ON)
-			scone_signals_post(sig);
+			scone_signals_post_info(sig, info);
 		else if (mode != SCONE_SIGFORWARD_IGN)
 			default_action(sig, 1);
 		return;

@@ -22,15 +22,40 @@
 static struct scone_signal_box box __attribute__((aligned(64)));
 static struct scone_syscall_area *wake_area;
 
+/* One slot of the ring for info (enclave_abi.h), lock-free: handlers of
+ * several host threads may post at once. 0 if the ring is full. */
+static int ring_put(int sig, const siginfo_t *info)
+{
+	uint64_t t = __atomic_load_n(&box.tail, __ATOMIC_ACQUIRE);
+	do {
+		if (t - __atomic_load_n(&box.head, __ATOMIC_ACQUIRE) >= SCONE_SIGNAL_RING)
+			return 0;
+	} while (!__atomic_compare_exchange_n(&box.tail, &t, t + 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
+	struct scone_signal_info *s = &box.ring[t % SCONE_SIGNAL_RING];
+	s->signo = sig;
+	s->code = info->si_code;
+	s->errno_ = info->si_errno;
+	__builtin_memcpy(s->fields, (const char *)info + 16, sizeof s->fields);
+	__atomic_store_n(&s->seq, (uint32_t)(t + 1), __ATOMIC_RELEASE);
+	return 1;
+}
+
 /* In SIM this may run on an ethread inside the enclave, whose %fs is the
  * enclave thread's: no TLS here (errno, glibc's syscall()), a raw call. */
-void scone_signals_post(int sig)
+void scone_signals_post_info(int sig, const siginfo_t *info)
 {
-	__atomic_fetch_or(&box.pending, 1ull << (sig - 1), __ATOMIC_SEQ_CST);
+	if (!info || !ring_put(sig, info))
+		__atomic_fetch_or(&box.pending, 1ull << (sig - 1), __ATOMIC_SEQ_CST);
 	if (wake_area) {
 		__atomic_fetch_add(&wake_area->enclave_wake.value, 1, __ATOMIC_SEQ_CST);
 		scone_raw4(SYS_futex, (long)&wake_area->enclave_wake.value, FUTEX_WAKE_PRIVATE, INT_MAX, 0);
 	}
+}
+
+static void catch_signal(int sig, siginfo_t *info, void *uc)
+{
+	(void)uc;
+	scone_signals_post_info(sig, info);
 }
 
 long scone_signals_forward(long sig, long on)
@@ -43,8 +68,11 @@ long scone_signals_forward(long sig, long on)
 	}
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on ? scone_signals_post : SIG_DFL;
-	sa.sa_flags = SA_RESTART;
+	if (on)
+		sa.sa_sigaction = catch_signal;
+	else
+		sa.sa_handler = SIG_DFL;
+	sa.sa_flags = SA_RESTART | (on ? SA_SIGINFO : 0);
 	sigfillset(&sa.sa_mask);
 	if (sigaction((int)sig, &sa, NULL))
 		return -errno;

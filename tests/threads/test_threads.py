@@ -164,3 +164,36 @@ def test_bad_ethreads_knob_is_one_clear_error(build, enclave_env, samples, value
     assert r.returncode == 2 and r.stdout == ""
     assert r.stderr.startswith(f"scone: error: SCONE_ETHREADS={value}: expected a number from 1 to "), r.stderr
     assert "--scone-tcs" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("ethreads", [1, 2])
+def test_robust_and_pi_mutexes_match_native_musl(build, enclave_env, ethreads):
+    """set/get_robust_list and FUTEX_LOCK_PI/UNLOCK_PI/TRYLOCK_PI served
+    inside: every attribute, error and owner-died outcome as natively."""
+    native = subprocess.run([str(build("mutexes.c", native=True))], capture_output=True,
+                            text=True, timeout=60)
+    assert native.returncode == 0, native.stderr
+    r = subprocess.run([str(build("mutexes.c"))], env=enclave_env(SCONE_ETHREADS=ethreads),
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == native.stdout
+    # What Linux says (pthread_mutex_lock(3p), futex(2)), not only native musl.
+    assert "raw exit of a pshared robust owner (pi=1): lock EOWNERDEAD\n" in r.stdout
+    assert r.stdout.count("blocked waiter when the owner died: EOWNERDEAD\n") == 6
+    assert "ENOSYS" not in r.stdout
+
+
+@pytest.mark.parametrize("ethreads", [1, 2])
+def test_same_file_mapped_twice_as_native(build, enclave_env, ethreads):
+    """sem_open of an open semaphore (musl maps the file again, then unmaps
+    it), and a second writable shared mapping that outlives the first."""
+    native = subprocess.run([str(build("mapdup.c", native=True))], capture_output=True,
+                            text=True, timeout=60)
+    assert native.returncode == 0, native.stderr
+    r = subprocess.run([str(build("mapdup.c"))], env=enclave_env(SCONE_ETHREADS=ethreads),
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == native.stdout
+    # sem_open(3): the same semaphore, one value, whichever handle is used.
+    assert r.stdout.startswith("first ok, second ok, same 1\npost through the second, value through the first: 3\n")
+    assert 'file: "fourth"\n' in r.stdout

@@ -257,14 +257,35 @@ _Static_assert(sizeof(struct scone_cpuid_leaf) == 24, "cpuid ABI");
 
 /* Signals the host forwards (issue 5): the enclave asks for a signal with
  * the OCALL below once the application installs a handler; the host's
- * handler sets the signal's bit in pending and wakes a sleeping ethread
- * (syscall area enclave_wake). The enclave takes the bits and runs only
- * those it asked for: any other is a forged signal, logged and dropped. */
-struct scone_signal_box {
-	uint64_t pending;          /* bit sig-1, set by the host, taken by the enclave */
-	uint64_t pad[7];
+ * handler puts the siginfo it got in the ring (or, when the ring is full,
+ * sets the signal's bit in pending: the siginfo is lost, the signal is
+ * not) and wakes a sleeping ethread (syscall area enclave_wake). The
+ * enclave takes entries and bits and runs only the signals it asked for:
+ * any other is a forged signal, logged and dropped.
+ *
+ * The ring: the host reserves slot tail (CAS on tail, refused while
+ * tail - head == SCONE_SIGNAL_RING), fills it and stores seq = tail + 1
+ * last (release); the enclave consumes in order from its own copy of head,
+ * copies a slot whose seq is right, then publishes head + 1. Everything in
+ * the box is untrusted: the enclave checks signo and copies each slot once. */
+#define SCONE_SIGNAL_RING 64
+struct scone_signal_info {         /* ABI — do not reorder */
+	uint32_t seq;              /* slot number + 1, stored last by the host */
+	int32_t signo;
+	int32_t code;              /* si_code */
+	int32_t errno_;
+	uint8_t fields[48];        /* siginfo_t bytes 16..63: si_pid, si_uid, si_value, ... */
 };
-_Static_assert(sizeof(struct scone_signal_box) == 64, "signal ABI");
+_Static_assert(sizeof(struct scone_signal_info) == 64, "signal ABI");
+
+struct scone_signal_box {          /* ABI — do not reorder */
+	uint64_t pending;          /* bit sig-1: a signal whose siginfo did not fit */
+	uint64_t head;             /* written by the enclave */
+	uint64_t tail;             /* written by the host */
+	uint64_t pad[5];
+	struct scone_signal_info ring[SCONE_SIGNAL_RING];
+};
+_Static_assert(sizeof(struct scone_signal_box) == 64 + 64 * SCONE_SIGNAL_RING, "signal ABI");
 /* OCALL number (above every Linux one): args[0] = signal, args[1] = ON to
  * forward it, OFF to stop. For the fault signals (SIGILL, SIGBUS, SIGFPE,
  * SIGSEGV) the enclave mirrors no disposition and says OFF (SIG_DFL) or IGN
