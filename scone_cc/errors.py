@@ -4,6 +4,11 @@ Library code raises SconeError and never prints or exits; each command's
 entry point turns it into one line on stderr and a non-zero exit.
 """
 
+# Imported here, at the top: a signal that lands while the signal
+# handlers are being put in place then finds only module-level frames.
+import os
+import signal
+
 
 class SconeError(Exception):
     """A user-facing error: what went wrong, where, and how to fix it.
@@ -38,7 +43,6 @@ def catch_signals() -> None:
     A signal ignored when the command started (``nohup``, a background job)
     stays ignored, as programs started from a shell expect.
     """
-    import signal
 
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         if signal.getsignal(sig) not in (signal.SIG_IGN, None):
@@ -49,9 +53,9 @@ def exit_on_signals(prog: str) -> None:
     """Until run_cli takes over: SIGTERM, SIGINT or SIGHUP end the command at
     once with one line and 128 + the signal (nothing is written yet, so there
     is nothing to remove). For a command's module to call before it imports
-    what is slow to import."""
-    import os
-    import signal
+    what is slow to import; run_cli calls it again once the command's work
+    is done, so that a signal during the interpreter's shutdown is one line
+    too (the output is complete by then)."""
 
     def stop(signum, frame):
         os.write(2, f"{prog}: interrupted by {signal.Signals(signum).name}\n".encode())
@@ -70,12 +74,13 @@ def run_cli(prog: str, func, *args, **kwargs):
     exit 128 + the signal's number (130 for Ctrl-C) once temporary files
     are removed.
     """
-    import signal
     import sys
 
     catch_signals()
     try:
-        return func(*args, **kwargs)
+        result = func(*args, **kwargs)
+        exit_on_signals(prog)
+        return result
     except SconeError as err:
         sys.stderr.write(f"{prog}: error: {err}\n")
         sys.exit(err.exit_code)
