@@ -15,7 +15,7 @@ UNTRUSTED = REPO / "runtime" / "untrusted"
 HELLO = REPO / "samples" / "hello.c"
 PAGE = 4096
 LOADER = ["sim.c", "sim_enter.S", "loader.c", "notecheck.c", "selfexe.c", "hostcall.c", "signals.c", "faults.c", "strict.c",
-          "hwm.c"]
+          "hwm.c", "simquote.c"]
 
 
 def run(cmd, env=None):
