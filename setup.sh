@@ -16,8 +16,9 @@ SUDO=""
 # libssl-dev: the file-system shield's format library is tested on the host
 # over the system's libcrypto, and so is the CAS's C client test. dpkg-dev:
 # dpkg-source for OpenSSL's source package (the shields' crypto library);
-# openssl: s_client, its test's peer.
-PKGS="build-essential make gcc strace ccache cmake file xz-utils dpkg-dev
+# openssl: s_client, its test's peer. meson, ninja-build, pkg-config, gdb:
+# the build-system and debugger tests.
+PKGS="build-essential make gcc strace ccache cmake meson ninja-build pkg-config gdb file xz-utils dpkg-dev
       qemu-system-x86 busybox-static cpio linux-image-amd64 linux-headers-amd64
       musl-tools tcl tzdata wrk redis-tools libmemcached-tools
       umoci skopeo runc podman

@@ -17,8 +17,21 @@ MUSL_VERSION = "1.2.3"
 MUSL_SHA256 = "7d5b0b6062521e4627e099e4c9dc8248d32a30285e959b7eecaa780cf8cfd4a4"
 ORIG_NAME = f"musl_{MUSL_VERSION}.orig.tar.gz"
 
-FIX = ("run `sh setup.sh` (adds a deb-src entry), or set "
-       f"SCONE_MUSL_TARBALL to musl-{MUSL_VERSION}.tar.gz from musl.libc.org")
+MUSL_URL = f"https://musl.libc.org/releases/musl-{MUSL_VERSION}.tar.gz"
+
+
+def fix_text() -> str:
+    """How to get the source when it cannot be fetched: for pip users first.
+
+    A wheel has no setup.sh; a checkout does, and it adds the deb-src entry.
+    """
+    from .paths import data_root
+
+    checkout = (data_root() / "setup.sh").is_file()
+    return (f"download {MUSL_URL} and set SCONE_MUSL_TARBALL to that file, or add a "
+            "deb-src entry to APT's sources (the deb line repeated as deb-src, then "
+            "apt-get update) so that `apt-get source musl` works"
+            + ("; in a scone checkout, `sh setup.sh` adds the entry" if checkout else ""))
 
 
 def sha256_file(path: Path) -> str:
@@ -29,12 +42,13 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-FIX_NAMED = (f"point SCONE_MUSL_TARBALL at musl-{MUSL_VERSION}.tar.gz from musl.libc.org, "
+FIX_NAMED = (f"point SCONE_MUSL_TARBALL at {MUSL_URL} (downloaded), "
              "or unset it to use Debian's source package")
 
 
-def verify(path: Path, fix: str = FIX) -> Path:
+def verify(path: Path, fix: str | None = None) -> Path:
     """Raise SconeError unless ``path`` is the pinned musl tarball (by SHA-256)."""
+    fix = fix or fix_text()
     try:
         got = sha256_file(path)
     except OSError as err:
@@ -49,7 +63,7 @@ def verify(path: Path, fix: str = FIX) -> Path:
 def _fetch_with_apt(dest: Path) -> Path:
     """Download Debian's orig tarball with `apt-get source --download-only`."""
     if shutil.which("apt-get") is None:
-        raise SconeError(f"cannot fetch musl {MUSL_VERSION}: apt-get not found; {FIX}")
+        raise SconeError(f"cannot fetch musl {MUSL_VERSION}: apt-get not found; {fix_text()}")
     dest.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".fetch-", dir=dest.parent) as tmp:
         proc = subprocess.run(
@@ -59,7 +73,7 @@ def _fetch_with_apt(dest: Path) -> Path:
         if proc.returncode != 0 or not got.is_file():
             detail = (proc.stderr.strip().splitlines() or ["no tarball downloaded"])[-1]
             raise SconeError(
-                f"cannot fetch musl {MUSL_VERSION} with `apt-get source musl` ({detail}); {FIX}")
+                f"cannot fetch musl {MUSL_VERSION} with `apt-get source musl` ({detail}); {fix_text()}")
         verify(got)
         os.replace(got, dest)
     return dest

@@ -33,3 +33,14 @@ def config_dir() -> Path:
     """``~/.config/scone`` (XDG): where the developer signing key lives."""
     xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.join(Path.home(), ".config")
     return Path(xdg) / "scone"
+
+
+def prefix_dir() -> Path:
+    """Install prefix for libraries built with scone-gcc: ``$SCONE_PREFIX``,
+    else ``~/.local/share/scone/prefix`` (XDG). The build-system files
+    (scone_cc/buildsys) search there and nowhere else."""
+    env = os.environ.get("SCONE_PREFIX")
+    if env:
+        return Path(env)
+    xdg = os.environ.get("XDG_DATA_HOME") or os.path.join(Path.home(), ".local", "share")
+    return Path(xdg) / "scone" / "prefix"

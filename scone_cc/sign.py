@@ -21,6 +21,7 @@ from pathlib import Path  # noqa: E402
 
 import click  # noqa: E402
 
+from scone_cc import __version__  # noqa: E402
 from scone_cc.errors import SconeError, click_main, run_cli  # noqa: E402
 
 
@@ -80,6 +81,14 @@ def _param_options(func):
                      help="Sign with ATTRIBUTES.DEBUG."),
         click.option("--isvprodid", type=click.IntRange(0, 0xFFFF), help="ISVPRODID (0..65535)."),
         click.option("--isvsvn", type=click.IntRange(0, 0xFFFF), help="ISVSVN (0..65535)."),
+        click.option("--fs", "fs", multiple=True, callback=_fs, metavar="PREFIX:MODE[:KEYSRC]",
+                     help="A file-system shield region (repeatable; replaces the binary's "
+                          "regions): MODE encrypted, authenticated, ephemeral or unprotected; "
+                          "KEYSRC sealed-mrenclave (default), sealed-mrsigner or cas."),
+        click.option("--cas-key", "cas_key", callback=_cas_key, metavar="SHA256",
+                     help="Pin the CAS whose public key has this SHA-256 (`scone-cas identity`): "
+                          "the enclave gets its arguments, environment and secrets from it "
+                          "before main. The binary must be linked with --scone-cas-key."),
         click.option("--date", callback=_date, metavar="YYYY-MM-DD",
                      help="SIGSTRUCT date (default: today UTC, or SOURCE_DATE_EPOCH; for "
                           "gendata/catsig the date of BINARY's SIGSTRUCT)."),
@@ -105,9 +114,29 @@ def _wrote(output, text: str) -> None:
     click.echo(text, err=is_stream(output))
 
 
-def _updates(heap, stack, tcs, isvprodid, isvsvn) -> dict:
+def _fs(ctx, param, value):
+    if not value:
+        return None
+    from scone_cc.enclave import fspolicy
+    try:
+        return fspolicy.merge([fspolicy.parse(v, "--fs") for v in value], "--fs")
+    except SconeError as e:
+        raise click.BadParameter(str(e)) from None
+
+
+def _cas_key(ctx, param, value):
+    if not value:
+        return None
+    from scone_cc.driver.settings import cas_key
+    try:
+        return cas_key(value, "--cas-key")
+    except SconeError as e:
+        raise click.BadParameter(str(e)) from None
+
+
+def _updates(heap, stack, tcs, isvprodid, isvsvn, fs=None, cas_key=None) -> dict:
     named = dict(heap_size=heap, stack_size=stack, tcs_count=tcs,
-                 isvprodid=isvprodid, isvsvn=isvsvn)
+                 isvprodid=isvprodid, isvsvn=isvsvn, fs=fs, cas_key=cas_key)
     return {k: v for k, v in named.items() if v is not None}
 
 
@@ -119,6 +148,8 @@ def _human_size(n: int) -> str:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="scone-sign",
+                      message="%(prog)s (scone) %(version)s")
 def cli():
     """Sign and inspect scone SGX enclave binaries."""
 
@@ -129,12 +160,12 @@ def cli():
               help="PEM RSA-3072 e=3 private key (default: $SCONE_KEY or the developer key).")
 @_param_options
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def sign(binary, key, heap, stack, tcs, production, isvprodid, isvsvn, date, as_json):
+def sign(binary, key, heap, stack, tcs, production, isvprodid, isvsvn, fs, cas_key, date, as_json):
     """Measure BINARY and sign it in place."""
     from scone_cc.sgx.signing import sign_binary
 
     result = sign_binary(binary, key_path=key, production=production, date=date,
-                         params_update=_updates(heap, stack, tcs, isvprodid, isvsvn))
+                         params_update=_updates(heap, stack, tcs, isvprodid, isvsvn, fs, cas_key))
     _warn(result.warnings)
     facts = {"binary": str(result.path), "mrenclave": result.mrenclave.hex(),
              "mrsigner": result.mrsigner.hex(), "key": str(result.key_path),
@@ -189,16 +220,21 @@ def show(binary, as_json):
     params = {"heap_size": p.heap_size, "stack_size": p.stack_size, "tcs_count": p.tcs_count,
               "nssa": p.nssa, "ssa_frame_pages": p.ssa_frame_pages, "debug": p.debug,
               "isvprodid": p.isvprodid, "isvsvn": p.isvsvn}
+    regions = [{"prefix": r[0], "mode": r[1], "key": r[2]} for r in p.fs]
     facts = {
         "binary": str(binary),
         "mrenclave": measure.mrenclave(b.layout).hex(),
         "signed": b.sigstruct is not None,
         "parameters": params,
+        "fs_regions": regions,
+        "cas_key_sha256": p.cas_key.hex() or None,
         "sigstruct": _sigstruct_dict(b.sigstruct) if b.sigstruct else None,
         "layout": {"size": f"{b.layout.size:#x}", "ssa_frame_pages": b.layout.ssa_frame_pages,
                    "runs": _runs(b.layout)},
         "problems": list(b.problems),
     }
+    from scone_cc.enclave import epc
+    facts["epc"] = epc.facts(b.layout)
     if as_json:
         _json(facts)
         return
@@ -211,6 +247,10 @@ def show(binary, as_json):
     for name, value in params.items():
         shown = _human_size(value) if name in ("heap_size", "stack_size") else value
         con.print(f"  {name:<16} {shown}", markup=False)
+    con.print("file-system regions" + ("" if regions else "  (none)"), markup=False)
+    for r in regions:
+        con.print(f"  {r['prefix']:<24} {r['mode']:<14} key {r['key']}", markup=False)
+    con.print(f"CAS key    {facts['cas_key_sha256'] or '(none: never contacts a CAS)'}", markup=False)
     if sig:
         con.print("SIGSTRUCT", markup=False)
         for name, value in sig.items():
@@ -225,6 +265,8 @@ def show(binary, as_json):
         cells = [row[0].rjust(widths[0]), row[1].rjust(widths[1])]
         cells += [cell.ljust(w) for cell, w in zip(row[2:5], widths[2:])]
         con.print("  " + "  ".join(cells + [row[5]]), markup=False)
+    for line in epc.lines(facts["epc"]):
+        con.print(f"epc        {line}", markup=False)
     for line in b.problems:
         con.print(f"problem: {line}", markup=False)
 
@@ -262,7 +304,7 @@ def mrenclave(binary):
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Where to write the 256 bytes to sign.")
 @_param_options
-def gendata(binary, output, heap, stack, tcs, production, isvprodid, isvsvn, date):
+def gendata(binary, output, heap, stack, tcs, production, isvprodid, isvsvn, fs, cas_key, date):
     """Two-step signing, step one: write the 256 bytes to sign. BINARY is only read.
 
     The bytes follow from BINARY and the options; the date defaults to the
@@ -272,7 +314,7 @@ def gendata(binary, output, heap, stack, tcs, production, isvprodid, isvsvn, dat
     from scone_cc.sgx.signing import two_step
 
     step = two_step(binary, production=production, date=date,
-                    params_update=_updates(heap, stack, tcs, isvprodid, isvsvn))
+                    params_update=_updates(heap, stack, tcs, isvprodid, isvsvn, fs, cas_key))
     try:
         atomic_write(output, step.data, inputs=(binary,))
     except OSError as err:
@@ -289,7 +331,8 @@ def gendata(binary, output, heap, stack, tcs, production, isvprodid, isvsvn, dat
 @click.option("--public-key", required=True, type=click.Path(dir_okay=False),
               help="PEM public key (or private key) that made the signature.")
 @_param_options
-def catsig(binary, signature, public_key, heap, stack, tcs, production, isvprodid, isvsvn, date):
+def catsig(binary, signature, public_key, heap, stack, tcs, production, isvprodid, isvsvn, fs, cas_key,
+           date):
     """Two-step signing, step two: attach a signature made elsewhere, verified first.
 
     The signed bytes are rebuilt from BINARY and the options, which must be
@@ -304,7 +347,7 @@ def catsig(binary, signature, public_key, heap, stack, tcs, production, isvprodi
     except OSError as err:
         raise SconeError(f"{signature}: cannot read the signature ({err.strerror})") from None
     result = attach_signature(binary, raw, modulus, production=production, date=date,
-                              params_update=_updates(heap, stack, tcs, isvprodid, isvsvn))
+                              params_update=_updates(heap, stack, tcs, isvprodid, isvsvn, fs, cas_key))
     click.echo(f"signed {binary}: MRENCLAVE {result.mrenclave.hex()} MRSIGNER {result.mrsigner.hex()}")
 
 
@@ -362,6 +405,10 @@ def diff(a, b, as_json):
     if result.first:
         con.print(f"first differing record #{result.first['record']}: {result.first['why']}",
                   markup=False)
+
+
+from scone_cc.sizing import size as _size_command  # noqa: E402  (scone-sign size)
+cli.add_command(_size_command)
 
 
 def main():

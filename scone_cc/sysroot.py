@@ -23,9 +23,12 @@ from .errors import SconeError
 # Bump when the build steps change in a way the inputs below do not show.
 RECIPE_VERSION = "1"
 
-# The folders whose content makes up the key: stage 1, then stage 2.
+# The folders whose content makes up the key: stage 1, then stage 2. The
+# starter compiles the kernel module's user library and uapi header in
+# (runtime/untrusted/part.mk), so they are stage-2 inputs too; a wheel
+# carries the same folders (pyproject.toml's force-include).
 STAGE1_TREES = ("libc_patch",)
-STAGE2_TREES = ("runtime", "linker_scripts")
+STAGE2_TREES = ("runtime", "linker_scripts", "kmod/lib", "kmod/uapi")
 
 STAMP_VERSION = "scone-sysroot-stamp 1"
 # File-system timestamps advance in clock ticks, not nanoseconds: a file
@@ -67,7 +70,7 @@ def gcc_version() -> str:
         out = subprocess.run(["gcc", "-dumpfullversion"], capture_output=True, text=True)
     except FileNotFoundError:
         raise SconeError("gcc not found in PATH; install it (apt-get install gcc) "
-                         "or run `sh setup.sh`") from None
+                         "or point PATH at a gcc") from None
     return out.stdout.strip()
 
 

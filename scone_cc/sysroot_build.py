@@ -135,7 +135,7 @@ class _Runner:
                                     stderr=subprocess.STDOUT, text=True, errors="replace")
         except OSError as err:
             raise SconeError(f"sysroot build: {what}: cannot run {cmd[0]} ({err.strerror}); "
-                             "install the build tools with `sh setup.sh`") from None
+                             "install the build tools (apt-get install build-essential)") from None
         for line in proc.stdout:
             self.log.write(line)
             if count and count.search(line):
@@ -186,7 +186,7 @@ def _extract(tarball: Path, dest: Path) -> Path:
     top = dest / f"musl-{musl_source.MUSL_VERSION}"
     if not (top / "configure").is_file():
         raise SconeError(f"{tarball}: no musl-{musl_source.MUSL_VERSION}/configure inside; "
-                         f"{musl_source.FIX}")
+                         f"{musl_source.fix_text()}")
     return top
 
 

@@ -188,9 +188,27 @@ static struct lthread *pick(struct scone_ethread *e)
 	return l ? l : rq_steal(e);
 }
 
+/* High-water marks (runtime/trusted/hwm.c); no-ops where the scheduler runs
+ * without the enclave runtime (its host tests). */
+__attribute__((weak)) void __scone_hwm_sp(uintptr_t top, uintptr_t sp)
+{
+	(void)top, (void)sp;
+}
+
+__attribute__((weak)) void __scone_hwm_lthreads(unsigned live)
+{
+	(void)live;
+}
+
 void __scone_sched_switch(struct lthread *cur, int post)
 {
 	struct scone_ethread *e = this_ethread();
+	/* The stack pointer at each switch: one compare on the way out. */
+	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+	if (sp < cur->min_sp || !cur->min_sp) {
+		cur->min_sp = sp;
+		__scone_hwm_sp(cur->stack_top, sp);
+	}
 	e->post = post;
 	e->post_l = cur;
 	struct lthread *next = pick(e);

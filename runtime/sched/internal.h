@@ -60,7 +60,12 @@ struct lthread {
 	uint32_t ext_pair;
 	/* every live lthread, under sched.all_lock */
 	struct lthread *all_prev, *all_next;
+	/* stack high-water mark (hwm.c): the top a clone gave, 0 for main */
+	uintptr_t stack_top, min_sp;
 } __attribute__((aligned(64)));
+
+void __scone_hwm_sp(uintptr_t top, uintptr_t sp) __attribute__((visibility("hidden")));
+void __scone_hwm_lthreads(unsigned live) __attribute__((visibility("hidden")));
 
 enum { POST_NONE, POST_PARK, POST_YIELD, POST_EXIT };
 

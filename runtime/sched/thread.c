@@ -62,9 +62,10 @@ long __scone_sched_clone(const struct scone_clone_regs *r)
 	b->r = *r;
 	__asm__ __volatile__("stmxcsr %0; fnstcw %1" : "=m"(b->mxcsr), "=m"(b->fcw));
 	l->sp = b;
+	l->stack_top = r->rsi;
 	l->tsan_fiber = TSAN_CREATE();
 	__scone_lthread_join_all(l, parent);
-	atomic_fetch_add(&__scone_sched.live, 1);
+	__scone_hwm_lthreads((unsigned)atomic_fetch_add(&__scone_sched.live, 1) + 1);
 	__scone_sched_runnable(l);
 	return tid;
 }

@@ -9,6 +9,7 @@
 #include <scone/syscall_table.h>
 
 #include "../sched/scone_sched.h"
+#include "../shield/shield.h"
 #include "client.h"
 #include "filemap.h"
 #include "misc.h"
@@ -106,6 +107,13 @@ static long thread_call(struct scone_sc *sc, int *handled)
 	return 0;
 }
 
+/* Every external call the shields do not serve, and the shields' own host
+ * calls: the client, through the file maps while any exist. */
+long __scone_shield_host(long nr, const long a[6])
+{
+	return __scone_fmap_active() ? __scone_fmap_external(nr, a) : __scone_external(nr, a);
+}
+
 long __scone_dispatch(struct scone_sc *sc) SCONE_HIDDEN;
 long __scone_dispatch(struct scone_sc *sc)
 {
@@ -116,8 +124,17 @@ long __scone_dispatch(struct scone_sc *sc)
 		if (handled)
 			return r;
 	}
+	/* Time from the time page: no exit (clock.c); else external below. */
+	if (sc->nr == 228 || sc->nr == 96 || sc->nr == 201) {
+		long r;
+		if (__scone_clock_call(sc->nr, a, &r))
+			return r;
+	}
 	switch (sc->nr) {
-	case 9: return __scone_sys_mmap(a[0], a[1], a[2], a[3], a[4], a[5]);
+	case 9:
+		if (__scone_shield_on && !(a[3] & 0x20) && __scone_shield_owns_fd(a[4]))
+			return __scone_shield_mmap(a);
+		return __scone_sys_mmap(a[0], a[1], a[2], a[3], a[4], a[5]);
 	case 10: return __scone_sys_mprotect(a[0], a[1], a[2]);
 	case 11: return __scone_sys_munmap(a[0], a[1]);
 	case 12: return __scone_sys_brk(a[0]);
@@ -125,6 +142,7 @@ long __scone_dispatch(struct scone_sc *sc)
 	case 14: return __scone_sys_rt_sigprocmask(a[0], (const void *)a[1], (void *)a[2], a[3]);
 	case 25: return __scone_sys_mremap(a[0], a[1], a[2], a[3], a[4]);
 	case 28: return __scone_sys_madvise(a[0], a[1], a[2]);
+	case 99: return __scone_sys_sysinfo((void *)a[0]);
 	case 24: return 0;                                /* sched_yield: one thread until M:N */
 	case 149: case 150: case 151: case 152: case 325: /* mlock family: EPC is never swapped to disk */
 		return 0;
@@ -136,6 +154,8 @@ long __scone_dispatch(struct scone_sc *sc)
 	case 60:                                          /* exit: the only thread */
 	case 231:                                         /* exit_group */
 		__scone_fmap_flush_all();                 /* what Linux's page cache would keep */
+		if (__scone_shield_on)
+			__scone_shield_exit();
 		__scone_exit((int)a[0]);
 	case SCONE_NR_unmapself:
 		/* The only thread leaves (threads come with a later issue). */
@@ -164,8 +184,16 @@ long __scone_dispatch(struct scone_sc *sc)
 			__scone_log(SCONE_LOG_WARN, "system call %s (%ld) is not supported", name_of(sc->nr), sc->nr);
 			return -ENOSYS;
 		}
-		if (scone_sys_class_of(sc->nr) == SCONE_SYS_CLASS_EXTERNAL)
-			return __scone_fmap_active() ? __scone_fmap_external(sc->nr, a) : __scone_external(sc->nr, a);
+		if (scone_sys_class_of(sc->nr) == SCONE_SYS_CLASS_EXTERNAL) {
+			/* The shields' one door (DESIGN.md §8); without a policy, one load. */
+			if (__scone_shield_on) {
+				int handled;
+				long r = __scone_shield_call(sc->nr, a, &handled);
+				if (handled)
+					return r;
+			}
+			return __scone_shield_host(sc->nr, a);
+		}
 		/* An internal call with no in-enclave half here (a thread call
 		 * before the scheduler runs): never leave with its pointers. */
 		if (sc->nr == 273)

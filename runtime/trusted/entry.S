@@ -16,6 +16,28 @@
 #define TH_BASE 72
 #define TH_SIM 88          /* scratch[0]: RDX & SCONE_ENTER_SIM of this entry */
 #define TH_ETHREAD 112     /* scratch[3]: this TCS was entered by ETHREAD */
+#define TH_RESUME 120      /* scratch[4]: where __scone_exc_second continues */
+#define TH_PAGE 4096       /* the exception entry's stack: the page's top */
+
+/* struct scone_gprsgx (enclave_abi.h) */
+#define G_RAX 0
+#define G_RCX 8
+#define G_RDX 16
+#define G_RBX 24
+#define G_RSP 32
+#define G_RBP 40
+#define G_RSI 48
+#define G_RDI 56
+#define G_R8 64
+#define G_R9 72
+#define G_R10 80
+#define G_R11 88
+#define G_R12 96
+#define G_R13 104
+#define G_R14 112
+#define G_R15 120
+#define G_RFLAGS 128
+#define G_RIP 136
 
 #define ECALL_START 0
 #define ECALL_RESUME 1
@@ -29,20 +51,49 @@
 #include <scone/xsave_asm.h>
 #define X87_TOP 0x3800             /* FSW bits 13:11 */
 
+/* Every register the host must not see, but RDI/RSI (the exit's reason
+ * and value) and RBX, RBP, RSP, R12-R15 (set by the caller). */
+.macro SCRUB
+	pxor %xmm0, %xmm0
+	pxor %xmm1, %xmm1
+	pxor %xmm2, %xmm2
+	pxor %xmm3, %xmm3
+	pxor %xmm4, %xmm4
+	pxor %xmm5, %xmm5
+	pxor %xmm6, %xmm6
+	pxor %xmm7, %xmm7
+	pxor %xmm8, %xmm8
+	pxor %xmm9, %xmm9
+	pxor %xmm10, %xmm10
+	pxor %xmm11, %xmm11
+	pxor %xmm12, %xmm12
+	pxor %xmm13, %xmm13
+	pxor %xmm14, %xmm14
+	pxor %xmm15, %xmm15
+	xor %eax, %eax
+	xor %ecx, %ecx
+	xor %edx, %edx
+	xor %r8d, %r8d
+	xor %r9d, %r9d
+	xor %r10d, %r10d
+	xor %r11d, %r11d
+.endm
+
 	.text
 	.globl __scone_entry
 	.hidden __scone_entry
 	.type __scone_entry,@function
 __scone_entry:
+	cld
+	/* CSSA > 0: an exception entry, while this TCS's own entry is still
+	 * under way (interrupted by the AEX): its host slots must survive. */
+	test %rax, %rax
+	jnz .Lexception
 	mov %rsp, %gs:TH_HOST_RSP
 	mov %rbp, %gs:TH_HOST_RBP
 	mov %rcx, %gs:TH_EXIT
 	and $1, %edx
 	mov %rdx, %gs:TH_SIM
-	cld
-	/* CSSA > 0 would be an exception entry: not handled yet. */
-	test %rax, %rax
-	jnz .Lrefuse
 	lea __ehdr_start(%rip), %rdx
 	mov %rdx, %gs:TH_BASE
 	mov %gs:TH_FSBASE, %rax
@@ -158,7 +209,86 @@ __scone_entry:
 	mov $EXIT_ABORT, %edi
 	xor %esi, %esi
 	jmp __scone_eexit
+
+/*
+ * Exception entry (exception.c, phase 1): RAX = CSSA, RBX = TCS. It runs
+ * on the upper half of this TCS's thread page (nothing else uses it; a
+ * fault in here has no SSA frame left and ends the process), keeps the
+ * interrupted entry's host slots, and leaves to the host that entered it
+ * with RDI = SCONE_EXIT_ERESUME or SCONE_EXIT_UNHANDLED.
+ */
+.Lexception:
+	mov %rsp, %r12                  /* this entry's host RSP, RBP, exit, SIM */
+	mov %rbp, %r13
+	mov %rcx, %r14
+	and $1, %edx
+	mov %rdx, %r15
+	lea __ehdr_start(%rip), %rsp
+	add %gs:0, %rsp                 /* the thread page (its self offset) */
+	add $TH_PAGE, %rsp
+	push $0x2
+	popfq
+	mov %rax, %rdi
+	mov %rbx, %rsi
+	call __scone_exception
+	mov %rax, %rdi
+	xor %esi, %esi
+	SCRUB
+	mov %r13, %rbp
+	mov %r12, %rsp
+	test %r15, %r15
+	jz 1f
+	jmp *%r14
+1:	mov %r14, %rbx
+	mov $ENCLU_EEXIT, %eax
+	enclu
+	ud2
 	.size __scone_entry, .-__scone_entry
+
+/*
+ * Phase 2 (exception.c): ERESUME lands here on the interrupted thread's
+ * stack, RDI = struct scone_exc * (its GPRSGX copy first). The vector
+ * state is the interrupted one: save it, deliver the signal, restore it,
+ * and continue at the context the handler left in the copy.
+ */
+	.globl __scone_exc_second
+	.hidden __scone_exc_second
+	.type __scone_exc_second,@function
+__scone_exc_second:
+	mov %rdi, %r12
+	sub $(XSAVE_SIZE + 64), %rsp
+	and $-64, %rsp
+	XSAVE_HEADER_ZERO
+	XSAVE_MASK
+	xsave64 (%rsp)
+	mov %r12, %rdi
+	mov %rsp, %rsi
+	call __scone_exc_deliver
+	XSAVE_MASK
+	xrstor64 (%rsp)
+	mov %r12, %rdi
+	mov G_RIP(%rdi), %rax
+	mov %rax, %gs:TH_RESUME
+	pushq G_RFLAGS(%rdi)
+	popfq
+	mov G_RAX(%rdi), %rax
+	mov G_RCX(%rdi), %rcx
+	mov G_RDX(%rdi), %rdx
+	mov G_RBX(%rdi), %rbx
+	mov G_RBP(%rdi), %rbp
+	mov G_RSI(%rdi), %rsi
+	mov G_R8(%rdi), %r8
+	mov G_R9(%rdi), %r9
+	mov G_R10(%rdi), %r10
+	mov G_R11(%rdi), %r11
+	mov G_R12(%rdi), %r12
+	mov G_R13(%rdi), %r13
+	mov G_R14(%rdi), %r14
+	mov G_R15(%rdi), %r15
+	mov G_RSP(%rdi), %rsp
+	mov G_RDI(%rdi), %rdi
+	jmp *%gs:TH_RESUME
+	.size __scone_exc_second, .-__scone_exc_second
 
 /*
  * long __scone_ocall_exit(struct scone_ocall *host): leave with

@@ -21,6 +21,8 @@ static void set_range(struct scone_heap *h, size_t i, size_t n, int v)
 		else if (!v && (h->map[k / 64] & m))
 			h->used--, h->map[k / 64] &= ~m;
 	}
+	if (h->used > h->peak)
+		h->peak = h->used;
 }
 
 static int range_free(const struct scone_heap *h, size_t i, size_t n)
@@ -46,6 +48,7 @@ int __scone_heap_init(struct scone_heap *h, uintptr_t region, size_t size)
 	h->pages = total - map_pages;
 	h->brk_cur = h->start;
 	h->used = 0;
+	h->peak = 0;
 	return 0;
 }
 

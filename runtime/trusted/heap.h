@@ -18,6 +18,7 @@ struct scone_heap {
 	uint64_t *map;             /* bit i: page i in use */
 	uintptr_t brk_cur;         /* current break; brk base is start */
 	size_t used;               /* pages in use */
+	size_t peak;               /* most pages in use at once */
 };
 
 /*

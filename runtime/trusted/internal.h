@@ -64,10 +64,39 @@ _Noreturn void __scone_ethread_enter(uint64_t host_ocall) SCONE_HIDDEN;
 /* 1 on an lthread (which may yield), 0 in the scheduler loop or before it. */
 int __scone_on_lthread(void) SCONE_HIDDEN;
 
-/* clock.c: a clock for timeouts that does not exit on every call. */
+/* clock.c: time from the host's time page, without an exit. */
+void __scone_clock_init(uint64_t host_page, uint64_t start_flags) SCONE_HIDDEN;
 uint64_t __scone_clock_now(int clock) SCONE_HIDDEN;
+/* 1 and *out = ns if clock is served inside, else 0. */
+int __scone_clock_read(long clock, uint64_t *out) SCONE_HIDDEN;
+/* clock_gettime, gettimeofday, time: 1 and *ret if served inside. */
+int __scone_clock_call(long nr, const long *a, long *ret) SCONE_HIDDEN;
+/* After a timed wait outside: the host's exact CLOCK_MONOTONIC, once. */
+void __scone_clock_resync(void) SCONE_HIDDEN;
 /* One host clock_gettime through this TCS's OCALL block: ns, or 0. */
 uint64_t __scone_clock_host(int clock) SCONE_HIDDEN;
+
+/* exception.c: CPUID emulation's leaves, from the host (checked). */
+void __scone_cpuid_init(uint64_t host_table) SCONE_HIDDEN;
+/* signal.c, for exceptions: would a handler run for fault sig on this
+ * thread now? Then enter it (its mask installed, the old one in *saved,
+ * its sa_flags in *flags; returns the handler, 0 if none), and leave it. */
+int __scone_signal_fault_handled(long sig) SCONE_HIDDEN;
+unsigned long __scone_signal_fault_enter(long sig, unsigned long *flags, unsigned long *saved) SCONE_HIDDEN;
+void __scone_signal_fault_leave(unsigned long mask) SCONE_HIDDEN;
+/* hwm.c: high-water marks (enclave_abi.h struct scone_hwm). */
+void __scone_hwm_init(uint64_t host_block, int want_scan, int sim) SCONE_HIDDEN;
+void __scone_hwm_name(const char *argv0) SCONE_HIDDEN;
+const char *__scone_hwm_prog(void) SCONE_HIDDEN;
+void __scone_hwm_heap(uint64_t bytes) SCONE_HIDDEN;
+uint64_t __scone_hwm_heap_peak(void) SCONE_HIDDEN;
+void __scone_hwm_refused(uint64_t bytes) SCONE_HIDDEN;
+void __scone_hwm_arena_note(uint64_t bytes) SCONE_HIDDEN;
+void __scone_hwm_lthreads(unsigned live) SCONE_HIDDEN;
+void __scone_hwm_sp(uintptr_t top, uintptr_t sp) SCONE_HIDDEN;
+void __scone_hwm_finish(void) SCONE_HIDDEN;
+/* "12.3 MiB" into out (at least 32 bytes). */
+void __scone_hwm_mib(char *out, uint64_t bytes) SCONE_HIDDEN;
 
 /* log.c */
 #define SCONE_LOG_OFF 0
@@ -88,6 +117,7 @@ long __scone_sys_mremap(unsigned long old, unsigned long oldlen, unsigned long n
 			long flags, unsigned long new_addr) SCONE_HIDDEN;
 long __scone_sys_mprotect(unsigned long addr, unsigned long len, long prot) SCONE_HIDDEN;
 long __scone_sys_madvise(unsigned long addr, unsigned long len, long advice) SCONE_HIDDEN;
+long __scone_sys_sysinfo(void *info) SCONE_HIDDEN;
 void __scone_memory_init(uintptr_t start, size_t size) SCONE_HIDDEN;
 
 /* signal.c */

@@ -17,6 +17,7 @@ char *__scone_m_take(struct scone_marshal *m, size_t n, size_t align)
 	if (at < m->used || at > m->cap || n > m->cap - at)
 		return 0;
 	m->used = at + n;
+	__scone_hwm_arena_note(m->used);
 	return m->arena + at;
 }
 

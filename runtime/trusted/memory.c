@@ -26,6 +26,13 @@ static struct scone_heap heap;
 static int heap_lock;
 static int warned_oom;
 
+/* Bytes of the signed heap a run needs: pages in use at the peak, plus the
+ * page bitmap at the heap's bottom. */
+static uint64_t peak_bytes(void)
+{
+	return (uint64_t)heap.peak * HEAP_PAGE + (heap.start - (uintptr_t)heap.map);
+}
+
 static void lock(void)
 {
 	scone_spin_lock(&heap_lock);
@@ -33,7 +40,10 @@ static void lock(void)
 
 static void unlock(void)
 {
+	uint64_t peak = peak_bytes();
 	scone_spin_unlock(&heap_lock);
+	if (peak > __scone_hwm_heap_peak())
+		__scone_hwm_heap(peak);
 }
 
 static size_t pages_of(unsigned long len)
@@ -41,14 +51,46 @@ static size_t pages_of(unsigned long len)
 	return (len + HEAP_PAGE - 1) / HEAP_PAGE;
 }
 
+/* "64M", "1G": a power of two of at least 1 MiB, as --heap takes it. */
+static void size_word(char *out, uint64_t v)
+{
+	char u = 'M';
+	v >>= 20;
+	if (v >= 1024)
+		v >>= 10, u = 'G';
+	char d[24];
+	int n = 0;
+	do {
+		d[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n)
+		*out++ = d[--n];
+	*out++ = u;
+	*out = 0;
+}
+
+/* Once per run: what was in use, what was asked, and a heap that would have
+ * held both with a quarter to spare, as a power of two from 1 MiB up. */
 static void out_of_heap(unsigned long len)
 {
+	uint64_t in_use = heap.used * HEAP_PAGE + (heap.start - (uintptr_t)heap.map);
+	__scone_hwm_refused(len);
 	if (__atomic_exchange_n(&warned_oom, 1, __ATOMIC_RELAXED))
 		return;
+	uint64_t want = (in_use + len) + (in_use + len) / 4, s = 1ull << 20;
+	while (s < want && s < (1ull << 46))
+		s <<= 1;
+	char used_s[40], peak_s[40], len_s[40], heap_s[40], sug[32];
+	__scone_hwm_mib(used_s, in_use);
+	__scone_hwm_mib(peak_s, peak_bytes());
+	__scone_hwm_mib(len_s, len);
+	__scone_hwm_mib(heap_s, __scone_rt.cfg->heap_size);
+	size_word(sug, s);
 	__scone_log(SCONE_LOG_WARN,
-		    "enclave heap exhausted: cannot map %lu bytes (heap is %lu bytes, %lu in use);"
-		    " sign with a larger --heap", len,
-		    (unsigned long)__scone_rt.cfg->heap_size, heap.used * HEAP_PAGE);
+		    "heap exhausted: %s of the %s heap in use (peak %s), a request of %s refused;"
+		    " sign with --heap %s or more (scone-sign sign --heap %s %s)",
+		    used_s, heap_s, peak_s, len_s, sug, sug, __scone_hwm_prog());
 }
 
 void __scone_memory_init(uintptr_t start, size_t size)
@@ -183,5 +225,43 @@ long __scone_sys_madvise(unsigned long addr, unsigned long len, long advice)
 	/* DONTNEED promises zero pages on the next touch; the rest are hints. */
 	if (advice == MADV_DONTNEED)
 		__scone_memset((void *)addr, 0, pages_of(len) * HEAP_PAGE);
+	return 0;
+}
+
+/* Linux's struct sysinfo on x86-64 (112 bytes). */
+struct k_sysinfo {
+	long uptime;
+	unsigned long loads[3];
+	unsigned long totalram, freeram, sharedram, bufferram, totalswap, freeswap;
+	unsigned short procs, pad;
+	unsigned long totalhigh, freehigh;
+	unsigned mem_unit;
+	char f[4];
+};
+_Static_assert(sizeof(struct k_sysinfo) == 112, "struct sysinfo");
+
+/*
+ * The machine's memory, as the enclave sees it: the signed heap is all of
+ * it, and what the allocator has not handed out is free, as container
+ * runtimes report a cgroup's limit. Programs that size themselves from the
+ * host's RAM (xz, sort, databases' caches) would otherwise ask for more than
+ * the enclave can ever map. musl's sysconf(_SC_PHYS_PAGES) and
+ * _SC_AVPHYS_PAGES come from here too. No swap; the load averages are not
+ * the enclave's business (0); uptime from the enclave's monotonic clock.
+ */
+long __scone_sys_sysinfo(void *out)
+{
+	struct k_sysinfo si;
+	__scone_memset(&si, 0, sizeof si);
+	uint64_t total = __scone_rt.cfg->heap_size;
+	lock();
+	uint64_t used = heap.used * HEAP_PAGE + (heap.start - (uintptr_t)heap.map);
+	unlock();
+	si.uptime = (long)(__scone_clock_now(1 /* CLOCK_MONOTONIC */) / 1000000000u);
+	si.totalram = total;
+	si.freeram = used < total ? total - used : 0;
+	si.procs = 1;
+	si.mem_unit = 1;
+	__scone_memcpy(out, &si, sizeof si);
 	return 0;
 }

@@ -29,6 +29,7 @@ long __scone_ocall(long nr, long a0, long a1, long a2, long a3, long a4, long a5
 _Noreturn void __scone_exit(int status)
 {
 	__scone_client_report();
+	__scone_hwm_finish();
 	__scone_eexit(SCONE_EXIT_DONE, (uint64_t)(status & 0xff));
 }
 
@@ -40,6 +41,7 @@ _Noreturn void __scone_exit(int status)
 _Noreturn void __scone_abort(const char *msg)
 {
 	uint64_t page = 0;
+	__scone_hwm_finish();
 	if (__scone_rt.host_ocall && __scone_host_ocall()) {
 		long p = __scone_ocall(9 /* mmap */, 0, 4096, 3 /* RW */,
 				       0x22 /* MAP_PRIVATE|MAP_ANONYMOUS */, -1, 0);

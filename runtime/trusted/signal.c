@@ -37,6 +37,7 @@
 #define SA_SIGINFO 4ul
 #define SA_RESETHAND 0x80000000ul
 #define SA_RESTART 0x10000000ul
+#define SA_NODEFER 0x40000000ul
 #define EAGAIN 11
 #define EINTR 4
 #define ESRCH 3
@@ -542,4 +543,41 @@ long __scone_sys_rt_sigprocmask(long how, const void *set, void *oset, unsigned 
 	if (old & ~now)
 		wake_waiters();
 	return 0;
+}
+
+/* A fault of the calling thread (exception.c): the kernel runs the
+ * handler if there is one and the thread does not block the signal; else
+ * the fault ends the process (force_sig_fault). */
+int __scone_signal_fault_handled(long sig)
+{
+	lock();
+	unsigned long h = actions[sig].handler;
+	unlock();
+	return h > SIG_IGN && !(*mask_of_self() & bit(sig));
+}
+
+unsigned long __scone_signal_fault_enter(long sig, unsigned long *flags, unsigned long *saved)
+{
+	unsigned long *m = mask_of_self();
+	if (*m & bit(sig))
+		return 0;
+	lock();
+	struct k_sigaction a = actions[sig];
+	if (a.handler > SIG_IGN && (a.flags & SA_RESETHAND))
+		actions[sig].handler = SIG_DFL;
+	unlock();
+	if (a.handler <= SIG_IGN)
+		return 0;
+	*saved = *m;
+	*flags = a.flags;
+	__atomic_store_n(m, *m | a.mask | (a.flags & SA_NODEFER ? 0 : bit(sig)), __ATOMIC_SEQ_CST);
+	return a.handler;
+}
+
+void __scone_signal_fault_leave(unsigned long mask)
+{
+	__atomic_store_n(mask_of_self(), mask & ~(bit(SIGKILL) | bit(SIGSTOP)), __ATOMIC_SEQ_CST);
+	/* Unblocked pending signals run now, as on return from a handler. */
+	for (long sig; (sig = take_for_self(~mask));)
+		run_handler(sig);
 }

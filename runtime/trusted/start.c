@@ -5,6 +5,7 @@
  */
 #include <elf.h>
 
+#include "../shield/shield.h"
 #include "client.h"
 #include "heap.h"
 #include "reloc.h"
@@ -20,6 +21,10 @@ extern const Elf64_Ehdr __ehdr_start SCONE_HIDDEN;
 int __libc_start_main(int (*)(int, char **, char **), int, char **,
 		      void (*)(void), void (*)(void), void (*)(void));
 int main(int, char **, char **);
+/* runtime/shield/cas/attest.c, linked by --scone-cas-key: its constructor
+ * has attested and installed the CAS's configuration; this calls main with
+ * the policy's argv. */
+int __scone_cas_main(int, char **, char **) __attribute__((weak)) SCONE_HIDDEN;
 
 static void check_config(uintptr_t base)
 {
@@ -139,7 +144,8 @@ _Noreturn void __scone_start(uintptr_t base, uint64_t host_args)
 	__scone_memcpy(&args, (const void *)host_args, sizeof args);
 	for (unsigned i = 0; i < sizeof args.reserved / sizeof args.reserved[0]; i++)
 		if (args.reserved[i] && i != SCONE_START_SYSCALL_AREA && i != SCONE_START_ETHREADS &&
-		    i != SCONE_START_SIGNALS)
+		    i != SCONE_START_SIGNALS && i != SCONE_START_TIME && i != SCONE_START_CPUID &&
+		    i != SCONE_START_HWM && i != SCONE_START_SIM_SEAL)
 			__scone_eexit(SCONE_EXIT_ABORT, 0);
 	if (args.ocall % 8 || !__scone_host_range(args.ocall, sizeof(struct scone_ocall)))
 		__scone_eexit(SCONE_EXIT_ABORT, 0);
@@ -160,6 +166,8 @@ _Noreturn void __scone_start(uintptr_t base, uint64_t host_args)
 
 	__scone_memory_init(base + __scone_rt.cfg->heap_offset, __scone_rt.cfg->heap_size);
 	__scone_client_init(args.reserved[SCONE_START_SYSCALL_AREA], !!(args.flags & SCONE_START_SIM));
+	__scone_clock_init(args.reserved[SCONE_START_TIME], args.flags);
+	__scone_cpuid_init(args.reserved[SCONE_START_CPUID]);
 
 	struct vec av, ev;
 	if (args.argc > MAX_STRINGS || !measure(args.argv, (long)args.argc, &av, MAX_BYTES) ||
@@ -182,6 +190,10 @@ _Noreturn void __scone_start(uintptr_t base, uint64_t host_args)
 	__scone_rt.log_level = __scone_log_parse(find_env(envp, "SCONE_LOG", 9));
 	__scone_threads_init(args.hwcap2, args.flags);
 	__scone_signals_init(args.reserved[SCONE_START_SIGNALS]);
+	__scone_hwm_init(args.reserved[SCONE_START_HWM], __scone_rt.log_level >= SCONE_LOG_INFO,
+			 !!(args.flags & SCONE_START_SIM));
+	__scone_hwm_name(av.count ? argv[0] : 0);
+	__scone_shield_init(envp, args.flags & SCONE_START_SIM ? args.reserved[SCONE_START_SIM_SEAL] : 0);
 
 	uint64_t *rnd = (uint64_t *)(envp + ev.count + 1 + 2 * NAUX);
 	rnd[0] = rdrand64();
@@ -209,5 +221,11 @@ _Noreturn void __scone_start(uintptr_t base, uint64_t host_args)
 		    (unsigned long)__scone_rt.cfg->heap_size,
 		    args.flags & SCONE_START_SIM ? "SIM" : "HW",
 		    __scone_client.async ? "async" : "sync", __scone_client.queues, __scone_client.entries);
-	__scone_exit(__libc_start_main(main, (int)av.count, argv, 0, 0, 0));
+	int (*entry)(int, char **, char **) = main;
+	if (__scone_rt.cfg->flags & SCONE_CONFIG_CAS) {
+		if (!__scone_cas_main)
+			__scone_abort("scone: this enclave was signed with a CAS key but linked without the attestation client; relink it with scone-gcc --scone-cas-key=HASH");
+		entry = __scone_cas_main;
+	}
+	__scone_exit(__libc_start_main(entry, (int)av.count, argv, 0, 0, 0));
 }

@@ -80,8 +80,12 @@ static void idle(unsigned ethread, uint64_t deadline)
 	if (!atomic_exchange(&permit[ethread], 0) && !__scone_poll()) {
 		struct scone_ocall *o = __scone_host_ocall();
 		/* The timeout lives in this block's args[4..5], which FUTEX_WAIT ignores. */
-		__scone_ocall(SYS_futex, (long)&c->area->enclave_wake.value, FUTEX_WAIT_PRIVATE, seq,
-			      rel ? (long)&o->args[4] : 0, (long)(rel / NS), (long)(rel % NS));
+		long r = __scone_ocall(SYS_futex, (long)&c->area->enclave_wake.value, FUTEX_WAIT_PRIVATE, seq,
+				       rel ? (long)&o->args[4] : 0, (long)(rel / NS), (long)(rel % NS));
+		/* A timeout: the exact time, so that the sleep ends now rather
+		 * than up to a tick of the time page later. */
+		if (r == -110)
+			__scone_clock_resync();
 	}
 	sleeping(-1);
 }

@@ -14,6 +14,8 @@
 #include "faults.h"
 #include "hostcall.h"
 #include "hostile.h"
+#include "strict.h"
+#include "hwm.h"
 
 struct ethread {
 	struct scone_ocall ocall;          /* first: 64-byte aligned with the struct */
@@ -31,14 +33,18 @@ static void *run(void *arg)
 		fprintf(stderr, "scone: error: %s\n", err);
 		_exit(2);
 	}
+	scone_strict_thread();
 	int rc = scone_run_thread(t->b, t->e, t->tcs, SCONE_ECALL_ETHREAD,
 				  scone_hostile_ethread((uint64_t)(uintptr_t)&t->ocall), &t->ocall, t->exit_cycles, &r);
 	if (rc) {
 		fprintf(stderr, "scone: error: entering the enclave on an ethread failed (error %d)\n", rc);
 		_exit(2);
 	}
-	if (r.done)
+	if (r.done) {
+		scone_hwm_write("exit", r.status, -1);
 		_exit(r.status);
+	}
+	scone_hwm_write("abort", 1, -1);
 	fprintf(stderr, "scone: enclave aborted: %s\n",
 		r.message[0] ? r.message : "it refused an ethread's entry (SCONE_ETHREADS above its TCS count?)");
 	_exit(1);

@@ -13,6 +13,8 @@ int scone_faults_init(uint64_t base, const struct scone_enclave_config *config, 
 /* A stack for the fault handler on the calling thread (one that will enter
  * the enclave): a stack overflow leaves no room on the stack itself. */
 int scone_faults_thread(char *err, size_t errlen);
+/* The binary's name in the stack-overflow line; set before scone_faults_init. */
+extern const char *scone_faults_prog;
 /* Is sig one of them? */
 int scone_faults_signal(long sig);
 /* The enclave's disposition of fault signal sig (SCONE_SIGFORWARD_*). */

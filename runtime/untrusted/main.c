@@ -8,7 +8,8 @@
  * SCONE_SIM_EXIT_CYCLES=N, and the system-call knobs of knobs.c
  * (SCONE_SYSCALL=async|sync, SCONE_QUEUES, SCONE_SLOTS, SCONE_STHREADS,
  * SCONE_SSPINS, SCONE_SSLEEP, SCONE_ESPINS, SCONE_KMOD=auto|on|off,
- * SCONE_ETHREADS).
+ * SCONE_ETHREADS), SCONE_SIM_PROFILE=sgx1|sgx2|lax (profile.h) and
+ * SCONE_TIME_TICK (timepage.c).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -25,17 +26,23 @@
 #include <sys/platform/x86.h>
 #endif
 
+#include "debugger.h"
 #include "ethreads.h"
 #include "faults.h"
+#include "hwm.h"
 #include "signals.h"
 
 #include "hostcall.h"
 #include "hostile.h"
 #include "knobs.h"
 #include "loader.h"
+#include "profile.h"
 #include "selfexe.h"
 #include "sim.h"
+#include "simseal.h"
 #include "sthreads.h"
+#include "strict.h"
+#include "timepage.h"
 
 /* The HW backend may be left out of a build; SIM never is. */
 extern const struct scone_backend scone_backend_hw __attribute__((weak));
@@ -123,6 +130,32 @@ static uint64_t xsave_flags(void)
 #endif
 }
 
+/* The CPUID leaves the enclave answers CPUID with (exception.c): read here,
+ * before any thread has CPUID faulting turned on (strict.c). */
+static void cpuid_table(struct scone_cpuid *t)
+{
+	static const uint32_t indexed[][2] = {   /* leaf, subleaves */
+		{ 4, 4 }, { 7, 2 }, { 0xb, 2 }, { 0xd, 4 }, { 0x14, 2 },
+	};
+	unsigned a, b, c, d, max = __get_cpuid_max(0, NULL), xmax = __get_cpuid_max(0x80000000, NULL);
+	t->count = 0;
+	for (uint32_t leaf = 0; leaf <= max && leaf <= 0x1f; leaf++) {
+		uint32_t subs = 1;
+		for (unsigned k = 0; k < sizeof indexed / sizeof *indexed; k++)
+			if (indexed[k][0] == leaf)
+				subs = indexed[k][1];
+		/* Leaf 0x12 describes SGX itself: a program inside has no use for it. */
+		for (uint32_t s = 0; s < subs && leaf != 0x12 && t->count < SCONE_CPUID_LEAVES; s++) {
+			__cpuid_count(leaf, s, a, b, c, d);
+			t->l[t->count++] = (struct scone_cpuid_leaf){ leaf, s, a, b, c, d };
+		}
+	}
+	for (uint32_t leaf = 0x80000000; leaf <= xmax && leaf <= 0x80000008 && t->count < SCONE_CPUID_LEAVES; leaf++) {
+		__cpuid_count(leaf, 0, a, b, c, d);
+		t->l[t->count++] = (struct scone_cpuid_leaf){ leaf, 0, a, b, c, d };
+	}
+}
+
 static uint64_t now_ns(void)
 {
 	struct timespec t;
@@ -194,24 +227,51 @@ int main(int argc, char **argv, char **envp)
 	if (scone_knobs_parse(&knobs, n.config.tcs_count, err, sizeof err))
 		die(2, "%s", err);
 	const struct scone_backend *b = pick_backend();
+	enum scone_profile profile;
+	if (scone_profile_parse(&profile, err, sizeof err))
+		die(2, "%s", err);
+	int rdtsc = b == &scone_backend_sim ? profile != SCONE_PROFILE_SGX1 : scone_profile_hw_rdtsc();
 	uint64_t cycles = exit_cycles();
 	struct scone_enclave *e;
 	uint64_t base;
 	uint64_t t_note = now_ns();
 	if (scone_load(b, &n, &e, &base, err, sizeof err))
 		die(2, "%s: the enclave did not start: %s", prog, err);
+	scone_debug_register(base, n.hdr.enclave_size);
 	uint64_t t_load = now_ns();
 	struct scone_syscalls sys;
 	if (scone_syscalls_start(&sys, &knobs, n.config.tcs_count, err, sizeof err))
 		die(2, "%s", err);
+	scone_faults_prog = prog;
 	if (scone_faults_init(base, &n.config, err, sizeof err))
 		die(2, "%s", err);
+	struct scone_time_page *time_page = scone_time_start(err, sizeof err);
+	if (!time_page)
+		die(2, "%s", err);
 	uint64_t t_sys = now_ns();
+	struct scone_hwm *hwm = scone_hwm_init("/proc/self/exe");
+	if (getenv("SCONE_HWM_FILE")) {
+		uint8_t mr[32];
+		b->mrenclave(e, mr);
+		scone_hwm_mrenclave(mr);
+	}
 	if (env_is("SCONE_VERSION", "1")) {
 		uint8_t mr[32];
 		b->mrenclave(e, mr);
 		print_version(b, &n, mr, &knobs, sys.kmod_fd >= 0);
 	}
+	static struct scone_sim_seal seal;
+	int sealed = 0;
+	if (b == &scone_backend_sim) {
+		uint8_t mr[32];
+		b->mrenclave(e, mr);
+		sealed = scone_sim_seal(&n, mr, &seal, err, sizeof err);
+		if (sealed < 0)
+			die(2, "%s", err);
+	}
+	if (b == &scone_backend_sim &&
+	    scone_strict_init(profile, base, n.config.enclave_size, x.image, x.image_size, err, sizeof err))
+		die(2, "%s", err);
 	uint64_t tcs[SCONE_MAX_TCS], enclave_size = n.config.enclave_size;
 	for (uint32_t i = 0; i < knobs.ethreads; i++)
 		tcs[i] = n.config.threads[i].tcs;
@@ -224,16 +284,24 @@ int main(int argc, char **argv, char **envp)
 	args.argv = (uint64_t)(uintptr_t)argv;
 	args.envp = (uint64_t)(uintptr_t)envp;
 	args.ocall = (uint64_t)(uintptr_t)&ocall;
-	args.flags = (b == &scone_backend_sim ? SCONE_START_SIM : 0) | xsave_flags();
+	args.flags = (b == &scone_backend_sim ? SCONE_START_SIM : 0) | xsave_flags() |
+		     (rdtsc ? SCONE_START_RDTSC : 0);
+	args.reserved[SCONE_START_TIME] = (uint64_t)(uintptr_t)time_page;
+	static struct scone_cpuid cpuid;
+	cpuid_table(&cpuid);
+	args.reserved[SCONE_START_CPUID] = (uint64_t)(uintptr_t)&cpuid;
 	args.reserved[SCONE_START_ETHREADS] = knobs.ethreads;
 	args.hwcap = getauxval(AT_HWCAP);
 	args.hwcap2 = getauxval(AT_HWCAP2);
 	args.reserved[SCONE_START_SYSCALL_AREA] = (uint64_t)(uintptr_t)sys.area;
 	args.reserved[SCONE_START_SIGNALS] = (uint64_t)(uintptr_t)scone_signals_init(sys.area);
+	args.reserved[SCONE_START_SIM_SEAL] = sealed ? (uint64_t)(uintptr_t)&seal : 0;
 	scone_hostile_start(&args, sys.area, base, enclave_size);
+	args.reserved[SCONE_START_HWM] = (uint64_t)(uintptr_t)hwm;
 
 	if (scone_ethreads_start(b, e, tcs, knobs.ethreads, b == &scone_backend_sim ? cycles : 0, err, sizeof err))
 		die(2, "%s", err);
+	scone_strict_thread();
 	/* The last calls this thread makes before it enters: from here on it
 	 * runs the enclave and leaves only to sleep (strace tests rely on it). */
 	if (env_is("SCONE_LOG", "debug") || env_is("SCONE_LOG", "4")) {
@@ -249,8 +317,11 @@ int main(int argc, char **argv, char **envp)
 				  b == &scone_backend_sim ? cycles : 0, &r);
 	if (rc)
 		die(2, "entering the enclave failed (error %d)", rc);
-	if (r.done)
+	if (r.done) {
+		scone_hwm_write("exit", r.status, -1);
 		exit(r.status);
+	}
+	scone_hwm_write("abort", 1, -1);
 	fprintf(stderr, "scone: enclave aborted: %s\n",
 		r.message[0] ? r.message : "it refused the entry (bad start arguments or config page)");
 	exit(1);

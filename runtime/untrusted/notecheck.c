@@ -186,6 +186,8 @@ int scone_note_parse(const uint8_t *sec, size_t secsize, const uint8_t *image,
 		FAIL(".note.scone: config_offset 0x%llx is not a measured read-only page of the blob",
 		     (unsigned long long)h->config_offset);
 	memcpy(&n->config, n->blob + cfg->src_offset, sizeof n->config);
+	n->fs_policy = n->blob + cfg->src_offset + sizeof n->config;
+	n->fs_policy_size = cfg->src_size > SCONE_CONFIG_FS_OFFSET ? cfg->src_size - SCONE_CONFIG_FS_OFFSET : 0;
 	const struct scone_enclave_config *c = &n->config;
 	if (c->magic != SCONE_CONFIG_MAGIC || c->version != SCONE_CONFIG_VERSION ||
 	    c->enclave_size != h->enclave_size || c->image_end != h->config_offset ||

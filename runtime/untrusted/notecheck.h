@@ -14,6 +14,8 @@ struct scone_note {
 	const uint8_t *blob;                   /* into the file */
 	const uint8_t *sigstruct;              /* into the file, 1808 bytes */
 	struct scone_enclave_config config;    /* copy of the config page */
+	const uint8_t *fs_policy;              /* into the file: the rest of the config page */
+	size_t fs_policy_size;                 /* 0: no file-system policy */
 	const uint8_t *image;
 	size_t image_size;
 };

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "faults.h"
+#include "hwm.h"
 #include "rawsys.h"
 #include "signals.h"
 
@@ -45,7 +46,11 @@ long scone_signals_forward(long sig, long on)
 	sa.sa_handler = on ? scone_signals_post : SIG_DFL;
 	sa.sa_flags = SA_RESTART;
 	sigfillset(&sa.sa_mask);
-	return sigaction((int)sig, &sa, NULL) ? -errno : 0;
+	if (sigaction((int)sig, &sa, NULL))
+		return -errno;
+	if (!on)
+		scone_hwm_rearm((int)sig);
+	return 0;
 }
 
 struct scone_signal_box *scone_signals_init(struct scone_syscall_area *area)

@@ -5,15 +5,21 @@
  * EEXIT emulated with FSGSBASE (sim_enter.S). The same code, without memory,
  * is the measure-only backend behind SCONE_HASH.
  */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
+#include <sys/ucontext.h>
 
 #include "../sgxcrypto/einit.h"
+#include "simquote.h"
 #include "../sgxcrypto/measure.h"
+#include <scone/enclave_abi.h>
+
 #include "sim.h"
 
 #define PAGE 4096ull
@@ -35,6 +41,9 @@ struct scone_enclave {
 	struct prot_run *prots;
 	size_t nprots, cap;
 };
+
+/* The one SIM enclave of this process, for scone_sim_aex. */
+static struct scone_enclave *sim_enclave;
 
 static const uint8_t zero_page[PAGE] __attribute__((aligned(4096)));
 static const uint8_t *zero_region;
@@ -104,6 +113,7 @@ static int create(struct scone_enclave **out, const struct scone_secs_params *p,
 		if (m + 2 * p->size > b + p->size)
 			munmap(b + p->size, m + 2 * p->size - (b + p->size));
 		e->base = b;
+		sim_enclave = e;
 	}
 	mr_ecreate(&e->mr, p->ssa_frame_pages, p->size);
 	*base = (uint64_t)(uintptr_t)e->base;
@@ -231,6 +241,9 @@ static int sim_init(struct scone_enclave *e, const uint8_t sigstruct[1808], char
 		snprintf(err, errlen, "EINIT refused the enclave (%s): %s", sgx_einit_code_name(code), why);
 		return -EPERM;
 	}
+	if (e->base)
+		scone_simquote_init(sigstruct, e->mrenclave, e->secs.attributes, e->secs.xfrm,
+				    e->secs.miscselect, mrsigner);
 	if (e->base && seal(e)) {
 		snprintf(err, errlen, "setting enclave page permissions: %m");
 		return -errno;
@@ -268,6 +281,80 @@ static int sim_enter(struct scone_enclave *e, uint64_t tcs, uint64_t op, uint64_
 	*reason = c.reason;
 	*value = c.value;
 	return 0;
+}
+
+/* greg_t index of each GPRSGX register, in GPRSGX order (rax..r15). */
+static const int gpr_of[16] = {
+	REG_RAX, REG_RCX, REG_RDX, REG_RBX, REG_RSP, REG_RBP, REG_RSI, REG_RDI,
+	REG_R8, REG_R9, REG_R10, REG_R11, REG_R12, REG_R13, REG_R14, REG_R15,
+};
+
+int scone_sim_aex(void *ucv, unsigned vector, uint64_t maddr, uint32_t errcd)
+{
+	struct scone_enclave *e = sim_enclave;
+	ucontext_t *uc = ucv;
+	greg_t *g = uc->uc_mcontext.gregs;
+	if (!e || !e->initialized)
+		return 0;
+	uint64_t base = (uint64_t)(uintptr_t)e->base, rip = (uint64_t)g[REG_RIP], gs;
+	__asm__ __volatile__("rdgsbase %0" : "=r"(gs));
+	/* Enclave code runs with GS on its TCS's thread page (TCS.OGSBASE). */
+	if (rip - base >= e->size || gs - base >= e->size || gs % PAGE)
+		return 0;
+	const struct scone_thread *th = (const void *)(uintptr_t)gs;
+	if (th->tcs % PAGE || th->tcs >= e->size)
+		return 0;
+	uint8_t *tcs = e->base + th->tcs;
+	uint64_t ossa;
+	uint32_t cssa, nssa;
+	memcpy(&ossa, tcs + 16, 8);
+	memcpy(&cssa, tcs + 24, 4);
+	memcpy(&nssa, tcs + 28, 4);
+	uint64_t frame_bytes = (uint64_t)e->secs.ssa_frame_pages * PAGE;
+	/* EENTER after this AEX needs CSSA + 1 < NSSA: a fault in the
+	 * exception entry itself has no frame left. */
+	if (cssa + 1 >= nssa || ossa % PAGE || ossa + (uint64_t)nssa * frame_bytes > e->size)
+		return 0;
+	uint8_t *frame = e->base + ossa + cssa * frame_bytes;
+	struct scone_gprsgx *gpr = (void *)(frame + frame_bytes - SCONE_GPRSGX_SIZE);
+	struct scone_exinfo *ex = (void *)((uint8_t *)gpr - sizeof *ex);
+	uint64_t *r = &gpr->rax;
+	for (int i = 0; i < 16; i++)
+		r[i] = (uint64_t)g[gpr_of[i]];
+	gpr->rflags = (uint64_t)g[REG_EFL];
+	gpr->rip = rip;
+	gpr->exitinfo = SCONE_EXITINFO_VALID | SCONE_EXITINFO_HW | (vector & 0xff);
+	__asm__ __volatile__("rdfsbase %0" : "=r"(gpr->fsbase));
+	gpr->gsbase = gs;
+	ex->maddr = maddr;
+	ex->errcd = errcd;
+	ex->reserved = 0;
+	cssa++;
+	memcpy(tcs + 24, &cssa, 4);
+	uint64_t oentry, ofs;
+	memcpy(&oentry, tcs + 32, 8);
+	memcpy(&ofs, tcs + 48, 8);
+	struct scone_sim_entry c = {
+		.tcs = (uint64_t)(uintptr_t)tcs,
+		.entry = base + oentry,
+		.fs = base + ofs,
+		.gs = gs,
+		.cssa = cssa,
+	};
+	scone_sim_eenter(&c);
+	/* Back on the interrupted context's FS/GS (the entry restored what it
+	 * found: this handler runs with the enclave thread's). ERESUME: */
+	cssa--;
+	memcpy(tcs + 24, &cssa, 4);
+	if (c.reason != SCONE_EXIT_ERESUME)
+		return 0;
+	for (int i = 0; i < 16; i++)
+		g[gpr_of[i]] = (greg_t)r[i];
+	/* RFLAGS as ERESUME restores them: the arithmetic flags, DF, TF, AC
+	 * (the kernel's sigreturn keeps the rest). */
+	g[REG_EFL] = (greg_t)gpr->rflags;
+	g[REG_RIP] = (greg_t)gpr->rip;
+	return 1;
 }
 
 static int sim_mrenclave(struct scone_enclave *e, uint8_t out[32])

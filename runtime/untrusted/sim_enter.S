@@ -2,7 +2,7 @@
  * uint64_t scone_sim_eenter(struct scone_sim_entry *c): EENTER as the CPU
  * does it, for SIM (sgx-spec.md §4, enclave_abi.h "Entry"): save the host's
  * FS/GS bases, load FS = base + OFSBASE and GS = base + OGSBASE, RBX = TCS,
- * RCX = the landing below (where EEXIT goes), RAX = CSSA, jump to
+ * RCX = the landing below (where EEXIT goes), RAX = CSSA (c->cssa), jump to
  * base + OENTRY with RDI = op, RSI = arg, RDX = SCONE_ENTER_SIM. The
  * enclave's EEXIT comes back to the landing with the host RSP/RBP and
  * RDI = reason, RSI = value.
@@ -17,6 +17,7 @@
 #define C_VALUE 56
 #define C_HOST_FS 64
 #define C_HOST_GS 72
+#define C_CSSA 80
 
 	.text
 	.globl scone_sim_eenter
@@ -45,10 +46,10 @@ scone_sim_eenter:
 	mov C_TCS(%rdi), %rbx
 	mov C_ENTRY(%rdi), %r11
 	mov C_ARG(%rdi), %rsi
+	mov C_CSSA(%rdi), %rax
 	mov C_OP(%rdi), %rdi
 	lea .Llanding(%rip), %rcx
 	mov $1, %edx           /* SCONE_ENTER_SIM */
-	xor %eax, %eax
 	jmp *%r11
 .Llanding:
 	mov 8(%rsp), %rax

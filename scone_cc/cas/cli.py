@@ -269,9 +269,9 @@ def template(binary, image, name):
 def sim_attest(address, pin, binary, config_id):
     """Attest as BINARY's enclave would, with SIM evidence, and print what it receives (JSON).
 
-    A development aid until the runtime's own client exists: it runs the
-    enclave side of the protocol (PROTOCOL.md §2) outside any enclave, so the
-    configuration, secrets included, lands on this terminal.
+    A development aid (a binary built with --scone-cas-key does this itself,
+    inside): it runs the enclave side of the protocol (PROTOCOL.md §2) outside
+    any enclave, so the configuration, secrets included, lands on this terminal.
     """
     from scone_cc.cas import client as cc
     from scone_cc.cas import sim

@@ -6,9 +6,9 @@ listing the errors and how to allow them (the link step calls it).
 """
 
 from ..errors import SconeError
-from .finding import ERROR, WARNING, Finding
+from .finding import ERROR, NOTE, WARNING, Finding
 
-__all__ = ["check_paths", "check_path", "check_blob", "require_clean", "Finding", "ERROR", "WARNING"]
+__all__ = ["check_paths", "check_path", "check_blob", "require_clean", "Finding", "ERROR", "NOTE", "WARNING"]
 
 
 def check_blob(blob, allow=frozenset()) -> list:
@@ -66,9 +66,12 @@ def require_clean(findings, what: str = "the link") -> list:
                     for f in errors})
     lines = "\n".join(f.format() for f in errors)
     allow = ",".join(names)
+    then = "the calls then fail with ENOSYS at run time"
+    if any(f.kind == "instruction" for f in errors):
+        then += "; a system-call instruction still ends the process if it runs"
     raise SconeError(
         f"{what} needs system calls that enclaves do not support:\n{lines}\n"
-        f"to build anyway (the calls then fail with ENOSYS at run time), pass --scone-allow={allow} "
+        f"to build anyway ({then}), pass --scone-allow={allow} "
         f"or set SCONE_ALLOW={allow}",
         exit_code=1,
     )

@@ -10,10 +10,13 @@ import sys
 
 import click
 
+from .. import __version__
 from ..errors import SconeError, run_cli
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="scone-check",
+                      message="%(prog)s (scone) %(version)s")
 @click.option("--allow", "allow", multiple=True, metavar="NAME[,NAME...]",
               help="Report calls to NAME (a function or a system call) as warnings; also $SCONE_ALLOW.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per finding, one per line.")

@@ -4,6 +4,7 @@ from dataclasses import asdict, dataclass, field
 
 ERROR = "error"
 WARNING = "warning"
+NOTE = "note"                     # correct, but worth knowing (an emulated instruction)
 
 
 @dataclass
@@ -25,7 +26,7 @@ class Finding:
     nr: int
     message: str
     fix: str
-    kind: str = "call"            # call | reference | pointer | syscall | syscall-function | clone
+    kind: str = "call"            # call | reference | pointer | syscall | syscall-function | clone | instruction
     severity: str = ERROR
     src: str | None = None
     line: int = 0

@@ -497,5 +497,9 @@ def check_image(elf, allow) -> list:
             sec = elf.section_at(site)
             out.append(make(elf, dw, allow, shndx=sec.index, off=site - sec.addr, addr=site,
                             function=g.fname(start), entry=e, kind=kind, callee=callee, flags=flags))
+    from . import insns
+
+    if insns.is_enclave_image(g):
+        out.extend(insns.scan(elf, g, dw, allow, {(f.section, f.offset) for f in out}))
     out.sort(key=lambda f: (f.section, f.offset))
     return out

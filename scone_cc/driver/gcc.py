@@ -43,6 +43,51 @@ def _info(inv, sysroot: str, host) -> bool:
     return True
 
 
+def version_text() -> str:
+    """``scone-gcc --scone-version``: scone's identity, without building anything.
+
+    ``--version`` stays gcc's own, unchanged, as with musl-gcc and zig cc:
+    configure, libtool and CMake read its first line to identify gcc.
+    """
+    from scone_cc import __version__
+    from scone_cc.musl_source import MUSL_VERSION
+
+    return (f"{PROG} (scone) {__version__}\n"
+            f"musl {MUSL_VERSION} with the scone overlay; host compiler: {hostgcc.program()} "
+            "(its own version: scone-gcc --version)\n")
+
+
+def help_text() -> str:
+    """The ``--scone-*`` part of ``scone-gcc --help``, made from the option table."""
+    rows = []
+    for o in options.TABLE:
+        if o.role != options.SCONE:
+            continue
+        name = o.name + o.meta if o.name.endswith("=") else o.name
+        rows.append((name, o.env, o.help))
+    width = max(len(n) for n, _, _ in rows)
+    envw = max(len(e) for _, e, _ in rows)
+    lines = [f"\n{PROG} options (on the command line, or in the environment variable "
+             "named; the command line wins):"]
+    lines += [f"  {n:<{width}}  {e:<{envw}}  {h}" for n, e, h in rows]
+    return "\n".join(lines) + "\n"
+
+
+def _help(inv, program: str) -> int:
+    """gcc's help, then ours."""
+    import subprocess
+
+    sys.stdout.flush()
+    try:
+        rc = subprocess.run([program, *inv.args]).returncode
+    except OSError as err:
+        raise SconeError(f"{program}: cannot run the host compiler ({err.strerror}); "
+                         "install gcc or set SCONE_HOST_GCC") from None
+    sys.stdout.write(help_text())
+    sys.stdout.flush()
+    return rc
+
+
 def run(argv) -> int:
     """Do what ``gcc argv`` would, against the scone sysroot; returns the exit status."""
     if any(a.startswith("@") for a in argv):
@@ -50,6 +95,22 @@ def run(argv) -> int:
 
         argv = expand(argv)
     inv = options.classify(argv)
+    if ("--scone-version", "") in inv.scone:
+        sys.stdout.write(version_text())
+        return 0
+    printed = [v for n, v in inv.scone if n == "--scone-print"]
+    if printed:
+        from scone_cc import buildsys
+
+        for what in printed:
+            path = buildsys.answer(what)
+            if path is None:
+                raise SconeError(f"--scone-print={what}: unknown; choose one of "
+                                 + ", ".join(buildsys.CHOICES))
+            sys.stdout.write(path + "\n")
+        return 0
+    if "--help" in inv.info:
+        return _help(inv, hostgcc.program())
     sysroot = _sysroot()
     from scone_cc.paths import cache_dir
 

@@ -36,6 +36,9 @@ NATIVE_PIE_END = ("{gcc}/crtendS.o", "{lib}/crtn.o")
 # The hook library defines __scone_syscall for the native (SCONE-sync) libc.
 NATIVE_LIBS = ("{lib}/libc.a", "{lib}/libscone-native.a?", "{gcc}/libgcc.a", "{gcc}/libgcc_eh.a")
 
+# Options that make gcc link libgcov (its LINK_COMMAND_SPEC).
+_PROFILING = ("--coverage", "-fprofile-arcs", "-fprofile-generate")
+
 LIBC_NAMES = ("libc.a", "libscone-native.a", "libscone-enclave.a")
 
 
@@ -86,6 +89,9 @@ def link_argv(inv, *, gcc: str, sysroot: str, gcc_libdir: str, cflags: list[str]
         ldflags, start, libs, end = list(NATIVE_PIE_LDFLAGS), NATIVE_PIE_START, NATIVE_LIBS, NATIVE_PIE_END
     else:
         ldflags, start, libs, end = list(NATIVE_LDFLAGS), NATIVE_START, NATIVE_LIBS, NATIVE_END
+    if any(w in _PROFILING or w.startswith("-fprofile-generate") for w in inv.link_args):
+        # gcc adds -lgcov after every input, so after the libc group it needs.
+        libs = ("{gcc}/libgcov.a", *libs)
     no_start = "-nostartfiles" in inv.driver or "-nostdlib" in inv.driver
     no_libs = "-nodefaultlibs" in inv.driver or "-nostdlib" in inv.driver
     no_libc = "-nolibc" in inv.driver
@@ -107,6 +113,26 @@ def link_argv(inv, *, gcc: str, sysroot: str, gcc_libdir: str, cflags: list[str]
     if not no_start:
         argv += _files(end, lib, gcc_libdir)
     return argv + ["-o", output]
+
+
+_NOT_COMPILED = (".o", ".a", ".so", ".lo", ".obj")
+
+
+def dumpdir(output: str, inputs) -> str:
+    """The ``-dumpdir`` gcc would choose for a compile-and-link to ``output``.
+
+    The enclave image is linked to a temporary name; aux outputs named after
+    it (``--coverage``'s .gcno/.gcda, ``-save-temps``, ``.su``) must carry
+    the user's output name as with gcc (gcc 11+): ``<dir>/<stem>-``, or
+    just ``<dir>/`` when the one source has the output's stem.
+    """
+    where, base = os.path.split(output)
+    stem = os.path.splitext(base)[0]
+    sources = [i for i in inputs if i != "-" and not i.endswith(_NOT_COMPILED)]
+    prefix = where + os.sep if where else ""
+    if len(sources) == 1 and os.path.splitext(os.path.basename(sources[0]))[0] == stem:
+        return prefix or "." + os.sep
+    return prefix + stem + "-"
 
 
 def _specs_file(cache_root: str, lib: str, gcc_libdir: str) -> str:
@@ -228,8 +254,12 @@ def link(inv, *, host, sysroot: str, cache_root: str, environ) -> int:
     common = dict(gcc=host.program, sysroot=sysroot, gcc_libdir=host.libdir, crypto=crypto,
                   cflags=[*CODEGEN, *include_flags(sysroot, host.include)],
                   specs=_specs_file(cache_root, lib, host.libdir))
+    # Our start files and libraries are inputs too, so gcc would not name
+    # aux outputs as it does for the user's words alone: say it.
+    aux = [] if any(w.startswith(("-dumpdir", "-dumpbase")) for w in inv.args) \
+        else ["-dumpdir", dumpdir(output, inv.inputs)]
     if not enclave:
-        return _run(link_argv(inv, output=output, enclave=False, **common))
+        return _run(link_argv(inv, output=output, enclave=False, **common) + aux)
 
     from scone_cc.fsutil import new_temp, output_target
 
@@ -244,7 +274,16 @@ def link(inv, *, host, sysroot: str, cache_root: str, environ) -> int:
         raise SconeError(f"{output}: cannot write the output: folder {folder}: {err.strerror}; "
                          "choose another place") from None
     try:
-        rc = _run(link_argv(inv, output=image, enclave=True, **common))
+        if any(mode == "encrypted" for _, mode, _ in settings.params.fs):
+            # the encrypted-file shield (runtime/shield/fs/encrypted.c),
+            # which shield.c reaches only through weak references
+            common["cflags"] = [*common["cflags"], "-Wl,-u,__scone_enc_call"]
+        argv = link_argv(inv, output=image, enclave=True, **common)
+        if settings.params.cas_key:
+            # The attestation client (runtime/shield/cas) is reached only
+            # through a weak reference in START: name it so ld keeps it.
+            argv[1:1] = ["-Wl,-u,__scone_cas_main"]
+        rc = _run(argv + aux)
         if rc:
             return rc
         from scone_cc.enclave.build import finish

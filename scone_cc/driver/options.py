@@ -15,6 +15,12 @@ does with it:
 * ``passthrough``   forwarded as is (so are options missing from the table);
 * ``scone``         the driver's own ``--scone-*`` options, never forwarded.
 
+``alias`` names the one-dash spelling of a two-dash option that gcc accepts
+as the same (``--print-file-name=X`` is ``-print-file-name=X``): the
+driver answers both alike, and gcc still gets the user's own words. The
+``--scone-*`` entries carry their environment variable, value name and
+help text: ``scone-gcc --help`` and the settings are made from them.
+
 The classification is a pure function: argv in, Invocation out. Words are
 never re-split or re-quoted.
 """
@@ -27,7 +33,8 @@ FLAG, JOINED, SEPARATE, JOINED_OR_SEPARATE = "flag", "joined", "separate", "join
 COMPILE_ONLY, LINK_ONLY, DRIVER = "compile-only", "link-only", "driver"
 INFO, FORBIDDEN, PASSTHROUGH, SCONE = "driver-info", "forbidden", "passthrough", "scone"
 
-Option = namedtuple("Option", "name syntax role why", defaults=("",))
+Option = namedtuple("Option", "name syntax role why alias env meta help",
+                    defaults=("", "", "", "", ""))
 
 _SHARED_WHY = (
     "an enclave program is one static executable and cannot load shared "
@@ -46,13 +53,49 @@ TABLE = (
     Option("--param", SEPARATE, PASSTHROUGH),
     Option("--param=", JOINED, PASSTHROUGH),
     Option("--preprocess", FLAG, COMPILE_ONLY),
-    Option("--scone-allow=", JOINED, SCONE),
-    Option("--scone-crypto", FLAG, SCONE),
-    Option("--scone-heap=", JOINED, SCONE),
-    Option("--scone-key=", JOINED, SCONE),
-    Option("--scone-native", FLAG, SCONE),
-    Option("--scone-stack=", JOINED, SCONE),
-    Option("--scone-tcs=", JOINED, SCONE),
+    Option("--print-file-name", SEPARATE, INFO, alias="-print-file-name="),
+    Option("--print-file-name=", JOINED, INFO, alias="-print-file-name="),
+    Option("--print-libgcc-file-name", FLAG, INFO, alias="-print-libgcc-file-name"),
+    Option("--print-multi-directory", FLAG, INFO, alias="-print-multi-directory"),
+    Option("--print-multi-lib", FLAG, INFO, alias="-print-multi-lib"),
+    Option("--print-multi-os-directory", FLAG, INFO, alias="-print-multi-os-directory"),
+    Option("--print-multiarch", FLAG, INFO, alias="-print-multiarch"),
+    Option("--print-prog-name", SEPARATE, INFO, alias="-print-prog-name="),
+    Option("--print-prog-name=", JOINED, INFO, alias="-print-prog-name="),
+    Option("--print-search-dirs", FLAG, INFO, alias="-print-search-dirs"),
+    Option("--print-sysroot", FLAG, INFO, alias="-print-sysroot"),
+    Option("--print-sysroot-headers-suffix", FLAG, INFO, alias="-print-sysroot-headers-suffix"),
+    Option("--scone-allow=", JOINED, SCONE, env="SCONE_ALLOW", meta="NAME[,NAME]",
+           help="link although the program calls NAME (fork, system, execve...); "
+                "those calls fail with ENOSYS at run time"),
+    Option("--scone-cas-key=", JOINED, SCONE, meta="SHA256",
+           help="pin the CAS whose key has this SHA-256 (scone-cas identity): before main the "
+                "enclave attests to it and gets its arguments, environment and secrets; "
+                "signed; implies --scone-crypto"),
+    Option("--scone-crypto", FLAG, SCONE, env="SCONE_CRYPTO",
+           help="link the shields' crypto library (<scone/crypto.h>, OpenSSL 3.0 inside, "
+                "symbols hidden); built once into the cache on first use"),
+    Option("--scone-fs=", JOINED, SCONE, env="SCONE_FS", meta="PREFIX:MODE[:KEYSRC]",
+           help="a file-system shield region (repeatable; SCONE_FS: comma-separated): MODE "
+                "encrypted, authenticated, ephemeral or unprotected; KEYSRC sealed-mrenclave "
+                "(default), sealed-mrsigner or cas; signed"),
+    Option("--scone-heap=", JOINED, SCONE, env="SCONE_HEAP", meta="SIZE",
+           help="enclave heap, K/M/G suffixes, whole pages (default 64M); signed"),
+    Option("--scone-key=", JOINED, SCONE, env="SCONE_KEY", meta="FILE",
+           help="RSA-3072 e=3 signing key, PEM (default: the developer key, "
+                "created on first use under ~/.config/scone)"),
+    Option("--scone-native", FLAG, SCONE, env="SCONE_NATIVE",
+           help="link a plain static musl program, no enclave (SCONE_NATIVE=1)"),
+    Option("--scone-print=", JOINED, SCONE, meta="WHAT",
+           help="print a path and exit: prefix (where libraries built with scone-gcc "
+                "are installed; SCONE_PREFIX), cmake-toolchain, meson-cross, pkg-config, "
+                "gdb-script"),
+    Option("--scone-stack=", JOINED, SCONE, env="SCONE_STACK", meta="SIZE",
+           help="stack per enclave thread (default 256K); signed"),
+    Option("--scone-tcs=", JOINED, SCONE, env="SCONE_TCS", meta="N",
+           help="number of enclave threads, TCS (default 8); signed"),
+    Option("--scone-version", FLAG, SCONE,
+           help="print scone's version and exit (--version is gcc's, as configure expects)"),
     Option("--shared", FLAG, FORBIDDEN, _SHARED_WHY),
     Option("--specs", SEPARATE, PASSTHROUGH),
     Option("--specs=", JOINED, PASSTHROUGH),
@@ -239,6 +282,8 @@ def classify(argv) -> Invocation:
         if opt.role == COMPILE_ONLY:
             compile_only.append(word)
         elif opt.role == INFO:
+            if opt.alias:
+                word = opt.alias + value if opt.alias.endswith("=") else opt.alias
             info.append(word)
         elif opt.name == "-l":
             has_libs = True

@@ -50,6 +50,7 @@ MAX_TCS = 64                            # SCONE_MAX_TCS
 CONFIG_MAGIC = 0x4746434E4F435355       # SCONE_CONFIG_MAGIC, "USCONCFG"
 CONFIG_VERSION = 1
 CONFIG_DEBUG = 1                        # SCONE_CONFIG_DEBUG
+CONFIG_CAS = 2                          # SCONE_CONFIG_CAS: cas_key_sha256 is set
 CONFIG_THREADS_OFFSET = 208
 
 # enclave_abi.h: struct scone_enclave_config, without its threads[] array.
@@ -58,8 +59,13 @@ CONFIG = Struct("scone_enclave_config", CONFIG_THREADS_OFFSET + MAX_TCS * THREAD
     ("enclave_size", 16, "Q"), ("image_end", 24, "Q"), ("heap_offset", 32, "Q"),
     ("heap_size", 40, "Q"), ("stack_size", 48, "Q"), ("nssa", 56, "I"),
     ("ssa_frame_pages", 60, "I"), ("flags", 64, "Q"), ("reserved", 72, "16s"),
-    ("image_sha256", 88, "32s"), ("reserved2", 120, "88s"),
+    ("image_sha256", 88, "32s"), ("cas_key_sha256", 120, "32s"), ("reserved2", 152, "56s"),
 ))
+
+# enclave_abi.h: the file-system policy block fills the config page after
+# threads[] (scone_cc/enclave/fspolicy.py encodes it).
+CONFIG_FS_OFFSET = CONFIG.size          # SCONE_CONFIG_FS_OFFSET
+CONFIG_FS_SIZE = 4096 - CONFIG_FS_OFFSET  # SCONE_CONFIG_FS_SIZE
 
 # enclave_abi.h: the "layout" block of struct scone_thread; the runtime state
 # after it is zero at load.

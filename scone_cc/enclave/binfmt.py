@@ -18,7 +18,7 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
-from scone_cc.enclave import abi, container, layout as layout_mod, note
+from scone_cc.enclave import abi, buildid, container, fspolicy, layout as layout_mod, note
 from scone_cc.errors import SconeError
 from scone_cc.fsutil import atomic_write
 from scone_cc.sgx.pages import EnclaveParams, Layout, PageRun, PageType
@@ -78,7 +78,7 @@ def assemble(starter: bytes, image: bytes, desc: bytes) -> bytes:
 
 
 def _write(path: Path, starter: bytes, image: bytes, desc: bytes, **kw) -> None:
-    data = assemble(starter, image, desc)
+    data = buildid.stamp(assemble(starter, image, desc), starter, image, str(path))
     _check_written(data, starter, image, desc, path)
     try:
         atomic_write(path, data, 0o777, **kw)
@@ -183,7 +183,9 @@ def _params(loaded: Layout, config_offset: int, sigstruct: bytes | None,
         heap_size=config["heap_size"], stack_size=config["stack_size"],
         tcs_count=config["tcs_count"], nssa=config["nssa"],
         ssa_frame_pages=config["ssa_frame_pages"],
-        debug=bool(config["flags"] & abi.CONFIG_DEBUG), isvprodid=isv[0], isvsvn=isv[1])
+        debug=bool(config["flags"] & abi.CONFIG_DEBUG), isvprodid=isv[0], isvsvn=isv[1],
+        fs=fspolicy.decode(content[abi.CONFIG_FS_OFFSET:], where),
+        cas_key=config["cas_key_sha256"] if config["flags"] & abi.CONFIG_CAS else b"")
     return params, config
 
 

@@ -74,7 +74,9 @@ def static_check(image: bytes, output: Path, allow: tuple[str, ...]) -> list[str
         line = f.format()
         tag = f"{f.location}: {WARNING}: "
         text = f"{f.location}: {line[len(tag):]}" if line.startswith(tag) else line
-        if is_allowed(allow, f.callee, f.syscall, *f.chain):
+        if f.kind == "instruction":
+            text += "; allowed by --scone-allow/SCONE_ALLOW: the process ends there if it runs"
+        elif is_allowed(allow, f.callee, f.syscall, *f.chain):
             text += "; allowed by --scone-allow/SCONE_ALLOW: it fails with ENOSYS at run time"
         out.append(text)
     return out

@@ -166,16 +166,19 @@ def _headers(data: bytes):
     return entry, phdrs, [(name(sh[0]), *sh[1:]) for sh in shdrs]
 
 
-def _loaded(data: bytes, phdrs) -> list[tuple]:
+def _loaded(data: bytes, phdrs, blank=None) -> list[tuple]:
     """Every PT_LOAD as the kernel maps it: flags, address, sizes and file bytes.
 
     The ELF header's section-table fields (e_shoff, e_shnum, e_shstrndx) are
     blanked: they change with the sections appended and nothing reads them
-    from memory.
+    from memory. So is ``blank`` (offset, size): the Build ID, which each
+    binary gets of its own (enclave/buildid.py) and the starter never reads.
     """
     data = bytearray(data[:_EHDR.size]) + data[_EHDR.size:]
     data[0x28:0x30] = bytes(8)
     data[0x3C:0x40] = bytes(4)
+    if blank:
+        data[blank[0]:blank[0] + blank[1]] = bytes(blank[1])
     return [(flags, vaddr, filesz, memsz, bytes(data[offset:offset + filesz]))
             for ptype, flags, offset, vaddr, _p, filesz, memsz, _a in phdrs if ptype == PT_LOAD]
 
@@ -218,7 +221,11 @@ def starter_problems(data: bytes, where: str) -> list[str]:
     except (SconeError, struct.error):
         return problems + [f"{STARTER_SECTION} is not the starter ELF; rebuild the binary "
                            "with scone-gcc"]
-    if s_phdrs is None or s_entry != entry or _loaded(starter, s_phdrs) != _loaded(data, phdrs):
+    from scone_cc.enclave import buildid
+
+    if s_phdrs is None or s_entry != entry or _loaded(
+            starter, s_phdrs, buildid.locate(starter, where)) != _loaded(
+            data, phdrs, buildid.locate(data, where)):
         problems.append(f"the starter this binary runs (its entry point and loaded segments) "
                         f"differs from the one kept in {STARTER_SECTION}: it was changed after "
                         "the binary was built; rebuild it with scone-gcc")

@@ -17,7 +17,7 @@ from scone_cc.sgx.pages import PAGE_SIZE, R, W, X
 ET_DYN, EM_X86_64 = 3, 62
 PT_LOAD, PT_DYNAMIC, PT_INTERP = 1, 2, 3
 PF_X, PF_W, PF_R = 1, 2, 4
-DT_NULL, DT_TEXTREL, DT_FLAGS, DF_TEXTREL = 0, 22, 30, 4
+DT_NULL, DT_PLTRELSZ, DT_TEXTREL, DT_JMPREL, DT_FLAGS, DF_TEXTREL = 0, 2, 22, 23, 30, 4
 
 _EHDR = struct.Struct("<16sHHIQQQIHHHHHH")  # Elf64_Ehdr, 64 bytes
 _PHDR = struct.Struct("<IIQQQQQQ")          # Elf64_Phdr, 56 bytes
@@ -139,6 +139,9 @@ def _check_dynamic(dyn: bytes, where: str) -> None:
         tag, val = struct.unpack_from("<qQ", dyn, off)
         if tag == DT_NULL:
             return
+        if tag in (DT_JMPREL, DT_PLTRELSZ) and val:
+            raise SconeError(f"{where}: PLT/IFUNC relocations (.rela.plt/.rela.iplt) cannot be "
+                             "applied inside the enclave; avoid IFUNC (__attribute__((ifunc)))")
         if tag == DT_TEXTREL or (tag == DT_FLAGS and val & DF_TEXTREL):
             raise SconeError(f"{where}: text relocations (DT_TEXTREL): enclave code pages "
                              "are measured and never written; compile every object with -fPIC")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 
-from scone_cc.enclave import abi, elfimage
+from scone_cc.enclave import abi, elfimage, fspolicy
 from scone_cc.errors import SconeError
 from scone_cc.sgx.pages import PAGE_SIZE, R, W, EnclaveParams, Layout, PageRun, PageType
 
@@ -86,12 +86,15 @@ def compute(image: bytes, params: EnclaveParams) -> Layout:
         enclave_size=size, image_end=config_offset, heap_offset=heap_offset,
         heap_size=params.heap_size, stack_size=params.stack_size, nssa=params.nssa,
         ssa_frame_pages=params.ssa_frame_pages,
-        flags=abi.CONFIG_DEBUG if params.debug else 0,
-        image_sha256=hashlib.sha256(image).digest())
+        flags=(abi.CONFIG_DEBUG if params.debug else 0) | (abi.CONFIG_CAS if params.cas_key else 0),
+        image_sha256=hashlib.sha256(image).digest(),
+        cas_key_sha256=params.cas_key or bytes(32))
     config = bytearray(config)
     for i, t in enumerate(threads):
         off = abi.CONFIG_THREADS_OFFSET + i * abi.THREAD_LAYOUT.size
         config[off:off + abi.THREAD_LAYOUT.size] = abi.THREAD_LAYOUT.pack(**t)
+    if params.fs:   # without regions the page stays what it was: zero, same MRENCLAVE
+        config += fspolicy.encode(params.fs)
     runs.append(PageRun(config_offset, 1, PageType.REG, R, True, bytes(config), "config"))
     if params.heap_size:
         runs.append(PageRun(heap_offset, params.heap_size // PAGE_SIZE, PageType.REG,

@@ -84,13 +84,19 @@ class EnclaveParams:
     """
 
     heap_size: int = 64 << 20
-    stack_size: int = 256 << 10
+    stack_size: int = 1 << 20
     tcs_count: int = 8
     nssa: int = 2
     ssa_frame_pages: int = 1
     debug: bool = True
     isvprodid: int = 0
     isvsvn: int = 0
+    # File-system shield regions (prefix, mode, key source), canonical order:
+    # scone_cc/enclave/fspolicy.py; measured in the config page.
+    fs: tuple = ()
+    # SHA-256 of the CAS's public key (scone-cas identity), 32 bytes, or
+    # empty: no CAS is ever contacted. Measured in the config page.
+    cas_key: bytes = b""
 
 
 @dataclass(frozen=True)

@@ -42,14 +42,14 @@ def _both(tmp_path, name: str, timeout: float = 20) -> tuple[str, str]:
 
 def test_big_stack_frame_meets_the_guard(tmp_path):
     # scone-gcc compiles with -fstack-clash-protection: the 512 KiB frame
-    # probes its pages in order, so on the default 256 KiB enclave stack it
+    # probes its pages in order, so on a 256 KiB enclave stack it
     # hits the guard page (named as a stack overflow) instead of skipping it
     # and overwriting mmap'd memory below, as a native process does on a
     # 256 KiB stack. With the 8 MiB a native main thread has, it fits.
     env = get_flavour("scone").environ()
     src = str(HERE / "stack_frame_skips_guard.c")
     exes = {}
-    for name, flags in (("default", []), ("8M", ["--scone-stack=8M"]), ("native", ["--scone-native"])):
+    for name, flags in (("256K", ["--scone-stack=256K"]), ("8M", ["--scone-stack=8M"]), ("native", ["--scone-native"])):
         exes[name] = tmp_path / name
         subprocess.run(["scone-gcc", *flags, "-O2", src, "-o", str(exes[name])], env=env, check=True)
     run = lambda exe, **kw: subprocess.run([str(exe)], env=env, capture_output=True, text=True, timeout=20, **kw)
@@ -58,10 +58,10 @@ def test_big_stack_frame_meets_the_guard(tmp_path):
         resource.setrlimit(resource.RLIMIT_STACK, (256 << 10, 256 << 10))
     native_small = run(exes["native"], preexec_fn=small_stack)
     assert (native_small.returncode, native_small.stdout) == (-signal.SIGSEGV, "")
-    ours = run(exes["default"])
+    ours = run(exes["256K"])
     assert (ours.returncode, ours.stdout) == (-signal.SIGSEGV, ""), ours.stderr
-    assert ("[SCONE|ERROR] stack overflow in enclave thread 0: its stack is 256 KiB (signed); "
-            "build with a larger one, e.g. scone-gcc --scone-stack=8M") in ours.stderr
+    assert ("[SCONE|ERROR] stack overflow in enclave thread 0: its stack is 256 KiB (signed), "
+            f"all of it used; sign with --stack 1M or more (scone-sign sign --stack 1M {exes['256K']};") in ours.stderr
     native, big = run(exes["native"]), run(exes["8M"])
     assert native.stdout == "ok\n"  # the premise: natively the frame fits
     assert (big.returncode, big.stdout) == (0, native.stdout), big.stderr

@@ -46,3 +46,52 @@ def test_search_dirs(scone_gcc, scone_env):
     lines = out.stdout.splitlines()
     assert f"libraries: ={sysroot}/lib/:{libdir}/" in lines
     assert lines[0] == run(["gcc", "-print-search-dirs"]).stdout.splitlines()[0]
+
+
+def test_two_dash_spellings_are_answered_alike(scone_gcc, scone_env):
+    # gcc accepts both spellings (CPython's configure asks --print-multiarch);
+    # answered by gcc, the two-dash ones would describe glibc.
+    sysroot = run([scone_gcc, "-print-sysroot"], env=scone_env).stdout.strip()
+    for words, want in ((["--print-multiarch"], "x86_64-linux-musl\n"),
+                        (["--print-sysroot"], f"{sysroot}\n"),
+                        (["--print-file-name=libc.a"], f"{sysroot}/lib/libc.a\n"),
+                        (["--print-file-name", "libc.a"], f"{sysroot}/lib/libc.a\n"),
+                        (["--print-file-name", "crt1.o"], f"{sysroot}/lib/crt1.o\n")):
+        out = run([scone_gcc, *words], env=scone_env)
+        assert (out.returncode, out.stdout) == (0, want), (words, out.stderr)
+    out = run([scone_gcc, "--print-search-dirs"], env=scone_env)
+    assert f"libraries: ={sysroot}/lib/" in out.stdout
+    for words in (["--print-prog-name=ld"], ["--print-prog-name", "as"],
+                  ["--print-libgcc-file-name"], ["--print-multi-os-directory"]):
+        ours, gccs = run([scone_gcc, *words], env=scone_env), run(["gcc", *words])
+        assert (ours.returncode, ours.stdout) == (gccs.returncode, gccs.stdout), words
+
+
+def test_versions(scone_gcc, scone_env):
+    from importlib.metadata import version
+
+    want = version("scone-cc")
+    # --version is gcc's, unchanged: configure and CMake identify gcc by it.
+    ours, gccs = run([scone_gcc, "--version"], env=scone_env), run(["gcc", "--version"])
+    assert (ours.returncode, ours.stdout) == (0, gccs.stdout)
+    out = run([scone_gcc, "--scone-version"], env=dict(scone_env, SCONE_CACHE="/nonexistent/x"))
+    assert out.returncode == 0 and out.stderr == ""   # builds nothing
+    assert out.stdout.splitlines()[0] == f"scone-gcc (scone) {want}"
+    for prog in ("scone-sign", "scone-check"):
+        out = run([prog, "--version"], env=scone_env)
+        assert (out.returncode, out.stdout) == (0, f"{prog} (scone) {want}\n"), out.stderr
+
+
+def test_help_is_gccs_then_ours(scone_gcc, scone_env):
+    ours, gccs = run([scone_gcc, "--help"], env=scone_env), run(["gcc", "--help"])
+    assert ours.returncode == gccs.returncode == 0
+    assert ours.stdout.startswith(gccs.stdout)
+    tail = ours.stdout[len(gccs.stdout):]
+    # The README's table of the driver's own options.
+    for name, env in (("--scone-heap=SIZE", "SCONE_HEAP"), ("--scone-stack=SIZE", "SCONE_STACK"),
+                      ("--scone-tcs=N", "SCONE_TCS"), ("--scone-key=FILE", "SCONE_KEY"),
+                      ("--scone-allow=NAME[,NAME]", "SCONE_ALLOW"),
+                      ("--scone-native", "SCONE_NATIVE")):
+        line = [ln for ln in tail.splitlines() if ln.split()[:1] == [name]]
+        assert len(line) == 1 and env in line[0].split(), (name, tail)
+    assert "--scone-version" in tail and "--scone-print=WHAT" in tail

@@ -59,7 +59,7 @@ def test_enclave_larger_than_64_gib_is_refused_before_the_link(words, env):
 
 
 def test_enclave_of_64_gib_is_accepted():
-    # 63 GiB of heap + 8 x 256 KiB stacks fits below 2^36 bytes (SIZE = 64 GiB).
+    # 63 GiB of heap + 8 x 1 MiB stacks fits below 2^36 bytes (SIZE = 64 GiB).
     assert link_settings((("--scone-heap", "63G"),), {}).params.heap_size == 63 << 30
     # Native links have no enclave: the bound does not apply.
     assert link_settings((("--scone-heap", "1024G"),), {"SCONE_NATIVE": "1"}).native

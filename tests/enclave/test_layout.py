@@ -174,5 +174,6 @@ def test_enclave_size_is_bounded(hand_image):
     big = EnclaveParams(heap_size=64 << 30, tcs_count=1)
     with pytest.raises(SconeError, match="need an enclave of 128 GiB.*64 GiB"):
         layout.compute(hand_image, big)
-    ok = layout.compute(hand_image, EnclaveParams(heap_size=(64 << 30) - (1 << 20), tcs_count=1))
+    ok = layout.compute(hand_image, EnclaveParams(heap_size=(64 << 30) - (1 << 20),
+                                                   stack_size=256 << 10, tcs_count=1))
     assert ok.size == 64 << 30

@@ -38,9 +38,9 @@ def test_labels_carry_the_enclave_identity(hello, image_env, tmp_path):
     assert labels["scone.enclave.0.path"] == "/usr/bin/hello"
     assert labels["scone.enclave.0.mrenclave"] == mrenclave
     assert labels["scone.enclave.0.mrsigner"] == mrsigner
-    # scone-gcc's defaults (README): 64M heap, 256K stacks, 8 TCS, debug, product 0, SVN 0.
+    # scone-gcc's defaults (README): 64M heap, 1M stacks, 8 TCS, debug, product 0, SVN 0.
     assert labels["scone.enclave.0.heap"] == str(64 << 20)
-    assert labels["scone.enclave.0.stack"] == str(256 << 10)
+    assert labels["scone.enclave.0.stack"] == str(1 << 20)
     assert labels["scone.enclave.0.tcs"] == "8"
     assert labels["scone.enclave.0.debug"] == "true"
     assert labels["scone.enclave.0.isvprodid"] == "0" and labels["scone.enclave.0.isvsvn"] == "0"
@@ -48,7 +48,7 @@ def test_labels_carry_the_enclave_identity(hello, image_env, tmp_path):
     # of heap plus 8 threads' stacks.
     assert labels["scone.enclave.0.size"] == str(128 << 20)
     epc = int(labels["scone.enclave.0.epc"])
-    assert (64 << 20) + 8 * (256 << 10) < epc < (128 << 20)
+    assert (64 << 20) + 8 * (1 << 20) < epc < (128 << 20)
     assert info["Created"] == "1970-01-01T00:00:00Z"
     assert info["Env"] == ["SCONE_MODE=SIM"]
 

@@ -70,13 +70,30 @@ def test_script_refuses_interp(tmp_path):
     assert "enclave image: an interpreter (.interp) was requested" in r.stderr
 
 
-def test_script_refuses_ifunc(tmp_path):
+def test_ifunc_image_refused(tmp_path):
+    import pytest
+
+    from scone_cc.enclave import elfimage
+    from scone_cc.errors import SconeError
+
     r = link(tmp_path, "static int one(void) { return 1; }\n"
                        "static void *pick(void) { return one; }\n"
                        'int f(void) __attribute__((ifunc("pick")));\n'
                        "int g(void) { return f(); }")
+    assert r.returncode == 0, r.stderr
+    rel = subprocess.run(["readelf", "-rW", str(tmp_path / "t.elf")], capture_output=True,
+                         text=True).stdout
+    assert "R_X86_64_IRELATIVE" in rel
+    with pytest.raises(SconeError, match="avoid IFUNC"):
+        elfimage.parse((tmp_path / "t.elf").read_bytes())
+
+
+def test_undefined_symbol_is_not_called_ifunc(tmp_path):
+    # ld makes a PLT slot for an undefined function even as the link fails.
+    r = link(tmp_path, "int missing(void);\nint g(void) { return missing(); }")
     assert r.returncode != 0
-    assert "IFUNC" in r.stderr
+    assert "undefined reference to `missing'" in r.stderr
+    assert "IFUNC" not in r.stderr and "PLT" not in r.stderr
 
 
 def test_script_with_text_relocation_refused(tmp_path):

@@ -48,7 +48,7 @@ def test_out_of_heap_is_enomem_with_one_log_line(build, sim_env):
     kb = int(r.stdout.split("after ")[1].split(" KiB")[0])
     assert 256 <= kb < 1024          # bounded by the 1 MiB heap, not the host
     warn = [line for line in r.stderr.splitlines() if "[SCONE|WARN]" in line]
-    assert len(warn) == 1 and "--heap" in warn[0] and "1048576" in warn[0], r.stderr
+    assert len(warn) == 1 and "of the 1.0 MiB heap" in warn[0] and "sign with --heap" in warn[0], r.stderr
 
 
 def test_unsupported_call_logs_and_fails(build, sim_env):

@@ -14,7 +14,8 @@ REPO = Path(__file__).resolve().parents[2]
 UNTRUSTED = REPO / "runtime" / "untrusted"
 HELLO = REPO / "samples" / "hello.c"
 PAGE = 4096
-LOADER = ["sim.c", "sim_enter.S", "loader.c", "notecheck.c", "selfexe.c", "hostcall.c", "signals.c", "faults.c"]
+LOADER = ["sim.c", "sim_enter.S", "loader.c", "notecheck.c", "selfexe.c", "hostcall.c", "signals.c", "faults.c", "strict.c",
+          "hwm.c"]
 
 
 def run(cmd, env=None):

@@ -35,7 +35,8 @@ def test_relocation(tmp_path):
 
 
 UNTRUSTED = REPO / "runtime" / "untrusted"
-LOADER = ["sim.c", "sim_enter.S", "loader.c", "notecheck.c", "selfexe.c", "hostcall.c", "signals.c", "faults.c"]
+LOADER = ["sim.c", "sim_enter.S", "loader.c", "notecheck.c", "selfexe.c", "hostcall.c", "signals.c", "faults.c", "strict.c",
+          "hwm.c"]
 
 
 def build_host_loader_test(tmp_path, test):

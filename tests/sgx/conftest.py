@@ -94,13 +94,13 @@ def parts(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def unsigned_template(tmp_path_factory, parts) -> Path:
-    """An unsigned scone binary: 1 MiB heap, 2 TCS."""
+    """An unsigned scone binary: 1 MiB heap, 256 KiB stacks, 2 TCS (SIZE 2 MiB)."""
     from scone_cc.enclave import binfmt, layout
     from scone_cc.sgx.pages import EnclaveParams
 
     image, starter = parts
     path = tmp_path_factory.mktemp("unsigned") / "app"
-    lay = layout.compute(image, EnclaveParams(heap_size=1 << 20, tcs_count=2))
+    lay = layout.compute(image, EnclaveParams(heap_size=1 << 20, stack_size=256 << 10, tcs_count=2))
     binfmt.write(path, starter=starter, image=image, layout=lay, sigstruct=None)
     return path
 

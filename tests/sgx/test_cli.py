@@ -38,7 +38,7 @@ def test_sign_show_verify_mrenclave(unsigned_binary, sample_key, parts):
     # Independent measurement: the hand records over the layout of the image and parameters.
     image, _ = parts
     expected = hand_mrenclave_of_layout(layout.compute(image, EnclaveParams(heap_size=1 << 20,
-                                                                            tcs_count=2)))
+                                                                            stack_size=256 << 10, tcs_count=2)))
     assert signed["mrenclave"] == expected.hex()
     assert ss("mrenclave", unsigned_binary).stdout.strip() == expected.hex()
 

@@ -26,7 +26,7 @@ BUILD_SNIPPET = ("import sys; from pathlib import Path; from scone_cc.errors imp
 def copy_root(dst: Path) -> Path:
     """A private data root: the overlay, runtime and linker scripts, copied."""
     src = paths.data_root()
-    for part in ("libc_patch", "runtime", "linker_scripts"):
+    for part in ("libc_patch", "runtime", "linker_scripts", "kmod/lib", "kmod/uapi"):
         shutil.copytree(src / part, dst / part,
                         ignore=shutil.ignore_patterns("__pycache__", ".*"))
     return dst
@@ -77,7 +77,12 @@ def test_missing_deb_src_says_how_to_fix(tmp_path):
     out = subprocess.run([sys.executable, "-c", BUILD_SNIPPET, str(paths.data_root()), str(cache)],
                          capture_output=True, text=True, env=dict(env_clean, **env))
     assert out.returncode == 2 and "Traceback" not in out.stderr
-    assert "deb-src" in out.stderr and "sh setup.sh" in out.stderr
+    err = [ln for ln in out.stderr.splitlines() if ln.startswith("scone-gcc: error:")]
+    assert len(err) == 1, out.stderr
+    # Both ways out: a tarball from musl.libc.org, or a deb-src entry (which
+    # a checkout's setup.sh adds; a wheel has no setup.sh: tests/packaging).
+    assert "deb-src" in err[0] and "SCONE_MUSL_TARBALL" in err[0]
+    assert musl_source.MUSL_URL in err[0] and "sh setup.sh" in err[0]
     assert trusted(cache) == []
 
 
@@ -113,6 +118,14 @@ def test_keys_follow_their_inputs(tmp_path):
     (root / "runtime/native/extra.c").write_text("int x;\n")
     assert sysroot.stage1_key(root) == k1b
     assert sysroot.stage2_key(k1b, root) != sysroot.stage2_key(k1b, copy_root(tmp_path / "r2"))
+
+    # The starter compiles the kernel module's user library and uapi in.
+    for rel in ("kmod/lib/scone_kmod_user.c", "kmod/uapi/scone_kmod.h"):
+        before = sysroot.stage2_key(k1b, root)
+        f = root / rel
+        f.write_text(f.read_text() + "/* changed */\n")
+        assert sysroot.stage1_key(root) == k1b
+        assert sysroot.stage2_key(k1b, root) != before, rel
 
 
 def test_failed_build_leaves_nothing_trusted(tmp_path, musl_tarball):

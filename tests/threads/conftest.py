@@ -16,14 +16,14 @@ def build(tmp_path_factory):
     out = tmp_path_factory.mktemp("threads-bin")
     cache = {}
 
-    def _build(src, native=False):
+    def _build(src, native=False, flags=()):
         src = Path(src)
         if not src.is_absolute():
             src = PROGS / src
-        key = (src, native)
+        key = (src, native, tuple(flags))
         if key not in cache:
             exe = out / (src.stem + ("-native" if native else ""))
-            cmd = ["scone-gcc", "-O2", "-Wall", str(src), "-o", str(exe)]
+            cmd = ["scone-gcc", "-O2", "-Wall", *flags, str(src), "-o", str(exe)]
             if native:
                 cmd.insert(1, "--scone-native")
             r = subprocess.run(cmd, capture_output=True, text=True)

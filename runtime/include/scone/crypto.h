@@ -111,6 +111,11 @@ void __scone_crypto_key_free(scone_crypto_key *key);
 /* SubjectPublicKeyInfo, DER. With out == NULL, only *len is set. */
 int __scone_crypto_key_public_der(const scone_crypto_key *key, uint8_t *out,
                                   size_t cap, size_t *len);
+/* The private key as PEM (PKCS#8 PrivateKeyInfo, unencrypted), for a key
+ * that must outlive the enclave, e.g. the SIM attestation key made on first
+ * use. With out == NULL, only *len is set. */
+int __scone_crypto_key_private_pem(const scone_crypto_key *key, char *out, size_t cap,
+                                   size_t *len);
 /* ECDSA with SHA-256 over msg; the signature is DER (X9.62 Ecdsa-Sig-Value). */
 int __scone_crypto_ecdsa_sign(const scone_crypto_key *key, const void *msg, size_t msg_len,
                               uint8_t *sig, size_t cap, size_t *sig_len);

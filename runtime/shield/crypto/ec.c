@@ -86,6 +86,28 @@ int __scone_crypto_key_public_der(const scone_crypto_key *key, uint8_t *out, siz
 	return rc;
 }
 
+int __scone_crypto_key_private_pem(const scone_crypto_key *key, char *out, size_t cap,
+                                   size_t *len)
+{
+	OSSL_ENCODER_CTX *ectx;
+	unsigned char *pem = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (!key || !len)
+		return SCONE_CRYPTO_EINVAL;
+	ectx = OSSL_ENCODER_CTX_new_for_pkey(key->pkey, OSSL_KEYMGMT_SELECT_KEYPAIR, "PEM",
+	                                     "PrivateKeyInfo", NULL);
+	if (!ectx || !OSSL_ENCODER_to_data(ectx, &pem, &n)) {
+		OSSL_ENCODER_CTX_free(ectx);
+		return sc_fail();
+	}
+	OSSL_ENCODER_CTX_free(ectx);
+	rc = n > INT32_MAX ? SCONE_CRYPTO_EFAIL : give(pem, (int)n, (uint8_t *)out, cap, len);
+	OPENSSL_clear_free(pem, n);
+	return rc;
+}
+
 static EVP_PKEY *spki_parse(const void *spki, size_t len)
 {
 	const unsigned char *p = spki;
