@@ -7,9 +7,10 @@
  * queue's round trip (with an sthread awake or asleep: two estimates) or
  * the exit's (which SIM prices at SCONE_SIM_EXIT_CYCLES).
  *
- * The estimates are TSC cycles, read only in SIM: code inside an SGX1
- * enclave may not execute rdtsc, so on hardware the rule is the fixed one
- * (exit unless an sthread is awake).
+ * The estimates are TSC cycles, read only where RDTSC may run inside (an
+ * SGX2 CPU; SIM's sgx2 and lax profiles): under SGX1 it raises #UD, so
+ * there a short call always exits. A
+ * host that skews the TSC only steers this choice, never a result.
  */
 #include "../sched/scone_sched.h"
 #include "client.h"
@@ -25,13 +26,11 @@
 enum { EST_EXIT, EST_QUEUE_AWAKE, EST_QUEUE_ASLEEP, EST_N };
 static uint64_t est[EST_N];
 
+uint64_t __scone_rdtsc(void) SCONE_HIDDEN;   /* clock.c */
+
 uint64_t __scone_adapt_now(void)
 {
-	uint32_t lo, hi;
-	if (!__scone_client.sim)
-		return 0;
-	__asm__ __volatile__("rdtsc" : "=a"(lo), "=d"(hi));
-	return (uint64_t)hi << 32 | lo;
+	return __scone_client.tsc ? __scone_rdtsc() : 0;
 }
 
 /* Calls that may wait for someone else (a peer, a child, a timer): an
@@ -113,9 +112,12 @@ int __scone_adapt_choose(long nr, const long a[6])
 			return SCONE_ADAPT_EXIT_BLOCKING;
 		return SCONE_ADAPT_QUEUE;
 	}
+	/* No clock to compare with: an sthread counted awake may be napping
+	 * or waiting for a CPU (a loaded host), which costs far more than an
+	 * exit, so the exit. */
+	if (!c->tsc)
+		return SCONE_ADAPT_EXIT;
 	int awake = c->kmod || sthread_awake(c);
-	if (!c->sim)
-		return awake ? SCONE_ADAPT_QUEUE : SCONE_ADAPT_EXIT;
 	uint64_t x = __atomic_load_n(&est[EST_EXIT], __ATOMIC_RELAXED);
 	uint64_t q = __atomic_load_n(&est[awake ? EST_QUEUE_AWAKE : EST_QUEUE_ASLEEP], __ATOMIC_RELAXED);
 	int exit = x <= q;
@@ -150,7 +152,7 @@ void __scone_client_report(void)
 	__scone_log(SCONE_LOG_INFO, "external calls: %lu by a queue, %lu by an exit, %lu sthread wake-ups",
 		    (unsigned long)atomic_load(&c->by_queue), (unsigned long)atomic_load(&c->by_exit),
 		    (unsigned long)atomic_load(&c->woken));
-	if (c->adaptive && c->sim)
+	if (c->adaptive && c->tsc)
 		__scone_log(SCONE_LOG_INFO, "adaptive estimates (TSC cycles): exit %lu, queue with an sthread awake %lu, asleep %lu",
 			    (unsigned long)est[EST_EXIT], (unsigned long)est[EST_QUEUE_AWAKE],
 			    (unsigned long)est[EST_QUEUE_ASLEEP]);

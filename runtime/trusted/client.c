@@ -53,7 +53,6 @@ void __scone_client_init(uint64_t host_area, int sim)
 	c->async = async;
 	c->kmod = !!(a.flags & SCONE_SYSCALL_KMOD);
 	c->adaptive = async && (a.flags & SCONE_SYSCALL_ADAPTIVE);
-	c->sim = sim;
 	c->arena = (char *)a.arena;
 	c->unit_bytes = a.arena_unit;
 	c->units = a.arena_units;

@@ -37,7 +37,7 @@ struct scone_client {
 	int async;
 	int kmod;                          /* the module wakes sthreads */
 	int adaptive;                      /* SCONE_SYSCALL=adaptive (adapt.c) */
-	int sim;                           /* SIM: the TSC may be read here */
+	int tsc;                           /* RDTSC may run inside: adapt.c times calls */
 	uint32_t queues, entries, espins;
 	uint32_t units, async_units;
 	uint64_t unit_bytes;
