@@ -1,12 +1,13 @@
-"""redis-benchmark GET/SET, without and with pipelining: SIM async, SIM sync, native glibc, native musl.
+"""redis-benchmark GET/SET, without and with pipelining: SIM async, sync, adaptive, native glibc, native musl.
 
 redis-server runs in the foreground with persistence off on loopback;
 ``--requests`` per test, 16 clients, pipeline 1 and ``--pipeline``; rounds
-interleaved, best of ``--rounds`` printed. redis-server starts its bio
+interleaved, best of ``--rounds`` printed. ``--neighbour`` runs every
+configuration beside one CPU-bound process (apps/neighbour.py). redis-server starts its bio
 threads in the enclave as lthreads; should a sysroot's threads not run, its
 enclave rows say so instead of failing the run.
 
-Run: ``python -m bench.app_redis [--requests 100000] [--pipeline 16] [--rounds 3]``.
+Run: ``python -m bench.app_redis [--requests 100000] [--pipeline 16] [--rounds 3] [--neighbour]``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 from bench import apps  # noqa: F401  (puts appkit on sys.path)
-from bench.apps import redis_bench, table
+from bench.apps import neighbour, redis_bench, table
 from bench.apps.configs import CONFIGS
 
 from appkit import flavour as flavours  # noqa: E402
@@ -43,6 +44,7 @@ def main(argv=None) -> None:
     ap.add_argument("--requests", type=int, default=100000)
     ap.add_argument("--pipeline", type=int, default=16)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--neighbour", action="store_true", help="beside a CPU-bound process")
     args = ap.parse_args(argv)
     if not redis_bench.available():
         sys.exit("app_redis: redis-benchmark is missing: apt-get install redis-tools")
@@ -58,13 +60,15 @@ def main(argv=None) -> None:
         except Exception as err:
             skip[cfg.label] = f"not built: {str(err).splitlines()[0][:120]}"
     results = {(cfg.label, p): [] for cfg in CONFIGS for p in (1, args.pipeline)}
-    for _ in range(args.rounds):
-        for pipeline in (1, args.pipeline):
-            for cfg in CONFIGS:
-                if cfg.label in trees:
-                    res = measure(cfg, trees[cfg.label], args.requests, pipeline)
-                    for test in ("SET", "GET"):
-                        results[(cfg.label, pipeline)].append(dict(res.get(test) or res.get("*") or {}, test=test))
+    with neighbour.busy(args.neighbour):
+        for _ in range(args.rounds):
+            for pipeline in (1, args.pipeline):
+                for cfg in CONFIGS:
+                    if cfg.label in trees:
+                        res = measure(cfg, trees[cfg.label], args.requests, pipeline)
+                        for test in ("SET", "GET"):
+                            results[(cfg.label, pipeline)].append(dict(res.get(test) or res.get("*") or {}, test=test))
+    beside = ", beside a CPU-bound neighbour" if args.neighbour else ""
     for pipeline in (1, args.pipeline):
         for test in ("SET", "GET"):
             rows = {}
@@ -74,7 +78,7 @@ def main(argv=None) -> None:
                     continue
                 rows[cfg.label] = table.best([r for r in results[(cfg.label, pipeline)] if r["test"] == test])
             print(table.render(f"redis {test}, pipeline {pipeline}, {args.requests} requests, 16 clients, "
-                               f"best of {args.rounds}", rows), flush=True)
+                               f"best of {args.rounds}{beside}", rows), flush=True)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,9 @@ glibc: the real ``syscall`` instruction), native musl (``--scone-native``:
 the same call through musl's hook), and one enclave binary run in SIM with
 ``SCONE_SYSCALL=sync`` and ``SCONE_SIM_EXIT_CYCLES`` 0 and 8000 (the
 paper's cost of an exit and re-entry), and with ``SCONE_SYSCALL=async``
-(the default: queues and sthreads). Runs are interleaved, the best of
+(the default: queues and sthreads; an idle ethread's sleep priced at
+8000 cycles too), and with ``SCONE_SYSCALL=adaptive`` (queue or exit per
+call, from measured costs) at 0 and 8000 cycles. Runs are interleaved, the best of
 ``--runs`` is kept (2 shared cores: noise only ever adds), and ratios to
 native are printed. Goal: async <= 2x native; a bare cross-thread hand-off
 costs about 1.4x here. Printed, never asserted.
@@ -92,7 +94,9 @@ CONFIGS = (
     ("native musl", "musl", {}),
     ("SIM sync, exit 0 cycles", "enclave", {"SCONE_SYSCALL": "sync", "SCONE_SIM_EXIT_CYCLES": "0"}),
     ("SIM sync, exit 8000 cycles", "enclave", {"SCONE_SYSCALL": "sync", "SCONE_SIM_EXIT_CYCLES": "8000"}),
-    ("SIM async", "enclave", {"SCONE_SYSCALL": "async"}),
+    ("SIM async", "enclave", {"SCONE_SYSCALL": "async", "SCONE_SIM_EXIT_CYCLES": "8000"}),
+    ("SIM adaptive, exit 0 cycles", "enclave", {"SCONE_SYSCALL": "adaptive", "SCONE_SIM_EXIT_CYCLES": "0"}),
+    ("SIM adaptive, exit 8000", "enclave", {"SCONE_SYSCALL": "adaptive", "SCONE_SIM_EXIT_CYCLES": "8000"}),
 )
 
 

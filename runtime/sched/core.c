@@ -387,6 +387,23 @@ void __scone_sched_stats(unsigned ethread, struct scone_sched_stats *out)
 	*out = S.e[ethread].st;
 }
 
+int __scone_sched_others_ready(void)
+{
+	return atomic_load(&S.active) && atomic_load_explicit(&this_ethread()->qlen, memory_order_relaxed) != 0;
+}
+
+int __scone_sched_quiet(void)
+{
+	if (!atomic_load(&S.active))
+		return 1;
+	if (__scone_timer_pending())
+		return 0;
+	for (unsigned i = 0; i < S.n; i++)
+		if (atomic_load_explicit(&S.e[i].qlen, memory_order_relaxed))
+			return 0;
+	return 1;
+}
+
 long __scone_sched_yield(void)
 {
 	struct lthread *l = this_lthread();

@@ -147,6 +147,11 @@ int __scone_sched_ext_get(uint64_t *cookie, uint32_t *pair) SCONE_SCHED_API;
 long __scone_sched_nanosleep(const void *req, void *rem) SCONE_SCHED_API;
 long __scone_sched_clock_nanosleep(long clock, long flags, const void *req, void *rem) SCONE_SCHED_API;
 long __scone_sched_yield(void) SCONE_SCHED_API;
+/* 1 if another lthread waits in this ethread's run queue (adaptive calls). */
+int __scone_sched_others_ready(void) SCONE_SCHED_API;
+/* 1 if no lthread is runnable on any ethread and no timer is pending: the
+ * running lthread is the only one that can make progress now. */
+int __scone_sched_quiet(void) SCONE_SCHED_API;
 _Noreturn void __scone_sched_exit(int status) SCONE_SCHED_API;
 _Noreturn void __scone_sched_unmapself(uintptr_t base, size_t size) SCONE_SCHED_API;
 long __scone_sched_set_tid_address(int *ctid) SCONE_SCHED_API;

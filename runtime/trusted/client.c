@@ -36,7 +36,7 @@ void __scone_client_init(uint64_t host_area, int sim)
 	 * products are checked anyway: a range that wraps is no range. */
 	uint64_t arena_bytes, pair_bytes = 0, pairs_bytes;
 	if (a.magic != SCONE_SYSCALL_AREA_MAGIC || a.version != SCONE_QUEUE_VERSION ||
-	    (a.flags & ~(SCONE_SYSCALL_ASYNC | SCONE_SYSCALL_KMOD)) ||
+	    (a.flags & ~(SCONE_SYSCALL_ASYNC | SCONE_SYSCALL_KMOD | SCONE_SYSCALL_ADAPTIVE)) ||
 	    a.arena_unit < SCONE_ARENA_UNIT_MIN || a.arena_unit > SCONE_ARENA_UNIT_MAX ||
 	    a.arena_unit % SCONE_PAGE_SIZE ||
 	    a.arena_units <= ntcs || a.arena_units > SCONE_ARENA_UNITS_MAX ||
@@ -52,6 +52,7 @@ void __scone_client_init(uint64_t host_area, int sim)
 	c->area = (struct scone_syscall_area *)host_area;
 	c->async = async;
 	c->kmod = !!(a.flags & SCONE_SYSCALL_KMOD);
+	c->adaptive = async && (a.flags & SCONE_SYSCALL_ADAPTIVE);
 	c->arena = (char *)a.arena;
 	c->unit_bytes = a.arena_unit;
 	c->units = a.arena_units;
@@ -98,21 +99,40 @@ static uint64_t laid_out(const struct scone_marshal *m)
 	return m->d->ret == SCONE_RET_IOVSIZE ? m->total[m->d->ret_arg] : (uint64_t)m->host[m->d->ret_arg];
 }
 
+/* By an exit, through this TCS's own unit: no other call can use it meanwhile. */
+static long call_exit(long nr, const struct scone_sys_desc *d, const long a[6], uint64_t *laid)
+{
+	struct scone_client *c = &__scone_client;
+	struct scone_marshal m;
+	long r = __scone_marshal_out(&m, nr, d, a, __scone_unit_sync(), c->unit_bytes);
+	if (r)
+		return r;
+	long *h = m.host;
+	*laid = laid_out(&m);
+	atomic_fetch_add_explicit(&c->by_exit, 1, memory_order_relaxed);
+	return __scone_marshal_back(&m, __scone_ocall(nr, h[0], h[1], h[2], h[3], h[4], h[5]));
+}
+
 long __scone_call_once(long nr, const struct scone_sys_desc *d, const long a[6], uint64_t *laid)
 {
 	struct scone_client *c = &__scone_client;
 	*laid = 0;
 	if (!c->ready)
 		return __scone_ocall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
-	struct scone_marshal m;
-	if (!c->async) {
-		long r = __scone_marshal_out(&m, nr, d, a, __scone_unit_sync(), c->unit_bytes);
-		if (r)
+	if (!c->async)
+		return call_exit(nr, d, a, laid);
+	int how = SCONE_ADAPT_QUEUE;
+	uint64_t t0 = 0;
+	if (c->adaptive) {
+		how = __scone_adapt_choose(nr, a);
+		t0 = how == SCONE_ADAPT_QUEUE ? 0 : __scone_adapt_now();
+		if (how == SCONE_ADAPT_EXIT || how == SCONE_ADAPT_EXIT_BLOCKING) {
+			long r = call_exit(nr, d, a, laid);
+			__scone_adapt_note(how, t0);
 			return r;
-		long *h = m.host;
-		*laid = laid_out(&m);
-		return __scone_marshal_back(&m, __scone_ocall(nr, h[0], h[1], h[2], h[3], h[4], h[5]));
+		}
 	}
+	struct scone_marshal m;
 	for (;;) {
 		uint32_t intr = __scone_sched_sigintr();
 		char *unit = __scone_unit_get();
@@ -120,6 +140,7 @@ long __scone_call_once(long nr, const struct scone_sys_desc *d, const long a[6],
 		if (!r) {
 			struct scone_waiter w = { .done = 0 };
 			__scone_post(nr, m.host, &w);
+			atomic_fetch_add_explicit(&c->by_queue, 1, memory_order_relaxed);
 			/* A signal interrupted this lthread after the call began but
 			 * may have missed the cookie (sigtarget.c): cancel it here. */
 			if (__scone_sched_sigintr() != intr)
@@ -140,6 +161,7 @@ long __scone_call_once(long nr, const struct scone_sys_desc *d, const long a[6],
 			r = __scone_marshal_back(&m, r);
 		}
 		__scone_unit_put(unit);
+		__scone_adapt_note(how, t0);
 		return r;
 	}
 }

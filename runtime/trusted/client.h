@@ -36,6 +36,8 @@ struct scone_client {
 	int ready;                         /* an area was given at START */
 	int async;
 	int kmod;                          /* the module wakes sthreads */
+	int adaptive;                      /* SCONE_SYSCALL=adaptive (adapt.c) */
+	int tsc;                           /* RDTSC may run inside: adapt.c times calls */
 	uint32_t queues, entries, espins;
 	uint32_t units, async_units;
 	uint64_t unit_bytes;
@@ -45,6 +47,8 @@ struct scone_client {
 	atomic_ulong *unit_free;           /* bitmap of free async units */
 	uint64_t cookie_gen;
 	atomic_uint posted, harvested;     /* statistics, for the debug log */
+	atomic_ulong by_queue, by_exit, woken; /* SCONE_LOG=info at exit */
+	atomic_ulong probes;               /* adapt.c */
 };
 extern struct scone_client __scone_client SCONE_HIDDEN;
 
@@ -59,6 +63,16 @@ long __scone_external_desc(long nr, const struct scone_sys_desc *d, const long a
 long __scone_call_once(long nr, const struct scone_sys_desc *d, const long a[6], uint64_t *laid) SCONE_HIDDEN;
 /* chunk.c: the rest of a transfer whose first chunk (done bytes) filled the unit. */
 long __scone_chunk_rest(long nr, const long a[6], long done) SCONE_HIDDEN;
+
+/* adapt.c: how one call goes under SCONE_SYSCALL=adaptive; the caller
+ * notes the cycles from __scone_adapt_now() (0 outside SIM) when done. */
+enum { SCONE_ADAPT_QUEUE, SCONE_ADAPT_QUEUE_AWAKE, SCONE_ADAPT_QUEUE_ASLEEP, SCONE_ADAPT_EXIT,
+       SCONE_ADAPT_EXIT_BLOCKING };
+int __scone_adapt_choose(long nr, const long a[6]) SCONE_HIDDEN;
+uint64_t __scone_adapt_now(void) SCONE_HIDDEN;
+void __scone_adapt_note(int how, uint64_t t0) SCONE_HIDDEN;
+/* The counters above, one log line at SCONE_LOG=info. */
+void __scone_client_report(void) SCONE_HIDDEN;
 
 /* queue.c */
 void __scone_post(long nr, const long host_args[6], struct scone_waiter *w) SCONE_HIDDEN;

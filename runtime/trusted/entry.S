@@ -49,6 +49,7 @@
 /* XSAVE area kept on the enclave stack across an OCALL: the host may use
  * any vector register, the hook ABI promises the caller all of them. */
 #include <scone/xsave_asm.h>
+#define X87_TOP 0x3800             /* FSW bits 13:11 */
 
 /* Every register the host must not see, but RDI/RSI (the exit's reason
  * and value) and RBX, RBP, RSP, R12-R15 (set by the caller). */
@@ -114,6 +115,7 @@ __scone_entry:
 	mov %gs:TH_STACK_HI, %rsp
 	add %rdx, %rsp
 	xor %ebp, %ebp
+	call .Lclean_vectors
 	/* Clear AC and every status flag the host may have set. */
 	push $0x2
 	popfq
@@ -133,11 +135,22 @@ __scone_entry:
 	mov %gs:TH_STACK_HI, %rsp
 	add %rdx, %rsp
 	xor %ebp, %ebp
+	call .Lclean_vectors
 	push $0x2
 	popfq
 	mov %rsi, %rdi
 	call __scone_ethread_enter
 	ud2
+
+/* A first entry: nothing of the host's vector state comes in (it would
+ * also keep every later exit on the slow, whole-XSAVE path). Keeps RDX
+ * and RSI. */
+.Lclean_vectors:
+	mov %rdx, %r8
+	XSAVE_MASK
+	xrstor64 __scone_exit_init_area(%rip)
+	mov %r8, %rdx
+	ret
 
 .Lresume:
 	mov %gs:TH_ENCLAVE_RSP, %rax
@@ -148,9 +161,41 @@ __scone_entry:
 	push $0x2
 	popfq
 	mov %rsi, %r12
-	XSAVE_MASK
+	cmpq $0, XSAVE_SIZE+8(%rsp)
+	je 3f
+	/* Saved fast: what the host left in use (AVX, a non-empty x87
+	 * stack) goes back to its initial state, where the enclave had it. */
+	mov $1, %ecx
+	xgetbv
+	test __scone_ctx_xmask(%rip), %eax
+	jnz 1f
+	fnstsw %ax
+	test $X87_TOP, %ax
+	jz 2f
+1:	XSAVE_MASK
+	xrstor64 __scone_exit_init_area(%rip)
+2:	movaps 0(%rsp), %xmm0
+	movaps 16(%rsp), %xmm1
+	movaps 32(%rsp), %xmm2
+	movaps 48(%rsp), %xmm3
+	movaps 64(%rsp), %xmm4
+	movaps 80(%rsp), %xmm5
+	movaps 96(%rsp), %xmm6
+	movaps 112(%rsp), %xmm7
+	movaps 128(%rsp), %xmm8
+	movaps 144(%rsp), %xmm9
+	movaps 160(%rsp), %xmm10
+	movaps 176(%rsp), %xmm11
+	movaps 192(%rsp), %xmm12
+	movaps 208(%rsp), %xmm13
+	movaps 224(%rsp), %xmm14
+	movaps 240(%rsp), %xmm15
+	ldmxcsr 256(%rsp)
+	fldcw 260(%rsp)
+	jmp 4f
+3:	XSAVE_MASK
 	xrstor64 (%rsp)
-	mov XSAVE_SIZE(%rsp), %rsp
+4:	mov XSAVE_SIZE(%rsp), %rsp
 	mov %r12, %rax
 	pop %r15
 	pop %r14
@@ -263,10 +308,44 @@ __scone_ocall_exit:
 	sub $(XSAVE_SIZE + 64), %rsp
 	and $-64, %rsp
 	mov %r12, XSAVE_SIZE(%rsp)
-	XSAVE_HEADER_ZERO
+	/* Fast, as the context switch (sched/ctx.S): when XINUSE says only
+	 * x87 and SSE are in use and the x87 stack is empty, xmm0-15, MXCSR
+	 * and the x87 control word are the whole state, a fraction of an
+	 * XSAVE's cost on the path of every exit. */
+	cmpb $0, __scone_ctx_fast(%rip)
+	je 1f
+	mov $1, %ecx
+	xgetbv
+	test __scone_ctx_xmask(%rip), %eax
+	jnz 1f
+	fnstsw %ax
+	test $X87_TOP, %ax
+	jnz 1f
+	movaps %xmm0, 0(%rsp)
+	movaps %xmm1, 16(%rsp)
+	movaps %xmm2, 32(%rsp)
+	movaps %xmm3, 48(%rsp)
+	movaps %xmm4, 64(%rsp)
+	movaps %xmm5, 80(%rsp)
+	movaps %xmm6, 96(%rsp)
+	movaps %xmm7, 112(%rsp)
+	movaps %xmm8, 128(%rsp)
+	movaps %xmm9, 144(%rsp)
+	movaps %xmm10, 160(%rsp)
+	movaps %xmm11, 176(%rsp)
+	movaps %xmm12, 192(%rsp)
+	movaps %xmm13, 208(%rsp)
+	movaps %xmm14, 224(%rsp)
+	movaps %xmm15, 240(%rsp)
+	stmxcsr 256(%rsp)
+	fnstcw 260(%rsp)
+	movq $1, XSAVE_SIZE+8(%rsp)
+	jmp 2f
+1:	XSAVE_HEADER_ZERO
 	XSAVE_MASK
 	xsave64 (%rsp)
-	mov %rsp, %gs:TH_ENCLAVE_RSP
+	movq $0, XSAVE_SIZE+8(%rsp)
+2:	mov %rsp, %gs:TH_ENCLAVE_RSP
 	mov %rdi, %rsi
 	mov $EXIT_OCALL, %edi
 	jmp __scone_eexit
@@ -323,5 +402,15 @@ __scone_eexit:
 	.balign 4
 __scone_started:
 	.long 0
+
+
+	.section .rodata
+	.balign 64
+/* XSTATE_BV = 0: XRSTOR puts every component in its initial state, and
+ * MXCSR (loaded whatever XSTATE_BV says) at its ABI default. */
+__scone_exit_init_area:
+	.zero 24
+	.long 0x1f80
+	.zero 576 - 28
 
 	.section .note.GNU-stack,"",@progbits

@@ -10,7 +10,7 @@
  * an untrusted value. Only a bare entry with no syscall area (SIM, tests
  * driving the protocol by hand) passes a program's pointers as they are.
  */
-#include "internal.h"
+#include "client.h"
 
 long __scone_ocall(long nr, long a0, long a1, long a2, long a3, long a4, long a5)
 {
@@ -28,6 +28,7 @@ long __scone_ocall(long nr, long a0, long a1, long a2, long a3, long a4, long a5
 
 _Noreturn void __scone_exit(int status)
 {
+	__scone_client_report();
 	__scone_hwm_finish();
 	__scone_eexit(SCONE_EXIT_DONE, (uint64_t)(status & 0xff));
 }

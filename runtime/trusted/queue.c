@@ -70,8 +70,10 @@ static int try_post(struct scone_pair *p, uint32_t q, long nr, const long *args,
 		return 1;
 	/* Pairs with the sthread's store of SLEEPING before its last look at req_tail. */
 	atomic_thread_fence(memory_order_seq_cst);
-	if (__atomic_load_n(&p->qp->sthread_state.value, __ATOMIC_RELAXED) == SCONE_STHREAD_SLEEPING)
+	if (__atomic_load_n(&p->qp->sthread_state.value, __ATOMIC_RELAXED) == SCONE_STHREAD_SLEEPING) {
+		atomic_fetch_add_explicit(&c->woken, 1, memory_order_relaxed);
 		__scone_ocall(SYS_futex, (long)&p->qp->req_tail.value, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0);
+	}
 	return 1;
 }
 

@@ -166,6 +166,8 @@ _Noreturn void __scone_start(uintptr_t base, uint64_t host_args)
 
 	__scone_memory_init(base + __scone_rt.cfg->heap_offset, __scone_rt.cfg->heap_size);
 	__scone_client_init(args.reserved[SCONE_START_SYSCALL_AREA], !!(args.flags & SCONE_START_SIM));
+	/* adapt.c times calls only where RDTSC may run inside. */
+	__scone_client.tsc = (args.flags & SCONE_START_RDTSC) != 0;
 	__scone_clock_init(args.reserved[SCONE_START_TIME], args.flags);
 	__scone_cpuid_init(args.reserved[SCONE_START_CPUID]);
 

@@ -54,12 +54,15 @@ int scone_knobs_parse(struct scone_knobs *k, uint32_t tcs, char *err, size_t err
 		return -1;
 	}
 	const char *sc = getenv("SCONE_SYSCALL");
+	k->adaptive = 0;
 	if (!sc || !*sc || !strcasecmp(sc, "async"))
 		k->async = 1;
 	else if (!strcasecmp(sc, "sync"))
 		k->async = 0;
+	else if (!strcasecmp(sc, "adaptive"))
+		k->async = k->adaptive = 1;
 	else {
-		snprintf(err, errlen, "SCONE_SYSCALL=%s: expected async (queues served by sthreads, the default) or sync (the enclave exits for each system call)", sc);
+		snprintf(err, errlen, "SCONE_SYSCALL=%s: expected async (queues served by sthreads, the default), sync (the enclave exits for each system call) or adaptive (a short call exits when no sthread is awake and no lthread can run)", sc);
 		return -1;
 	}
 	uint32_t st;

@@ -6,7 +6,8 @@
 #include <stdint.h>
 
 struct scone_knobs {
-	int async;                 /* SCONE_SYSCALL=async (default) | sync */
+	int async;                 /* SCONE_SYSCALL=async (default) | sync | adaptive (async too) */
+	int adaptive;              /* SCONE_SYSCALL=adaptive: exit or queue per call */
 	uint32_t queues;           /* SCONE_QUEUES: queue pairs, one sthread each */
 	uint32_t slots;            /* SCONE_SLOTS: entries per ring, a power of two */
 	uint32_t sspins;           /* SCONE_SSPINS: empty polls before an sthread backs off */

@@ -190,7 +190,7 @@ static void print_version(const struct scone_backend *b, const struct scone_note
 		"Heap: %llu bytes\nStack: %llu bytes per thread\nTCS: %u, SSA frames: %u x %u pages\n"
 		"Debug: %s\nISVPRODID: %u, ISVSVN: %u\n"
 		"Enclave hash: %s\n",
-		b->name, k->async ? (kmod ? "async (scone.ko)" : "async") : "sync",
+		b->name, k->async ? (kmod ? (k->adaptive ? "adaptive (scone.ko)" : "async (scone.ko)") : (k->adaptive ? "adaptive" : "async")) : "sync",
 		(unsigned long long)c->enclave_size, (unsigned long long)c->enclave_size,
 		(unsigned long long)c->heap_size, (unsigned long long)c->stack_size, c->tcs_count,
 		c->nssa, c->ssa_frame_pages, c->flags & SCONE_CONFIG_DEBUG ? "yes" : "no",

@@ -275,7 +275,7 @@ int scone_syscalls_start(struct scone_syscalls *s, const struct scone_knobs *k,
 	s->area = area;
 	*s->area = (struct scone_syscall_area){
 		.magic = SCONE_SYSCALL_AREA_MAGIC, .version = SCONE_QUEUE_VERSION,
-		.flags = k->async ? SCONE_SYSCALL_ASYNC : 0,
+		.flags = k->async ? SCONE_SYSCALL_ASYNC | (k->adaptive ? SCONE_SYSCALL_ADAPTIVE : 0) : 0,
 		.queues = k->async ? k->queues : 0, .entries = k->async ? k->slots : 0,
 		.pairs = (uint64_t)(uintptr_t)s->pairs, .arena = (uint64_t)(uintptr_t)arena,
 		.arena_unit = ARENA_UNIT, .arena_units = units, .espins = k->espins,

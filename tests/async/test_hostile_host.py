@@ -116,7 +116,7 @@ def _area_cases():
         c.append(("area.magic=" + v, "x", ABORT))
     for v in ["0", "v+1", "v-1", "0xffffffff"]:
         c.append(("area.version=" + v, "x", ABORT))
-    for v in ["v+4", "0x80000001", "0xffffffff"]:
+    for v in ["v+8", "0x80000001", "0xffffffff"]:
         c.append(("area.flags=" + v, "x", ABORT))
     c.append(("area.flags=0", "x", ("ok", "getppid 1")))         # sync calls, queues unused
     for v in ["0", "65", "0x80000000", "0xffffffff"]:

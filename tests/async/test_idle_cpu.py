@@ -39,7 +39,7 @@ def idle_percent(exe, env, seconds=3.0):
         p.wait()
 
 
-@pytest.mark.parametrize("mode", ["async", "sync"])
+@pytest.mark.parametrize("mode", ["async", "sync", "adaptive"])
 def test_idle_server_cpu(build, async_env, mode):
     pct = idle_percent(build(REPO / "samples/echo_server.c"), dict(async_env, SCONE_SYSCALL=mode))
     print(f"idle echo_server, SCONE_SYSCALL={mode}: {pct:.2f}% of a core")

@@ -28,7 +28,7 @@ def native(build, async_env, tmp_path_factory):
     return r.stdout
 
 
-@pytest.mark.parametrize("mode", ["async", "sync"])
+@pytest.mark.parametrize("mode", ["async", "sync", "adaptive"])
 def test_vector_and_message_calls_match_native(build, async_env, native, tmp_path, mode):
     env = dict(async_env, SCONE_SYSCALL=mode)
     r = subprocess.run([str(build(PROGS / "vecio.c")), str(tmp_path / "file")], env=env,

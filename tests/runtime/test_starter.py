@@ -60,7 +60,7 @@ def test_unknown_mode(build, rt_env):
 
 
 def test_syscall_mode(build, sim_env):
-    for mode in ("sync", "async", "ASYNC", ""):
+    for mode in ("sync", "async", "ASYNC", "adaptive", ""):
         r = run([build(HELLO)], dict(sim_env, SCONE_SYSCALL=mode))
         assert r.returncode == 0 and "Hello, world" in r.stdout, (mode, r.stderr)
     r = run([build(HELLO)], dict(sim_env, SCONE_SYSCALL="fast"))

@@ -161,6 +161,7 @@ static inline size_t scone_queue_pair_bytes(uint32_t entries)
 #define SCONE_SYSCALL_AREA_MAGIC 0x4145524143535953ull /* "SYSCAREA" */
 #define SCONE_SYSCALL_ASYNC 1u     /* post external calls to the queues */
 #define SCONE_SYSCALL_KMOD  2u     /* scone.ko wakes sthreads: never wake them */
+#define SCONE_SYSCALL_ADAPTIVE 4u  /* with ASYNC: a short call may exit instead (DESIGN.md §5) */
 
 #define SCONE_QUEUES_MAX 64u
 #define SCONE_SLOTS_MAX 4096u
