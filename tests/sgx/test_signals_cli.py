@@ -46,12 +46,18 @@ def before_our_handlers(stderr: str) -> bool:
     return all(where == "<module>" for where in ours)
 
 
+def _default_actions():
+    for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_DFL)
+
+
 def start(argv, cwd, env):
-    # SIGINT's default action for the child: a shell that runs the suite in
-    # the background may have left it ignored.
+    # The signals' default actions for the child: a shell that runs the suite
+    # in the background may have left SIGINT ignored, and nohup SIGHUP (the
+    # commands rightly keep an ignored signal ignored).
     return subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                            preexec_fn=_default_actions)
 
 
 def finish(p):
