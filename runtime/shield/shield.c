@@ -33,6 +33,7 @@
 #define MAX_REGIONS 64
 
 int __scone_shield_on;
+int __scone_net_on;
 uint8_t *__scone_shield_fdflag;
 
 struct region {
@@ -67,7 +68,16 @@ void __scone_shield_init(char **envp, uint64_t sim_seal)
 		p += 4 + len;
 	}
 	nregions = (int)n;
-	__scone_net_init(p, end);            /* the network policy follows */
+	/* The network policy follows. A policy that names a shield this
+	 * enclave was linked without (re-signed with --fs or --net) stops the
+	 * start: its files or sockets would otherwise reach the host as they are. */
+	uint32_t nep = 0;
+	if (end - p >= 4)
+		__scone_memcpy(&nep, p, 4);
+	if (nep && !__scone_net_init)
+		__scone_abort("scone: the signed policy has network endpoints, but the enclave was linked without the network shield; link it with --scone-net");
+	if (__scone_net_init)
+		__scone_net_init(p, end);
 	if (!nregions && !__scone_net_on)
 		return;
 	static struct scone_sim_seal seal;
@@ -89,7 +99,11 @@ void __scone_shield_init(char **envp, uint64_t sim_seal)
 		prefix[regions[i].len] = 0;
 		__scone_log(SCONE_LOG_INFO, "fs shield: region %s %s", prefix, names[regions[i].mode]);
 		if (regions[i].mode == SCONE_FS_MODE_EPHEMERAL)
+		{
+			if (!__scone_eph_root)
+				__scone_abort("scone: the signed policy has an ephemeral region, but the enclave was linked without the ephemeral-file shield; link it with --scone-fs=PREFIX:ephemeral");
 			__scone_eph_root(prefix, regions[i].len);
+		}
 		if (regions[i].mode == SCONE_FS_MODE_ENCRYPTED) {
 			if (!__scone_enc_region)
 				__scone_log(SCONE_LOG_WARN, "fs shield: region %s: this binary was linked without the encrypted-file shield (link with scone-gcc --scone-fs); its files are refused (EACCES)", prefix);
@@ -394,7 +408,7 @@ long __scone_shield_call(long nr, const long a[6], int *handled)
 			if (!__scone_shield_owns_fd(a[0]))
 				return 0;
 			*handled = 1;
-			return __scone_eph_fd_call(nr, a);
+			return fd_call(nr, a);
 		}
 		return one_path(nr, a, a[0], 1, handled);
 	case 82: return two_paths(nr, a, AT_FDCWD, 0, AT_FDCWD, 1, handled);
@@ -440,6 +454,8 @@ long __scone_shield_call(long nr, const long a[6], int *handled)
 			for (unsigned long fd = (unsigned long)a[0]; fd <= (unsigned long)a[1] && fd < SCONE_SHIELD_FDS; fd++)
 				if (__scone_shield_fdflag[fd] == 2)
 					__scone_enc_release((long)fd);
+		if (!__scone_eph_close_range)
+			return 0;                      /* the host's close_range */
 		*handled = 1;
 		return __scone_eph_close_range(a);
 	case 40: case 326: case 275:                           /* sendfile, copy_file_range, splice */

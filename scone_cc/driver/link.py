@@ -278,10 +278,14 @@ def link(inv, *, host, sysroot: str, cache_root: str, environ) -> int:
         raise SconeError(f"{output}: cannot write the output: folder {folder}: {err.strerror}; "
                          "choose another place") from None
     try:
-        if any(mode == "encrypted" for _, mode, _ in settings.params.fs):
-            # the encrypted-file shield (runtime/shield/fs/encrypted.c),
-            # which shield.c reaches only through weak references
-            common["cflags"] = [*common["cflags"], "-Wl,-u,__scone_enc_call"]
+        # The shields a signed policy names, and only those: shield.c reaches
+        # each through weak references (an enclave links only what its
+        # policy uses; the runtime refuses a policy naming one it lacks).
+        modes = {mode for _, mode, _ in settings.params.fs}
+        roots = [*(["__scone_enc_call"] if "encrypted" in modes else []),
+                 *(["__scone_eph_fd_call"] if "ephemeral" in modes else []),
+                 *(["__scone_net_call"] if settings.params.net else [])]
+        common["cflags"] = [*common["cflags"], *(f"-Wl,-u,{r}" for r in roots)]
         argv = link_argv(inv, output=image, enclave=True, **common)
         if settings.params.cas_key:
             # The attestation client (runtime/shield/cas) is reached only

@@ -98,7 +98,6 @@ struct conn {
 	char pt[BUF], in[BUF], out[OUT], scratch[BUF];
 };
 
-int __scone_net_on;
 static struct endpoint eps[MAX_EP];
 static int neps, def_action, ep_lock;
 static uint8_t listener[SCONE_SHIELD_FDS];      /* fd -> endpoint + 1 */
