@@ -48,6 +48,53 @@ def sysroot() -> Path:
     return Path(out.stdout.strip())
 
 
+@pytest.fixture(scope="session")
+def private_env(tmp_path_factory, sysroot):
+    """private_env(drop, sim=True) -> an environment with a private HOME
+    (a fresh developer key and config) sharing the built sysroot cache,
+    without the variables in drop ("SCONE_" alone: every SCONE_* one but
+    SCONE_CACHE), and SCONE_MODE=SIM when sim."""
+
+    def _env(drop=(), sim=True):
+        env = dict(os.environ)
+        env.setdefault("SCONE_CACHE", str(Path.home() / ".cache" / "scone"))
+        env["HOME"] = str(tmp_path_factory.mktemp("home"))
+        env.pop("XDG_CONFIG_HOME", None)
+        for k in list(env):
+            if k in drop or ("SCONE_" in drop and k.startswith("SCONE_") and k != "SCONE_CACHE"):
+                env.pop(k)
+        if sim:
+            env["SCONE_MODE"] = "SIM"
+        return env
+
+    return _env
+
+
+@pytest.fixture(scope="session")
+def enclave_builder(tmp_path_factory):
+    """enclave_builder(env, base=None) -> build(source, *flags): scone-gcc -O2
+    in env, one binary per (source, flags) for the session (a relative
+    source is taken from base)."""
+
+    def _builder(env, base=None):
+        out_dir = tmp_path_factory.mktemp("bin")
+        cache = {}
+
+        def _build(source, *flags):
+            key = (str(source), flags)
+            if key not in cache:
+                out = out_dir / f"{Path(source).stem}-{len(cache)}"
+                src = Path(base) / source if base else Path(source)
+                r = run(["scone-gcc", "-O2", "-o", str(out), str(src), *flags], env=env)
+                assert r.returncode == 0, r.stderr
+                cache[key] = out
+            return cache[key]
+
+        return _build
+
+    return _builder
+
+
 @pytest.fixture
 def scone_env(tmp_path, monkeypatch):
     """A private HOME so key creation and config never touch the user's."""

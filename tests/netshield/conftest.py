@@ -2,7 +2,6 @@
 openssl command (an independent tool), programs built with scone-gcc and
 run in SIM, servers on free loopback ports."""
 
-import os
 import shutil
 import socket
 import subprocess
@@ -34,16 +33,8 @@ def wait_port(port: int, proc: subprocess.Popen, timeout: float = 30) -> None:
 
 
 @pytest.fixture(scope="session")
-def net_env(tmp_path_factory, sysroot):
-    home = tmp_path_factory.mktemp("home")
-    env = dict(os.environ)
-    env.setdefault("SCONE_CACHE", str(Path.home() / ".cache" / "scone"))
-    env["HOME"] = str(home)
-    env.pop("XDG_CONFIG_HOME", None)
-    for k in ("SCONE_MODE", "SCONE_HASH", "SCONE_LOG", "SCONE_FS", "SCONE_HEAP"):
-        env.pop(k, None)
-    env["SCONE_MODE"] = "SIM"
-    return env
+def net_env(private_env):
+    return private_env(drop=("SCONE_MODE", "SCONE_HASH", "SCONE_LOG", "SCONE_FS", "SCONE_HEAP"))
 
 
 @pytest.fixture(scope="session")
@@ -82,19 +73,6 @@ def certs(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def net_build(tmp_path_factory, net_env):
+def net_build(enclave_builder, net_env):
     """net_build(source, *flags) -> a binary (cached per arguments)."""
-    out_dir = tmp_path_factory.mktemp("bin")
-    cache = {}
-
-    def _build(source, *flags):
-        key = (str(source), flags)
-        if key not in cache:
-            out = out_dir / f"{Path(source).stem}-{len(cache)}"
-            r = subprocess.run(["scone-gcc", "-O2", "-o", str(out), str(HERE / source), *flags],
-                               env=net_env, capture_output=True, text=True)
-            assert r.returncode == 0, r.stderr
-            cache[key] = out
-        return cache[key]
-
-    return _build
+    return enclave_builder(net_env, base=HERE)
