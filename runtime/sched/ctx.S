@@ -80,24 +80,7 @@ __scone_ctx_swap_x:
 	jnz .Lfull
 	sub $272, %rsp
 	and $-16, %rsp
-	movaps %xmm0, 0(%rsp)
-	movaps %xmm1, 16(%rsp)
-	movaps %xmm2, 32(%rsp)
-	movaps %xmm3, 48(%rsp)
-	movaps %xmm4, 64(%rsp)
-	movaps %xmm5, 80(%rsp)
-	movaps %xmm6, 96(%rsp)
-	movaps %xmm7, 112(%rsp)
-	movaps %xmm8, 128(%rsp)
-	movaps %xmm9, 144(%rsp)
-	movaps %xmm10, 160(%rsp)
-	movaps %xmm11, 176(%rsp)
-	movaps %xmm12, 192(%rsp)
-	movaps %xmm13, 208(%rsp)
-	movaps %xmm14, 224(%rsp)
-	movaps %xmm15, 240(%rsp)
-	stmxcsr 256(%rsp)
-	fnstcw 260(%rsp)
+	SSE_SAVE
 	push %rbx
 	lea .Lresume_fast(%rip), %rax
 	push %rax
@@ -139,24 +122,7 @@ __scone_ctx_swap_x:
 	test $X87_TOP, %ax
 	jz 1f
 2:	call .Linit_state
-1:	movaps 0(%rsp), %xmm0
-	movaps 16(%rsp), %xmm1
-	movaps 32(%rsp), %xmm2
-	movaps 48(%rsp), %xmm3
-	movaps 64(%rsp), %xmm4
-	movaps 80(%rsp), %xmm5
-	movaps 96(%rsp), %xmm6
-	movaps 112(%rsp), %xmm7
-	movaps 128(%rsp), %xmm8
-	movaps 144(%rsp), %xmm9
-	movaps 160(%rsp), %xmm10
-	movaps 176(%rsp), %xmm11
-	movaps 192(%rsp), %xmm12
-	movaps 208(%rsp), %xmm13
-	movaps 224(%rsp), %xmm14
-	movaps 240(%rsp), %xmm15
-	ldmxcsr 256(%rsp)
-	fldcw 260(%rsp)
+1:	SSE_LOAD
 .Lpop:
 	mov %rbx, %rsp
 	pop %r15

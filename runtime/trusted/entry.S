@@ -174,24 +174,7 @@ __scone_entry:
 	jz 2f
 1:	XSAVE_MASK
 	xrstor64 __scone_exit_init_area(%rip)
-2:	movaps 0(%rsp), %xmm0
-	movaps 16(%rsp), %xmm1
-	movaps 32(%rsp), %xmm2
-	movaps 48(%rsp), %xmm3
-	movaps 64(%rsp), %xmm4
-	movaps 80(%rsp), %xmm5
-	movaps 96(%rsp), %xmm6
-	movaps 112(%rsp), %xmm7
-	movaps 128(%rsp), %xmm8
-	movaps 144(%rsp), %xmm9
-	movaps 160(%rsp), %xmm10
-	movaps 176(%rsp), %xmm11
-	movaps 192(%rsp), %xmm12
-	movaps 208(%rsp), %xmm13
-	movaps 224(%rsp), %xmm14
-	movaps 240(%rsp), %xmm15
-	ldmxcsr 256(%rsp)
-	fldcw 260(%rsp)
+2:	SSE_LOAD
 	jmp 4f
 3:	XSAVE_MASK
 	xrstor64 (%rsp)
@@ -321,24 +304,7 @@ __scone_ocall_exit:
 	fnstsw %ax
 	test $X87_TOP, %ax
 	jnz 1f
-	movaps %xmm0, 0(%rsp)
-	movaps %xmm1, 16(%rsp)
-	movaps %xmm2, 32(%rsp)
-	movaps %xmm3, 48(%rsp)
-	movaps %xmm4, 64(%rsp)
-	movaps %xmm5, 80(%rsp)
-	movaps %xmm6, 96(%rsp)
-	movaps %xmm7, 112(%rsp)
-	movaps %xmm8, 128(%rsp)
-	movaps %xmm9, 144(%rsp)
-	movaps %xmm10, 160(%rsp)
-	movaps %xmm11, 176(%rsp)
-	movaps %xmm12, 192(%rsp)
-	movaps %xmm13, 208(%rsp)
-	movaps %xmm14, 224(%rsp)
-	movaps %xmm15, 240(%rsp)
-	stmxcsr 256(%rsp)
-	fnstcw 260(%rsp)
+	SSE_SAVE
 	movq $1, XSAVE_SIZE+8(%rsp)
 	jmp 2f
 1:	XSAVE_HEADER_ZERO
@@ -360,29 +326,7 @@ __scone_ocall_exit:
 	.hidden __scone_eexit
 	.type __scone_eexit,@function
 __scone_eexit:
-	pxor %xmm0, %xmm0
-	pxor %xmm1, %xmm1
-	pxor %xmm2, %xmm2
-	pxor %xmm3, %xmm3
-	pxor %xmm4, %xmm4
-	pxor %xmm5, %xmm5
-	pxor %xmm6, %xmm6
-	pxor %xmm7, %xmm7
-	pxor %xmm8, %xmm8
-	pxor %xmm9, %xmm9
-	pxor %xmm10, %xmm10
-	pxor %xmm11, %xmm11
-	pxor %xmm12, %xmm12
-	pxor %xmm13, %xmm13
-	pxor %xmm14, %xmm14
-	pxor %xmm15, %xmm15
-	xor %eax, %eax
-	xor %ecx, %ecx
-	xor %edx, %edx
-	xor %r8d, %r8d
-	xor %r9d, %r9d
-	xor %r10d, %r10d
-	xor %r11d, %r11d
+	SCRUB
 	xor %r12d, %r12d
 	xor %r13d, %r13d
 	xor %r14d, %r14d
