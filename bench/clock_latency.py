@@ -18,11 +18,11 @@ Run: ``python -m bench.clock_latency [--calls N] [--runs N]``.
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from bench import variants
 
 PROG = r"""
 #include <stdio.h>
@@ -60,23 +60,7 @@ CONFIGS = (
 def _build(tmp: Path) -> dict:
     src = tmp / "clock.c"
     src.write_text(PROG)
-    out = {}
-    for kind, argv in (("glibc", ["gcc", "-O2"]), ("musl", ["scone-gcc", "-O2", "--scone-native"]),
-                       ("enclave", ["scone-gcc", "-O2"])):
-        exe = tmp / kind
-        done = subprocess.run([*argv, str(src), "-o", str(exe)], capture_output=True, text=True)
-        if done.returncode:
-            sys.exit(f"clock_latency: building the {kind} variant failed:\n{done.stderr}")
-        out[kind] = exe
-    return out
-
-
-def _run(exe: Path, env: dict, calls: int) -> float:
-    e = dict(os.environ, SCONE_MODE="SIM", **env)
-    done = subprocess.run([str(exe), str(calls)], env=e, capture_output=True, text=True, timeout=600)
-    if done.returncode:
-        sys.exit(f"clock_latency: {exe.name} failed: {done.stderr.strip()}")
-    return float(done.stdout.split()[0])
+    return variants.build("clock_latency", src, tmp)
 
 
 def main(argv=None) -> int:
@@ -86,10 +70,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as d:
         exes = _build(Path(d))
-        best = {name: float("inf") for name, _, _ in CONFIGS}
-        for _ in range(args.runs):
-            for name, kind, env in CONFIGS:
-                best[name] = min(best[name], _run(exes[kind], env, args.calls))
+        best = variants.best_of("clock_latency", CONFIGS, exes, args.runs, args.calls)
     base = best[CONFIGS[0][0]]
     print(f"clock_gettime(CLOCK_MONOTONIC), best of {args.runs} runs of {args.calls} calls "
           "(ns per call; ratio to native glibc)")

@@ -19,11 +19,12 @@ Run: ``python bench/syscall_latency.py [--calls N] [--runs N]``.
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from bench import variants
 
 PROG = r"""
 #include <stdio.h>
@@ -110,22 +111,8 @@ def _build(tmp: Path) -> dict:
     if done.returncode:
         sys.exit(f"syscall_latency: building the hand-off baseline failed:\n{done.stderr}")
     out["handoff"] = tmp / "handoff"
-    for kind, argv in (("glibc", ["gcc", "-O2"]), ("musl", ["scone-gcc", "-O2", "--scone-native"]),
-                       ("enclave", ["scone-gcc", "-O2"])):
-        exe = tmp / kind
-        done = subprocess.run([*argv, str(src), "-o", str(exe)], capture_output=True, text=True)
-        if done.returncode:
-            sys.exit(f"syscall_latency: building the {kind} variant failed:\n{done.stderr}")
-        out[kind] = exe
+    out.update(variants.build("syscall_latency", src, tmp))
     return out
-
-
-def _run(exe: Path, env: dict, calls: int) -> float:
-    e = dict(os.environ, SCONE_MODE="SIM", **env)
-    done = subprocess.run([str(exe), str(calls)], env=e, capture_output=True, text=True, timeout=600)
-    if done.returncode:
-        sys.exit(f"syscall_latency: {exe.name} failed: {done.stderr.strip()}")
-    return float(done.stdout.split()[0])
 
 
 def main(argv=None) -> int:
@@ -135,10 +122,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as d:
         exes = _build(Path(d))
-        best = {name: float("inf") for name, _, _ in CONFIGS}
-        for _ in range(args.runs):
-            for name, kind, env in CONFIGS:
-                best[name] = min(best[name], _run(exes[kind], env, args.calls))
+        best = variants.best_of("syscall_latency", CONFIGS, exes, args.runs, args.calls)
     base = best[CONFIGS[0][0]]
     print(f"getppid latency, best of {args.runs} runs of {args.calls} calls (ns per call; ratio to native)")
     for name, _, _ in CONFIGS:
