@@ -94,6 +94,10 @@ def _param_options(func):
                           "endpoints): server:[ADDR:]PORT:tls:cert=PATH,key=PATH[,ca=PATH], "
                           "client:HOST:PORT:tls:ca=PATH[,name=NAME], ...:clear|refuse, "
                           "default:clear|refuse."),
+        click.option("--console/--no-console", "console", default=None,
+                     help="Encrypt the standard streams (fd 0/1/2) through the console shield "
+                          "(read them with scone-console); --no-console turns it off. The binary "
+                          "must be linked with --scone-console."),
         click.option("--date", callback=_date, metavar="YYYY-MM-DD",
                      help="SIGSTRUCT date (default: today UTC, or SOURCE_DATE_EPOCH; for "
                           "gendata/catsig the date of BINARY's SIGSTRUCT)."),
@@ -149,9 +153,11 @@ def _net(ctx, param, value):
         raise click.BadParameter(str(e)) from None
 
 
-def _updates(heap, stack, tcs, isvprodid, isvsvn, fs=None, net=None, cas_key=None) -> dict:
+def _updates(heap, stack, tcs, isvprodid, isvsvn, fs=None, net=None, cas_key=None,
+             console=None) -> dict:
     named = dict(heap_size=heap, stack_size=stack, tcs_count=tcs,
-                 isvprodid=isvprodid, isvsvn=isvsvn, fs=fs, net=net, cas_key=cas_key)
+                 isvprodid=isvprodid, isvsvn=isvsvn, fs=fs, net=net, cas_key=cas_key,
+                 console=console)
     return {k: v for k, v in named.items() if v is not None}
 
 
@@ -175,12 +181,12 @@ def cli():
               help="PEM RSA-3072 e=3 private key (default: $SCONE_KEY or the developer key).")
 @_param_options
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def sign(binary, key, heap, stack, tcs, production, isvprodid, isvsvn, fs, net, cas_key, date, as_json):
+def sign(binary, key, heap, stack, tcs, production, isvprodid, isvsvn, fs, net, cas_key, console, date, as_json):
     """Measure BINARY and sign it in place."""
     from scone_cc.sgx.signing import sign_binary
 
     result = sign_binary(binary, key_path=key, production=production, date=date,
-                         params_update=_updates(heap, stack, tcs, isvprodid, isvsvn, fs, net, cas_key))
+                         params_update=_updates(heap, stack, tcs, isvprodid, isvsvn, fs, net, cas_key, console))
     _warn(result.warnings)
     facts = {"binary": str(result.path), "mrenclave": result.mrenclave.hex(),
              "mrsigner": result.mrsigner.hex(), "key": str(result.key_path),
@@ -245,6 +251,7 @@ def show(binary, as_json):
         "cas_key_sha256": p.cas_key.hex() or None,
         "net_endpoints": [dict(zip(("kind", "host", "port", "action", "cert", "key", "ca", "name"), e))
                           for e in p.net],
+        "console": p.console,
         "sigstruct": _sigstruct_dict(b.sigstruct) if b.sigstruct else None,
         "layout": {"size": f"{b.layout.size:#x}", "ssa_frame_pages": b.layout.ssa_frame_pages,
                    "runs": _runs(b.layout)},
@@ -272,6 +279,8 @@ def show(binary, as_json):
     con.print("network endpoints" + ("" if p.net else "  (none: every socket in clear)"), markup=False)
     for e in p.net:
         con.print(f"  {netpolicy.describe(e)}", markup=False)
+    con.print("console    " + ("encrypted: fd 0/1/2 in frames (scone-console)" if p.console
+                               else "(clear: fd 0/1/2 as the host gives them)"), markup=False)
     if sig:
         con.print("SIGSTRUCT", markup=False)
         for name, value in sig.items():
@@ -325,7 +334,7 @@ def mrenclave(binary):
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Where to write the 256 bytes to sign.")
 @_param_options
-def gendata(binary, output, heap, stack, tcs, production, isvprodid, isvsvn, fs, net, cas_key, date):
+def gendata(binary, output, heap, stack, tcs, production, isvprodid, isvsvn, fs, net, cas_key, console, date):
     """Two-step signing, step one: write the 256 bytes to sign. BINARY is only read.
 
     The bytes follow from BINARY and the options; the date defaults to the
@@ -335,7 +344,7 @@ def gendata(binary, output, heap, stack, tcs, production, isvprodid, isvsvn, fs,
     from scone_cc.sgx.signing import two_step
 
     step = two_step(binary, production=production, date=date,
-                    params_update=_updates(heap, stack, tcs, isvprodid, isvsvn, fs, net, cas_key))
+                    params_update=_updates(heap, stack, tcs, isvprodid, isvsvn, fs, net, cas_key, console))
     try:
         atomic_write(output, step.data, inputs=(binary,))
     except OSError as err:
@@ -353,7 +362,7 @@ def gendata(binary, output, heap, stack, tcs, production, isvprodid, isvsvn, fs,
               help="PEM public key (or private key) that made the signature.")
 @_param_options
 def catsig(binary, signature, public_key, heap, stack, tcs, production, isvprodid, isvsvn, fs, net,
-           cas_key, date):
+           cas_key, console, date):
     """Two-step signing, step two: attach a signature made elsewhere, verified first.
 
     The signed bytes are rebuilt from BINARY and the options, which must be
@@ -368,7 +377,7 @@ def catsig(binary, signature, public_key, heap, stack, tcs, production, isvprodi
     except OSError as err:
         raise SconeError(f"{signature}: cannot read the signature ({err.strerror})") from None
     result = attach_signature(binary, raw, modulus, production=production, date=date,
-                              params_update=_updates(heap, stack, tcs, isvprodid, isvsvn, fs, net, cas_key))
+                              params_update=_updates(heap, stack, tcs, isvprodid, isvsvn, fs, net, cas_key, console))
     click.echo(f"signed {binary}: MRENCLAVE {result.mrenclave.hex()} MRSIGNER {result.mrsigner.hex()}")
 
 

@@ -2,7 +2,8 @@
 # (shield.c) and the file-system shield's in-runtime part (fs/*_rt.c,
 # fs/ephemeral.c) — linked into $(O)/libscone-enclave.a with the trusted
 # runtime's flags, with the format library (fs/sfs_*.c) and the network
-# shield (net/, TLS through weak references too). fs/encrypted.c
+# shield (net/, TLS through weak references too) and the console shield
+# (console/, weak references too). fs/encrypted.c
 # needs the crypto object (crypto/, built on its own): the driver links both
 # only for a policy with encrypted regions, and shield.c reaches it through
 # weak references.
@@ -10,7 +11,8 @@ SHIELD_SRC := $(wildcard $(TOP)shield/*.c) $(TOP)shield/fs/ephemeral.c \
 	$(TOP)shield/fs/encrypted.c $(TOP)shield/fs/veccall.S \
 	$(TOP)shield/fs/sfs_file.c $(TOP)shield/fs/sfs_volume.c \
 	$(wildcard $(TOP)shield/cas/*.c) \
-	$(wildcard $(TOP)shield/net/*.c)
+	$(wildcard $(TOP)shield/net/*.c) \
+	$(wildcard $(TOP)shield/console/*.c)
 SHIELD_OBJ := $(patsubst $(TOP)shield/%,$(O)/shield/%.o,$(SHIELD_SRC))
 SHIELD_CFLAGS := -O2 -g -std=gnu11 -Wall -Wextra -fPIE -fvisibility=hidden \
 	-fno-stack-protector -ffreestanding -fno-plt -mgeneral-regs-only \

@@ -15,6 +15,7 @@
 #include "shield.h"
 #include "fs/encrypted.h"
 #include "fs/ephemeral.h"
+#include "console/console.h"
 #include "net/net.h"
 #include "spin.h"
 
@@ -34,6 +35,7 @@
 
 int __scone_shield_on;
 int __scone_net_on;
+int __scone_console_on;
 uint8_t *__scone_shield_fdflag;
 
 struct region {
@@ -78,7 +80,10 @@ void __scone_shield_init(char **envp, uint64_t sim_seal)
 		__scone_abort("scone: the signed policy has network endpoints, but the enclave was linked without the network shield; link it with --scone-net");
 	if (__scone_net_init)
 		__scone_net_init(p, end);
-	if (!nregions && !__scone_net_on)
+	int console = !!(__scone_rt.cfg->flags & SCONE_CONFIG_CONSOLE);
+	if (console && !__scone_console_init)
+		__scone_abort("scone: the signed policy encrypts the console, but the enclave was linked without the console shield; link it with --scone-console");
+	if (!nregions && !__scone_net_on && !console)
 		return;
 	static struct scone_sim_seal seal;
 	const struct scone_sim_seal *sealp = 0;
@@ -92,6 +97,8 @@ void __scone_shield_init(char **envp, uint64_t sim_seal)
 	if (m < 0)
 		__scone_abort("scone: no heap left for the shield's descriptor table; sign with a larger --heap");
 	__scone_shield_fdflag = (uint8_t *)m;
+	if (console)
+		__scone_console_init(envp);
 	for (int i = 0; i < nregions; i++) {
 		static const char *names[] = { "unprotected", "ephemeral", "authenticated", "encrypted" };
 		char prefix[SCONE_PAGE_SIZE];
@@ -376,6 +383,11 @@ static int fd_first(long nr)
 long __scone_shield_call(long nr, const long a[6], int *handled)
 {
 	*handled = 0;
+	if (__scone_console_on) {
+		long r = __scone_console_call(nr, a, handled);
+		if (*handled)
+			return r;
+	}
 	if (__scone_net_on) {
 		long r = __scone_net_call(nr, a, handled);
 		if (*handled)
@@ -472,6 +484,8 @@ long __scone_shield_call(long nr, const long a[6], int *handled)
 
 long __scone_shield_mmap(const long a[6])
 {
+	if (__scone_shield_fdflag[a[4]] == SCONE_SHIELD_FD_CONSOLE)
+		return -13;       /* EACCES: a console stream's bytes leave only in frames */
 	if (__scone_shield_fdflag[a[4]] == 2)
 		return -19;       /* ENODEV: mappings of encrypted files are not served yet */
 	return __scone_eph_mmap(a);
@@ -481,4 +495,6 @@ void __scone_shield_exit(void)
 {
 	if (__scone_enc_exit)
 		__scone_enc_exit();
+	if (__scone_console_on)
+		__scone_console_exit();
 }

@@ -284,7 +284,8 @@ def link(inv, *, host, sysroot: str, cache_root: str, environ) -> int:
         modes = {mode for _, mode, _ in settings.params.fs}
         roots = [*(["__scone_enc_call"] if "encrypted" in modes else []),
                  *(["__scone_eph_fd_call"] if "ephemeral" in modes else []),
-                 *(["__scone_net_call"] if settings.params.net else [])]
+                 *(["__scone_net_call"] if settings.params.net else []),
+                 *(["__scone_console_call"] if settings.params.console else [])]
         common["cflags"] = [*common["cflags"], *(f"-Wl,-u,{r}" for r in roots)]
         argv = link_argv(inv, output=image, enclave=True, **common)
         if settings.params.cas_key:

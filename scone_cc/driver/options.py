@@ -72,6 +72,9 @@ TABLE = (
            help="pin the CAS whose key has this SHA-256 (scone-cas identity): before main the "
                 "enclave attests to it and gets its arguments, environment and secrets; "
                 "signed; implies --scone-crypto"),
+    Option("--scone-console", FLAG, SCONE, env="SCONE_CONSOLE",
+           help="encrypt the standard streams: fd 0/1/2 framed with AES-256-GCM under a "
+                "session key the client holds (scone-console run); signed; implies --scone-crypto"),
     Option("--scone-crypto", FLAG, SCONE, env="SCONE_CRYPTO",
            help="link the shields' crypto library (<scone/crypto.h>, OpenSSL 3.0 inside, "
                 "symbols hidden); built once into the cache on first use"),

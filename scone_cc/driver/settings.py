@@ -38,7 +38,7 @@ def link_settings(scone, environ) -> LinkSettings:
     """Resolve ``Invocation.scone`` and the environment into link settings.
 
     The command line wins over the environment; ``--scone-net`` endpoints
-    add up and imply ``--scone-crypto``; ``--scone-fs`` regions
+    add up and imply ``--scone-crypto``, as ``--scone-console`` does; ``--scone-fs`` regions
     (repeatable; ``SCONE_FS`` lists them, comma-separated) add up; ``--scone-allow`` lists add
     up. Sizes take K/M/G suffixes and must be whole pages (sgx-spec §2);
     the result's ``params`` is the signed ``EnclaveParams`` (DESIGN.md §5).
@@ -51,6 +51,7 @@ def link_settings(scone, environ) -> LinkSettings:
     kwargs_cas = b""
     native = _flag(environ, "SCONE_NATIVE")
     crypto = _flag(environ, "SCONE_CRYPTO")
+    console = _flag(environ, "SCONE_CONSOLE")
     for name, env in _ENV.items():
         if environ.get(env, "").strip():
             given[name] = (env, environ[env])
@@ -68,6 +69,8 @@ def link_settings(scone, environ) -> LinkSettings:
             native = True
         elif name == "--scone-crypto":
             crypto = True
+        elif name == "--scone-console":
+            console = True
         elif name == "--scone-cas-key":
             kwargs_cas = cas_key(value, "--scone-cas-key")
             crypto = True       # the attestation client runs on the crypto API
@@ -94,6 +97,9 @@ def link_settings(scone, environ) -> LinkSettings:
         kwargs["cas_key"] = kwargs_cas
     if net:
         kwargs["net"] = netpolicy.merge(net)
+    if console:
+        kwargs["console"] = True
+        crypto = True           # the console shield's frames are AES-GCM from the crypto API
     key = given["--scone-key"][1] if "--scone-key" in given else None
     names = tuple(a.strip() for a in allow if a.strip())
     params = EnclaveParams(**kwargs)

@@ -51,6 +51,7 @@ CONFIG_MAGIC = 0x4746434E4F435355       # SCONE_CONFIG_MAGIC, "USCONCFG"
 CONFIG_VERSION = 1
 CONFIG_DEBUG = 1                        # SCONE_CONFIG_DEBUG
 CONFIG_CAS = 2                          # SCONE_CONFIG_CAS: cas_key_sha256 is set
+CONFIG_CONSOLE = 4                      # SCONE_CONFIG_CONSOLE: fd 0/1/2 through the console shield
 CONFIG_THREADS_OFFSET = 208
 
 # enclave_abi.h: struct scone_enclave_config, without its threads[] array.

@@ -186,7 +186,8 @@ def _params(loaded: Layout, config_offset: int, sigstruct: bytes | None,
         ssa_frame_pages=config["ssa_frame_pages"],
         debug=bool(config["flags"] & abi.CONFIG_DEBUG), isvprodid=isv[0], isvsvn=isv[1],
         fs=fs, net=netpolicy.decode(content[abi.CONFIG_FS_OFFSET + end:], where),
-        cas_key=config["cas_key_sha256"] if config["flags"] & abi.CONFIG_CAS else b"")
+        cas_key=config["cas_key_sha256"] if config["flags"] & abi.CONFIG_CAS else b"",
+        console=bool(config["flags"] & abi.CONFIG_CONSOLE))
     return params, config
 
 

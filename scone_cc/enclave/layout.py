@@ -86,7 +86,8 @@ def compute(image: bytes, params: EnclaveParams) -> Layout:
         enclave_size=size, image_end=config_offset, heap_offset=heap_offset,
         heap_size=params.heap_size, stack_size=params.stack_size, nssa=params.nssa,
         ssa_frame_pages=params.ssa_frame_pages,
-        flags=(abi.CONFIG_DEBUG if params.debug else 0) | (abi.CONFIG_CAS if params.cas_key else 0),
+        flags=(abi.CONFIG_DEBUG if params.debug else 0) | (abi.CONFIG_CAS if params.cas_key else 0)
+        | (abi.CONFIG_CONSOLE if params.console else 0),
         image_sha256=hashlib.sha256(image).digest(),
         cas_key_sha256=params.cas_key or bytes(32))
     config = bytearray(config)

@@ -100,6 +100,9 @@ class EnclaveParams:
     # Network shield endpoints, canonical order: scone_cc/enclave/netpolicy.py;
     # measured in the config page after the file-system policy.
     net: tuple = ()
+    # The console shield: fd 0/1/2 framed and encrypted (runtime/shield/console);
+    # a flag of the config page.
+    console: bool = False
 
 
 @dataclass(frozen=True)

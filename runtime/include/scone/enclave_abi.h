@@ -86,6 +86,7 @@ struct scone_exinfo {
 #define SCONE_CONFIG_VERSION 1u
 #define SCONE_CONFIG_DEBUG 1ull
 #define SCONE_CONFIG_CAS 2ull      /* cas_key_sha256 is set: attest before main */
+#define SCONE_CONFIG_CONSOLE 4ull  /* fd 0/1/2 through the console shield */
 
 struct scone_thread_layout {       /* offsets from the enclave base */
 	uint64_t tcs;

@@ -40,8 +40,11 @@ static void untime_drbg(EVP_RAND_CTX *drbg)
 
 static void fetch_algs(void)
 {
-	/* libcrypto only: libssl comes in with the first TLS config (tls.c). */
-	if (!OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL))
+	/* libcrypto only: libssl comes in with the first TLS config (tls.c).
+	 * No atexit cleanup: the enclave's memory goes with it, and the
+	 * shields still encrypt after the program's atexit handlers ran (the
+	 * console shield's last stdio flush and end frames, in exit). */
+	if (!OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_ATEXIT, NULL))
 		return;
 	algs.sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
 	algs.gcm128 = EVP_CIPHER_fetch(NULL, "AES-128-GCM", NULL);
