@@ -95,9 +95,15 @@ def checker(key, *, mrenclave: bytes | None, sim_key_id: str | None, no_evidence
         else:
             try:
                 got = ev.verify("sim", data, sim_key_ids=_sim_key_ids(sim_key_id))
-                ev.check_binding(got.report, enclave_spki, frames.reportdata_nonce(client_spki))
             except SconeError as err:
                 raise frames.StreamError(f"the hello's evidence: {err}") from None
+            try:
+                ev.check_binding(got.report, enclave_spki, frames.reportdata_nonce(client_spki))
+            except SconeError:
+                raise frames.StreamError(
+                    "the hello's evidence binds the enclave's key to another client key: the "
+                    "stream was made for another key (wrong --key-file), or a host in the "
+                    "middle replaced the key") from None
             if mrenclave and got.report.mrenclave != mrenclave:
                 raise frames.StreamError(f"the hello's evidence is for MRENCLAVE "
                                          f"{got.report.mrenclave.hex()}, not {mrenclave.hex()}")

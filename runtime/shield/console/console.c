@@ -561,6 +561,7 @@ void __scone_console_init(char **envp)
 		st[i].fd = -1;
 		bind_fd(i, i);
 	}
+	st[0].seq = 1;             /* stdin has no hello: its first frame is 1 */
 	__scone_console_on = 1;
 }
 

@@ -1,0 +1,223 @@
+"""The console shield (runtime/shield/console, FORMAT.md there): a program's
+standard streams through scone-console equal the unshielded run's, the host
+sees no plaintext, and a tampered, dropped, reordered, replayed or truncated
+frame ends the stream with one line. Expected outputs come from the same
+program built without the shield (the independent baseline) or from the
+program's own definition, never from the shield's code."""
+
+import json
+import struct
+
+import pytest
+
+from .conftest import run
+
+HDR = struct.Struct(">5sBBBQI")     # FORMAT.md: the 20-byte header
+TAG = 16
+
+
+def frames(stream: bytes) -> list[bytes]:
+    """Split a captured stream into frames, as FORMAT.md lays them out."""
+    out, at = [], 0
+    while at < len(stream):
+        magic, kind, sid, zero, seq, n = HDR.unpack_from(stream, at)
+        assert magic == b"\x89SCN\x01"
+        out.append(stream[at:at + HDR.size + n + TAG])
+        at += HDR.size + n + TAG
+    return out
+
+
+def both(con_build, source):
+    return con_build(source), con_build(source, "--scone-console")
+
+
+def mrenclave(binary, env) -> str:
+    r = run(["scone-sign", "show", "--json", binary], env)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)["mrenclave"]
+
+
+def test_hello_equals_the_unshielded_run(con_build, con_env):
+    plain, shielded = both(con_build, "samples/hello.c")
+    a = run([plain, "you", "7"], con_env)
+    b = run(["scone-console", "run", "--", shielded, "you", "7"], con_env)
+    assert (b.returncode, b.stdout, b.stderr) == (a.returncode, a.stdout, a.stderr) == (7, a.stdout, b"")
+    assert b"Hello, you, from inside the enclave!" in b.stdout
+
+
+def test_a_mebibyte_interleaved_in_odd_chunks(con_build, con_env, tmp_path):
+    plain, shielded = both(con_build, "bulk.c")
+    a = run([plain], con_env)
+    b = run(["scone-console", "run", "--", shielded], con_env)
+    assert a.returncode == b.returncode == 0, b.stderr[-300:]
+    assert len(a.stdout) == len(a.stderr) == 1 << 20
+    assert b.stdout == a.stdout and b.stderr == a.stderr
+    # the pattern bulk.c writes, computed here from its definition
+    assert a.stdout[:5] == bytes((i * 131 + 7) % 251 for i in range(5))
+
+
+def test_stdin_echo(con_build, con_env):
+    plain, shielded = both(con_build, "echo_stdin.c")
+    text = "".join(f"line {i} {'x' * (i % 97)}\n" for i in range(20000)).encode() + b"no newline"
+    a = run([plain], con_env, input=text)
+    b = run(["scone-console", "run", "--", shielded], con_env, input=text)
+    assert (b.returncode, b.stdout, b.stderr) == (a.returncode, a.stdout, a.stderr)
+    assert a.stdout.endswith(b"NO NEWLINElines=20001 eof=1\n") and a.returncode == 20001 % 256
+
+
+def test_empty_stdin_and_no_output(con_build, con_env):
+    plain, shielded = both(con_build, "echo_stdin.c")
+    a = run([plain], con_env, input=b"")
+    b = run(["scone-console", "run", "--", shielded], con_env, input=b"")
+    assert (b.returncode, b.stdout, b.stderr) == (a.returncode, a.stdout, a.stderr)
+
+
+def test_the_host_sees_no_plaintext(con_build, con_env, tmp_path):
+    """strace of the starter (every call, -f, long strings): the marker goes
+    in through stdin and comes out upper-cased; neither form is in the
+    trace, while the unshielded run's trace has both (the check can fail)."""
+    plain, shielded = both(con_build, "echo_stdin.c")
+    marker = b"the quick secretmarker 1234\n"
+    trace = tmp_path / "shielded.txt"
+    b = run(["scone-console", "run", "--mrenclave", mrenclave(shielded, con_env), "--",
+             "strace", "-f", "-s", "4096", "-o", trace, shielded], con_env, input=marker)
+    assert b.returncode == 1 and b"THE QUICK SECRETMARKER 1234" in b.stdout, b.stderr
+    text = trace.read_text(errors="replace").lower()
+    assert "secretmarker" not in text and "write" in text
+    trace_plain = tmp_path / "plain.txt"
+    run(["strace", "-f", "-s", "4096", "-o", trace_plain, plain], con_env, input=marker)
+    assert trace_plain.read_text(errors="replace").count("secretmarker") >= 1
+    assert "SECRETMARKER" in trace_plain.read_text(errors="replace")
+
+
+@pytest.fixture(scope="module")
+def capture(con_build, con_env, tmp_path_factory):
+    """A stdout captured to a file with a key from keygen, its frames, and the key."""
+    d = tmp_path_factory.mktemp("capture")
+    _, shielded = both(con_build, "bulk.c")
+    key = d / "k.pem"
+    g = run(["scone-console", "keygen", key], con_env, text=True)
+    assert g.returncode == 0, g.stderr
+    name, _, value = g.stdout.strip().partition("=")
+    assert name == "SCONE_CONSOLE_KEY" and len(value) == 182
+    r = run([shielded], dict(con_env, SCONE_CONSOLE_KEY=value))
+    assert r.returncode == 0
+    plain = run([con_build("bulk.c")], con_env).stdout
+    return key, r.stdout, plain, shielded
+
+
+def decrypt(capture, data, env, *extra):
+    key, _, _, binary = capture
+    return run(["scone-console", "decrypt", "--key-file", key, "--binary", binary, *extra], env,
+               input=data)
+
+
+def test_decrypt_a_capture(capture, con_env):
+    key, data, plain, _ = capture
+    fs = frames(data)
+    assert fs[0][5] == 1 and fs[-1][5] == 3 and len(fs) > 64     # hello ... end
+    r = decrypt(capture, data, con_env)
+    assert r.returncode == 0 and r.stderr == b"" and r.stdout == plain
+
+
+def _one_line(r, what):
+    lines = r.stderr.decode().splitlines()
+    assert r.returncode == 3 and len(lines) == 1, (r.returncode, r.stderr[-500:])
+    assert lines[0].startswith("scone-console: error: stdout: ") and what in lines[0], lines[0]
+
+
+@pytest.mark.parametrize("attack", ["flip", "drop", "reorder", "replay", "truncate", "cut",
+                                    "splice-hello", "length"])
+def test_a_tampered_stream_ends_with_one_line(capture, con_env, attack):
+    _, data, plain, _ = capture
+    fs = frames(data)
+    k = len(fs) // 2
+    if attack == "flip":
+        f = bytearray(fs[k])
+        f[HDR.size + 5] ^= 0x01
+        fs[k] = bytes(f)
+        what = "fails authentication"
+    elif attack == "drop":
+        del fs[k]
+        what = "missing"
+    elif attack == "reorder":
+        fs[k], fs[k + 1] = fs[k + 1], fs[k]
+        what = "missing"
+    elif attack == "replay":
+        fs.insert(k + 1, fs[k])
+        what = "replayed"
+    elif attack == "truncate":
+        fs = fs[:-1]
+        what = "truncated"
+    elif attack == "cut":
+        fs = fs[:k] + [fs[k][:40]]
+        what = "truncated"
+    elif attack == "splice-hello":
+        fs.insert(k, fs[0])
+        what = "out of place"
+    else:
+        f = bytearray(fs[k])
+        f[19] ^= 0x04        # the length field
+        fs[k] = bytes(f)
+        what = ""
+    r = decrypt(capture, b"".join(fs), con_env)
+    _one_line(r, what)
+    # what came out before the break is the program's, in order
+    assert plain.startswith(r.stdout) and (len(r.stdout) < len(plain) or attack == "truncate")
+
+
+def test_bad_input_one_line_each(capture, con_build, con_env, tmp_path):
+    key, data, _, shielded = capture
+    # the key file: missing, not a key, another key
+    r = run(["scone-console", "decrypt", "--key-file", tmp_path / "none.pem"], con_env, input=data)
+    assert r.returncode == 2 and len(r.stderr.splitlines()) == 1 and b"cannot read the key file" in r.stderr
+    (tmp_path / "junk.pem").write_text("not a key\n")
+    r = run(["scone-console", "decrypt", "--key-file", tmp_path / "junk.pem"], con_env, input=data)
+    assert r.returncode == 2 and len(r.stderr.splitlines()) == 1 and b"not a P-256 private key" in r.stderr
+    assert run(["scone-console", "keygen", tmp_path / "other.pem"], con_env).returncode == 0
+    r = run(["scone-console", "decrypt", "--key-file", tmp_path / "other.pem"], con_env, input=data)
+    assert r.returncode == 3 and r.stdout == b"" and len(r.stderr.splitlines()) == 1, r.stderr
+    assert b"wrong --key-file" in r.stderr
+    # keygen never overwrites
+    r = run(["scone-console", "keygen", key], con_env)
+    assert r.returncode == 2 and b"exists" in r.stderr
+    # the enclave: no key, a malformed key; nothing is written in clear
+    for value in (None, "00" * 91, "zz"):
+        env = dict(con_env)
+        if value:
+            env["SCONE_CONSOLE_KEY"] = value
+        r = run([shielded], env)
+        assert r.returncode != 0 and r.stdout == b"", r.stdout[:100]
+        assert len(r.stderr.splitlines()) == 1 and b"SCONE_CONSOLE_KEY" in r.stderr, r.stderr
+    # run: a program without the console policy
+    r = run(["scone-console", "run", "--", con_build("bulk.c")], con_env)
+    assert r.returncode == 2 and len(r.stderr.splitlines()) == 1 and b"does not encrypt its console" in r.stderr
+    # a wrong MRENCLAVE pin
+    r = decrypt(capture, data, con_env, "--mrenclave", "00" * 32)
+    assert r.returncode == 2 or r.returncode == 3
+    assert len(r.stderr.splitlines()) == 1 and b"MRENCLAVE" in r.stderr
+
+
+def test_policy_is_measured_shown_and_linked_only_when_asked(con_build, con_env, tmp_path):
+    import shutil
+
+    plain, shielded = both(con_build, "samples/hello.c")
+    a = json.loads(run(["scone-sign", "show", "--json", plain], con_env).stdout)
+    b = json.loads(run(["scone-sign", "show", "--json", shielded], con_env).stdout)
+    assert a["console"] is False and b["console"] is True
+    text = run(["scone-sign", "show", shielded], con_env, text=True).stdout
+    assert "console    encrypted" in text
+    # turning it off re-signs to another MRENCLAVE; the host cannot do that unseen
+    copy = tmp_path / "off"
+    shutil.copy2(shielded, copy)
+    r = run(["scone-sign", "sign", copy, "--no-console"], con_env)
+    assert r.returncode == 0, r.stderr
+    c = json.loads(run(["scone-sign", "show", "--json", copy], con_env).stdout)
+    assert c["console"] is False and c["mrenclave"] != b["mrenclave"]
+    # a policy naming the shield an enclave lacks stops the start with one line
+    on = tmp_path / "on"
+    shutil.copy2(plain, on)
+    assert run(["scone-sign", "sign", on, "--console"], con_env).returncode == 0
+    r = run([on], dict(con_env, SCONE_CONSOLE_KEY="00"))
+    assert r.returncode != 0 and r.stdout == b"" and len(r.stderr.splitlines()) == 1
+    assert b"linked without the console shield" in r.stderr
