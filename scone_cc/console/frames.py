@@ -134,7 +134,7 @@ class Decoder:
             if seq != self.seq:
                 self._fail("is missing (dropped or reordered)" if seq > self.seq
                            else "is replayed or reordered")
-            if n > (MAX_HELLO if kind == HELLO else MAX_DATA) or (kind == END and n):
+            if n > (MAX_HELLO if kind == HELLO else MAX_DATA) or (kind != HELLO and (kind == END) == (n != 0)):
                 self._fail("has a bad length (tampered)")
             total = HDR.size + n + TAG
             if len(self.buf) < total:

@@ -221,3 +221,76 @@ def test_policy_is_measured_shown_and_linked_only_when_asked(con_build, con_env,
     r = run([on], dict(con_env, SCONE_CONSOLE_KEY="00"))
     assert r.returncode != 0 and r.stdout == b"" and len(r.stderr.splitlines()) == 1
     assert b"linked without the console shield" in r.stderr
+
+
+def test_descriptor_moves(con_build, con_env, tmp_path):
+    plain, shielded = both(con_build, "dups.c")
+    a = run([plain, tmp_path / "a.txt"], con_env)
+    b = run(["scone-console", "run", "--", shielded, tmp_path / "b.txt"], con_env)
+    assert (b.returncode, b.stdout, b.stderr) == (a.returncode, a.stdout, a.stderr) == (0, b"a\nb\nb2\nc\nd\ne\n", b"to stderr\n")
+    # a file the program itself put on fd 1 is an ordinary file: not shielded
+    assert (tmp_path / "b.txt").read_bytes() == (tmp_path / "a.txt").read_bytes() == b"into the file\n"
+
+
+def test_non_blocking_stdout(con_build, con_env):
+    plain, shielded = both(con_build, "nonblock.c")
+    a = run([plain], con_env)
+    b = run(["scone-console", "run", "--", shielded], con_env)
+    assert a.returncode == b.returncode == 0, b.stderr[-300:]
+    assert len(a.stdout) == 1 << 20 and b.stdout == a.stdout and b.stderr == a.stderr == b""
+
+
+def _stdin_session(shielded, env):
+    """Start the program with our key; read its stdout hello; the stream keys."""
+    import subprocess
+
+    from scone_cc.console import frames as fr
+
+    key = fr.new_key()
+    p = subprocess.Popen([str(shielded)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env=dict(env, SCONE_CONSOLE_KEY=fr.env_value(key)))
+    head = p.stdout.read(HDR.size)
+    n = HDR.unpack(head)[5]
+    hello = head + p.stdout.read(n + TAG)
+    spki = hello[HDR.size + 2:HDR.size + 2 + 91]
+    return p, hello, fr.derive(key, spki)
+
+
+@pytest.mark.parametrize("attack", ["none", "flip", "drop", "replay", "truncate"])
+def test_a_tampered_stdin_fails_reads_inside(con_build, con_env, attack):
+    from scone_cc.console import frames as fr
+
+    shielded = con_build("echo_stdin.c", "--scone-console")
+    p, hello, keys = _stdin_session(shielded, con_env)
+    enc = fr.Encoder(keys[fr.STDIN])
+    fs = [enc.data(b"one\n"), enc.data(b"two\n"), enc.data(b"three\n"), enc.end()]
+    if attack == "flip":
+        fs[1] = fs[1][:-1] + bytes([fs[1][-1] ^ 1])
+    elif attack == "drop":
+        del fs[1]
+    elif attack == "replay":
+        fs.insert(1, fs[0])
+    elif attack == "truncate":
+        fs = fs[:-1]
+    out, err = p.communicate(b"".join(fs), timeout=120)
+    streams = []
+    for data in (hello + out, err):
+        dec = fr.Decoder(lambda spki, ev: keys)
+        streams.append(dec.feed(data))
+        dec.close()
+    text = b"".join(e[1] for e in streams[0] if e[0] == "data")
+    program_err = b"".join(e[1] for e in streams[1] if e[0] == "data")
+    host = [e[1] for e in streams[1] if e[0] == "text"]
+    if attack == "none":
+        assert (p.returncode, text, program_err, host) == (3, b"ONE\nTWO\nTHREE\nlines=3 eof=1\n",
+                                                           b"done\n", [])
+        return
+    want = {"flip": "fails authentication", "drop": "is missing", "replay": "is replayed",
+            "truncate": "truncated"}[attack]
+    assert len(host) == 1 and "console shield: stdin: frame " in host[0] and want in host[0], host
+    assert program_err == b"done\n"
+    # what came before the bad frame was read; nothing after it; the stream was
+    # not at its end (stdio saw an error, not EOF)
+    good = b"ONE\nTWO\nTHREE\n" if attack == "truncate" else b"ONE\n"
+    lines_read = good.count(b"\n")
+    assert text == good + b"lines=%d eof=0\n" % lines_read and p.returncode == lines_read

@@ -413,7 +413,7 @@ static long next_frame(struct stream *s)
 				return refuse(s, "is not a stdin frame (tampered)");
 			if (get64(h + 8) != s->seq)
 				return refuse(s, get64(h + 8) < s->seq ? "is replayed or reordered" : "is missing (dropped or reordered)");
-			if (n > MAXP || (h[5] == T_END && n))
+			if (n > MAXP || (h[5] == T_END) == (n != 0))
 				return refuse(s, "has a bad length (tampered)");
 			if (s->ilen >= HDR + n + TAG) {
 				uint8_t iv[12];
@@ -581,11 +581,13 @@ static int fd_first(long nr)
 static long dup_call(long nr, const long a[6], int id)
 {
 	lock(&map_lock);
+	/* dup2 onto another stream's descriptor: that stream's end frame goes
+	 * out through it before the host makes it a copy of ours. */
+	if ((nr == 33 || nr == 292) && stream_of(a[1]) >= 0 && stream_of(a[1]) != id)
+		unbind_fd(a[1]);
 	long r = __scone_shield_host(nr, a);
-	if (r >= 0 && r < SCONE_SHIELD_FDS && stream_of(r) != id) {
-		unbind_fd(r);              /* dup2 onto another stream's descriptor */
+	if (r >= 0 && r < SCONE_SHIELD_FDS && stream_of(r) != id)
 		bind_fd(r, id);
-	}
 	unlock(&map_lock);
 	return r;
 }
