@@ -46,29 +46,29 @@ def test_hello_equals_the_unshielded_run(con_build, con_env):
 
 
 def test_a_mebibyte_interleaved_in_odd_chunks(con_build, con_env, tmp_path):
-    plain, shielded = both(con_build, "bulk.c")
-    a = run([plain], con_env)
-    b = run(["scone-console", "run", "--", shielded], con_env)
+    plain, shielded = both(con_build, "streams.c")
+    a = run([plain, "bulk"], con_env)
+    b = run(["scone-console", "run", "--", shielded, "bulk"], con_env)
     assert a.returncode == b.returncode == 0, b.stderr[-300:]
     assert len(a.stdout) == len(a.stderr) == 1 << 20
     assert b.stdout == a.stdout and b.stderr == a.stderr
-    # the pattern bulk.c writes, computed here from its definition
+    # the pattern streams.c bulk writes, computed here from its definition
     assert a.stdout[:5] == bytes((i * 131 + 7) % 251 for i in range(5))
 
 
 def test_stdin_echo(con_build, con_env):
-    plain, shielded = both(con_build, "echo_stdin.c")
+    plain, shielded = both(con_build, "streams.c")
     text = "".join(f"line {i} {'x' * (i % 97)}\n" for i in range(20000)).encode() + b"no newline"
-    a = run([plain], con_env, input=text)
-    b = run(["scone-console", "run", "--", shielded], con_env, input=text)
+    a = run([plain, "echo"], con_env, input=text)
+    b = run(["scone-console", "run", "--", shielded, "echo"], con_env, input=text)
     assert (b.returncode, b.stdout, b.stderr) == (a.returncode, a.stdout, a.stderr)
     assert a.stdout.endswith(b"NO NEWLINElines=20001 eof=1\n") and a.returncode == 20001 % 256
 
 
 def test_empty_stdin_and_no_output(con_build, con_env):
-    plain, shielded = both(con_build, "echo_stdin.c")
-    a = run([plain], con_env, input=b"")
-    b = run(["scone-console", "run", "--", shielded], con_env, input=b"")
+    plain, shielded = both(con_build, "streams.c")
+    a = run([plain, "echo"], con_env, input=b"")
+    b = run(["scone-console", "run", "--", shielded, "echo"], con_env, input=b"")
     assert (b.returncode, b.stdout, b.stderr) == (a.returncode, a.stdout, a.stderr)
 
 
@@ -76,16 +76,16 @@ def test_the_host_sees_no_plaintext(con_build, con_env, tmp_path):
     """strace of the starter (every call, -f, long strings): the marker goes
     in through stdin and comes out upper-cased; neither form is in the
     trace, while the unshielded run's trace has both (the check can fail)."""
-    plain, shielded = both(con_build, "echo_stdin.c")
+    plain, shielded = both(con_build, "streams.c")
     marker = b"the quick secretmarker 1234\n"
     trace = tmp_path / "shielded.txt"
     b = run(["scone-console", "run", "--mrenclave", mrenclave(shielded, con_env), "--",
-             "strace", "-f", "-s", "4096", "-o", trace, shielded], con_env, input=marker)
+             "strace", "-f", "-s", "4096", "-o", trace, shielded, "echo"], con_env, input=marker)
     assert b.returncode == 1 and b"THE QUICK SECRETMARKER 1234" in b.stdout, b.stderr
     text = trace.read_text(errors="replace").lower()
     assert "secretmarker" not in text and "write" in text
     trace_plain = tmp_path / "plain.txt"
-    run(["strace", "-f", "-s", "4096", "-o", trace_plain, plain], con_env, input=marker)
+    run(["strace", "-f", "-s", "4096", "-o", trace_plain, plain, "echo"], con_env, input=marker)
     assert trace_plain.read_text(errors="replace").count("secretmarker") >= 1
     assert "SECRETMARKER" in trace_plain.read_text(errors="replace")
 
@@ -94,15 +94,15 @@ def test_the_host_sees_no_plaintext(con_build, con_env, tmp_path):
 def capture(con_build, con_env, tmp_path_factory):
     """A stdout captured to a file with a key from keygen, its frames, and the key."""
     d = tmp_path_factory.mktemp("capture")
-    _, shielded = both(con_build, "bulk.c")
+    _, shielded = both(con_build, "streams.c")
     key = d / "k.pem"
     g = run(["scone-console", "keygen", key], con_env, text=True)
     assert g.returncode == 0, g.stderr
     name, _, value = g.stdout.strip().partition("=")
     assert name == "SCONE_CONSOLE_KEY" and len(value) == 182
-    r = run([shielded], dict(con_env, SCONE_CONSOLE_KEY=value))
+    r = run([shielded, "bulk"], dict(con_env, SCONE_CONSOLE_KEY=value))
     assert r.returncode == 0
-    plain = run([con_build("bulk.c")], con_env).stdout
+    plain = run([con_build("streams.c"), "bulk"], con_env).stdout
     return key, r.stdout, plain, shielded
 
 
@@ -186,11 +186,11 @@ def test_bad_input_one_line_each(capture, con_build, con_env, tmp_path):
         env = dict(con_env)
         if value:
             env["SCONE_CONSOLE_KEY"] = value
-        r = run([shielded], env)
+        r = run([shielded, "bulk"], env)
         assert r.returncode != 0 and r.stdout == b"", r.stdout[:100]
         assert len(r.stderr.splitlines()) == 1 and b"SCONE_CONSOLE_KEY" in r.stderr, r.stderr
     # run: a program without the console policy
-    r = run(["scone-console", "run", "--", con_build("bulk.c")], con_env)
+    r = run(["scone-console", "run", "--", con_build("streams.c"), "bulk"], con_env)
     assert r.returncode == 2 and len(r.stderr.splitlines()) == 1 and b"does not encrypt its console" in r.stderr
     # a wrong MRENCLAVE pin
     r = decrypt(capture, data, con_env, "--mrenclave", "00" * 32)
@@ -202,6 +202,18 @@ def test_policy_is_measured_shown_and_linked_only_when_asked(con_build, con_env,
     import shutil
 
     plain, shielded = both(con_build, "samples/hello.c")
+    import io
+
+    from elftools.elf.elffile import ELFFile
+
+    def symbols(binary):
+        with open(binary, "rb") as f:
+            image = ELFFile(f).get_section_by_name(".scone.enclave").data()
+        return {s.name for s in ELFFile(io.BytesIO(image)).get_section_by_name(".symtab").iter_symbols()
+                if s["st_shndx"] != "SHN_UNDEF"}
+
+    assert "__scone_console_call" not in symbols(plain)
+    assert "__scone_console_call" in symbols(shielded)
     a = json.loads(run(["scone-sign", "show", "--json", plain], con_env).stdout)
     b = json.loads(run(["scone-sign", "show", "--json", shielded], con_env).stdout)
     assert a["console"] is False and b["console"] is True
@@ -224,18 +236,18 @@ def test_policy_is_measured_shown_and_linked_only_when_asked(con_build, con_env,
 
 
 def test_descriptor_moves(con_build, con_env, tmp_path):
-    plain, shielded = both(con_build, "dups.c")
-    a = run([plain, tmp_path / "a.txt"], con_env)
-    b = run(["scone-console", "run", "--", shielded, tmp_path / "b.txt"], con_env)
+    plain, shielded = both(con_build, "streams.c")
+    a = run([plain, "dups", tmp_path / "a.txt"], con_env)
+    b = run(["scone-console", "run", "--", shielded, "dups", tmp_path / "b.txt"], con_env)
     assert (b.returncode, b.stdout, b.stderr) == (a.returncode, a.stdout, a.stderr) == (0, b"a\nb\nb2\nc\nd\ne\n", b"to stderr\n")
     # a file the program itself put on fd 1 is an ordinary file: not shielded
     assert (tmp_path / "b.txt").read_bytes() == (tmp_path / "a.txt").read_bytes() == b"into the file\n"
 
 
 def test_non_blocking_stdout(con_build, con_env):
-    plain, shielded = both(con_build, "nonblock.c")
-    a = run([plain], con_env)
-    b = run(["scone-console", "run", "--", shielded], con_env)
+    plain, shielded = both(con_build, "streams.c")
+    a = run([plain, "nonblock"], con_env)
+    b = run(["scone-console", "run", "--", shielded, "nonblock"], con_env)
     assert a.returncode == b.returncode == 0, b.stderr[-300:]
     assert len(a.stdout) == 1 << 20 and b.stdout == a.stdout and b.stderr == a.stderr == b""
 
@@ -247,7 +259,7 @@ def _stdin_session(shielded, env):
     from scone_cc.console import frames as fr
 
     key = fr.new_key()
-    p = subprocess.Popen([str(shielded)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+    p = subprocess.Popen([str(shielded), "echo"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, env=dict(env, SCONE_CONSOLE_KEY=fr.env_value(key)))
     head = p.stdout.read(HDR.size)
     n = HDR.unpack(head)[5]
@@ -260,7 +272,7 @@ def _stdin_session(shielded, env):
 def test_a_tampered_stdin_fails_reads_inside(con_build, con_env, attack):
     from scone_cc.console import frames as fr
 
-    shielded = con_build("echo_stdin.c", "--scone-console")
+    shielded = con_build("streams.c", "--scone-console")
     p, hello, keys = _stdin_session(shielded, con_env)
     enc = fr.Encoder(keys[fr.STDIN])
     fs = [enc.data(b"one\n"), enc.data(b"two\n"), enc.data(b"three\n"), enc.end()]

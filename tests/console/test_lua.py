@@ -41,7 +41,8 @@ def test_lua_reads_stdin_through_the_shield(luas, con_env):
     plain, shielded = luas
     lines = [f"row {i} has {i * 7} apples" for i in range(3000)]
     data = ("\n".join(lines) + "\n").encode()
-    want = "".join(line.upper() + "\n" for line in lines) + f"3000 lines, sum {sum(i * 7 for i in range(3000))}\n"
+    # the first run of digits in "row I has ..." is I (string.match, §6.4.1)
+    want = "".join(line.upper() + "\n" for line in lines) + f"3000 lines, sum {sum(range(3000))}\n"
     a = run([plain, "-e", SCRIPT], con_env, input=data)
     b = run(["scone-console", "run", "--", shielded, "-e", SCRIPT], con_env, input=data)
     assert a.stdout.decode() == want and a.returncode == 0, a.stderr
