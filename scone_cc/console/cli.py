@@ -126,12 +126,17 @@ def _mrenclave_option(mrenclave: str | None, binary: str | None) -> bytes | None
 
 
 def _show(event, out, err) -> None:
-    if event[0] == "data":
-        out.write(event[1])
-        out.flush()
-    elif event[0] == "text":
-        err.write(f"{PROG}: host: {event[1]}".encode())
-        err.flush()
+    """Write an event; a reader that went away (`| head`) stops the
+    showing, not the checking."""
+    try:
+        if event[0] == "data" and out:
+            out.write(event[1])
+            out.flush()
+        elif event[0] == "text" and err:
+            err.write(f"{PROG}: host: {event[1]}".encode())
+            err.flush()
+    except BrokenPipeError:
+        pass
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -104,8 +104,6 @@ class Decoder:
         self.buf += data
         out = []
         while self.buf:
-            if self.ended:
-                self._fail("follows the end frame (appended or replayed)")
             if self.buf[0] != MAGIC[0]:
                 nl = self.buf.find(b"\n", 0, MAX_TEXT)
                 if nl < 0:
@@ -118,6 +116,8 @@ class Decoder:
                 out.append(("text", line.decode()))
                 self._take(nl + 1)
                 continue
+            if self.ended:
+                self._fail("follows the end frame (appended or replayed)")
             if len(self.buf) < HDR.size:
                 if not MAGIC.startswith(bytes(self.buf[:5])):
                     self._fail("has a bad magic (tampered)")

@@ -43,6 +43,12 @@ def test_hello_equals_the_unshielded_run(con_build, con_env):
     b = run(["scone-console", "run", "--", shielded, "you", "7"], con_env)
     assert (b.returncode, b.stdout, b.stderr) == (a.returncode, a.stdout, a.stderr) == (7, a.stdout, b"")
     assert b"Hello, you, from inside the enclave!" in b.stdout
+    # the runtime's own log lines, before the hello and after the end frame,
+    # are shown as the host's, and the program's streams stay intact
+    c = run(["scone-console", "run", "--", shielded, "you", "7"], dict(con_env, SCONE_LOG="debug"))
+    assert (c.returncode, c.stdout) == (7, a.stdout)
+    lines = c.stderr.decode().splitlines()
+    assert lines and all(x.startswith("scone-console: host: [SCONE|") for x in lines), lines
 
 
 def test_a_mebibyte_interleaved_in_odd_chunks(con_build, con_env, tmp_path):

@@ -453,9 +453,13 @@ static long next_frame(struct stream *s)
 /* read/readv on stdin: vec[i] = (base, len). */
 static long in_read(struct stream *s, const long (*vec)[2], long cnt)
 {
-	long total = 0;
+	long total = 0, want = 0;
 	if (s->failed)
 		return -EIO;
+	for (long i = 0; i < cnt; i++)
+		want |= vec[i][1];
+	if (!want)
+		return 0;                  /* as read(2) of 0 bytes: no wait for a frame */
 	if (!s->len && !s->ended) {
 		long r = next_frame(s);
 		if (r < 0)
