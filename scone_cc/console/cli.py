@@ -93,8 +93,13 @@ def checker(key, *, mrenclave: bytes | None, sim_key_id: str | None, no_evidence
                     "produced yet); without it the host could sit in the middle; accept that "
                     "with --no-evidence")
         else:
+            trusted = _sim_key_ids(sim_key_id)
+            if not trusted:
+                raise frames.StreamError("the hello carries SIM evidence, and this machine has no "
+                                         "SIM attestation key to check it against; give the "
+                                         "signer's with --sim-key-id")
             try:
-                got = ev.verify("sim", data, sim_key_ids=_sim_key_ids(sim_key_id))
+                got = ev.verify("sim", data, sim_key_ids=trusted)
             except SconeError as err:
                 raise frames.StreamError(f"the hello's evidence: {err}") from None
             try:

@@ -136,11 +136,33 @@ static int nonblock_main(int argc, char **argv)
 	return 0;
 }
 
+/* Reads stdin 5 bytes at a time, each read after poll says POLLIN (3 s at
+ * most), echoing each piece at once, until a newline: an event loop's way. */
+static int pollin_main(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	char b[5];
+	for (;;) {
+		struct pollfd p = { 0, POLLIN, 0 };
+		if (poll(&p, 1, 3000) != 1) {
+			write(1, "timeout\n", 8);
+			return 1;
+		}
+		ssize_t n = read(0, b, sizeof b);
+		if (n <= 0)
+			return 2;
+		write(1, b, (size_t)n);
+		if (memchr(b, '\n', (size_t)n))
+			return 0;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	static const struct { const char *name; int (*fn)(int, char **); } modes[] = {
 		{ "bulk", bulk_main }, { "echo", echo_stdin_main }, { "dups", dups_main },
-		{ "nonblock", nonblock_main },
+		{ "nonblock", nonblock_main }, { "pollin", pollin_main },
 	};
 	for (unsigned i = 0; argc > 1 && i < sizeof modes / sizeof modes[0]; i++)
 		if (!strcmp(argv[1], modes[i].name))

@@ -200,8 +200,12 @@ def test_bad_input_one_line_each(capture, con_build, con_env, tmp_path):
     assert r.returncode == 2 and len(r.stderr.splitlines()) == 1 and b"does not encrypt its console" in r.stderr
     # a wrong MRENCLAVE pin
     r = decrypt(capture, data, con_env, "--mrenclave", "00" * 32)
-    assert r.returncode == 2 or r.returncode == 3
+    assert r.returncode == 3 and r.stdout == b""
     assert len(r.stderr.splitlines()) == 1 and b"MRENCLAVE" in r.stderr
+    # evidence from a SIM key the client does not trust
+    r = decrypt(capture, data, con_env, "--sim-key-id", "ab" * 32)
+    assert r.returncode == 3 and r.stdout == b"" and len(r.stderr.splitlines()) == 1, r.stderr
+    assert b"evidence" in r.stderr
 
 
 def test_policy_is_measured_shown_and_linked_only_when_asked(con_build, con_env, tmp_path):
@@ -312,3 +316,30 @@ def test_a_tampered_stdin_fails_reads_inside(con_build, con_env, attack):
     good = b"ONE\nTWO\nTHREE\n" if attack == "truncate" else b"ONE\n"
     lines_read = good.count(b"\n")
     assert text == good + b"lines=%d eof=0\n" % lines_read and p.returncode == lines_read
+
+
+def test_poll_sees_plaintext_buffered_inside(con_build, con_env):
+    """One frame carries a whole line; the program polls, then reads 5 bytes
+    at a time while the client keeps stdin open: each poll after the first
+    must be answered from what is decrypted inside."""
+    import subprocess
+
+    shielded = con_build("streams.c", "--scone-console")
+    p = subprocess.Popen(["scone-console", "run", "--", str(shielded), "pollin"], env=con_env,
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.stdin.write(b"abcdefghijklmnopqrstuvwxyz\n")
+    p.stdin.flush()
+    import os
+    import select
+    import time
+
+    out, deadline = b"", time.monotonic() + 60
+    while b"\n" not in out and time.monotonic() < deadline:   # stdin stays open meanwhile
+        if select.select([p.stdout], [], [], 1)[0]:
+            chunk = os.read(p.stdout.fileno(), 4096)
+            if not chunk:
+                break
+            out += chunk
+    p.stdin.close()
+    rest, err = p.communicate(timeout=60)
+    assert (p.returncode, out + rest) == (0, b"abcdefghijklmnopqrstuvwxyz\n"), (out, err)

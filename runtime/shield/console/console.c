@@ -10,7 +10,8 @@
  * host's again: the shield protects the streams the program inherited, not
  * the numbers 0, 1 and 2.
  *
- * The session starts on the first call on a stream (or at exit): an
+ * The session starts before main (a constructor), or on the first call on
+ * a stream if that comes first (another constructor's): an
  * ephemeral P-256 key made inside, ECDH with the client's key from
  * SCONE_CONSOLE_KEY, HKDF-SHA256 to one AES-256-GCM key per stream, and a
  * hello frame on stdout and stderr with our public key and SIM evidence
@@ -36,6 +37,7 @@
 #define EAGAIN 11
 #define EPERM 1
 #define EINVAL 22
+#define EMFILE 24
 #define ESPIPE 29
 #define EPIPE 32
 #define ENOTSOCK 88
@@ -590,10 +592,54 @@ static long dup_call(long nr, const long a[6], int id)
 	if ((nr == 33 || nr == 292) && stream_of(a[1]) >= 0 && stream_of(a[1]) != id)
 		unbind_fd(a[1]);
 	long r = __scone_shield_host(nr, a);
-	if (r >= 0 && r < SCONE_SHIELD_FDS && stream_of(r) != id)
+	if (r >= 0 && ((nr == 33 || nr == 292) ? r != a[1]
+		       : r < SCONE_SHIELD_FDS && __scone_shield_fdflag[r])) {
+		r = -EIO;                  /* the host names a descriptor that is not free */
+	} else if (r >= SCONE_SHIELD_FDS) {
+		/* a copy the shield could not follow would write in clear */
+		host(3 /* close */, r, 0, 0, 0);
+		r = -EMFILE;
+	} else if (r >= 0 && stream_of(r) != id) {
 		bind_fd(r, id);
+	}
 	unlock(&map_lock);
 	return r;
+}
+
+/*
+ * poll/ppoll while stdin has plaintext decrypted inside that the program
+ * has not read: the host's pipe may have nothing more, so the host would
+ * say "not readable" and the program would wait. Then the host is asked
+ * without waiting and stdin is reported readable. Sets with a network
+ * shield's socket go their own way (its readiness is answered there).
+ */
+static long poll_call(long nr, const long a[6], int *handled)
+{
+	struct pfd { int fd; short events, revents; } *p = (struct pfd *)a[0];
+	unsigned long n = (unsigned long)a[1];
+	int ours = 0;
+	if (!__atomic_load_n(&st[0].len, __ATOMIC_RELAXED) || n > 65536)
+		return 0;
+	for (unsigned long i = 0; i < n; i++) {
+		if (p[i].fd >= 0 && p[i].fd < SCONE_SHIELD_FDS && __scone_shield_fdflag[p[i].fd] == 3)
+			return 0;
+		ours |= stream_of(p[i].fd) == 0 && (p[i].events & POLLIN);
+	}
+	if (!ours)
+		return 0;
+	*handled = 1;
+	struct { long s, ns; } zero = { 0, 0 };
+	long b[6] = { a[0], a[1], nr == 7 ? 0 : (long)&zero, a[3], a[4], 0 };
+	long r = __scone_shield_host(nr, b);
+	if (r < 0)
+		return r;
+	long count = 0;
+	for (unsigned long i = 0; i < n; i++) {
+		if (stream_of(p[i].fd) == 0)
+			p[i].revents |= (short)(p[i].events & POLLIN);
+		count += p[i].revents != 0;
+	}
+	return count;
 }
 
 long __scone_console_call(long nr, const long a[6], int *handled)
@@ -625,6 +671,8 @@ long __scone_console_call(long nr, const long a[6], int *handled)
 		}
 		return 0;
 	}
+	if (nr == 7 || nr == 271)                              /* poll, ppoll */
+		return poll_call(nr, a, handled);
 	int id = fd_first(nr) ? stream_of(a[0]) : -1;
 	if (id < 0)
 		return 0;
@@ -669,6 +717,15 @@ long __scone_console_call(long nr, const long a[6], int *handled)
 	}
 	/* fstat, ioctl (isatty), fcntl, lseek, fsync...: the host's descriptor */
 	return __scone_shield_host(nr, a);
+}
+
+/* The session starts before main (libc is up: threads, malloc), so the
+ * client has the keys for stdin whatever the program does first (poll,
+ * select or epoll on fd 0 would not start it). */
+static void __attribute__((constructor(101))) console_start(void)
+{
+	if (__scone_console_on)
+		handshake();
 }
 
 void __scone_console_exit(void)
