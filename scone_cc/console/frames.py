@@ -152,6 +152,10 @@ class Decoder:
         return out
 
     def close(self) -> None:
+        if self.key is None and not self.buf:
+            name = NAMES[self.stream] if self.stream is not None else "stream"
+            raise StreamError(f"{name}: no hello at byte {self.pos}: not a console-shielded "
+                              "stream, or it was cut before it began (truncated)")
         if self.buf:
             self._fail("is cut short (truncated)")
         if not self.ended:

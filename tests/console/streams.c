@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/select.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -136,16 +137,19 @@ static int nonblock_main(int argc, char **argv)
 	return 0;
 }
 
-/* Reads stdin 5 bytes at a time, each read after poll says POLLIN (3 s at
- * most), echoing each piece at once, until a newline: an event loop's way. */
+/* Reads stdin 5 bytes at a time, each read after poll (or select) says
+ * it is readable (3 s at most), echoing each piece at once, until a newline: an event loop's way. */
 static int pollin_main(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
+	int sel = argc > 1 && !strcmp(argv[1], "select");
 	char b[5];
 	for (;;) {
 		struct pollfd p = { 0, POLLIN, 0 };
-		if (poll(&p, 1, 3000) != 1) {
+		fd_set r;
+		struct timeval tv = { 3, 0 };
+		FD_ZERO(&r);
+		FD_SET(0, &r);
+		if ((sel ? select(1, &r, 0, 0, &tv) : poll(&p, 1, 3000)) != 1) {
 			write(1, "timeout\n", 8);
 			return 1;
 		}

@@ -318,14 +318,15 @@ def test_a_tampered_stdin_fails_reads_inside(con_build, con_env, attack):
     assert text == good + b"lines=%d eof=0\n" % lines_read and p.returncode == lines_read
 
 
-def test_poll_sees_plaintext_buffered_inside(con_build, con_env):
+@pytest.mark.parametrize("how", ["poll", "select"])
+def test_poll_sees_plaintext_buffered_inside(con_build, con_env, how):
     """One frame carries a whole line; the program polls, then reads 5 bytes
     at a time while the client keeps stdin open: each poll after the first
     must be answered from what is decrypted inside."""
     import subprocess
 
     shielded = con_build("streams.c", "--scone-console")
-    p = subprocess.Popen(["scone-console", "run", "--", str(shielded), "pollin"], env=con_env,
+    p = subprocess.Popen(["scone-console", "run", "--", str(shielded), "pollin", how], env=con_env,
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     p.stdin.write(b"abcdefghijklmnopqrstuvwxyz\n")
     p.stdin.flush()
@@ -341,5 +342,6 @@ def test_poll_sees_plaintext_buffered_inside(con_build, con_env):
                 break
             out += chunk
     p.stdin.close()
+    p.stdin = None
     rest, err = p.communicate(timeout=60)
     assert (p.returncode, out + rest) == (0, b"abcdefghijklmnopqrstuvwxyz\n"), (out, err)

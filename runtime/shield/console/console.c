@@ -642,6 +642,40 @@ static long poll_call(long nr, const long a[6], int *handled)
 	return count;
 }
 
+/* select/pselect6 the same way: stdin's descriptors in the read set are
+ * readable while plaintext waits inside. */
+static long select_call(long nr, const long a[6], int *handled)
+{
+	unsigned long *rd = (unsigned long *)a[1], want[16] = { 0 };
+	long n = a[0];
+	int ours = 0;
+	if (!__atomic_load_n(&st[0].len, __ATOMIC_RELAXED) || !rd || n <= 0 || n > 1024)
+		return 0;
+	for (long fd = 0; fd < n; fd++) {
+		int in = (rd[fd / 64] >> (fd % 64)) & 1;
+		if (in && __scone_shield_fdflag[fd] == 3)
+			return 0;
+		if (in && stream_of(fd) == 0) {
+			want[fd / 64] |= 1ul << (fd % 64);
+			ours = 1;
+		}
+	}
+	if (!ours)
+		return 0;
+	*handled = 1;
+	struct { long s, ns; } zero = { 0, 0 };
+	long b[6] = { a[0], a[1], a[2], a[3], (long)&zero, a[5] };
+	long r = __scone_shield_host(nr, b);
+	if (r < 0)
+		return r;
+	for (long fd = 0; fd < n; fd++)
+		if (((want[fd / 64] >> (fd % 64)) & 1) && !((rd[fd / 64] >> (fd % 64)) & 1)) {
+			rd[fd / 64] |= 1ul << (fd % 64);
+			r++;
+		}
+	return r;
+}
+
 long __scone_console_call(long nr, const long a[6], int *handled)
 {
 	*handled = 0;
@@ -673,6 +707,8 @@ long __scone_console_call(long nr, const long a[6], int *handled)
 	}
 	if (nr == 7 || nr == 271)                              /* poll, ppoll */
 		return poll_call(nr, a, handled);
+	if (nr == 23 || nr == 270)                             /* select, pselect6 */
+		return select_call(nr, a, handled);
 	int id = fd_first(nr) ? stream_of(a[0]) : -1;
 	if (id < 0)
 		return 0;
