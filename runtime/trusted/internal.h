@@ -73,6 +73,10 @@ int __scone_clock_read(long clock, uint64_t *out) SCONE_HIDDEN;
 int __scone_clock_call(long nr, const long *a, long *ret) SCONE_HIDDEN;
 /* After a timed wait outside: the host's exact CLOCK_MONOTONIC, once. */
 void __scone_clock_resync(void) SCONE_HIDDEN;
+/* The time page's idle word: 1 while every ethread sleeps outside. */
+void __scone_clock_idle(int all) SCONE_HIDDEN;
+/* Wake the host's sampling thread if it parked. */
+void __scone_clock_wake(void) SCONE_HIDDEN;
 /* One host clock_gettime through this TCS's OCALL block: ns, or 0. */
 uint64_t __scone_clock_host(int clock) SCONE_HIDDEN;
 

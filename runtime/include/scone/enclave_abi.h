@@ -234,10 +234,14 @@ struct scone_time_page {
 	uint64_t monotonic_raw;    /* 48: ns, CLOCK_MONOTONIC_RAW */
 	uint64_t tsc;              /* 56: host RDTSC at the sample */
 	uint64_t tsc_mult;         /* 64: ns per cycle, 32.32 fixed point */
-	uint64_t pad[7];           /* 72: to a cache line pair */
+	uint32_t idle;             /* 72: enclave -> host: every ethread sleeps outside */
+	uint32_t parked;           /* 76: host -> enclave: the sampling thread stopped
+				    * (futex on idle wakes it); read the host's clock */
+	uint64_t pad[6];           /* 80: to a cache line pair */
 };
 _Static_assert(sizeof(struct scone_time_page) == 128, "time ABI");
 _Static_assert(offsetof(struct scone_time_page, realtime) == 24, "time ABI");
+_Static_assert(offsetof(struct scone_time_page, parked) == 76, "time ABI");
 
 /* reserved[SCONE_START_CPUID]: struct scone_cpuid * (host memory): the
  * CPUID leaves the enclave answers CPUID with (it raises #UD inside an
