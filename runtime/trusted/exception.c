@@ -144,8 +144,14 @@ uint64_t __scone_exception(uint64_t cssa, uint64_t tcs)
 	case SCONE_VEC_AC: x.sig = SIGBUS, x.code = 1 /* BUS_ADRALN */, x.addr = ex->maddr; break;
 	case SCONE_VEC_GP: x.sig = SIGSEGV, x.code = SI_KERNEL, x.addr = 0; break;
 	case SCONE_VEC_PF:
-		x.sig = SIGSEGV, x.code = ex->errcd & 1 ? 2 /* SEGV_ACCERR */ : 1 /* SEGV_MAPERR */;
 		x.addr = ex->maddr;
+		/* Linux says ACCERR for an address inside a mapping whose
+		 * protection forbade the access, MAPERR elsewhere. The enclave
+		 * knows its program's mappings itself (memory.c); the error
+		 * code's P bit is the host's page tables (a PROT_NONE page is
+		 * not present there) and decides only outside them. */
+		x.sig = SIGSEGV;
+		x.code = __scone_mem_mapped(x.addr) || (ex->errcd & 1) ? 2 /* SEGV_ACCERR */ : 1 /* SEGV_MAPERR */;
 		/* No stack left to run a handler on (no sigaltstack inside). */
 		if (x.addr <= g->rsp + SCONE_PAGE_SIZE && x.addr + STACK_PROBE >= g->rsp)
 			return SCONE_EXIT_UNHANDLED;

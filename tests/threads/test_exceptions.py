@@ -108,3 +108,33 @@ def test_rdtsc_in_the_sgx1_enclave_counts_its_clock(build, enclave_env):
     assert rc == 0, err
     delta = int(out.split()[1])
     assert 10_000_000 <= delta <= 1_000_000_000, out
+
+
+@pytest.mark.parametrize("syscall", ["sync", "async"])
+def test_mprotect_guard_pages_fault_and_reopen_as_natively(build, enclave_env, syscall):
+    """A guard page closed with mprotect, a SIGSEGV handler that opens it
+    with mprotect and returns (the access runs again), a write to a
+    read-only page, mprotect's errors at every edge (unaligned, length 0,
+    holes before and after a mapped part, lengths that wrap, bad flags) and
+    EFAULT from a system call given a closed buffer: the same lines as the
+    native build, except PROT_EXEC, which an enclave's heap pages can never
+    get (EPCM permissions are fixed at EADD; the SGX driver says EACCES)."""
+    native = _run(build("mprotect_fault.c", native=True))
+    assert native[0] == 0, native[2]
+    assert "exec: 0\n" in native[1] and "guard write: faults 1 code SEGV_ACCERR addr base+0x1008\n" in native[1]
+    assert "loop: faults 200 " in native[1] and "read into ro: EFAULT\n" in native[1]
+    ours = _run(build("mprotect_fault.c"), env=enclave_env(SCONE_SYSCALL=syscall, SCONE_ETHREADS=2))
+    assert ours[0] == 0, ours[2]
+    assert ours[1] == native[1].replace("exec: 0\n", "exec: EACCES\n"), ours[2]
+    assert "[SCONE|" not in ours[2], ours[2]
+
+
+def test_program_mprotect_cannot_close_the_runtimes_pages(build, enclave_env):
+    """The program closes every page it can in 256 MiB above one of its own
+    mappings (the heap's top, where the runtime's queues, arena and thread
+    stacks sit, included), then makes system calls: the runtime's pages are
+    not the program's mappings (ENOMEM, as where nothing is mapped), so it
+    still serves them. Not run natively: there it would close whatever
+    mappings lie above."""
+    rc, out, err = _run(build("mprotect_fault.c"), "sweep", env=enclave_env())
+    assert (rc, out) == (0, "closed some refused some\n"), err
