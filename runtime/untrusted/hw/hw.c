@@ -10,6 +10,7 @@
  * sentence rather than the kernel's bare -EPERM.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -351,9 +352,20 @@ static int hw_enter(struct scone_enclave *e, uint64_t tcs, uint64_t op, uint64_t
 
 	if (!e->initialized)
 		return -EINVAL;
-	rc = scone_hw_eenter(e->vdso_enter, e->base + tcs, op, arg, reason, value, err, sizeof(err));
-	/* enter() has no message channel in backend.h: a fault is the user's
-	 * only clue to what went wrong, so it is said here. */
+	int signo;
+
+	rc = scone_hw_eenter(e->vdso_enter, e->base + tcs, op, arg, reason, value, &signo, err, sizeof(err));
+	/* A fault the enclave did not handle ends the process by its signal, as
+	 * natively and as in SIM (faults.c); anything else is said here, since
+	 * enter() has no message channel in backend.h. */
+	if (rc && signo) {
+		signal(signo, SIG_DFL);
+		sigset_t set;
+		sigemptyset(&set);
+		sigaddset(&set, signo);
+		sigprocmask(SIG_UNBLOCK, &set, NULL);
+		raise(signo);
+	}
 	if (rc)
 		fprintf(stderr, "scone: %s\n", err);
 	return rc;
