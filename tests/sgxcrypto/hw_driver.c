@@ -11,6 +11,7 @@
  *   xsave XFRM                  scone_xsave_size()
  *   enter OP ARG                scone_hw_eenter() through fake_sgx_enter
  *   preserve                    callee-saved registers across the entry call
+ *   misc SIGMISC SIGMASK SUPPORTED  scone_miscselect_choose()
  *   route FN VEC REASON INEXC PENDING   scone_hw_route() on a run with
  *                               function FN and exception_vector VEC
  *   fault SCRIPT                scone_hw_eenter() through a stand-in vDSO that
@@ -175,6 +176,13 @@ int main(int argc, char **argv)
 		printf("%d %" PRIu64 " %" PRIu64 " %s\n", rc, reason, value, err);
 		printf("rounding %s mxcsr 0x%x\n", fegetround() == FE_TONEAREST ? "nearest" : "changed",
 		       __builtin_ia32_stmxcsr());
+		return 0;
+	}
+	if (!strcmp(cmd, "misc") && argc == 5) {
+		uint32_t misc = 0;
+		int rc = scone_miscselect_choose((uint32_t)num(argv[2]), (uint32_t)num(argv[3]),
+						 (uint32_t)num(argv[4]), &misc, err, sizeof(err));
+		printf("%d 0x%x %s\n", rc, misc, err);
 		return 0;
 	}
 	if (!strcmp(cmd, "route") && argc == 7) {

@@ -301,3 +301,19 @@ def test_exception_path_through_the_vdso(driver, script, leaves, result):
     out = drive(driver, "fault", script).splitlines()
     assert out[0] == leaves
     assert (out[1] + " ").startswith(result + " "), out
+
+
+# SECS.MISCSELECT: the SIGSTRUCT's bits under MISCMASK exactly, a free bit
+# where CPUID.(12H,0):EBX has it (scone signs EXINFO, bit 0, free).
+@pytest.mark.parametrize("sig, mask, supported, want", [
+    (1, 0xFFFFFFFE, 1, "0 0x1"),          # EXINFO asked, the CPU has it
+    (1, 0xFFFFFFFE, 0, "0 0x0"),          # an SGX1 part without it: loads, no EXINFO
+    (0, 0xFFFFFFFF, 1, "0 0x0"),          # not asked
+    (1, 0xFFFFFFFF, 0, "-1 0x0"),         # enforced and missing: refused with a sentence
+    (3, 0xFFFFFFFC, 1, "0 0x1"),          # only what the CPU supports
+])
+def test_miscselect_choice(driver, sig, mask, supported, want):
+    out = drive(driver, "misc", sig, mask, supported)
+    assert out.startswith(want), out
+    if want.startswith("-1"):
+        assert "cannot run here" in out and "CPUID.(12H,0):EBX" in out

@@ -116,7 +116,12 @@ static int hw_create(struct scone_enclave **out, const struct scone_secs_params 
 			 (unsigned long long)p->attributes);
 		return -EINVAL;
 	}
-	need = scone_xsave_size(p->xfrm) + GPRSGX_SIZE + ((p->miscselect & 1) ? EXINFO_SIZE : 0);
+	uint32_t misc;
+
+	/* EXINFO where the CPU has it: the enclave then sees its page faults. */
+	if (scone_miscselect_choose(p->miscselect, p->miscmask, scone_miscselect_supported(), &misc, err, errlen))
+		return -EINVAL;
+	need = scone_xsave_size(p->xfrm) + GPRSGX_SIZE + ((misc & 1) ? EXINFO_SIZE : 0);
 	if ((uint64_t)p->ssa_frame_pages * PAGE < need) {
 		snprintf(err, errlen,
 			 "SSA frames of %u page(s) cannot hold the %u bytes this CPU saves for XFRM 0x%llx: "
@@ -129,6 +134,7 @@ static int hw_create(struct scone_enclave **out, const struct scone_secs_params 
 		return -ENOMEM;
 	}
 	e->secs = *p;
+	e->secs.miscselect = misc;
 	e->vdso_enter = (scone_vdso_sgx_enter_fn *)scone_vdso_sym(SCONE_HW_VDSO_ENTER, SCONE_HW_VDSO_VERSION);
 	if (!e->vdso_enter) {
 		e->fd = -1;
