@@ -362,13 +362,18 @@ int __scone_mem_mapped(uintptr_t a)
 long __scone_prog_mmap(const long a[6], long (*map)(const long a[6]))
 {
 	unsigned long len = (unsigned long)a[1];
-	busy_enter();
-	if ((a[3] & MAP_FIXED) && !(a[0] & (HEAP_PAGE - 1)))
+	/* Not held across map(): a shield's mmap may call back in here. */
+	if ((a[3] & MAP_FIXED) && !(a[0] & (HEAP_PAGE - 1))) {
+		busy_enter();
 		open_up((uintptr_t)a[0], pages_of(len));
+		busy_leave();
+	}
 	long r = map(a);
-	if (r >= 0)
+	if (r >= 0) {
+		busy_enter();
 		mark((uintptr_t)r, pages_of(len), PROG | RW);
-	busy_leave();
+		busy_leave();
+	}
 	return r;
 }
 
