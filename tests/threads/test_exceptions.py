@@ -138,3 +138,25 @@ def test_program_mprotect_cannot_close_the_runtimes_pages(build, enclave_env):
     mappings lie above."""
     rc, out, err = _run(build("mprotect_fault.c"), "sweep", env=enclave_env())
     assert (rc, out) == (0, "closed some refused some\n"), err
+
+
+def test_without_exinfo_page_faults_never_reach_the_enclave(build, enclave_env, tmp_path):
+    """The signer asks for MISCSELECT.EXINFO; re-signed without it (as an
+    older signer, or a CPU without EXINFO, would leave SECS), SIM does what
+    the CPU does: #PF and #GP are not reported in EXITINFO, so the program's
+    SIGSEGV handler cannot run inside and the process ends by SIGSEGV,
+    while a #DE still reaches its SIGFPE handler."""
+    import shutil
+    import sys
+
+    exe = tmp_path / "faults_inside"
+    shutil.copy2(build("faults_inside.c"), exe)
+    script = ("import sys, scone_cc.sgx.sigstruct as s; s.MISCSELECT = 0\n"
+              "from scone_cc.sgx import signing; signing.sign_binary(sys.argv[1])\n")
+    r = subprocess.run([sys.executable, "-c", script, str(exe)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    show = subprocess.run(["scone-sign", "show", "--json", str(exe)], capture_output=True, text=True, timeout=60)
+    assert '"miscselect": "0x0"' in show.stdout, show.stdout
+    rc, out, err = _run(exe, "segv-skip", env=enclave_env())
+    assert rc == -signal.SIGSEGV and "calls" not in out, (rc, out, err)
+    assert _run(exe, "fpe", env=enclave_env())[:2] == _run(build("faults_inside.c", native=True), "fpe")[:2]
