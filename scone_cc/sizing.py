@@ -60,8 +60,13 @@ def _word(n: int) -> str:
 
 
 def bitmap_bytes(heap_size: int) -> int:
-    """The heap's own page bitmap at its bottom (runtime/trusted/heap.c): one bit a page."""
-    return _round_up(_round_up(heap_size // 4096, 64) // 8, 4096)
+    """The heap's own bookkeeping, which grows with the heap signed: its page
+    bitmap at the bottom (runtime/trusted/heap.c, one bit a page) and the
+    record of the program's page protections (runtime/trusted/memory.c, one
+    byte an allocatable page)."""
+    total = heap_size // 4096
+    bitmap = _round_up(_round_up(total, 64) // 8, 4096)
+    return bitmap + _round_up(max(total - bitmap // 4096, 0), 4096)
 
 
 def suggest(marks: dict, margin: float, original) -> dict:

@@ -123,6 +123,18 @@ long __scone_sys_mprotect(unsigned long addr, unsigned long len, long prot) SCON
 long __scone_sys_madvise(unsigned long addr, unsigned long len, long advice) SCONE_HIDDEN;
 long __scone_sys_sysinfo(void *info) SCONE_HIDDEN;
 void __scone_memory_init(uintptr_t start, size_t size) SCONE_HIDDEN;
+/* The program's own calls (dispatch.c): they keep memory.c's record of
+ * which heap pages are the program's and how it protected them. */
+long __scone_prog_mmap(const long a[6], long (*map)(const long a[6])) SCONE_HIDDEN;
+long __scone_prog_munmap(unsigned long addr, unsigned long len) SCONE_HIDDEN;
+long __scone_prog_brk(unsigned long addr) SCONE_HIDDEN;
+long __scone_prog_mremap(unsigned long old, unsigned long oldlen, unsigned long newlen,
+			 long flags, unsigned long new_addr) SCONE_HIDDEN;
+void __scone_prog_unmapself(unsigned long addr, unsigned long len) SCONE_HIDDEN;
+/* 1 if a is in a heap page the program mapped (a fault there: SEGV_ACCERR). */
+int __scone_mem_mapped(uintptr_t a) SCONE_HIDDEN;
+/* 0 if the program closed a page of [a, a + n) to this access: EFAULT. */
+int __scone_mem_usable(uintptr_t a, size_t n, int write) SCONE_HIDDEN;
 
 /* signal.c */
 long __scone_sys_rt_sigaction(long sig, const void *act, void *oact, unsigned long size) SCONE_HIDDEN;

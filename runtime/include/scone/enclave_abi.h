@@ -64,7 +64,10 @@ struct scone_gprsgx {
 };
 _Static_assert(sizeof(struct scone_gprsgx) == SCONE_GPRSGX_SIZE, "SSA ABI");
 _Static_assert(offsetof(struct scone_gprsgx, exitinfo) == 160, "SSA ABI");
-/* MISC region, EXINFO (16 bytes right below GPRSGX): #PF and #GP details. */
+/* MISC region, EXINFO (16 bytes right below GPRSGX): #PF and #GP details,
+ * written by the CPU when SECS.MISCSELECT has EXINFO (bit 0), which is also
+ * what makes it report #PF and #GP in EXITINFO at all. */
+#define SCONE_MISCSELECT_EXINFO 1u
 struct scone_exinfo {
 	uint64_t maddr;
 	uint32_t errcd;
