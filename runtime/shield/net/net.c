@@ -491,6 +491,10 @@ static long fail(struct conn *c, long fd, const char *what)
 			__scone_log(SCONE_LOG_WARN, "net shield: %s: fd %ld: %s: %s (the peer must hold a "
 				    "certificate from %s for the name %s); the connection is closed",
 				    t, fd, what, why(), e->ca, e->name);
+		else if (!c->open && prefixed(e->cert, "ratls") && !e->cert[5])
+			__scone_log(SCONE_LOG_WARN, "net shield: %s: fd %ld: %s: %s (if an alert: the peer refused "
+				    "this enclave's RA-TLS certificate, or its evidence); the connection is closed",
+				    t, fd, what, why());
 		else
 			__scone_log(SCONE_LOG_WARN, "net shield: %s: fd %ld: %s: %s; the connection is closed",
 				    t, fd, what, why());

@@ -1,0 +1,70 @@
+"""A Python RA-TLS endpoint (scone_cc.cas.ratls) for the enclave's RA-TLS tests.
+
+    python ratls_peer.py server PORT BINARY      serve one connection, echo lines
+    python ratls_peer.py client PORT MRENCLAVE LINE [--allow sim,debug]
+
+The server presents a certificate whose SIM evidence says it is BINARY's
+enclave (made with this machine's SIM key, as the starter would); the client
+requires MRENCLAVE of its peer. A refusal is one line and exit 1.
+"""
+
+import socket
+import ssl
+import sys
+import tempfile
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization as ser
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from scone_cc.cas import ratls, sim
+from scone_cc.errors import SconeError
+
+
+def server(port: int, binary: str) -> int:
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = ratls.make_certificate(key, sim.evidence_for_binary(binary, ratls.reportdata(key)), "sim")
+    with tempfile.TemporaryDirectory() as d:
+        c, k = Path(d, "c.pem"), Path(d, "k.pem")
+        c.write_bytes(cert.public_bytes(ser.Encoding.PEM))
+        k.write_bytes(key.private_bytes(ser.Encoding.PEM, ser.PrivateFormat.PKCS8, ser.NoEncryption()))
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(c, k)
+    ls = socket.create_server(("127.0.0.1", port))
+    print("ready", flush=True)
+    conn, _ = ls.accept()
+    try:
+        s = ctx.wrap_socket(conn, server_side=True)
+    except ssl.SSLError as err:
+        print(f"ratls-peer server: the client refused the handshake: {err.reason or err}", flush=True)
+        return 1
+    line = s.makefile("rb").readline()
+    s.sendall(line)
+    s.close()
+    return 0
+
+
+def client(port: int, mrenclave: str, line: str, allow: str) -> int:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE     # the RA-TLS verifier decides, right after the handshake
+    s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port)))
+    kid = sim.key_id(sim.sim_key().public_key())
+    try:
+        ratls.verify_peer(s, mrenclave=mrenclave, allow_sim="sim" in allow, allow_debug="debug" in allow,
+                          sim_key_ids={kid})
+    except SconeError as err:
+        print(f"ratls-peer client refused: {err}", flush=True)
+        return 1
+    s.sendall(line.encode() + b"\n")
+    print(s.makefile("rb").readline().decode().rstrip("\n"), flush=True)
+    s.close()
+    return 0
+
+
+if __name__ == "__main__":
+    a = sys.argv[1:]
+    if a[0] == "server":
+        sys.exit(server(int(a[1]), a[2]))
+    allow = a[a.index("--allow") + 1] if "--allow" in a else ""
+    sys.exit(client(int(a[1]), a[2], a[3], allow))
