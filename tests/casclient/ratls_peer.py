@@ -1,10 +1,14 @@
 """A Python RA-TLS endpoint (scone_cc.cas.ratls) for the enclave's RA-TLS tests.
 
-    python ratls_peer.py server PORT BINARY      serve one connection, echo lines
+    python ratls_peer.py server PORT BINARY [--lift|--other-sim-key|--debug-off]
+                                                 serve one connection, echo lines
     python ratls_peer.py client PORT MRENCLAVE LINE [--allow sim,debug]
 
 The server presents a certificate whose SIM evidence says it is BINARY's
-enclave (made with this machine's SIM key, as the starter would); the client
+enclave (made with this machine's SIM key, as the starter would), or, as an
+attacker would: evidence lifted from a certificate of another key
+(--lift), signed by a SIM key that is not this machine's (--other-sim-key),
+or tampered after signing (--tamper); the client
 requires MRENCLAVE of its peer. A refusal is one line and exit 1.
 """
 
@@ -21,9 +25,14 @@ from scone_cc.cas import ratls, sim
 from scone_cc.errors import SconeError
 
 
-def server(port: int, binary: str) -> int:
+def server(port: int, binary: str, how: str) -> int:
     key = ec.generate_private_key(ec.SECP256R1())
-    cert = ratls.make_certificate(key, sim.evidence_for_binary(binary, ratls.reportdata(key)), "sim")
+    bound = ec.generate_private_key(ec.SECP256R1()) if how == "--lift" else key
+    other = ec.generate_private_key(ec.SECP256R1()) if how == "--other-sim-key" else None
+    evidence = sim.evidence_for_binary(binary, ratls.reportdata(bound), key=other)
+    if how == "--tamper":
+        evidence = evidence[:12 + 64] + bytes([evidence[12 + 64] ^ 1]) + evidence[12 + 65:]   # MRENCLAVE
+    cert = ratls.make_certificate(key, evidence, "sim")
     with tempfile.TemporaryDirectory() as d:
         c, k = Path(d, "c.pem"), Path(d, "k.pem")
         c.write_bytes(cert.public_bytes(ser.Encoding.PEM))
@@ -65,6 +74,6 @@ def client(port: int, mrenclave: str, line: str, allow: str) -> int:
 if __name__ == "__main__":
     a = sys.argv[1:]
     if a[0] == "server":
-        sys.exit(server(int(a[1]), a[2]))
+        sys.exit(server(int(a[1]), a[2], a[3] if len(a) > 3 else ""))
     allow = a[a.index("--allow") + 1] if "--allow" in a else ""
     sys.exit(client(int(a[1]), a[2], a[3], allow))

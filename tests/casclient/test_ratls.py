@@ -148,3 +148,27 @@ def test_requirement_forms(build, cas_env, tmp_path):
     assert r.returncode == 0, r.stderr
     shown = subprocess.run(["scone-sign", "show", str(tmp_path / "c")], capture_output=True, text=True).stdout
     assert f"ca=ratls:mrsigner={'a' * 64};isvprodid=3;min_isvsvn=2;sim" in shown
+
+
+@pytest.fixture(scope="module")
+def forged_client(server, build):
+    port = free_port()
+    return client(build, "ratls_cli_forged", port, f"mrenclave={mrenclave(server[0])}", "allow=sim+debug"), port
+
+
+@pytest.mark.parametrize("how, why", [
+    ("--lift", "REPORTDATA does not bind the certificate's key"),
+    ("--other-sim-key", "signed by a SIM key that is not this machine's"),
+    ("--tamper", "the SIM signature does not verify"),
+])
+def test_enclave_client_refuses_forged_evidence(server, forged_client, cas_env, how, why):
+    """What an attacker's server would try: each refused with its reason."""
+    target, _ = server
+    cli, port = forged_client
+    py = subprocess.Popen([sys.executable, str(PEER), "server", str(port), str(target), how], env=cas_env,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert py.stdout.readline() == "ready\n", py.stderr.read()
+    r = subprocess.run([str(cli), str(port), "x"], env=cas_env, capture_output=True, text=True, timeout=60)
+    py.communicate(timeout=30)
+    assert why in one_line(r.stderr, "RA-TLS"), r.stderr
+    assert "reply:" not in r.stdout
