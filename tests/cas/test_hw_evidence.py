@@ -169,3 +169,12 @@ def test_what_the_library_gives_reaches_the_enclave(harness, tmp_path):
     assert rc == -22
     rc, _ = run(harness, "full", "quote", str(1 << 20))
     assert rc == -22
+
+
+def test_the_enclave_carries_the_same_intel_root():
+    """runtime/shield/cas/intel_root.h (what RA-TLS checks quotes against inside) is this DER."""
+    import re
+    text = (REPO / "runtime" / "shield" / "cas" / "intel_root.h").read_text()
+    body = text[text.index("{") + 1:text.index("}")]
+    assert bytes(int(x, 16) for x in re.findall(r"0x([0-9a-f]{2})", body)) == \
+        (DATA / "intel-sgx-root-ca.der").read_bytes()

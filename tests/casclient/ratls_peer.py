@@ -8,7 +8,11 @@ The server presents a certificate whose SIM evidence says it is BINARY's
 enclave (made with this machine's SIM key, as the starter would), or, as an
 attacker would: evidence lifted from a certificate of another key
 (--lift), signed by a SIM key that is not this machine's (--other-sim-key),
-or tampered after signing (--tamper); the client
+or tampered after signing (--tamper); or a DCAP quote: one made on SGX
+hardware and published (--published-quote: real signatures and PCK chain,
+its REPORTDATA for no key of ours), the same with one bit of its report
+flipped (--tampered-quote), or one assembled with a test PCK hierarchy
+(--test-root-quote, tests/cas/quotes.py); the client
 requires MRENCLAVE of its peer. A refusal is one line and exit 1.
 """
 
@@ -21,18 +25,31 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization as ser
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from scone_cc.cas import ratls, sim
-from scone_cc.errors import SconeError
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+
+from scone_cc.cas import ratls, sim  # noqa: E402
+from scone_cc.errors import SconeError  # noqa: E402
 
 
 def server(port: int, binary: str, how: str) -> int:
     key = ec.generate_private_key(ec.SECP256R1())
     bound = ec.generate_private_key(ec.SECP256R1()) if how == "--lift" else key
     other = ec.generate_private_key(ec.SECP256R1()) if how == "--other-sim-key" else None
-    evidence = sim.evidence_for_binary(binary, ratls.reportdata(bound), key=other)
+    kind = "sim"
+    if how.endswith("-quote"):
+        kind = "dcap"
+        evidence = (REPO / "tests" / "cas" / "data" / "dcap-qvl-sgx-quote.bin").read_bytes()
+        if how == "--tampered-quote":
+            evidence = evidence[:48 + 64] + bytes([evidence[48 + 64] ^ 1]) + evidence[48 + 65:]
+        elif how == "--test-root-quote":
+            from tests.cas.quotes import assemble_quote
+            evidence = assemble_quote(ratls.reportdata(key), mrenclave=evidence[48 + 64:48 + 96])[0]
+    else:
+        evidence = sim.evidence_for_binary(binary, ratls.reportdata(bound), key=other)
     if how == "--tamper":
         evidence = evidence[:12 + 64] + bytes([evidence[12 + 64] ^ 1]) + evidence[12 + 65:]   # MRENCLAVE
-    cert = ratls.make_certificate(key, evidence, "sim")
+    cert = ratls.make_certificate(key, evidence, kind)
     with tempfile.TemporaryDirectory() as d:
         c, k = Path(d, "c.pem"), Path(d, "k.pem")
         c.write_bytes(cert.public_bytes(ser.Encoding.PEM))

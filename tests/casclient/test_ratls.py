@@ -172,3 +172,24 @@ def test_enclave_client_refuses_forged_evidence(server, forged_client, cas_env, 
     py.communicate(timeout=30)
     assert why in one_line(r.stderr, "RA-TLS"), r.stderr
     assert "reply:" not in r.stdout
+
+
+PUBLISHED_MRENCLAVE = "33d8736db756ed4997e04ba358d27833188f1932ff7b1d156904d3f560452fbb"
+
+
+@pytest.mark.parametrize("how, why", [
+    # Every signature and the PCK chain to the real Intel SGX Root CA pass
+    # inside the enclave; what stops it is the binding to the certificate.
+    ("--published-quote", "REPORTDATA does not bind the certificate's key"),
+    ("--tampered-quote", "enclave report signature does not verify with its attestation key"),
+    ("--test-root-quote", "does not end at the trusted Intel SGX Root CA"),
+])
+def test_enclave_client_checks_dcap_quotes(build, cas_env, how, why):
+    port = free_port()
+    cli = client(build, f"ratls_cli_dcap_{how[2:]}", port, f"mrenclave={PUBLISHED_MRENCLAVE}")
+    py = subprocess.Popen([sys.executable, str(PEER), "server", str(port), "-", how], env=cas_env,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert py.stdout.readline() == "ready\n", py.stderr.read()
+    r = subprocess.run([str(cli), str(port), "x"], env=cas_env, capture_output=True, text=True, timeout=60)
+    py.communicate(timeout=30)
+    assert why in one_line(r.stderr, "RA-TLS"), r.stderr

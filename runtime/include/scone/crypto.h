@@ -146,6 +146,15 @@ int __scone_crypto_x509_csr(const scone_crypto_key *key, const char *cn,
  * SubjectPublicKeyInfo DER, and the value of the first extension whose
  * dotted OID is in oids[0..noids) with its index in *which (-1: none).
  */
+/*
+ * A DCAP quote's PCK certificate chain (PEM, leaf first, 2 to 8
+ * certificates): each certificate's signature checked with the next's key,
+ * the last equal to root_der (the Intel SGX Root CA); writes the leaf's
+ * SubjectPublicKeyInfo DER. EAUTH with the reason in __scone_crypto_error.
+ * Validity periods are not checked (as scone_cc.cas.dcap).
+ */
+int __scone_crypto_x509_chain_leaf(const char *pem, size_t len, const void *root_der, size_t root_len,
+                                   uint8_t *spki, size_t cap, size_t *spki_len);
 int __scone_crypto_x509_inspect(const uint8_t *der, size_t len, const char *const *oids, int noids,
                                 int *which, uint8_t *ext, size_t ext_cap, size_t *ext_len,
                                 uint8_t *spki, size_t spki_cap, size_t *spki_len);

@@ -8,10 +8,11 @@
  * certificate's key. No nonce: freshness is the certificate's validity.
  *
  * A verifier here checks SIM evidence against this machine's SIM key (in
- * SIM; on hardware no SIM evidence is accepted). It does not check DCAP
- * quotes: that needs the Intel SGX Root CA and the PCK chain walk of
- * PROTOCOL.md §3.2, which only the CAS and the Python verifier do; such a
- * peer is refused with a line saying so.
+ * SIM; on hardware no SIM evidence is accepted), and a DCAP quote as
+ * scone_cc.cas.dcap does (PROTOCOL.md §3.2): every signature, the QE
+ * report's binding of the attestation key, the PCK chain link by link to
+ * the Intel SGX Root CA built in (intel_root.h). Intel's collateral (TCB
+ * status, QE identity, revocation) is not checked, as in the CAS.
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -24,6 +25,7 @@
 
 #include "../shield.h"
 #include "evidence.h"
+#include "intel_root.h"
 #include "ratls.h"
 
 #define CERT_DAYS 30                 /* the certificate lives as long as the server, at most this */
@@ -120,14 +122,32 @@ static int parse(const char *text, struct spec *sp, char *why, size_t cap)
 	return 0;
 }
 
+/* The SPKI DER of a P-256 point: this 26-byte prefix, then 04||X||Y. */
+static const uint8_t p256_prefix[26] = { 0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02,
+	0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00 };
+
+static int rs_verify(const uint8_t *spki, size_t spki_len, const uint8_t *msg, size_t n, const uint8_t rs[64])
+{
+	uint8_t der[72];
+	size_t dl = __scone_sig_rs_to_der(rs, der);
+	return __scone_crypto_ecdsa_verify(spki, spki_len, msg, n, der, dl);
+}
+
+static uint16_t le16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
 /* SIM evidence (PROTOCOL.md §3.1) signed by this machine's SIM key: the
  * REPORT, or -1 with why. */
 static int sim_check(const uint8_t *ev, size_t len, struct scone_sgx_report *rep, char *why, size_t cap)
 {
-	/* The SPKI DER of a P-256 point: this 26-byte prefix, then 04||X||Y. */
-	static const uint8_t prefix[26] = { 0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02,
-		0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00 };
-	uint8_t mine[65], spki[91], der[72];
+	uint8_t mine[65], spki[91];
 	char err[300];
 	if (len != SCONE_SIM_SIZE || memcmp(ev, SCONE_SIM_MAGIC, 8) || ev[8] != SCONE_SIM_VERSION || ev[9] ||
 	    ev[10] || ev[11])
@@ -137,12 +157,61 @@ static int sim_check(const uint8_t *ev, size_t len, struct scone_sgx_report *rep
 		return say(why, cap, "peer presents SIM evidence, which cannot be checked here: %s", err);
 	if (memcmp(ev + SCONE_SIM_KEY_OFFSET, mine, 65))
 		return say(why, cap, "peer evidence: signed by a SIM key that is not this machine's");
-	memcpy(spki, prefix, sizeof prefix);
-	memcpy(spki + sizeof prefix, mine, 65);
-	size_t dl = __scone_sig_rs_to_der(ev + SCONE_SIM_SIG_OFFSET, der);
-	if (__scone_crypto_ecdsa_verify(spki, sizeof spki, ev, SCONE_SIM_SIG_OFFSET, der, dl))
+	memcpy(spki, p256_prefix, sizeof p256_prefix);
+	memcpy(spki + sizeof p256_prefix, mine, 65);
+	if (rs_verify(spki, sizeof spki, ev, SCONE_SIM_SIG_OFFSET, ev + SCONE_SIM_SIG_OFFSET))
 		return say(why, cap, "peer evidence: the SIM signature does not verify");
 	memcpy(rep, ev + SCONE_SIM_REPORT_OFFSET, sizeof *rep);
+	return 0;
+}
+
+/* An SGX ECDSA quote v3 (PROTOCOL.md §3.2, "SGX ECDSA Quote Library
+ * Reference"): the REPORT body, or -1 with why. */
+static int dcap_check(const uint8_t *q, size_t len, struct scone_sgx_report *rep, char *why, size_t cap)
+{
+	enum { HDR = 48, BODY = 384, SIG = HDR + BODY + 4 };
+	uint8_t att[91], h[32], pck[256];
+	size_t pck_len;
+	if (len < SIG + 578)
+		return say(why, cap, "peer evidence: a DCAP quote of %zu bytes is too short", len);
+	if (le16(q) != 3 || le16(q + 2) != 2)
+		return say(why, cap, "peer evidence: DCAP quote version %u, key type %u; only 3 and 2 (ECDSA P-256) "
+			   "are understood", le16(q), le16(q + 2));
+	const uint8_t *sig = q + SIG;
+	size_t sig_len = len - SIG;
+	if (le32(q + HDR + BODY) != sig_len)
+		return say(why, cap, "peer evidence: the DCAP quote's signature data length is wrong");
+	size_t auth = le16(sig + 576), at = 578 + auth;
+	if (sig_len < at + 6 || le32(sig + at + 2) != sig_len - at - 6)
+		return say(why, cap, "peer evidence: the DCAP quote's certification data runs past its end");
+	if (le16(sig + at) != 5)
+		return say(why, cap, "peer evidence: DCAP certification data type %u; only 5 (PCK chain) is checked",
+			   le16(sig + at));
+	memcpy(att, p256_prefix, sizeof p256_prefix);
+	att[26] = 4;
+	memcpy(att + 27, sig + 64, 64);
+	if (rs_verify(att, sizeof att, q, HDR + BODY, sig))
+		return say(why, cap, "peer evidence: the DCAP quote's enclave report signature does not verify with "
+			   "its attestation key (tampered quote)");
+	scone_sha256 *s = __scone_crypto_sha256_new();
+	if (!s || __scone_crypto_sha256_update(s, sig + 64, 64) || __scone_crypto_sha256_update(s, sig + 578, auth) ||
+	    __scone_crypto_sha256_final(s, h))
+		return say(why, cap, "SHA-256 failed");
+	static const uint8_t zero[32];
+	if (memcmp(sig + 128 + 320, h, 32) || memcmp(sig + 128 + 352, zero, 32))
+		return say(why, cap, "peer evidence: the DCAP quote's QE report does not bind its attestation key");
+	const char *pem = (const char *)sig + at + 6;
+	size_t pem_len = sig_len - at - 6;
+	while (pem_len && !pem[pem_len - 1])
+		pem_len--;
+	if (__scone_crypto_x509_chain_leaf(pem, pem_len, intel_sgx_root_ca, sizeof intel_sgx_root_ca, pck,
+					   sizeof pck, &pck_len))
+		return say(why, cap, "peer evidence: %s", __scone_crypto_error());
+	if (rs_verify(pck, pck_len, sig + 128, 384, sig + 512))
+		return say(why, cap, "peer evidence: the DCAP quote's QE report signature does not verify with the "
+			   "PCK certificate");
+	memset(rep, 0, sizeof *rep);
+	memcpy(rep, q + HDR, BODY);
 	return 0;
 }
 
@@ -169,16 +238,11 @@ int __scone_ratls_check(const uint8_t *der, size_t len, void *arg, char *why, si
 		return say(why, cap, "peer certificate carries no evidence (extension %s or %s)", SCONE_RATLS_QUOTE_OID,
 			   SCONE_RATLS_SIM_OID);
 	}
-	if (which == 0) {
-		free(ext);
-		return say(why, cap, "peer presents a DCAP quote; this enclave does not check quotes (no Intel SGX "
-			   "Root CA inside): verify it through a CAS or the Python verifier");
-	}
-	if (!sp->sim) {
+	if (which == 1 && !sp->sim) {
 		free(ext);
 		return say(why, cap, "peer presents SIM evidence, which this policy does not accept (add sim)");
 	}
-	rc = sim_check(ext, ext_len, &rep, why, cap);
+	rc = which == 0 ? dcap_check(ext, ext_len, &rep, why, cap) : sim_check(ext, ext_len, &rep, why, cap);
 	free(ext);
 	if (rc)
 		return -1;
