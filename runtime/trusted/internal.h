@@ -29,6 +29,8 @@ struct scone_rt {
 	unsigned ethreads;                   /* TCS the scheduler runs on */
 	int log_level;
 	long pid, tid;                       /* from the syscall area, else asked once */
+	int sim;                             /* the host runs the SIM backend (its claim: SIM
+	                                      * evidence is refused unless a verifier allows it) */
 };
 extern struct scone_rt __scone_rt SCONE_HIDDEN;
 

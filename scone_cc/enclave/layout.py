@@ -97,6 +97,7 @@ def compute(image: bytes, params: EnclaveParams) -> Layout:
         config += fspolicy.encode(params.fs)
     if params.net:                # the network policy follows the file-system one
         netpolicy.check_keys(params.net, params.fs, params.debug)
+        netpolicy.check_cas(params.net, bool(params.cas_key))
         config += netpolicy.encode(params.net)
         if len(config) > PAGE_SIZE:
             raise SconeError(f"file-system and network policies: {len(config) - abi.CONFIG_FS_OFFSET} "

@@ -4,6 +4,7 @@
  * system) and its algorithms are fetched once.
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -17,7 +18,7 @@
 static struct sc_algs algs;
 static int algs_ok;
 static pthread_once_t algs_once = PTHREAD_ONCE_INIT;
-static __thread char last_error[160];
+static __thread char last_error[256];
 static __thread int drbg_tuned;
 
 /*
@@ -77,6 +78,11 @@ int sc_fail(void)
 		strcpy(last_error, "unknown error");
 	ERR_clear_error();
 	return ERR_GET_REASON(e) == ERR_R_MALLOC_FAILURE ? SCONE_CRYPTO_ENOMEM : SCONE_CRYPTO_EFAIL;
+}
+
+void sc_set_error(const char *why)
+{
+	snprintf(last_error, sizeof last_error, "%s", why);
 }
 
 const char *sc_cmac_cipher(size_t key_len)
