@@ -108,6 +108,23 @@ def test_cas_image(cas_image, image_env, tmp_path):
             "python3-jsonschema"} <= set(versions)
     # The CAS uses cryptography 42's APIs (not_valid_before_utc, verify_directly_issued_by).
     assert int(versions["python3-cryptography"].split(".")[0]) >= 42
+    # The second layer: scone_cc's sources, without the checkout's __pycache__.
+    with tarfile.open(path) as tf:
+        blob = tf.extractfile("blobs/sha256/" + info["Layers"][1].split(":")[1]).read()
+    with tarfile.open(fileobj=__import__("io").BytesIO(gzip.decompress(blob))) as layer:
+        names = layer.getnames()
+    assert "usr/lib/python3/dist-packages/scone_cc/cas/server.py" in names
+    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+    # Kubernetes: the CAS asks for no SGX resource and has a Service on its port.
+    k8s = run(["scone-image", "k8s", path], env=image_env)
+    assert k8s.returncode == 0, k8s.stderr
+    docs = list(yaml.safe_load_all(k8s.stdout))
+    import kubernetes_validate.utils as kv
+    for doc in docs:
+        kv.validate(doc, kv.latest_version(), strict=True)
+    (container,) = docs[0]["spec"]["template"]["spec"]["containers"]
+    assert "resources" not in container and not container.get("env")
+    assert docs[1]["kind"] == "Service" and docs[1]["spec"]["ports"][0]["port"] == 8081
     again = run(["scone-image", "build", "--json", REPO / "samples" / "cas.toml", "-o",
                  tmp_path / "again.tar"], env=image_env, timeout=900)
     assert again.returncode == 0, again.stderr
