@@ -14,8 +14,8 @@ The Debian base is made by ``mmdebstrap`` from Debian's archive: the
 Essential:yes packages and the listed ones with their dependencies, signed
 by the archive key apt checks, without manual pages, documentation (the
 copyright files stay) and translations, without device nodes (the runtime
-makes /dev). It is slow the first time (a download and dpkg: about a
-minute), so the tar file is kept in the scone cache under a key made of
+makes /dev). It is slow the first time (a download and dpkg: 20 s to a
+few minutes), so the tar file is kept in the scone cache under a key made of
 everything that goes into it (suite, mirror, package list, options, this
 module's format version); a second build finds it. Beside it,
 ``packages.txt`` lists the package versions it holds: the archive moves on
@@ -112,11 +112,11 @@ def rootfs_tar(base: Base, where: str) -> Path:
     with lock:
         fcntl.flock(lock, fcntl.LOCK_EX)      # another build making the same base: wait for it
         if not tar.is_file():
-            _debootstrap(base, folder, where)
+            _mmdebstrap(base, folder, where)
     return tar
 
 
-def _debootstrap(base: Base, folder: Path, where: str) -> None:
+def _mmdebstrap(base: Base, folder: Path, where: str) -> None:
     tool = shutil.which("mmdebstrap")
     if tool is None:
         raise SconeError(f"{where}: base: mmdebstrap is not installed; install it with apt-get "
