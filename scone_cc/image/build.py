@@ -207,16 +207,25 @@ def _set_times(rootfs: Path, epoch: int) -> None:
     os.utime(rootfs, (epoch, epoch))
 
 
-def _place(rootfs: Path, target: str) -> Path:
-    dest = rootfs / target.lstrip("/")
-    parent = dest.parent
-    parent.mkdir(parents=True, exist_ok=True, mode=0o755)
-    return dest
+def _place(rootfs: Path, target: str, where: str) -> Path:
+    """The path of ``target`` under ``rootfs``, its folders made. With a base, a folder on the
+    way may be the base's symbolic link, possibly absolute (/etc/alternatives): never followed."""
+    node = rootfs
+    for part in Path(target).parts[1:-1]:
+        node = node / part
+        if node.is_symlink() or (node.exists() and not node.is_dir()):
+            kind = "a symbolic link" if node.is_symlink() else "a file"
+            raise SconeError(f"{where}: target {target}: /{node.relative_to(rootfs)} is {kind} "
+                             "in the base; name the real path (a link is never followed, it "
+                             "could lead out of the image)")
+        if not node.exists():
+            node.mkdir(mode=0o755)
+    return rootfs / target.lstrip("/")
 
 
 def _copy(entry: Entry, rootfs: Path, where: str) -> None:
     """Copy ``entry`` without the source's owner, times or extended attributes."""
-    dest = _place(rootfs, entry.target)
+    dest = _place(rootfs, entry.target, where)
     src = entry.source
     if src.is_dir() and not src.is_symlink():
         _copy_tree(src, dest, entry.owner, where, entry.exclude)
@@ -231,6 +240,14 @@ def _copy(entry: Entry, rootfs: Path, where: str) -> None:
 def _copy_one(src: Path, dest: Path, owner: tuple[int, int], where: str) -> None:
     try:
         st = src.lstat()
+        if os.path.lexists(dest):
+            # The base's: a folder is merged into, a file or link replaced (never written through).
+            if stat.S_ISDIR(dest.lstat().st_mode):
+                if not stat.S_ISDIR(st.st_mode):
+                    raise SconeError(f"{where}: {src} would replace the base's folder "
+                                     f"{dest.name}; name another target")
+                return          # its owner and mode stay the base's
+            os.unlink(dest)
         if stat.S_ISLNK(st.st_mode):
             os.symlink(os.readlink(src), dest)
         elif stat.S_ISREG(st.st_mode):

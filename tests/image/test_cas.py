@@ -151,6 +151,49 @@ def test_base_that_cannot_be_made(image_env, tmp_path):
     assert sorted(p.name for p in folder.iterdir()) == [".lock"]
 
 
+def test_base_links_are_never_followed(image_env, tmp_path):
+    """A base's absolute symbolic links point at this host's files while the image is built:
+    a file put at one replaces the link; a target through one is refused; the host is intact."""
+    import io
+    import os
+
+    if os.geteuid() != 0:
+        pytest.skip("a base is unpacked as root")
+    victim, victim_dir = tmp_path / "victim", tmp_path / "victim-dir"
+    victim.write_text("host file\n")
+    victim_dir.mkdir()
+    with tarfile.open(tmp_path / "rootfs.tar", "w") as tf:
+        for name, link in (("./etc", None), ("./etc/awk", str(victim)),
+                           ("./opt", None), ("./opt/lib", str(victim_dir))):
+            info = tarfile.TarInfo(name)
+            info.type, info.mode = (tarfile.DIRTYPE, 0o755) if link is None else (tarfile.SYMTYPE,
+                                                                                0o777)
+            info.linkname = link or ""
+            tf.addfile(info)
+        data = b"#!/bin/sh\n"
+        info = tarfile.TarInfo("./bin/sh")
+        info.size, info.mode = len(data), 0o755
+        tf.addfile(info, io.BytesIO(data))
+    (tmp_path / "mine").write_text("the image's\n")
+    head = '[base]\ntar = "rootfs.tar"\n[config]\nentrypoint = ["/bin/sh"]\n'
+    (tmp_path / "ok.toml").write_text(head + '[[file]]\nsource = "mine"\ntarget = "/etc/awk"\n')
+    out = run(["scone-image", "build", tmp_path / "ok.toml", "-o", tmp_path / "ok"], env=image_env)
+    assert out.returncode == 0, out.stderr
+    assert victim.read_text() == "host file\n"
+    unpacked = tmp_path / "unpacked"
+    r = run(["umoci", "unpack", "--image", f"{tmp_path / 'ok'}:latest", unpacked])
+    assert r.returncode == 0, r.stderr
+    awk = unpacked / "rootfs" / "etc" / "awk"
+    assert not awk.is_symlink() and awk.read_text() == "the image's\n"
+    (tmp_path / "bad.toml").write_text(head + '[[file]]\nsource = "mine"\ntarget = "/opt/lib/x"\n')
+    out = run(["scone-image", "build", tmp_path / "bad.toml", "-o", tmp_path / "bad"],
+              env=image_env)
+    assert out.returncode == 2
+    (line,) = out.stderr.splitlines()
+    assert "/opt/lib is a symbolic link in the base" in line, line
+    assert not (tmp_path / "bad").exists() and list(victim_dir.iterdir()) == []
+
+
 @pytest.fixture(scope="module")
 def redis_tree():
     sys.path.insert(0, str(APPS))
