@@ -182,3 +182,17 @@ def test_rename_within_a_volume(fs_build, fs_env, tmp_path):
     assert r.returncode == 1 and "Operation not permitted" in r.stdout
     r = _run(ren, [vol / "b", tmp_path / "out"], fs_env, **key)
     assert r.returncode == 1 and "Cross-device" in r.stdout
+
+
+def test_file_open_at_exit_is_committed(fs_build, fs_env, tmp_path):
+    """The exit path encrypts and commits a file the program left open
+    (libcrypto's own atexit cleanup must not have run before it)."""
+    vol = tmp_path / "vol"
+    vol.mkdir()
+    prog = fs_build(HERE / "leave_open.c", f"--scone-fs={vol}:encrypted")
+    r = _run(prog, [vol / "f", "written, never closed\n"], fs_env, SCONE_FS_KEY=f"{vol}:{KEY}",
+             SCONE_LOG="info")
+    assert r.returncode == 0 and r.stdout == "left open\n", r.stderr
+    assert len(re.findall(r"committed, tag", r.stderr)) == 2, r.stderr   # at open, at exit
+    c = _fs("cat", "--key-hex", KEY, vol, "f")
+    assert c.returncode == 0 and c.stdout == "written, never closed\n", c.stderr
