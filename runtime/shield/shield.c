@@ -7,9 +7,9 @@
  * the host are not followed), relative ones against the working directory
  * the host reports (asked once, again after chdir/fchdir) or against the
  * directory a descriptor names. A path in an ephemeral region is served by
- * fs/ephemeral.c; a path in an encrypted or authenticated region is refused
- * (EACCES) until those regions are served: the shield never lets such a file
- * reach the host in clear; unprotected regions and paths outside every
+ * fs/ephemeral.c; a path in an encrypted or authenticated region by
+ * fs/encrypted.c (refused, EACCES, when the binary lacks it: the shield
+ * never lets such a file reach the host unchecked); unprotected regions and paths outside every
  * region go on to the host.
  */
 #include "shield.h"
@@ -104,12 +104,13 @@ void __scone_shield_init(char **envp, uint64_t sim_seal)
 				__scone_abort("scone: the signed policy has an ephemeral region, but the enclave was linked without the ephemeral-file shield; link it with --scone-fs=PREFIX:ephemeral");
 			__scone_eph_root(prefix, regions[i].len);
 		}
-		if (regions[i].mode == SCONE_FS_MODE_ENCRYPTED) {
+		if (regions[i].mode == SCONE_FS_MODE_ENCRYPTED || regions[i].mode == SCONE_FS_MODE_AUTHENTICATED) {
 			if (!__scone_enc_region)
 				__scone_log(SCONE_LOG_WARN, "fs shield: region %s: this binary was linked without the encrypted-file shield (link with scone-gcc --scone-fs); its files are refused (EACCES)", prefix);
-			else if (__scone_enc_region(i, prefix, regions[i].len, regions[i].key,
+			else if (__scone_enc_region(i, prefix, regions[i].len,
+						    regions[i].mode == SCONE_FS_MODE_AUTHENTICATED, regions[i].key,
 						    !!(__scone_rt.cfg->flags & SCONE_CONFIG_DEBUG), envp, sealp))
-				__scone_abort("scone: too many encrypted regions");
+				__scone_abort("scone: too many encrypted and authenticated regions (the first 8 of the policy may be)");
 		}
 	}
 	__scone_shield_on = 1;
@@ -274,13 +275,10 @@ static long classify_in(long nr, long dirfd, const char *path, char *out, int *r
 		return 1;
 	case SCONE_FS_MODE_UNPROTECTED:
 		return 0;
-	case SCONE_FS_MODE_ENCRYPTED:
+	default:                                   /* encrypted, authenticated */
 		if (__scone_enc_open && r < 8)
 			return 2;
-		warn_once(nr, "an encrypted region this binary cannot serve");
-		return -EACCES;
-	default:
-		warn_once(nr, "an authenticated region (not served yet)");
+		warn_once(nr, "a protected region this binary cannot serve");
 		return -EACCES;
 	}
 }

@@ -282,7 +282,7 @@ def link(inv, *, host, sysroot: str, cache_root: str, environ) -> int:
         # each through weak references (an enclave links only what its
         # policy uses; the runtime refuses a policy naming one it lacks).
         modes = {mode for _, mode, _ in settings.params.fs}
-        roots = [*(["__scone_enc_call"] if "encrypted" in modes else []),
+        roots = [*(["__scone_enc_call"] if modes & {"encrypted", "authenticated"} else []),
                  *(["__scone_eph_fd_call"] if "ephemeral" in modes else []),
                  *(["__scone_net_call"] if settings.params.net else [])]
         common["cflags"] = [*common["cflags"], *(f"-Wl,-u,{r}" for r in roots)]

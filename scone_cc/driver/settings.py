@@ -88,8 +88,8 @@ def link_settings(scone, environ) -> LinkSettings:
         kwargs["tcs_count"] = parse_count(text, what=what.rstrip("="))
     if fs:
         kwargs["fs"] = fspolicy.merge(fs)
-        # encrypted regions are served with the shields' crypto
-        crypto = crypto or any(mode == "encrypted" for _, mode, _ in kwargs["fs"])
+        # encrypted and authenticated regions are served with the shields' crypto
+        crypto = crypto or any(mode in ("encrypted", "authenticated") for _, mode, _ in kwargs["fs"])
     if kwargs_cas:
         kwargs["cas_key"] = kwargs_cas
     if net:

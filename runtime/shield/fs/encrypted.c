@@ -76,6 +76,7 @@ struct volume {
 	int sealed, seal_policy;       /* key to derive from seal at first use */
 	int key_source, warned;
 	struct scone_sim_seal seal;
+	unsigned kind;                 /* what new files get: SFS_KIND_ENCRYPTED or _AUTHENTICATED */
 	struct sfs_volume v;
 	uint8_t *body;                 /* BODY_CAP bytes */
 };
@@ -90,9 +91,16 @@ struct hfd {
  * they see each other's writes as on Linux. */
 struct enode {
 	struct hfd h;                  /* one of its descriptors, for the library's I/O */
-	struct sfs_file *f;
+	unsigned kind;                 /* its volume entry's: SFS_KIND_* */
+	struct sfs_file *f;            /* encrypted: the format library's handle */
 	void *mem;
 	size_t mem_size;
+	/* authenticated: the content, checked against its SHA-256 once at open
+	 * and served from here, so the host cannot change it after the check;
+	 * [dlo, dhi) differs from the host's copy. */
+	uint8_t *data;
+	uint64_t size, dlo, dhi;
+	int ro;
 	struct volume *vol;
 	char rel[SFS_PATH_MAX_SIZE];
 	int opens, dirty, unlinked;
@@ -360,8 +368,8 @@ static void hex(const uint8_t *b, size_t n, char *out)
 	out[2 * n] = 0;
 }
 
-int __scone_enc_region(int region, const char *prefix, size_t len, int key_source, int debug,
-		       char **envp, const struct scone_sim_seal *seal)
+int __scone_enc_region(int region, const char *prefix, size_t len, int authenticated, int key_source,
+		       int debug, char **envp, const struct scone_sim_seal *seal)
 {
 	if (region >= MAX_VOLUMES)
 		return -1;
@@ -383,6 +391,7 @@ int __scone_enc_region(int region, const char *prefix, size_t len, int key_sourc
 	__scone_memcpy(v->root, prefix, len);
 	v->root[len] = 0;
 	v->rlen = len;
+	v->kind = authenticated ? SFS_KIND_AUTHENTICATED : SFS_KIND_ENCRYPTED;
 	int k = env_hex(envp, "SCONE_FS_KEY", prefix, len, v->key, 16);
 	int t = env_hex(envp, "SCONE_FS_TAG", prefix, len, v->expect_tag, 32);
 	if ((k || t) && !debug)
@@ -544,18 +553,216 @@ static long status_errno(int st, const char *what, const char *rel, struct volum
 	return st == SFS_E_TOO_BIG ? -27 : -EIO;
 }
 
-/* Flush f's nodes and record it in the volume (lock held). */
+/* ---- one file's content: the format library's handle (encrypted) or the
+ * checked bytes in enclave memory (authenticated); SFS_* statuses ---- */
+
+#define AUTH_MAX (1ull << 40)
+
+static int differ(const uint8_t *a, const uint8_t *b, size_t n)
+{
+	uint8_t d = 0;
+	for (size_t i = 0; i < n; i++)
+		d |= a[i] ^ b[i];
+	return d != 0;
+}
+
+static uint64_t n_size(const struct enode *e)
+{
+	return e->kind == SFS_KIND_ENCRYPTED ? sfs_file_size(e->f) : e->size;
+}
+
+/* Room for size bytes of an authenticated file's content. */
+static int auth_reserve(struct enode *e, uint64_t size)
+{
+	if (size > AUTH_MAX)
+		return SFS_E_TOO_BIG;
+	size_t have = e->mem_size;
+	if (size <= have)
+		return SFS_OK;
+	size_t want = have < PAGE ? PAGE : have;
+	while (want < size)
+		want *= 2;
+	uint8_t *d = heap_alloc(want);
+	if (!d)
+		return SFS_E_TOO_BIG;
+	if (e->data) {
+		__scone_memcpy(d, e->data, (size_t)e->size);
+		heap_free(e->data, have);
+	}
+	e->data = d;
+	e->mem_size = want;
+	return SFS_OK;
+}
+
+/* Open or create the content of e (e->h, e->vol, e->rel, e->kind set). An
+ * authenticated file is read whole into the enclave once and its size and
+ * SHA-256 checked against the entry on that copy. */
+static int n_open(struct enode *e, uint64_t host_size, int create, int writable)
+{
+	struct volume *v = e->vol;
+	e->ro = !writable;
+	if (e->kind == SFS_KIND_ENCRYPTED) {
+		size_t ms = sfs_file_mem_size(cache_nodes);
+		void *mem = heap_alloc(ms);
+		if (!mem)
+			return SFS_E_TOO_BIG;
+		int st = sfs_file_open(mem, ms, cache_nodes, &cb, &e->h, host_size, e->rel, v->key,
+				       (create ? SFS_OPEN_CREATE : 0) | (writable ? SFS_OPEN_WRITE : 0), &e->f);
+		if (!st && !create)
+			st = sfs_vol_check_file(&v->v, e->rel, e->f);
+		if (st) {
+			if (e->f)
+				sfs_file_close(e->f);
+			heap_free(mem, ms);
+			e->f = 0;
+			return st;
+		}
+		e->mem = mem, e->mem_size = ms;
+		return SFS_OK;
+	}
+	struct sfs_entry en;
+	e->data = 0, e->mem_size = 0, e->size = 0, e->dlo = ~0ull, e->dhi = 0;
+	if (create) {
+		if (writable && cb_truncate(0, &e->h, 0))
+			return SFS_E_IO;
+		return SFS_OK;
+	}
+	int st = sfs_vol_find(&v->v, e->rel, &en);
+	if (st)
+		return st;
+	if (en.kind != SFS_KIND_AUTHENTICATED)
+		return SFS_E_KIND;
+	if (host_size != en.size)
+		return SFS_E_SIZE;                       /* shorter or longer, as sfs_vol_check_auth says */
+	if ((st = auth_reserve(e, en.size)))
+		return st;
+	uint8_t digest[32];
+	if (en.size && cb_read(0, &e->h, 0, e->data, (size_t)en.size))
+		st = SFS_E_IO;
+	void *sh = st ? 0 : cb.sha256_begin(0);
+	if (!st && !sh)
+		st = SFS_E_CRYPTO;
+	if (!st) {
+		int bad = cb.sha256_update(0, sh, e->data, (size_t)en.size);
+		if (cb.sha256_end(0, sh, digest) || bad)
+			st = SFS_E_CRYPTO;
+		else if (differ(digest, en.digest, 32))
+			st = SFS_E_AUTH_HASH;
+	}
+	if (st) {
+		heap_free(e->data, e->mem_size);
+		e->data = 0, e->mem_size = 0;
+		return st;
+	}
+	e->size = en.size;
+	return SFS_OK;
+}
+
+static int n_read(struct enode *e, uint64_t off, void *buf, size_t len, size_t *got)
+{
+	if (e->kind == SFS_KIND_ENCRYPTED)
+		return sfs_file_read(e->f, off, buf, len, got);
+	*got = off >= e->size ? 0 : e->size - off < len ? (size_t)(e->size - off) : len;
+	__scone_memcpy(buf, e->data + off, *got);
+	return SFS_OK;
+}
+
+static void auth_dirty(struct enode *e, uint64_t lo, uint64_t hi)
+{
+	if (lo < e->dlo)
+		e->dlo = lo;
+	if (hi > e->dhi)
+		e->dhi = hi;
+}
+
+static int n_write(struct enode *e, uint64_t off, const void *buf, size_t len)
+{
+	if (e->kind == SFS_KIND_ENCRYPTED)
+		return sfs_file_write(e->f, off, buf, len);
+	if (e->ro)
+		return SFS_E_READ_ONLY;
+	if (off > AUTH_MAX || len > AUTH_MAX - off)
+		return SFS_E_TOO_BIG;
+	int st = auth_reserve(e, off + len);
+	if (st)
+		return st;
+	if (off > e->size)
+		__scone_memset(e->data + e->size, 0, (size_t)(off - e->size));
+	__scone_memcpy(e->data + off, buf, len);
+	auth_dirty(e, off < e->size ? off : e->size, off + len);
+	if (off + len > e->size)
+		e->size = off + len;
+	return SFS_OK;
+}
+
+static int n_truncate(struct enode *e, uint64_t size)
+{
+	if (e->kind == SFS_KIND_ENCRYPTED)
+		return sfs_file_truncate(e->f, size);
+	if (e->ro)
+		return SFS_E_READ_ONLY;
+	int st = auth_reserve(e, size);
+	if (st)
+		return st;
+	if (size > e->size) {
+		__scone_memset(e->data + e->size, 0, (size_t)(size - e->size));
+		auth_dirty(e, e->size, size);
+	}
+	e->size = size;
+	auth_dirty(e, size, size);   /* the host's copy is cut to size at the flush */
+	return SFS_OK;
+}
+
+/* Write what changed to the host and give the digest the entry records:
+ * the root MAC (encrypted) or the SHA-256 of the content. */
+static int n_flush(struct enode *e, uint8_t digest[32], uint64_t *size)
+{
+	__scone_memset(digest, 0, 32);
+	if (e->kind == SFS_KIND_ENCRYPTED)
+		return sfs_file_flush(e->f, digest, size);
+	if (e->dlo != ~0ull) {
+		uint64_t hi = e->dhi < e->size ? e->dhi : e->size;
+		if (hi > e->dlo && cb_write(0, &e->h, e->dlo, e->data + e->dlo, (size_t)(hi - e->dlo)))
+			return SFS_E_IO;
+		if (cb_truncate(0, &e->h, e->size) || cb_fsync(0, &e->h))
+			return SFS_E_IO;
+		e->dlo = ~0ull, e->dhi = 0;
+	}
+	void *sh = cb.sha256_begin(0);
+	if (!sh)
+		return SFS_E_CRYPTO;
+	int bad = cb.sha256_update(0, sh, e->data ? e->data : (uint8_t *)digest, (size_t)e->size);
+	if (cb.sha256_end(0, sh, digest) || bad)
+		return SFS_E_CRYPTO;
+	*size = e->size;
+	return SFS_OK;
+}
+
+static void n_close(struct enode *e)
+{
+	if (e->kind == SFS_KIND_ENCRYPTED) {
+		if (e->f)
+			sfs_file_close(e->f);
+		e->f = 0;
+	} else if (e->data) {
+		__scone_memset(e->data, 0, (size_t)e->size);
+	}
+	heap_free(e->kind == SFS_KIND_ENCRYPTED ? e->mem : e->data, e->mem_size);
+	e->mem = 0, e->data = 0, e->mem_size = 0;
+}
+
+/* Flush e and record it in the volume (lock held). */
 static long record(struct enode *e)
 {
 	if (!e->dirty || e->unlinked)
 		return 0;
-	uint8_t mac[16];
+	uint8_t digest[32];
 	uint64_t size;
-	int st = sfs_file_flush(e->f, mac, &size);
+	int st = n_flush(e, digest, &size);
 	if (st)
 		return status_errno(st, "flush", e->rel, e->vol);
-	struct sfs_entry en = { e->rel, __scone_strlen(e->rel), SFS_KIND_ENCRYPTED, size, { 0 } };
-	__scone_memcpy(en.digest, mac, 16);
+	struct sfs_entry en = { e->rel, __scone_strlen(e->rel), e->kind, size, { 0 } };
+	__scone_memcpy(en.digest, digest, 32);
 	st = sfs_vol_set(&e->vol->v, &en);
 	if (st)
 		return status_errno(st, "record", e->rel, e->vol);
@@ -603,12 +810,9 @@ long __scone_enc_open(int region, const char *path, long flags, long mode, int *
 		return -EACCES;
 	struct efile *e = heap_alloc(sizeof *e);
 	struct enode *n = heap_alloc(sizeof *n);
-	size_t ms = sfs_file_mem_size(cache_nodes);
-	void *mem = heap_alloc(ms);
-	if (!e || !n || !mem) {
+	if (!e || !n) {
 		heap_free(e, sizeof *e);
 		heap_free(n, sizeof *n);
-		heap_free(mem, ms);
 		return -ENOMEM;
 	}
 	int acc = flags & O_ACCMODE, write = acc != O_RDONLY;
@@ -636,6 +840,13 @@ long __scone_enc_open(int region, const char *path, long flags, long mode, int *
 	int host_write = fd >= 0;
 	if (fd == -EACCES && !create && !write)
 		fd = host_open(path, O_RDONLY | (flags & O_CLOEXEC), 0);
+	if (fd == -ENOENT && !create) {
+		/* recorded, but gone from the host: deleted behind our back */
+		__scone_log(SCONE_LOG_ERROR, "fs shield: %s/%s: open refused: the volume records it, the host has no such file (deleted?)", v->root, rel);
+		r = -EIO;
+		fd = -1;
+		goto out;
+	}
 	if (fd < 0) {
 		r = fd;
 		goto out;
@@ -646,24 +857,21 @@ long __scone_enc_open(int region, const char *path, long flags, long mode, int *
 	}
 	if (!have) {
 		long size = host(8, fd, 0, 2, 0);
-		struct sfs_file *f;
+		__scone_memset(n, 0, sizeof *n);
 		n->h.fd = fd;
-		int st = sfs_file_open(mem, ms, cache_nodes, &cb, &n->h, size < 0 ? 0 : (uint64_t)size, rel,
-				       v->key, (create ? SFS_OPEN_CREATE : 0) | (host_write ? SFS_OPEN_WRITE : 0), &f);
-		if (!st && !create)
-			st = sfs_vol_check_file(&v->v, rel, f);
+		n->vol = v;
+		n->kind = create ? v->kind : en.kind;
+		__scone_memcpy(n->rel, rel, rl + 1);
+		int st = n_open(n, size < 0 ? 0 : (uint64_t)size, create, host_write);
 		if (st) {
 			r = status_errno(st, "open", rel, v);
 			goto out;
 		}
-		n->f = f, n->mem = mem, n->mem_size = ms, n->vol = v, n->dirty = create;
-		__scone_memcpy(n->rel, rel, rl + 1);
-		mem = 0;
+		n->dirty = create;
 		if (create && (r = record(n)) == 0)
 			r = commit(v);
 		if (r) {
-			sfs_file_close(f);
-			heap_free(n->mem, ms);
+			n_close(n);
 			goto out;
 		}
 		n->next = open_nodes;
@@ -671,8 +879,8 @@ long __scone_enc_open(int region, const char *path, long flags, long mode, int *
 		have = n;
 		n = 0;
 	}
-	if ((flags & O_TRUNC) && write && sfs_file_size(have->f)) {
-		int st = sfs_file_truncate(have->f, 0);
+	if ((flags & O_TRUNC) && write && n_size(have)) {
+		int st = n_truncate(have, 0);
 		if (st) {
 			r = status_errno(st, "truncate", rel, v);
 			goto out;
@@ -686,7 +894,6 @@ long __scone_enc_open(int region, const char *path, long flags, long mode, int *
 	__atomic_store_n(&__scone_shield_fdflag[fd], 2, __ATOMIC_RELEASE);
 out:
 	unlock();
-	heap_free(mem, ms);
 	heap_free(n, sizeof *n);
 	heap_free(e, sizeof *e);
 	if (r) {
@@ -721,7 +928,7 @@ long __scone_enc_path_call(int region, long nr, const long a[6], const char *pat
 		struct sfs_entry en;
 		struct enode *open = r ? 0 : open_node(v, rel);
 		if (open)
-			en.size = sfs_file_size(open->f);     /* newer than its entry */
+			en.size = n_size(open);     /* newer than its entry */
 		else if (!r && sfs_vol_find(&v->v, rel, &en))
 			r = -ENOENT;
 		unlock();
@@ -764,77 +971,253 @@ long __scone_enc_path_call(int region, long nr, const long a[6], const char *pat
 	return 0;
 }
 
-/* Copy from's plaintext into a new file bound to rel_to, written beside
- * to as .scone-pending.<name> (lock held). 0 or -errno. */
-static long copy_to(struct volume *v, long src_fd, uint64_t src_size, const char *rel_from,
-		    const char *pending, const char *rel_to, void *m1, void *m2, size_t ms, uint8_t *buf,
-		    uint8_t mac[16], uint64_t *size)
+/* pending = the path beside path named .scone-pending.<its name>; 0 or -ENAMETOOLONG. */
+static long pending_of(const char *path, char *pending, size_t cap)
 {
-	struct hfd hs = { src_fd }, hd = { -1 };
-	struct sfs_file *s = 0, *d = 0;
-	int st = sfs_file_open(m1, ms, cache_nodes, &cb, &hs, src_size, rel_from, v->key, 0, &s);
-	if (!st)
-		st = sfs_vol_check_file(&v->v, rel_from, s);
-	if (st)
-		return status_errno(st, "rename", rel_from, v);
-	hd.fd = host_open(pending, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (hd.fd < 0) {
-		sfs_file_close(s);
-		return hd.fd;
+	size_t l = __scone_strlen(path), dl = l;
+	while (dl > 0 && path[dl - 1] != '/')
+		dl--;
+	if (l + 16 > cap)
+		return -36;
+	__scone_memcpy(pending, path, dl);
+	__scone_memcpy(pending + dl, ".scone-pending.", 15);
+	__scone_memcpy(pending + dl + 15, path + dl, l - dl + 1);
+	return 0;
+}
+
+/* Copy the file at host path from (recorded as rel_from, of kind) into a new
+ * file bound to rel_to, written to the host path pending (lock held); its
+ * digest and size out. 0 or -errno. */
+static long copy_to(struct volume *v, const char *from, const char *rel_from, unsigned kind,
+		    const char *pending, const char *rel_to, uint8_t digest[32], uint64_t *size)
+{
+	struct enode *s = heap_alloc(2 * sizeof *s), *d = s + 1;
+	uint8_t *buf = heap_alloc(PAGE * 4);
+	long r = 0;
+	int st = 0, so = 0, dop = 0;
+	if (!s || !buf) {
+		r = -ENOMEM;
+		goto out;
 	}
-	st = sfs_file_open(m2, ms, cache_nodes, &cb, &hd, 0, rel_to, v->key, SFS_OPEN_CREATE | SFS_OPEN_WRITE, &d);
-	if (st)
-		d = 0;
-	for (uint64_t off = 0; !st && off < sfs_file_size(s);) {
+	__scone_memset(s, 0, 2 * sizeof *s);
+	s->vol = d->vol = v;
+	s->kind = d->kind = kind;
+	__scone_memcpy(s->rel, rel_from, __scone_strlen(rel_from) + 1);
+	__scone_memcpy(d->rel, rel_to, __scone_strlen(rel_to) + 1);
+	s->h.fd = host_open(from, O_RDONLY | O_CLOEXEC, 0);
+	if (s->h.fd < 0) {
+		r = s->h.fd;
+		goto out;
+	}
+	long hsize = host(8, s->h.fd, 0, 2, 0);
+	if ((st = n_open(s, hsize < 0 ? 0 : (uint64_t)hsize, 0, 0))) {
+		r = status_errno(st, "rename", rel_from, v);
+		goto out;
+	}
+	so = 1;
+	uint8_t st_buf[144];                           /* the copy keeps the file's mode */
+	uint32_t mode = 0600;
+	if (!host(5, s->h.fd, (long)st_buf, 0, 0))
+		__scone_memcpy(&mode, st_buf + 24, 4);
+	d->h.fd = host_open(pending, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0);
+	if (d->h.fd >= 0)
+		host(91, d->h.fd, (long)(mode & 07777), 0, 0);   /* fchmod: past the umask */
+	if (d->h.fd < 0) {
+		r = d->h.fd;
+		goto out;
+	}
+	st = n_open(d, 0, 1, 1);
+	dop = !st;
+	for (uint64_t off = 0; !st && off < n_size(s);) {
 		size_t got;
-		st = sfs_file_read(s, off, buf, PAGE * 4, &got);
+		st = n_read(s, off, buf, PAGE * 4, &got);
 		if (!st)
-			st = sfs_file_write(d, off, buf, got);
+			st = n_write(d, off, buf, got);
 		off += got;
 	}
 	if (!st)
-		st = sfs_file_flush(d, mac, size);
-	sfs_file_close(s);
-	if (d)
-		sfs_file_close(d);
-	host(3, hd.fd, 0, 0, 0);
+		st = n_flush(d, digest, size);
 	if (st) {
+		r = status_errno(st, "rename", rel_to, v);
 		host(87, (long)pending, 0, 0, 0);
-		return status_errno(st, "rename", rel_to, v);
 	}
+out:
+	if (so)
+		n_close(s);
+	if (dop)
+		n_close(d);
+	if (s && s->h.fd >= 0)
+		host(3, s->h.fd, 0, 0, 0);
+	if (s && d->h.fd > 0)
+		host(3, d->h.fd, 0, 0, 0);
+	heap_free(s, 2 * sizeof *s);
+	heap_free(buf, PAGE * 4);
+	return r;
+}
+
+/* An open file under dir (or dir itself, a file): its handle is bound to its path. */
+static int open_below(struct volume *v, const char *dir, size_t dl)
+{
+	for (struct enode *n = open_nodes; n; n = n->next)
+		if (n->vol == v && !n->unlinked && !__scone_strncmp(n->rel, dir, dl) &&
+		    (n->rel[dl] == '/' || !n->rel[dl]))
+			return 1;
 	return 0;
+}
+
+/*
+ * A directory renamed inside the volume (lock held): every file below it
+ * moves in one commit. Encrypted files are bound to their paths, so each is
+ * first copied into one bound to its new path, written beside it as
+ * .scone-pending.<name>; then the host renames the directory, the copies
+ * are renamed over their files, and the metadata moves every entry. A crash
+ * before the host's rename leaves stray pending copies (removed by the next
+ * writer of a name, never read); between it and the commit, the moved files
+ * are refused (their recorded paths are gone), never read wrong.
+ */
+static long dir_rename(struct volume *v, const char *from, const char *to, const char *rf,
+		       const char *rt, long flags)
+{
+	size_t fl = __scone_strlen(rf), tl = __scone_strlen(rt);
+	if (tl > fl && !__scone_strncmp(rt, rf, fl) && rt[fl] == '/')
+		return -EINVAL;                              /* into itself */
+	if (open_below(v, rf, fl) || open_below(v, rt, tl))
+		return -16;                                  /* EBUSY */
+	/* the moved entries: new path, kind, size, digest */
+	uint32_t n = 0;
+	size_t need = 0;
+	struct sfs_entry en;
+	for (uint32_t i = 0; i < v->v.count; i++) {
+		sfs_vol_entry(&v->v, i, &en);
+		if (en.path_len > fl && !__scone_strncmp(en.path, rf, fl) && en.path[fl] == '/') {
+			if (en.path_len - fl + tl >= SFS_PATH_MAX_SIZE)
+				return -36;
+			n++;
+			need += en.path_len - fl + tl + 1;
+		}
+	}
+	struct moved { char *path; unsigned kind; uint64_t size; uint8_t digest[32]; } *m = 0;
+	char *names = 0;
+	size_t mlen = n * sizeof *m + need + 1;
+	if (n && !(m = heap_alloc(mlen)))
+		return -ENOMEM;
+	names = (char *)(m + n);
+	char *hf = heap_alloc(2 * (SCONE_PATH_MAX + 16)), *hp = hf + SCONE_PATH_MAX + 16;
+	long r = hf ? 0 : -ENOMEM;
+	uint32_t k = 0, copied = 0;
+	for (uint32_t i = 0; !r && i < v->v.count; i++) {
+		sfs_vol_entry(&v->v, i, &en);
+		if (!(en.path_len > fl && !__scone_strncmp(en.path, rf, fl) && en.path[fl] == '/'))
+			continue;
+		struct moved *x = &m[k++];
+		x->path = names;
+		__scone_memcpy(names, rt, tl);
+		__scone_memcpy(names + tl, en.path + fl, en.path_len - fl);
+		names[tl + en.path_len - fl] = 0;
+		names += tl + en.path_len - fl + 1;
+		x->kind = en.kind, x->size = en.size;
+		__scone_memcpy(x->digest, en.digest, 32);
+		if (en.kind != SFS_KIND_ENCRYPTED)
+			continue;
+		/* host paths of the file and of its pending copy, both under from */
+		char rel_from[SFS_PATH_MAX_SIZE];
+		__scone_memcpy(rel_from, en.path, en.path_len);
+		rel_from[en.path_len] = 0;
+		size_t vl = v->rlen == 1 ? 0 : v->rlen;
+		if (vl + 1 + en.path_len + 1 > SCONE_PATH_MAX) {
+			r = -36;
+			break;
+		}
+		__scone_memcpy(hf, v->root, vl);
+		hf[vl] = '/';
+		__scone_memcpy(hf + vl + 1, rel_from, en.path_len + 1);
+		if ((r = pending_of(hf, hp, SCONE_PATH_MAX + 16)))
+			break;
+		r = copy_to(v, hf, rel_from, SFS_KIND_ENCRYPTED, hp, x->path, x->digest, &x->size);
+		if (!r)
+			copied = k;
+	}
+	if (!r) {
+		long a[6] = { AT_FDCWD, (long)from, AT_FDCWD, (long)to, flags };
+		r = __scone_shield_host(flags ? 316 : 82, flags ? a : (long[6]){ (long)from, (long)to });
+	}
+	/* pending copies: over their files in the new place, or gone */
+	for (uint32_t i = 0; i < copied; i++) {
+		if (m[i].kind != SFS_KIND_ENCRYPTED)
+			continue;
+		size_t vl = v->rlen == 1 ? 0 : v->rlen, pl = __scone_strlen(m[i].path);
+		const char *rel = r ? 0 : m[i].path;
+		char old_rel[SFS_PATH_MAX_SIZE];
+		if (r) {                                     /* still under from */
+			__scone_memcpy(old_rel, rf, fl);
+			__scone_memcpy(old_rel + fl, m[i].path + tl, pl - tl + 1);
+			rel = old_rel;
+			pl = __scone_strlen(old_rel);
+		}
+		__scone_memcpy(hf, v->root, vl);
+		hf[vl] = '/';
+		__scone_memcpy(hf + vl + 1, rel, pl + 1);
+		pending_of(hf, hp, SCONE_PATH_MAX + 16);
+		if (r || host(82, (long)hp, (long)hf, 0, 0)) {
+			host(87, (long)hp, 0, 0, 0);
+			if (!r)
+				r = -EIO;
+		}
+	}
+	if (!r) {
+		for (int more = n > 0; more;) {                /* every entry under rf goes */
+			more = 0;
+			for (uint32_t j = 0; j < v->v.count && !more; j++) {
+				sfs_vol_entry(&v->v, j, &en);
+				if (en.path_len > fl && !__scone_strncmp(en.path, rf, fl) && en.path[fl] == '/') {
+					char p[SFS_PATH_MAX_SIZE];
+					__scone_memcpy(p, en.path, en.path_len);
+					p[en.path_len] = 0;
+					sfs_vol_remove(&v->v, p);
+					more = 1;
+				}
+			}
+		}
+		for (uint32_t i = 0; !r && i < n; i++) {
+			struct sfs_entry ne = { m[i].path, __scone_strlen(m[i].path), m[i].kind, m[i].size, { 0 } };
+			__scone_memcpy(ne.digest, m[i].digest, 32);
+			int st = sfs_vol_set(&v->v, &ne);
+			if (st)
+				r = status_errno(st, "rename", m[i].path, v);
+		}
+		v->dirty = 1;
+		if (!r)
+			r = commit(v);
+	}
+	heap_free(hf, 2 * (SCONE_PATH_MAX + 16));
+	heap_free(m, mlen);
+	return r;
 }
 
 long __scone_enc_rename(int region, const char *from, const char *to, long flags)
 {
 	struct volume *v = &vols[region];
 	const char *rf, *rt;
-	if (!rel_of(v, from, &rf) || !rel_of(v, to, &rt) || host_is_dir(from))
-		return -EPERM;        /* directories: their files' paths are bound into them */
+	if (!rel_of(v, from, &rf) || !rel_of(v, to, &rt))
+		return -EPERM;        /* the volume's root itself */
 	if (flags & ~1l)
 		return -EINVAL;
 	size_t tl = __scone_strlen(rt);
 	if (!sfs_path_ok(rt, tl))
 		return -EACCES;
-	size_t ms = sfs_file_mem_size(cache_nodes);
-	uint8_t *m1 = heap_alloc(ms), *m2 = heap_alloc(ms), *buf = heap_alloc(PAGE * 4);
 	char pending[SCONE_PATH_MAX + 16];
-	size_t dl = __scone_strlen(to);
-	while (dl > 0 && to[dl - 1] != '/')
-		dl--;
+	if (pending_of(to, pending, sizeof pending))
+		return -36;
 	long r = 0;
-	if (!m1 || !m2 || !buf || __scone_strlen(to) + 16 > sizeof pending) {
-		r = -ENOMEM;
-		goto done;
-	}
-	__scone_memcpy(pending, to, dl);
-	__scone_memcpy(pending + dl, ".scone-pending.", 15);
-	__scone_memcpy(pending + dl + 15, to + dl, __scone_strlen(to + dl) + 1);
 	lock();
 	struct sfs_entry en;
 	struct enode *open = 0;
 	if ((r = load(v)))
 		goto out;
+	if (host_is_dir(from)) {
+		r = dir_rename(v, from, to, rf, rt, flags);
+		goto out;
+	}
 	if ((open = open_node(v, rf)) && (r = record(open)))
 		goto out;
 	if (sfs_vol_find(&v->v, rf, &en)) {
@@ -851,16 +1234,10 @@ long __scone_enc_rename(int region, const char *from, const char *to, long flags
 		r = -16;      /* EBUSY: an open file's handle is bound to its path */
 		goto out;
 	}
-	long fd = host_open(from, O_RDONLY | O_CLOEXEC, 0);
-	if (fd < 0) {
-		r = fd;
-		goto out;
-	}
-	uint8_t mac[16];
+	uint8_t digest[32];
 	uint64_t size;
-	long hsize = host(8, fd, 0, 2, 0);
-	r = copy_to(v, fd, hsize < 0 ? 0 : (uint64_t)hsize, rf, pending, rt, m1, m2, ms, buf, mac, &size);
-	host(3, fd, 0, 0, 0);
+	unsigned kind = en.kind;
+	r = copy_to(v, from, rf, kind, pending, rt, digest, &size);
 	if (r)
 		goto out;
 	r = host(82, (long)pending, (long)to, 0, 0);
@@ -868,8 +1245,8 @@ long __scone_enc_rename(int region, const char *from, const char *to, long flags
 		host(87, (long)pending, 0, 0, 0);
 		goto out;
 	}
-	struct sfs_entry ne = { rt, tl, SFS_KIND_ENCRYPTED, size, { 0 } };
-	__scone_memcpy(ne.digest, mac, 16);
+	struct sfs_entry ne = { rt, tl, kind, size, { 0 } };
+	__scone_memcpy(ne.digest, digest, 32);
 	int st = sfs_vol_set(&v->v, &ne);
 	if (!st)
 		st = sfs_vol_remove(&v->v, rf);
@@ -882,10 +1259,6 @@ long __scone_enc_rename(int region, const char *from, const char *to, long flags
 	r = commit(v);
 out:
 	unlock();
-done:
-	heap_free(m1, ms);
-	heap_free(m2, ms);
-	heap_free(buf, PAGE * 4);
 	return r;
 }
 
@@ -920,12 +1293,12 @@ static long rw(struct efile *d, int write, char *buf, size_t len, int64_t at)
 	size_t got = len;
 	if (write) {
 		if (at < 0 && (d->flags & O_APPEND))
-			off = sfs_file_size(e->f);
-		st = len ? sfs_file_write(e->f, off, buf, len) : 0;
+			off = n_size(e);
+		st = len ? n_write(e, off, buf, len) : 0;
 		if (len)
 			e->dirty = 1;
 	} else {
-		st = sfs_file_read(e->f, off, buf, len, &got);
+		st = n_read(e, off, buf, len, &got);
 	}
 	if (st)
 		return status_errno(st, write ? "write" : "read", e->rel, e->vol);
@@ -975,13 +1348,12 @@ static long unset(long fd)
 			r = record(e);
 			if (!r && !e->unlinked)
 				r = commit(e->vol);
-			sfs_file_close(e->f);
+			n_close(e);
 			for (struct enode **p = &open_nodes; *p; p = &(*p)->next)
 				if (*p == e) {
 					*p = e->next;
 					break;
 				}
-			heap_free(e->mem, e->mem_size);
 			heap_free(e, sizeof *e);
 		}
 	}
@@ -1036,7 +1408,7 @@ long __scone_enc_fd_call(long nr, const long a[6])
 		lock();
 		struct efile *e = files[fd];
 		if (e)
-			patch_size((void *)(nr == 5 ? a[1] : nr == 262 ? a[2] : a[4]), nr == 332, sfs_file_size(e->n->f));
+			patch_size((void *)(nr == 5 ? a[1] : nr == 262 ? a[2] : a[4]), nr == 332, n_size(e->n));
 		unlock();
 		return r;
 	}
@@ -1059,7 +1431,7 @@ long __scone_enc_fd_call(long nr, const long a[6])
 	case 296: case 328: r = rwv(d, 1, (const struct iov *)a[1], a[2], a[3]); break;
 	case 8: {
 		int64_t base = a[2] == 0 ? 0 : a[2] == 1 ? (int64_t)d->off :
-			       a[2] == 2 ? (int64_t)sfs_file_size(e->f) : -1;
+			       a[2] == 2 ? (int64_t)n_size(e) : -1;
 		if (base < 0 || base + a[1] < 0)
 			r = -EINVAL;
 		else
@@ -1071,7 +1443,7 @@ long __scone_enc_fd_call(long nr, const long a[6])
 			r = -EINVAL;
 			break;
 		}
-		r = sfs_file_truncate(e->f, (uint64_t)a[1]);
+		r = n_truncate(e, (uint64_t)a[1]);
 		r = r ? status_errno((int)r, "truncate", e->rel, e->vol) : 0;
 		e->dirty = 1;
 		break;
