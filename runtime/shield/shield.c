@@ -40,6 +40,7 @@ struct region {
 	const char *prefix;        /* in the measured config page */
 	uint16_t len;
 	uint8_t mode, key;
+	const uint8_t *tag;        /* the volume's expected tag (32 bytes, measured) or 0 */
 };
 static struct region regions[MAX_REGIONS];
 static int nregions;
@@ -62,10 +63,16 @@ void __scone_shield_init(char **envp, uint64_t sim_seal)
 			__scone_abort("scone: the file-system policy is malformed");
 		__scone_memcpy(&len, p + 2, 2);
 		if (end - p - 4 < len || !len || p[4] != '/' || p[0] > SCONE_FS_MODE_ENCRYPTED ||
-		    p[1] > SCONE_FS_KEY_CAS)
+		    (p[1] & ~SCONE_FS_TAG_FLAG) > SCONE_FS_KEY_CAS)
 			__scone_abort("scone: the file-system policy is malformed");
-		regions[i] = (struct region){ (const char *)p + 4, len, p[0], p[1] };
+		regions[i] = (struct region){ (const char *)p + 4, len, p[0], p[1] & 0x7f, 0 };
 		p += 4 + len;
+		if (p[-4 - len + 1] & SCONE_FS_TAG_FLAG) {    /* the volume's expected tag follows */
+			if (end - p < 32 || regions[i].mode < SCONE_FS_MODE_AUTHENTICATED)
+				__scone_abort("scone: the file-system policy is malformed");
+			regions[i].tag = p;
+			p += 32;
+		}
 	}
 	nregions = (int)n;
 	/* The network policy follows. A policy that names a shield this
@@ -108,7 +115,7 @@ void __scone_shield_init(char **envp, uint64_t sim_seal)
 			if (!__scone_enc_region)
 				__scone_log(SCONE_LOG_WARN, "fs shield: region %s: this binary was linked without the encrypted-file shield (link with scone-gcc --scone-fs); its files are refused (EACCES)", prefix);
 			else if (__scone_enc_region(i, prefix, regions[i].len,
-						    regions[i].mode == SCONE_FS_MODE_AUTHENTICATED, regions[i].key,
+						    regions[i].mode == SCONE_FS_MODE_AUTHENTICATED, regions[i].tag, regions[i].key,
 						    !!(__scone_rt.cfg->flags & SCONE_CONFIG_DEBUG), envp, sealp))
 				__scone_abort("scone: too many encrypted and authenticated regions (the first 8 of the policy may be)");
 		}

@@ -42,6 +42,7 @@
 #define EINVAL 22
 #define ENOTTY 25
 #define ENOSPC 28
+#define EROFS 30
 
 #define O_ACCMODE 03
 #define O_RDONLY 0
@@ -62,6 +63,7 @@
 #define PAGE 4096ul
 
 long __scone_vec_call(long (*fn)(void *), void *arg) SCONE_HIDDEN;
+static int differ(const uint8_t *a, const uint8_t *b, size_t n);
 
 int __scone_enc_call;
 
@@ -73,6 +75,7 @@ struct volume {
 	uint8_t expect_tag[32];
 	int have_tag;
 	int from_cas;                  /* key and tag came from the CAS (shield/cas) */
+	int fixed;                     /* the tag is signed (--scone-fs-tag): read-only */
 	int sealed, seal_policy;       /* key to derive from seal at first use */
 	int key_source, warned;
 	struct scone_sim_seal seal;
@@ -368,8 +371,9 @@ static void hex(const uint8_t *b, size_t n, char *out)
 	out[2 * n] = 0;
 }
 
-int __scone_enc_region(int region, const char *prefix, size_t len, int authenticated, int key_source,
-		       int debug, char **envp, const struct scone_sim_seal *seal)
+int __scone_enc_region(int region, const char *prefix, size_t len, int authenticated,
+		       const uint8_t *fixed_tag, int key_source, int debug, char **envp,
+		       const struct scone_sim_seal *seal)
 {
 	if (region >= MAX_VOLUMES)
 		return -1;
@@ -398,8 +402,14 @@ int __scone_enc_region(int region, const char *prefix, size_t len, int authentic
 		__scone_abort("scone: SCONE_FS_KEY and SCONE_FS_TAG are refused by a production-signed enclave");
 	if (k < 0 || t < 0)
 		__scone_abort("scone: SCONE_FS_KEY/SCONE_FS_TAG: expected PREFIX:HEX (32 hex digits for a key, 64 for a tag)");
+	if (t && fixed_tag)
+		__scone_abortf("scone: SCONE_FS_TAG names volume %s, whose tag is signed into the enclave; unset it", v->root);
 	v->have_key = k > 0;
 	v->have_tag = t > 0;
+	if (fixed_tag) {
+		__scone_memcpy(v->expect_tag, fixed_tag, 32);
+		v->have_tag = v->fixed = 1;
+	}
 	/* What the key is, said once at the volume's first use (not at start:
 	 * a program that never touches the region prints nothing). */
 	v->key_source = key_source;
@@ -423,9 +433,14 @@ int __scone_enc_set_volume_key(const char *prefix, const uint8_t key[16], const 
 		__scone_memcpy(v->key, key, 16);
 		v->have_key = 1;
 		v->from_cas = 1;
-		v->have_tag = tag != 0;
-		if (tag)
-			__scone_memcpy(v->expect_tag, tag, 32);
+		if (v->fixed) {
+			if (tag && differ(tag, v->expect_tag, 32))
+				__scone_abortf("scone: volume %s refused: the CAS holds another tag than the one signed into the enclave", v->root);
+		} else {
+			v->have_tag = tag != 0;
+			if (tag)
+				__scone_memcpy(v->expect_tag, tag, 32);
+		}
 		r = 0;
 	}
 	unlock();
@@ -480,6 +495,7 @@ static long load(struct volume *v)
 	if (fd == -ENOENT) {
 		if (v->have_tag)
 			__scone_abortf("scone: volume %s refused: its metadata file is missing (%s)", v->root,
+				       v->fixed ? "a tag for it is signed into the enclave" :
 				       v->from_cas ? "the CAS holds a tag for it" : "a tag was given in SCONE_FS_TAG");
 		st = sfs_vol_init(&v->v, &cb, v->key, v->body, BODY_CAP);
 		v->dirty = 1;
@@ -495,7 +511,7 @@ static long load(struct volume *v)
 	v->loaded = 1;
 	if (st && v->have_tag)
 		__scone_abortf("scone: volume %s refused: %s (with the tag %s)", v->root, sfs_strerror(st),
-			       v->from_cas ? "the CAS holds" : "given in SCONE_FS_TAG");
+			       v->fixed ? "signed into the enclave" : v->from_cas ? "the CAS holds" : "given in SCONE_FS_TAG");
 	if (st) {
 		v->broken = 1;
 		__scone_log(SCONE_LOG_ERROR, "fs shield: volume %s refused: %s", v->root, sfs_strerror(st));
@@ -833,6 +849,10 @@ long __scone_enc_open(int region, const char *path, long flags, long mode, int *
 		r = -ENOENT;
 		goto out;
 	}
+	if (v->fixed && (write || !exists || (flags & O_TRUNC))) {
+		r = -EROFS;                                   /* a signed tag pins the volume */
+		goto out;
+	}
 	int create = !exists;
 	/* Read-write on the host whenever it allows: a later descriptor may
 	 * write through the same handle; the description keeps the access mode. */
@@ -938,6 +958,10 @@ long __scone_enc_path_call(int region, long nr, const long a[6], const char *pat
 		if (!r)
 			patch_size((void *)(nr == 332 ? a[4] : nr == 262 ? a[2] : a[1]), nr == 332, en.size);
 		return r;
+	}
+	if (v->fixed && (nr == 87 || nr == 76 || (nr == 263 && !(a[2] & 0x200)))) {
+		*handled = 1;
+		return host_is_dir(path) ? -EISDIR : -EROFS;
 	}
 	if (nr == 87 || (nr == 263 && !(a[2] & 0x200))) {    /* unlink */
 		*handled = 1;
@@ -1214,6 +1238,10 @@ long __scone_enc_rename(int region, const char *from, const char *to, long flags
 	struct enode *open = 0;
 	if ((r = load(v)))
 		goto out;
+	if (v->fixed) {
+		r = -EROFS;
+		goto out;
+	}
 	if (host_is_dir(from)) {
 		r = dir_rename(v, from, to, rf, rt, flags);
 		goto out;

@@ -12,10 +12,11 @@
 
 #include "../../trusted/internal.h"
 
-/* START: an encrypted or authenticated region (prefix, len) and the
- * environment (debug keys). */
-int __scone_enc_region(int region, const char *prefix, size_t len, int authenticated, int key_source,
-		       int debug, char **envp, const struct scone_sim_seal *seal)
+/* START: an encrypted or authenticated region (prefix, len), the volume's
+ * signed expected tag (0: none) and the environment (debug keys). */
+int __scone_enc_region(int region, const char *prefix, size_t len, int authenticated,
+		       const uint8_t *fixed_tag, int key_source, int debug, char **envp,
+		       const struct scone_sim_seal *seal)
 	__attribute__((weak));
 /* open/openat/creat of path in region: 1 + fd, 0 = not ours (a directory), -errno. */
 long __scone_enc_open(int region, const char *path, long flags, long mode, int *handled)
