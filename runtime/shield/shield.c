@@ -17,6 +17,7 @@
 #include "fs/ephemeral.h"
 #include "net/net.h"
 #include "spin.h"
+#include "filemap.h"
 
 #define EFAULT 14
 #define EACCES 13
@@ -296,12 +297,20 @@ static long classify(long nr, long dirfd, const char *path, char *out)
 	return classify_in(nr, dirfd, path, out, &region);
 }
 
-/* A call on a descriptor a shield owns. */
-static long fd_call(long nr, const long a[6])
+long __scone_shield_fd_call(long nr, const long a[6])
 {
 	if (__scone_shield_fdflag[a[0]] == 2)
 		return __scone_enc_fd_call(nr, a);
 	return __scone_eph_fd_call(nr, a);
+}
+
+/* A call on a descriptor a shield owns; a protected file's, while file
+ * mappings exist, through the file maps (they hold plaintext copies). */
+static long fd_call(long nr, const long a[6])
+{
+	if (__scone_shield_fdflag[a[0]] == 2 && __scone_fmap_active())
+		return __scone_fmap_through(nr, a);
+	return __scone_shield_fd_call(nr, a);
 }
 
 static long one_path(long nr, const long a[6], long dirfd, int pi, int *handled)
@@ -475,10 +484,24 @@ long __scone_shield_call(long nr, const long a[6], int *handled)
 	return 0;
 }
 
+/*
+ * A protected file's mapping is a copy of its plaintext in enclave memory,
+ * kept by the file maps like any file's (filemap.c): MAP_PRIVATE a copy
+ * never written back; a writable MAP_SHARED one written back through the
+ * shield on msync (a commit), munmap and exit.
+ */
 long __scone_shield_mmap(const long a[6])
 {
-	if (__scone_shield_fdflag[a[4]] == 2)
-		return -19;       /* ENODEV: mappings of encrypted files are not served yet */
+	if (__scone_shield_fdflag[a[4]] == 2) {
+		const long g[6] = { a[4], 3 };                     /* F_GETFL */
+		long fl = __scone_enc_fd_call(72, g);
+		if (fl < 0)
+			return fl;
+		int shared = (a[3] & 3) == 1 || (a[3] & 3) == 3;
+		if ((fl & 3) == O_WRONLY || (shared && (a[2] & 2) && (fl & 3) != 2))
+			return -EACCES;                            /* as Linux checks the access mode */
+		return __scone_sys_mmap(a[0], a[1], a[2], a[3], a[4], a[5]);
+	}
 	return __scone_eph_mmap(a);
 }
 

@@ -29,6 +29,7 @@
 #include <scone/crypto.h>
 
 #include "../../sched/scone_sched.h"
+#include "../../trusted/client.h"
 
 #define EPERM 1
 #define ENOENT 2
@@ -157,13 +158,22 @@ static long host(long nr, long a0, long a1, long a2, long a3)
 	return __scone_shield_host(nr, a);
 }
 
+/* The backing file's own bytes: straight to the client, past the file maps
+ * (filemap.c), which hold plaintext copies of a mapped protected file and
+ * must not see its ciphertext. */
+static long raw(long nr, long a0, long a1, long a2, long a3)
+{
+	long a[6] = { a0, a1, a2, a3, 0, 0 };
+	return __scone_external(nr, a);
+}
+
 /* ---- callbacks for the format library ---- */
 
 static int cb_read(void *ctx, void *h, uint64_t off, void *buf, size_t len)
 {
 	(void)ctx;
 	while (len) {
-		long r = host(17, ((struct hfd *)h)->fd, (long)buf, (long)len, (long)off);
+		long r = raw(17, ((struct hfd *)h)->fd, (long)buf, (long)len, (long)off);
 		if (r <= 0)
 			return 1;
 		buf = (char *)buf + r, len -= (size_t)r, off += (uint64_t)r;
@@ -175,7 +185,7 @@ static int cb_write(void *ctx, void *h, uint64_t off, const void *buf, size_t le
 {
 	(void)ctx;
 	while (len) {
-		long r = host(18, ((struct hfd *)h)->fd, (long)buf, (long)len, (long)off);
+		long r = raw(18, ((struct hfd *)h)->fd, (long)buf, (long)len, (long)off);
 		if (r <= 0)
 			return 1;
 		buf = (const char *)buf + r, len -= (size_t)r, off += (uint64_t)r;
@@ -186,13 +196,13 @@ static int cb_write(void *ctx, void *h, uint64_t off, const void *buf, size_t le
 static int cb_truncate(void *ctx, void *h, uint64_t size)
 {
 	(void)ctx;
-	return host(77, ((struct hfd *)h)->fd, (long)size, 0, 0) ? 1 : 0;
+	return raw(77, ((struct hfd *)h)->fd, (long)size, 0, 0) ? 1 : 0;
 }
 
 static int cb_fsync(void *ctx, void *h)
 {
 	(void)ctx;
-	return host(74, ((struct hfd *)h)->fd, 0, 0, 0) ? 1 : 0;
+	return raw(74, ((struct hfd *)h)->fd, 0, 0, 0) ? 1 : 0;
 }
 
 struct gcm_args {
