@@ -108,7 +108,27 @@ struct enode {
 	struct volume *vol;
 	char rel[SFS_PATH_MAX_SIZE];
 	int opens, dirty, unlinked;
+	struct lk *locks;              /* OFD and flock locks held on it */
 	struct enode *next;
+};
+
+/*
+ * Locks on a protected file are served here, for this process: its files'
+ * content lives in this enclave, and one enclave process is the volume's
+ * only writer (its commits are not coordinated with other processes), so
+ * the only conflicts that can matter are between this process's own open
+ * file descriptions. POSIX record locks belong to the process and never
+ * conflict with its own (F_GETLK reports F_UNLCK, F_SETLK succeeds, as on
+ * Linux for a lone process); OFD locks and flock belong to an open file
+ * description and conflict between two of them, as on Linux. The host
+ * never sees them, so it cannot grant or refuse them.
+ */
+struct lk {
+	struct efile *owner;
+	int flock;                     /* flock (whole file) or OFD (a range) */
+	int write;
+	uint64_t start, end;           /* [start, end); end UINT64_MAX: to the end of any size */
+	struct lk *next;
 };
 
 struct efile {                         /* an open file description */
@@ -119,6 +139,12 @@ struct efile {                         /* an open file description */
 };
 
 static struct enode *open_nodes;
+
+#define MAX_LOCKS 512
+static void lk_drop(struct enode *n, struct efile *owner);
+static struct lk lock_pool[MAX_LOCKS];
+static struct lk *free_locks;
+static int locks_ready;
 
 static struct volume vols[MAX_VOLUMES];
 static struct efile **files;
@@ -1381,6 +1407,7 @@ static long unset(long fd)
 				break;
 			}
 	if (--d->refs == 0) {
+		lk_drop(e, d);
 		heap_free(d, sizeof *d);
 		if (--e->opens == 0) {
 			r = record(e);
@@ -1397,6 +1424,189 @@ static long unset(long fd)
 	}
 	host(3, fd, 0, 0, 0);
 	return r;
+}
+
+/* A lock another description holds: let the other lthreads run. */
+static void wait_a_little(void)
+{
+	if (__scone_sched_active())
+		__scone_sched_yield();
+	else
+		__asm__ __volatile__("pause");
+}
+
+static int lk_new_room(int k)
+{
+	int n = 0;
+	if (!locks_ready)
+		return 1;
+	for (struct lk *l = free_locks; l && n < k; l = l->next)
+		n++;
+	return n >= k;
+}
+
+static struct lk *lk_new(void)
+{
+	if (!locks_ready) {
+		for (int i = 0; i < MAX_LOCKS; i++)
+			lock_pool[i].next = i + 1 < MAX_LOCKS ? &lock_pool[i + 1] : 0;
+		free_locks = lock_pool;
+		locks_ready = 1;
+	}
+	struct lk *l = free_locks;
+	if (l)
+		free_locks = l->next;
+	return l;
+}
+
+static void lk_free(struct lk *l)
+{
+	l->next = free_locks;
+	free_locks = l;
+}
+
+/* The lock of another description over [s, e) that a lock of owner (write
+ * or not) would conflict with, the lowest first (what F_OFD_GETLK reports). */
+static struct lk *lk_conflict(struct enode *n, struct efile *owner, int flock, int write,
+			      uint64_t s, uint64_t e)
+{
+	struct lk *best = 0;
+	for (struct lk *l = n->locks; l; l = l->next)
+		if (l->owner != owner && l->flock == flock && (write || l->write) && l->start < e &&
+		    s < l->end && (!best || l->start < best->start))
+			best = l;
+	return best;
+}
+
+/* Owner's locks of this kind over [s, e) go (split at the edges); then,
+ * unless unlocking, one of type write covers it. 0 or -ENOLCK. */
+static long lk_set(struct enode *n, struct efile *owner, int flock, int type, uint64_t s, uint64_t e)
+{
+	if (!lk_new_room(2))
+		return -37;
+	for (struct lk **p = &n->locks; *p;) {
+		struct lk *l = *p;
+		if (l->owner != owner || l->flock != flock || l->end <= s || e <= l->start) {
+			p = &l->next;
+			continue;
+		}
+		if (l->start < s && e < l->end) {           /* the middle goes: keep both ends */
+			struct lk *r = lk_new();
+			*r = *l;
+			r->start = e;
+			l->end = s;
+			r->next = l->next;
+			l->next = r;
+			p = &r->next;
+		} else if (l->start < s) {
+			l->end = s;
+			p = &l->next;
+		} else if (e < l->end) {
+			l->start = e;
+			p = &l->next;
+		} else {
+			*p = l->next;
+			lk_free(l);
+		}
+	}
+	if (type != 2) {
+		struct lk *l = lk_new();
+		*l = (struct lk){ owner, flock, type == 1, s, e, n->locks };
+		n->locks = l;
+	}
+	return 0;
+}
+
+/* A description's last reference goes: its OFD and flock locks too. */
+static void lk_drop(struct enode *n, struct efile *owner)
+{
+	for (struct lk **p = &n->locks; *p;) {
+		struct lk *l = *p;
+		if (l->owner == owner) {
+			*p = l->next;
+			lk_free(l);
+		} else {
+			p = &l->next;
+		}
+	}
+}
+
+struct flock64 {
+	short l_type, l_whence;
+	int64_t l_start, l_len;
+	int l_pid;
+};
+
+/* fcntl lock commands and flock on d (lock held; may wait with it released). */
+static long locks(long fd, struct efile *d, long cmd, long arg)
+{
+	struct enode *n = d->n;
+	int acc = d->flags & O_ACCMODE;
+	if (cmd == 73) {                                      /* flock */
+		int op = (int)arg & ~4, nb = (int)arg & 4;
+		if (op != 1 && op != 2 && op != 8)
+			return -EINVAL;
+		for (;;) {
+			if (op == 8 || !lk_conflict(n, d, 1, op == 2, 0, ~0ull))
+				return lk_set(n, d, 1, op == 8 ? 2 : op == 2, 0, ~0ull);
+			if (nb)
+				return -11;                   /* EWOULDBLOCK */
+			unlock();
+			wait_a_little();
+			lock();
+			if (files[fd] != d)
+				return -EBADF;
+		}
+	}
+	struct flock64 *fl = (struct flock64 *)arg, f;
+	if (!fl)
+		return -14;
+	__scone_memcpy(&f, fl, sizeof f);
+	int ofd = cmd >= 36, get = cmd == 5 || cmd == 36, wait = cmd == 7 || cmd == 38;
+	if (f.l_type < 0 || f.l_type > 2 || f.l_whence < 0 || f.l_whence > 2)
+		return -EINVAL;
+	if (ofd && f.l_pid)
+		return -EINVAL;
+	int64_t base = f.l_whence == 0 ? 0 : f.l_whence == 1 ? (int64_t)d->off : (int64_t)n_size(n);
+	int64_t st = base + f.l_start, len = f.l_len;
+	if (len < 0) {
+		st += len;
+		len = -len;
+	}
+	if (st < 0)
+		return -EINVAL;
+	uint64_t s = (uint64_t)st, e = len ? s + (uint64_t)len : ~0ull;
+	if (!get && ((f.l_type == 1 && acc == O_RDONLY) || (f.l_type == 0 && acc == 01)))
+		return -EBADF;
+	if (!ofd) {                                           /* a process's own: no conflict */
+		if (get)
+			fl->l_type = 2;
+		return 0;
+	}
+	for (;;) {
+		struct lk *c = f.l_type == 2 ? 0 : lk_conflict(n, d, 0, f.l_type == 1, s, e);
+		if (get) {
+			if (!c) {
+				fl->l_type = 2;
+				return 0;
+			}
+			fl->l_type = (short)(c->write ? 1 : 0);
+			fl->l_whence = 0;
+			fl->l_start = (int64_t)c->start;
+			fl->l_len = c->end == ~0ull ? 0 : (int64_t)(c->end - c->start);
+			fl->l_pid = -1;
+			return 0;
+		}
+		if (!c)
+			return lk_set(n, d, 0, f.l_type, s, e);
+		if (!wait)
+			return -11;                           /* EAGAIN */
+		unlock();
+		wait_a_little();
+		lock();
+		if (files[fd] != d)
+			return -EBADF;
+	}
 }
 
 static long dup_to(long newfd, long fd)
@@ -1490,13 +1700,13 @@ long __scone_enc_fd_call(long nr, const long a[6])
 		if (!r)
 			r = commit(e->vol);
 		break;
-	case 73: case 221: case 277: case 306: break;
+	case 73: r = locks(fd, d, 73, a[1]); break;
+	case 221: case 277: case 306: break;
 	case 72:
 		switch (a[1]) {
 		case 3: r = d->flags; break;
 		case 4: d->flags = (d->flags & ~(long)(O_APPEND | O_NONBLOCK)) | (a[2] & (O_APPEND | O_NONBLOCK)); break;
-		case 5: case 36: *(short *)a[2] = 2; break;
-		case 6: case 7: case 37: case 38: break;
+		case 5: case 6: case 7: case 36: case 37: case 38: r = locks(fd, d, a[1], a[2]); break;
 		default: r = -EINVAL;
 		}
 		break;
