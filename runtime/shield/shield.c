@@ -421,8 +421,10 @@ static long copy_through(long nr, const long a[6])
 	int64_t *off_in = (int64_t *)(nr == 40 ? a[2] : a[1]);
 	int64_t *off_out = nr == 40 ? 0 : (int64_t *)a[3];
 	size_t len = (size_t)(nr == 40 ? a[3] : a[4]);
-	if ((nr == 326 && a[5]) || (off_in && *off_in < 0) || (off_out && *off_out < 0))
+	if (nr == 326 && a[5])
 		return -22;
+	if ((off_in && *off_in < 0) || (off_out && *off_out < 0))
+		return nr == 326 ? -75 : -22;            /* as Linux: EOVERFLOW, EINVAL */
 	if (nr == 326 && in == out && off_in && off_out &&
 	    (uint64_t)*off_in < (uint64_t)*off_out + len && (uint64_t)*off_out < (uint64_t)*off_in + len)
 		return -22;                              /* overlapping ranges of one file */

@@ -95,6 +95,12 @@ int main(int argc, char **argv)
 	SHOW("cfr overlapping", copy_file_range(dst, &oi, dst, &oo, 100, 0));
 	oi = 0, oo = 5000;
 	SHOW("cfr same file apart", copy_file_range(dst, &oi, dst, &oo, 100, 0));
+	oi = -1, oo = 0;
+	SHOW("cfr negative offset", copy_file_range(src, &oi, dst, &oo, 10, 0));
+	oi = 9990, oo = 20000;
+	SHOW("cfr huge length", copy_file_range(src, &oi, dst, &oo, (size_t)-1 >> 1, 0));
+	SHOW("ftruncate dst back", ftruncate(dst, 12300));
+	SHOW("cfr zero length", copy_file_range(src, 0, dst, 0, 0, 0));
 	sum_of("dst");
 
 	/* splice through a pipe */
@@ -155,6 +161,16 @@ int main(int argc, char **argv)
 	SHOW("ofd via dup of f1 55", setlk(dup1, F_OFD_SETLK, F_WRLCK, 55, 1));
 	struct flock bad = { .l_type = F_RDLCK, .l_whence = SEEK_SET, .l_pid = 1 };
 	SHOW("ofd with l_pid", fcntl(f1, F_OFD_SETLK, &bad));
+	/* the limits: a range past the largest offset, negative lengths, bad whence */
+	SHOW("ofd end overflows", setlk(f1, F_OFD_SETLK, F_WRLCK, 0x7fffffffffffff00L, 0x1000));
+	SHOW("ofd to the last byte", setlk(f1, F_OFD_SETLK, F_WRLCK, 0x7fffffffffffff00L, 0x100));
+	SHOW("ofd negative len", setlk(f1, F_OFD_SETLK, F_RDLCK, 1000, -10));
+	SHOW("ofd negative start", setlk(f1, F_OFD_SETLK, F_RDLCK, 5, -10));
+	struct flock cur = { .l_type = F_RDLCK, .l_whence = SEEK_CUR, .l_start = 0x7fffffffffffffffL, .l_len = 1 };
+	lseek(f1, 10, SEEK_SET);
+	SHOW("ofd cur overflows", fcntl(f1, F_OFD_SETLK, &cur));
+	cur.l_whence = 9;
+	SHOW("ofd bad whence", fcntl(f1, F_OFD_SETLK, &cur));
 	/* flock */
 	int f3 = open(P("dst"), O_RDONLY);
 	SHOW("flock ex f1", flock(f1, LOCK_EX));

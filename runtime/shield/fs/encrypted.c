@@ -1184,7 +1184,7 @@ static long dir_rename(struct volume *v, const char *from, const char *to, const
 		__scone_memcpy(rel_from, en.path, en.path_len);
 		rel_from[en.path_len] = 0;
 		size_t vl = v->rlen == 1 ? 0 : v->rlen;
-		if (vl + 1 + en.path_len + 1 > SCONE_PATH_MAX) {
+		if (vl + 1 + en.path_len + 1 > SCONE_PATH_MAX || vl + 1 + tl + en.path_len - fl + 1 > SCONE_PATH_MAX) {
 			r = -36;
 			break;
 		}
@@ -1568,7 +1568,11 @@ static long locks(long fd, struct efile *d, long cmd, long arg)
 	if (ofd && f.l_pid)
 		return -EINVAL;
 	int64_t base = f.l_whence == 0 ? 0 : f.l_whence == 1 ? (int64_t)d->off : (int64_t)n_size(n);
+	if (base < 0 || (f.l_start > 0 && f.l_start > INT64_MAX - base) || f.l_len == INT64_MIN)
+		return -75;                                   /* EOVERFLOW */
 	int64_t st = base + f.l_start, len = f.l_len;
+	if (len > 0 && len - 1 > INT64_MAX - st)
+		return -75;                                   /* as Linux: the range's end overflows */
 	if (len < 0) {
 		st += len;
 		len = -len;
