@@ -23,7 +23,7 @@ def _rounds(mode, n, fs_build, fs_env, tmp_path):
     read = fs_build(HERE / "read_all.c", f"--scone-fs={vol}:{mode}")
     env = dict(fs_env, SCONE_FS_KEY=f"{vol}:{KEY}")
     rng = random.Random(1234)
-    seen = {"state": 0, "refused": 0}
+    seen = {"state": 0, "refused": 0, "since": 0}   # since: a commit of f since the volume began
     for _ in range(n):
         if not vol.exists():
             vol.mkdir()
@@ -35,6 +35,12 @@ def _rounds(mode, n, fs_build, fs_env, tmp_path):
         done = [int(x.split()[1]) for x in out.splitlines() if x.startswith("committed")]
         r = subprocess.run([str(read), str(vol / "f")], env=env, capture_output=True, text=True,
                            timeout=60)
+        if r.stdout == "open: No such file or directory\n":
+            # killed before the commit that creates the file: as before it
+            assert not done and not seen["since"], out
+            seen["state"] += 1
+            continue
+        seen["since"] = 1
         if r.returncode == 0:
             lines = r.stdout.splitlines()
             # this run appended after what the previous runs left
@@ -49,6 +55,7 @@ def _rounds(mode, n, fs_build, fs_env, tmp_path):
             assert len(refused) == 1 and "/f:" in refused[0], r.stderr
             seen["refused"] += 1
             subprocess.run(["rm", "-rf", str(vol)], check=True)   # start over
+            seen["since"] = 0
     assert seen["state"] + seen["refused"] == n
     print(f"{mode}: {seen['state']} reopened as at a commit, {seen['refused']} refused")
     return seen
