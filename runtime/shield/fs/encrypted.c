@@ -1,22 +1,25 @@
 /*
- * Encrypted regions (encrypted.h). A region's root directory is a volume
- * (fs/FORMAT.md §2): its metadata file .scone-volume records every file's
- * size and root MAC; the files hold Gramine's encrypted format (§1), bound
- * to their volume-relative path. File names and directories stay in clear
- * on the host; directories, listings and stat of directories are the
- * host's.
+ * Encrypted and authenticated regions (encrypted.h). A region's root
+ * directory is a volume (fs/FORMAT.md §2): its metadata file .scone-volume
+ * records every file's size and root MAC (encrypted: Gramine's format, §1,
+ * bound to the volume-relative path) or SHA-256 (authenticated: plaintext
+ * on the host, read whole into the enclave and checked at open, §2.4).
+ * File names and directories stay in clear on the host; directories,
+ * listings and stat of directories are the host's.
  *
  * A descriptor is the host descriptor of the backing file itself (so its
  * number is unique and poll/select are sane), flagged in shield.h's table,
  * with our handle in files[fd]. Host I/O goes through __scone_shield_host
- * (the client), crypto through the shields' crypto API by __scone_vec_call
- * (the hook keeps the caller's vector registers).
+ * (the client), the backing files' bytes straight to the client; crypto
+ * through the shields' crypto API by __scone_vec_call (the hook keeps the
+ * caller's vector registers).
  *
- * Commits (close, fsync, exit): the file's nodes are flushed, its entry set
+ * Commits (close, fsync, rename, exit): the file is flushed, its entry set
  * in the volume, and the metadata written to .scone-tmp..scone-volume,
  * fsync'd and renamed over .scone-volume; the tag is logged at info.
- * Renaming a file is refused (EXDEV: its path is bound into it; a program
- * falls back to copying), as are authenticated regions for now.
+ * Renames copy a file into one bound to its new path (FORMAT.md §3); a
+ * volume whose tag is signed in (--scone-fs-tag) is read-only. Locks are
+ * served here, per process (struct lk).
  *
  * One lock serializes the region's work; it is held across host calls, so
  * a waiter yields to the scheduler instead of spinning.

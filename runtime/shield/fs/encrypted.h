@@ -1,9 +1,10 @@
 /*
- * Encrypted regions (DESIGN.md §8): each region's root directory is a
- * volume of files in Gramine's encrypted-file format (fs/FORMAT.md), driven
- * through fs/sfs.h with host I/O over the client and crypto over the
- * shields' crypto API. Linked only for a policy with encrypted regions
- * (shield.c reaches it through weak references).
+ * Encrypted and authenticated regions (DESIGN.md §8): each region's root
+ * directory is a volume of files in Gramine's encrypted-file format, or in
+ * clear under a SHA-256 (fs/FORMAT.md), driven through fs/sfs.h with host
+ * I/O over the client and crypto over the shields' crypto API. Linked only
+ * for a policy with such regions (shield.c reaches it through weak
+ * references).
  */
 #ifndef SCONE_SHIELD_FS_ENCRYPTED_H
 #define SCONE_SHIELD_FS_ENCRYPTED_H
