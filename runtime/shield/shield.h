@@ -31,6 +31,10 @@ void __scone_shield_init(char **envp, uint64_t sim_seal) SCONE_HIDDEN;
  */
 long __scone_shield_call(long nr, const long a[6], int *handled) SCONE_HIDDEN;
 
+/* A call on a descriptor a shield owns, served by that shield (the file
+ * maps' own calls on a mapped protected file). */
+long __scone_shield_fd_call(long nr, const long a[6]) SCONE_HIDDEN;
+
 /* mmap of a descriptor a shield owns (dispatch case 9). */
 long __scone_shield_mmap(const long a[6]) SCONE_HIDDEN;
 

@@ -284,7 +284,7 @@ def link(inv, *, host, sysroot: str, cache_root: str, environ) -> int:
         from scone_cc.enclave import netpolicy
 
         modes = {mode for _, mode, _ in settings.params.fs}
-        roots = [*(["__scone_enc_call"] if "encrypted" in modes else []),
+        roots = [*(["__scone_enc_call"] if modes & {"encrypted", "authenticated"} else []),
                  *(["__scone_eph_fd_call"] if "ephemeral" in modes else []),
                  *(["__scone_net_call"] if settings.params.net else []),
                  *(["__scone_ratls_identity", "__scone_ratls_require"]

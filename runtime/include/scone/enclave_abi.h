@@ -124,9 +124,12 @@ _Static_assert(sizeof(struct scone_enclave_config) <= SCONE_PAGE_SIZE, "config f
  * after threads[], so it is measured with it and the host cannot turn a
  * region off. Written by scone_cc/enclave/fspolicy.py:
  *   uint32_t count; then count times { uint8_t mode; uint8_t key_source;
- *   uint16_t len; char prefix[len]; } (no NUL, no padding), zero after.
+ *   uint16_t len; char prefix[len]; [uint8_t tag[32];] } (no NUL, no
+ *   padding), zero after. key_source | SCONE_FS_TAG_FLAG: the volume's
+ *   expected tag follows the prefix (encrypted and authenticated regions).
  * Prefixes are absolute, without '.', '..', '//' or a trailing '/'.
  */
+#define SCONE_FS_TAG_FLAG 0x80
 #define SCONE_CONFIG_FS_OFFSET (offsetof(struct scone_enclave_config, threads) + \
 				SCONE_MAX_TCS * sizeof(struct scone_thread_layout))
 #define SCONE_CONFIG_FS_SIZE (SCONE_PAGE_SIZE - SCONE_CONFIG_FS_OFFSET)

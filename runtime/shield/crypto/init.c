@@ -41,8 +41,11 @@ static void untime_drbg(EVP_RAND_CTX *drbg)
 
 static void fetch_algs(void)
 {
-	/* libcrypto only: libssl comes in with the first TLS config (tls.c). */
-	if (!OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL))
+	/* libcrypto only: libssl comes in with the first TLS config (tls.c).
+	 * No atexit cleanup: the program's exit() would free libcrypto's state
+	 * before the runtime's own exit path, which still encrypts (the file
+	 * shield commits what is open or mapped there). */
+	if (!OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_ATEXIT, NULL))
 		return;
 	algs.sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
 	algs.gcm128 = EVP_CIPHER_fetch(NULL, "AES-128-GCM", NULL);

@@ -38,7 +38,7 @@ scone_tls_config *__scone_tls_config_new(int server)
 {
 	scone_tls_config *cfg;
 
-	if (!sc_algs() || !OPENSSL_init_ssl(OPENSSL_INIT_NO_LOAD_CONFIG, NULL)
+	if (!sc_algs() || !OPENSSL_init_ssl(OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_ATEXIT, NULL)
 	    || !(cfg = OPENSSL_zalloc(sizeof *cfg)))
 		return NULL;
 	cfg->server = !!server;
