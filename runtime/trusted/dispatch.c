@@ -139,6 +139,8 @@ long __scone_dispatch(struct scone_sc *sc)
 	case 9:
 		if (__scone_shield_on && !(a[3] & 0x20) && __scone_shield_owns_fd(a[4]))
 			return __scone_shield_mmap(a);
+		if (!(a[3] & 0x20) && __scone_proc_owns(a[4]))
+			return -5;                        /* EIO: a /proc file has no pages */
 		return __scone_sys_mmap(a[0], a[1], a[2], a[3], a[4], a[5]);
 	case 10: return __scone_sys_mprotect(a[0], a[1], a[2]);
 	case 11: return __scone_sys_munmap(a[0], a[1]);
@@ -195,8 +197,9 @@ long __scone_dispatch(struct scone_sc *sc)
 			return -ENOSYS;
 		}
 		if (scone_sys_class_of(sc->nr) == SCONE_SYS_CLASS_EXTERNAL) {
-			/* The shields' one door (DESIGN.md §8); without a policy, one load. */
-			if (__scone_shield_on) {
+			/* The shields' one door (DESIGN.md §8); without a policy, a
+			 * few compares (/proc/meminfo is served there too). */
+			if (__scone_shield_wants(sc->nr)) {
 				int handled;
 				long r = __scone_shield_call(sc->nr, a, &handled);
 				if (handled)
