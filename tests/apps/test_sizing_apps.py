@@ -92,7 +92,9 @@ def _smallest(passes, hi: int, step: int) -> int:
 
 def _bisect_all(binary: Path, suggested: dict, passes) -> dict:
     """Per size, the smallest that passes with the other two as suggested."""
-    plan = {"heap": ("heap_size", 64 << 10), "stack": ("stack_size", 4 << 10), "tcs": ("tcs_count", 1)}
+    # The steps scone-sign size rounds to: 64 KiB of heap (1 MiB from 64 MiB on), a page of stack.
+    heap_step = 1 << 20 if suggested["heap_size"] >= 64 << 20 else 64 << 10
+    plan = {"heap": ("heap_size", heap_step), "stack": ("stack_size", 4 << 10), "tcs": ("tcs_count", 1)}
     found = {}
     for flag, (key, step) in plan.items():
         def trial(v, flag=flag, key=key):
