@@ -291,7 +291,7 @@ long __scone_proc_call(long nr, const long a[6], int *handled)
 	}
 	if (!__atomic_load_n(&__scone_proc_fds, __ATOMIC_RELAXED))
 		return 0;
-	long r;
+	long r = 0;
 	switch (nr) {
 	case 3:                                          /* close */
 	case 32: case 33: case 292:                      /* dup, dup2, dup3 */
