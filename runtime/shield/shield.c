@@ -226,7 +226,7 @@ static long resolve(long dirfd, const char *path, char *out)
 	if (path[0] != '/') {
 		if (dirfd == AT_FDCWD)
 			r = host_cwd(out, &n);
-		else if (__scone_shield_owns_fd(dirfd))
+		else if (__scone_shield_on && __scone_shield_owns_fd(dirfd))
 			r = __scone_eph_fd_path(dirfd, out, &n);
 		else
 			r = host_fd_path(dirfd, out, &n);
@@ -253,6 +253,12 @@ static long resolve(long dirfd, const char *path, char *out)
 		}
 	}
 	return best;
+}
+
+long __scone_shield_abspath(long dirfd, const char *path, char *out)
+{
+	long r = resolve(dirfd, path, out);
+	return r < -1 ? r : 0;
 }
 
 /* The region's mode for a resolved region index. */
@@ -470,6 +476,15 @@ static long copy_through(long nr, const long a[6])
 long __scone_shield_call(long nr, const long a[6], int *handled)
 {
 	*handled = 0;
+	if (nr == 80 || nr == 81)                              /* chdir, fchdir */
+		__atomic_store_n(&cwd_ok, 0, __ATOMIC_RELAXED);
+	if (__scone_proc_fds || nr == 2 || nr == 257) {
+		long r = __scone_proc_call(nr, a, handled);
+		if (*handled)
+			return r;
+	}
+	if (!__scone_shield_on)
+		return 0;
 	if (__scone_net_on) {
 		long r = __scone_net_call(nr, a, handled);
 		if (*handled)

@@ -119,11 +119,14 @@ long __scone_shield_host(long nr, const long a[6])
 	return __scone_fmap_active() ? __scone_fmap_external(nr, a) : __scone_external(nr, a);
 }
 
-/* The program's mmap: the shields' files, or memory.c. */
+/* The program's mmap: the shields' files, a /proc file (no pages), or
+ * memory.c. */
 static long map(const long a[6])
 {
 	if (__scone_shield_on && !(a[3] & 0x20) && __scone_shield_owns_fd(a[4]))
 		return __scone_shield_mmap(a);
+	if (!(a[3] & 0x20) && __scone_proc_owns(a[4]))
+		return -5;                        /* EIO: a /proc file has no pages */
 	return __scone_sys_mmap(a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
@@ -200,8 +203,9 @@ long __scone_dispatch(struct scone_sc *sc)
 			return -ENOSYS;
 		}
 		if (scone_sys_class_of(sc->nr) == SCONE_SYS_CLASS_EXTERNAL) {
-			/* The shields' one door (DESIGN.md §8); without a policy, one load. */
-			if (__scone_shield_on) {
+			/* The shields' one door (DESIGN.md §8); without a policy, a
+			 * few compares (/proc/meminfo is served there too). */
+			if (__scone_shield_wants(sc->nr)) {
 				int handled;
 				long r = __scone_shield_call(sc->nr, a, &handled);
 				if (handled)

@@ -101,6 +101,9 @@ void __scone_hwm_arena_note(uint64_t bytes) SCONE_HIDDEN;
 void __scone_hwm_lthreads(unsigned live) SCONE_HIDDEN;
 void __scone_hwm_sp(uintptr_t top, uintptr_t sp) SCONE_HIDDEN;
 void __scone_hwm_finish(void) SCONE_HIDDEN;
+void __scone_hwm_thread_end(uint64_t fs, uintptr_t top) SCONE_HIDDEN;
+/* libc_patch src/scone/pthread_stack.c: the lowest address of a musl thread's stack. */
+uintptr_t __scone_pthread_stack_lo(uintptr_t tp) SCONE_HIDDEN;
 /* "12.3 MiB" into out (at least 32 bytes). */
 void __scone_hwm_mib(char *out, uint64_t bytes) SCONE_HIDDEN;
 
