@@ -21,7 +21,7 @@ SUDO=""
 PKGS="build-essential make gcc strace ccache cmake meson ninja-build pkg-config gdb file xz-utils dpkg-dev
       qemu-system-x86 busybox-static cpio linux-image-amd64 linux-headers-amd64
       musl-tools tcl tzdata wrk redis-tools libmemcached-tools
-      umoci skopeo runc podman
+      umoci skopeo runc podman mmdebstrap
       libssl-dev openssl"
 
 # deb-src entry mirroring the deb entry, so `apt-get source musl` works.

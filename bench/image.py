@@ -16,7 +16,14 @@ first answer — hello's first line on stdout, redis's first PONG on
 Runs alternate between the ways so that load from other processes hits all
 alike. Printed as ratios to ``direct``, never asserted.
 
-Run: ``python3 -m bench.image [--runs N]``.
+Then the CAS image (samples/cas.toml: size, warm build time) and the start
+of two services: the CAS, then redis-server relinked with the network shield
+and --scone-cas-key, which attests to it and gets its password and TLS key;
+the time from starting the CAS to redis's first answer over TLS, for
+``direct`` (``scone-cas serve`` and the binary on this host) and ``podman``
+(the two images, each ``podman run -d``).
+
+Run: ``python3 -m bench.image [--runs N] [--only hello|redis|cas]``.
 """
 
 from __future__ import annotations
@@ -190,6 +197,163 @@ def _bench(name: str, recipe: Path, binary: Path, work: Path, runs: int, args_fo
               f"median {statistics.median(ts) * 1000:7.1f} ms, best/direct {min(ts) / base:5.2f}x")
 
 
+def _tls_pong(port: int, ca: Path, password: str) -> bool:
+    """AUTH then PING over TLS, as redis-cli --tls --cacert CA -a PASSWORD does."""
+    import ssl
+
+    ctx = ssl.create_default_context(cafile=str(ca))
+    ctx.check_hostname = False
+    cmd = b"".join(b"*%d\r\n" % len(c) + b"".join(b"$%d\r\n%s\r\n" % (len(w), w) for w in c)
+                   for c in ([b"AUTH", password.encode()], [b"PING"]))
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as raw, \
+                ctx.wrap_socket(raw) as s:
+            s.sendall(cmd)
+            got = b""
+            while len(got) < 12:
+                chunk = s.recv(64)
+                if not chunk:
+                    break
+                got += chunk
+            return got == b"+OK\r\n+PONG\r\n"
+    except (OSError, ssl.SSLError):
+        return False
+
+
+def _wait(what: str, ready, alive, t0: float) -> None:
+    while not ready():
+        if not alive() or time.monotonic() - t0 > 120:
+            sys.exit(f"image: {what} did not come up")
+        time.sleep(0.005)
+
+
+def _bench_cas(redis_tree_binary: Path, work: Path, runs: int) -> None:
+    """The CAS image, then the CAS and an attested redis as two services: direct and podman."""
+    import base64
+
+    import yaml
+
+    sys.path.insert(0, str(REPO / "tests" / "apps"))
+    from appkit import flavour, redis as redis_app
+
+    times = []
+    cas_image = work / "cas.tar"
+    for _ in range(max(1, min(runs, 3))):
+        t0 = time.monotonic()
+        _check(["scone-image", "build", REPO / "samples" / "cas.toml", "-o", cas_image])
+        times.append(time.monotonic() - t0)
+    print(f"cas: image (oci-archive) {cas_image.stat().st_size / 2**20:.1f} MiB; scone-image "
+          f"build (base cached) best {min(times):.2f} s, median {statistics.median(times):.2f} s")
+
+    env = dict(os.environ, XDG_CONFIG_HOME=str(work / "config"), SCONE_MODE="SIM")
+    for k in ("SCONE_CONFIG_ID", "SCONE_CAS_ADDR"):
+        env.pop(k, None)
+    cas = [sys.executable, "-m", "scone_cc.cas"]
+    state = work / "cas-state"
+    pin = _check([*cas, "identity", "--state", state], env=env).strip()
+    # The state needs its database before the SIM key can be trusted: one short serve.
+    cas_port = _port()
+    proc = subprocess.Popen([*cas, "serve", "--state", state, "--listen", f"127.0.0.1:{cas_port}"],
+                            env=env, stderr=subprocess.DEVNULL)
+    _wait("scone-cas", lambda: _open(cas_port), lambda: proc.poll() is None, time.monotonic())
+    (work / "sim.pem").write_text(_check([*cas, "sim-key"], env=env))
+    _check([*cas, "trust-sim-key", "--state", state, work / "sim.pem"], env=env)
+    port = _port()
+    binary = redis_app.relinked_server(
+        redis_tree_binary.parent.parent, flavour.get("scone"), work / "redis-tls",
+        f"--scone-cas-key={pin}", "--scone-fs=/run/secrets:ephemeral",
+        f"--scone-net=server:{port}:tls:cert=/run/secrets/redis.crt,key=/run/secrets/redis.key")
+    (work / "redis-tls.toml").write_text(f'name = "redis-tls"\n[[enclave]]\nsource = "{binary}"\n'
+                                         f'target = "/usr/bin/redis-server"\n')
+    image = work / "redis-tls.tar"
+    _check(["scone-image", "build", work / "redis-tls.toml", "-o", image])
+    policy = yaml.safe_load(_check([*cas, "session", "template", "--image", image, "--name",
+                                    "bench"], env=env))
+    policy["secrets"] = [{"name": "pw", "kind": "password"},
+                         {"name": "tls", "kind": "x509", "common_name": "localhost"}]
+    policy["services"][0].update(
+        allow_sim=True, allow_debug=True,
+        args=["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+              "--appendonly", "no", "--requirepass", "$$SCONE::pw$$"],
+        files=[{"path": "/run/secrets/redis.crt", "content": "$$SCONE::tls.crt$$"},
+               {"path": "/run/secrets/redis.key", "content": "$$SCONE::tls.key$$", "mode": 0o600}])
+    (work / "bench.yaml").write_text(yaml.safe_dump(policy))
+    admin = [*cas, "session", "--cas", f"127.0.0.1:{cas_port}", "--cas-key", pin]
+    _check([*admin, "create", "-f", work / "bench.yaml"], env=env)
+    ca = work / "session-ca.pem"
+    ca.write_text(json.loads(_check([*admin, "show", "--json", "bench"], env=env))["session_ca"])
+    config = json.loads(_check([*cas, "sim-attest", "--cas", f"127.0.0.1:{cas_port}", "--cas-key",
+                                pin, "--binary", binary, "bench/redis-server"], env=env))
+    password = config["args"][config["args"].index("--requirepass") + 1]
+    assert all(base64.b64decode(f["content_base64"]) for f in config["files"])
+    proc.terminate()
+    proc.wait()
+
+    podman = _Podman(_mkdir(work / "cas-podman"))
+    cas_ref, redis_ref = podman.load(cas_image), podman.load(image)
+    sim_key = work / "config" / "scone" / "sim-attestation-key.pem"
+
+    def direct(cas_addr):
+        return ([*cas, "serve", "--state", state, "--listen", cas_addr],
+                [binary], dict(env, SCONE_CONFIG_ID="bench/redis-server", SCONE_CAS_ADDR=cas_addr))
+
+    def in_podman(cas_addr):
+        run = [*podman.base, "run", "--rm", "--network", "host"]
+        return ([*run, "-v", f"{state}:/var/lib/scone-cas", cas_ref, "serve", "--state",
+                 "/var/lib/scone-cas", "--listen", cas_addr],
+                [*run, "-e", "SCONE_CONFIG_ID=bench/redis-server", "-e",
+                 f"SCONE_CAS_ADDR={cas_addr}", "-v",
+                 f"{sim_key}:/.config/scone/sim-attestation-key.pem:ro", redis_ref],
+                podman.env)
+
+    got = {"direct": [], "podman": []}
+    try:
+        for _ in range(runs):
+            for way, make in (("direct", direct), ("podman", in_podman)):
+                cas_port = _port()
+                cas_argv, redis_argv, redis_env = make(f"127.0.0.1:{cas_port}")
+                t0 = time.monotonic()
+                procs = [subprocess.Popen([str(a) for a in cas_argv], env=podman.env
+                                          if way == "podman" else env,
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+                try:
+                    _wait(f"{way} CAS", lambda: _open(cas_port), lambda: procs[0].poll() is None, t0)
+                    procs.append(subprocess.Popen([str(a) for a in redis_argv], env=redis_env,
+                                                  stdout=subprocess.DEVNULL,
+                                                  stderr=subprocess.DEVNULL))
+                    _wait(f"{way} redis", lambda: _tls_pong(port, ca, password),
+                          lambda: procs[1].poll() is None, t0)
+                    got[way].append(time.monotonic() - t0)
+                finally:
+                    for p in reversed(procs):
+                        p.terminate()
+                        try:
+                            p.wait(timeout=30)
+                        except subprocess.TimeoutExpired:
+                            p.kill()
+                            p.wait()
+    finally:
+        podman.close()
+    base = min(got["direct"])
+    for way, ts in got.items():
+        print(f"cas+redis: CAS start to redis's first TLS answer, {way:<7} best "
+              f"{min(ts) * 1000:7.1f} ms, median {statistics.median(ts) * 1000:7.1f} ms, "
+              f"best/direct {min(ts) / base:5.2f}x")
+
+
+def _open(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _mkdir(path: Path) -> Path:
+    path.mkdir()
+    return path
+
+
 def _redis_binary() -> Path | None:
     sys.path.insert(0, str(REPO / "tests" / "apps"))
     try:
@@ -203,24 +367,34 @@ def _redis_binary() -> Path | None:
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(prog="python3 -m bench.image", description=__doc__.split("\n")[0])
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--only", choices=("hello", "redis", "cas"), help="run one part only")
     opts = ap.parse_args(argv)
+    want = (lambda part: opts.only in (None, part))
     if os.geteuid() != 0 or not all(shutil.which(t) for t in ("umoci", "skopeo", "runc")):
         print("image: skipped (needs root and umoci, skopeo, runc: sh setup.sh)")
         return
     with tempfile.TemporaryDirectory(prefix="scone-bench-image-") as tmp:
         work = Path(tmp)
-        _check(["scone-gcc", "-O2", REPO / "samples" / "hello.c", "-o", work / "hello"])
-        (work / "hello.toml").write_text('[[enclave]]\nsource = "hello"\n')
-        _bench("hello", work / "hello.toml", work / "hello", work, opts.runs,
-               lambda port: ["image"], lambda argv, env, port: _first_line(argv, env))
-        redis = _redis_binary()
+        if want("hello"):
+            _check(["scone-gcc", "-O2", REPO / "samples" / "hello.c", "-o", work / "hello"])
+            (work / "hello.toml").write_text('[[enclave]]\nsource = "hello"\n')
+            _bench("hello", work / "hello.toml", work / "hello", work, opts.runs,
+                   lambda port: ["image"], lambda argv, env, port: _first_line(argv, env))
+        redis = _redis_binary() if want("redis") or want("cas") else None
         if redis:
             (work / "redis.toml").write_text(f'name = "redis"\n[[enclave]]\nsource = "{redis}"\n'
                                              "[config]\nports = [6379]\n")
-            _bench("redis", work / "redis.toml", redis, work, opts.runs,
-                   lambda port: ["--bind", "127.0.0.1", "--port", str(port or 6379), "--save", "",
-                                 "--appendonly", "no"],
-                   _first_pong)
+            if want("redis"):
+                _bench("redis", work / "redis.toml", redis, work, opts.runs,
+                       lambda port: ["--bind", "127.0.0.1", "--port", str(port or 6379), "--save",
+                                     "", "--appendonly", "no"],
+                       _first_pong)
+            if not want("cas"):
+                pass
+            elif shutil.which("podman") and shutil.which("mmdebstrap"):
+                _bench_cas(redis, work, opts.runs)
+            else:
+                print("cas+redis: skipped (needs podman and mmdebstrap: sh setup.sh)")
 
 
 if __name__ == "__main__":

@@ -182,3 +182,21 @@ def is_stream(path) -> bool:
         return output_target(path).stream
     except SconeError:
         return False
+
+
+def write_generated(render, default: Path, argv=None) -> int:
+    """The command line of a header generator (``python3 -m ... [OUT]``):
+    ``render()`` written atomically to OUT, or to ``default``."""
+    import sys
+
+    from scone_cc.errors import run_cli
+
+    def go():
+        args = sys.argv[1:] if argv is None else argv
+        out = Path(args[0]) if args else default
+        if not out.parent.is_dir():
+            raise SconeError(f"{out.parent}: no such directory; pass an output path in an existing folder")
+        atomic_write(out, render().encode())
+        return 0
+
+    return run_cli("gen_c", go)

@@ -85,6 +85,10 @@ def _param_options(func):
                      help="A file-system shield region (repeatable; replaces the binary's "
                           "regions): MODE encrypted, authenticated, ephemeral or unprotected; "
                           "KEYSRC sealed-mrenclave (default), sealed-mrsigner or cas."),
+        click.option("--fs-tag", "fs_tag", multiple=True, callback=_fs_tag, metavar="PREFIX:TAG",
+                     help="The expected tag of an encrypted or authenticated region's volume "
+                          "(repeatable; replaces the binary's tags; `scone-fs tag` prints it): "
+                          "any other volume stops the start, and the volume is read-only."),
         click.option("--cas-key", "cas_key", callback=_cas_key, metavar="SHA256",
                      help="Pin the CAS whose public key has this SHA-256 (`scone-cas identity`): "
                           "the enclave gets its arguments, environment and secrets from it "
@@ -133,6 +137,16 @@ def _fs(ctx, param, value):
         raise click.BadParameter(str(e)) from None
 
 
+def _fs_tag(ctx, param, value):
+    if not value:
+        return None
+    from scone_cc.enclave import fspolicy
+    try:
+        return tuple(fspolicy.parse_tag(v, "--fs-tag") for v in value)
+    except SconeError as e:
+        raise click.BadParameter(str(e)) from None
+
+
 def _cas_key(ctx, param, value):
     if not value:
         return None
@@ -154,10 +168,10 @@ def _net(ctx, param, value):
 
 
 def _updates(heap, stack, tcs, isvprodid, isvsvn, fs=None, net=None, cas_key=None,
-             console=None) -> dict:
+             fs_tag=None, console=None) -> dict:
     named = dict(heap_size=heap, stack_size=stack, tcs_count=tcs,
                  isvprodid=isvprodid, isvsvn=isvsvn, fs=fs, net=net, cas_key=cas_key,
-                 console=console)
+                 fs_tags=fs_tag, console=console)
     return {k: v for k, v in named.items() if v is not None}
 
 
@@ -181,12 +195,12 @@ def cli():
               help="PEM RSA-3072 e=3 private key (default: $SCONE_KEY or the developer key).")
 @_param_options
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def sign(binary, key, heap, stack, tcs, production, isvprodid, isvsvn, fs, net, cas_key, console, date, as_json):
+def sign(binary, key, heap, stack, tcs, production, isvprodid, isvsvn, fs, fs_tag, net, cas_key, console, date, as_json):
     """Measure BINARY and sign it in place."""
     from scone_cc.sgx.signing import sign_binary
 
     result = sign_binary(binary, key_path=key, production=production, date=date,
-                         params_update=_updates(heap, stack, tcs, isvprodid, isvsvn, fs, net, cas_key, console))
+                         params_update=_updates(heap, stack, tcs, isvprodid, isvsvn, fs, net, cas_key, fs_tag, console))
     _warn(result.warnings)
     facts = {"binary": str(result.path), "mrenclave": result.mrenclave.hex(),
              "mrsigner": result.mrsigner.hex(), "key": str(result.key_path),
@@ -241,7 +255,9 @@ def show(binary, as_json):
     params = {"heap_size": p.heap_size, "stack_size": p.stack_size, "tcs_count": p.tcs_count,
               "nssa": p.nssa, "ssa_frame_pages": p.ssa_frame_pages, "debug": p.debug,
               "isvprodid": p.isvprodid, "isvsvn": p.isvsvn}
-    regions = [{"prefix": r[0], "mode": r[1], "key": r[2]} for r in p.fs]
+    tags = dict(p.fs_tags)
+    regions = [{"prefix": r[0], "mode": r[1], "key": r[2], "tag": tags[r[0]].hex()}
+               if r[0] in tags else {"prefix": r[0], "mode": r[1], "key": r[2]} for r in p.fs]
     facts = {
         "binary": str(binary),
         "mrenclave": measure.mrenclave(b.layout).hex(),
@@ -273,7 +289,8 @@ def show(binary, as_json):
         con.print(f"  {name:<16} {shown}", markup=False)
     con.print("file-system regions" + ("" if regions else "  (none)"), markup=False)
     for r in regions:
-        con.print(f"  {r['prefix']:<24} {r['mode']:<14} key {r['key']}", markup=False)
+        con.print(f"  {r['prefix']:<24} {r['mode']:<14} key {r['key']}"
+                  + (f"  tag {r['tag']}" if "tag" in r else ""), markup=False)
     con.print(f"CAS key    {facts['cas_key_sha256'] or '(none: never contacts a CAS)'}", markup=False)
     from scone_cc.enclave import netpolicy
     con.print("network endpoints" + ("" if p.net else "  (none: every socket in clear)"), markup=False)
@@ -334,7 +351,7 @@ def mrenclave(binary):
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Where to write the 256 bytes to sign.")
 @_param_options
-def gendata(binary, output, heap, stack, tcs, production, isvprodid, isvsvn, fs, net, cas_key, console, date):
+def gendata(binary, output, heap, stack, tcs, production, isvprodid, isvsvn, fs, fs_tag, net, cas_key, console, date):
     """Two-step signing, step one: write the 256 bytes to sign. BINARY is only read.
 
     The bytes follow from BINARY and the options; the date defaults to the
@@ -344,7 +361,7 @@ def gendata(binary, output, heap, stack, tcs, production, isvprodid, isvsvn, fs,
     from scone_cc.sgx.signing import two_step
 
     step = two_step(binary, production=production, date=date,
-                    params_update=_updates(heap, stack, tcs, isvprodid, isvsvn, fs, net, cas_key, console))
+                    params_update=_updates(heap, stack, tcs, isvprodid, isvsvn, fs, net, cas_key, fs_tag, console))
     try:
         atomic_write(output, step.data, inputs=(binary,))
     except OSError as err:
@@ -361,7 +378,7 @@ def gendata(binary, output, heap, stack, tcs, production, isvprodid, isvsvn, fs,
 @click.option("--public-key", required=True, type=click.Path(dir_okay=False),
               help="PEM public key (or private key) that made the signature.")
 @_param_options
-def catsig(binary, signature, public_key, heap, stack, tcs, production, isvprodid, isvsvn, fs, net,
+def catsig(binary, signature, public_key, heap, stack, tcs, production, isvprodid, isvsvn, fs, fs_tag, net,
            cas_key, console, date):
     """Two-step signing, step two: attach a signature made elsewhere, verified first.
 
@@ -377,7 +394,7 @@ def catsig(binary, signature, public_key, heap, stack, tcs, production, isvprodi
     except OSError as err:
         raise SconeError(f"{signature}: cannot read the signature ({err.strerror})") from None
     result = attach_signature(binary, raw, modulus, production=production, date=date,
-                              params_update=_updates(heap, stack, tcs, isvprodid, isvsvn, fs, net, cas_key, console))
+                              params_update=_updates(heap, stack, tcs, isvprodid, isvsvn, fs, net, cas_key, fs_tag, console))
     click.echo(f"signed {binary}: MRENCLAVE {result.mrenclave.hex()} MRSIGNER {result.mrsigner.hex()}")
 
 

@@ -34,7 +34,7 @@ from scone_cc.errors import SconeError
 GENEROUS_HEAP = 4 << 30
 GENEROUS_STACK = 64 << 20
 MIN_HEAP = 1 << 20
-MIN_STACK = 64 << 10
+MIN_STACK = 16 << 10
 
 
 def _margin(ctx, param, value: str) -> float:
@@ -60,19 +60,30 @@ def _word(n: int) -> str:
 
 
 def bitmap_bytes(heap_size: int) -> int:
-    """The heap's own page bitmap at its bottom (runtime/trusted/heap.c): one bit a page."""
-    return _round_up(_round_up(heap_size // 4096, 64) // 8, 4096)
+    """The heap's own bookkeeping, which grows with the heap signed: its page
+    bitmap at the bottom (runtime/trusted/heap.c, one bit a page) and the
+    record of the program's page protections (runtime/trusted/memory.c, one
+    byte an allocatable page)."""
+    total = heap_size // 4096
+    bitmap = _round_up(_round_up(total, 64) // 8, 4096)
+    return bitmap + _round_up(max(total - bitmap // 4096, 0), 4096)
 
 
 def suggest(marks: dict, margin: float, original) -> dict:
     """Sizes from merged high-water marks (pure): heap and stack with the margin,
-    rounded up (heap to 1 MiB, stack to 64 KiB); TCS as signed, or the
-    ethreads used if more. The heap's figure is the pages handed out; the
-    bitmap of the heap signed is added."""
-    heap = _round_up(int(marks["heap_used"] * (1 + margin)), 1 << 20)
-    heap = max(MIN_HEAP, _round_up(heap + bitmap_bytes(heap), 1 << 20))
-    stack = max(MIN_STACK, _round_up(int(marks["stack_peak"] * (1 + margin)), 64 << 10))
-    tcs = max(original.tcs_count, marks["ethreads"])
+    the heap rounded up to 64 KiB (1 MiB from 64 MiB on), the stack to the
+    page; TCS: the ethreads the run used (one per CPU it could use, up to
+    the TCS count signed), at least one. The heap's figure is the pages
+    handed out; the bitmap of the heap signed is added. Fine steps, so
+    that a small program is not given several times what it used (the
+    suggestions stay within 2x of the smallest sizes that pass:
+    tests/sizing)."""
+    need = int(marks["heap_used"] * (1 + margin))
+    step = 1 << 20 if need >= 64 << 20 else 64 << 10
+    heap = _round_up(need, step)
+    heap = max(MIN_HEAP, _round_up(need + bitmap_bytes(heap + step), step))
+    stack = max(MIN_STACK, _round_up(int(marks["stack_peak"] * (1 + margin)), 4 << 10))
+    tcs = max(1, min(original.tcs_count, marks["ethreads"]) if marks["ethreads"] else original.tcs_count)
     return {"heap_size": heap, "stack_size": stack, "tcs_count": tcs}
 
 
@@ -192,8 +203,8 @@ def report_lines(r: dict) -> list[str]:
         f"  heap   peak {h(m['heap_used'])} handed out  -> sign with {_word(s['heap_size'])}"
         f" (now {_word(o['heap_size'])})",
         f"  stack  deepest {h(m['stack_peak'])}  -> sign with {_word(s['stack_size'])}"
-        f" (now {_word(o['stack_size'])}); pthread stacks {h(m['pthread_stack_peak'])} (sampled, "
-        "musl's own size, not --stack)",
+        f" (now {_word(o['stack_size'])}); pthread stacks {h(m['pthread_stack_peak'])} (musl's "
+        "own size from the heap, not --stack)",
         f"  tcs    {m['ethreads']} ethread(s) used  -> sign with {s['tcs_count']}"
         f" (now {o['tcs_count']}; one ethread per CPU up to the TCS count)",
         f"  lthreads at once {m['lthreads_peak']}, largest call's arena use {m['arena_peak']} bytes",

@@ -200,6 +200,11 @@ __attribute__((weak)) void __scone_hwm_lthreads(unsigned live)
 	(void)live;
 }
 
+__attribute__((weak)) void __scone_hwm_thread_end(uint64_t fs, uintptr_t top)
+{
+	(void)fs, (void)top;
+}
+
 void __scone_sched_switch(struct lthread *cur, int post)
 {
 	struct scone_ethread *e = this_ethread();

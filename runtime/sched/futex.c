@@ -324,8 +324,17 @@ static long pi_try(struct bucket *b, uint32_t *a, long tid, int will_wait)
 		} else {
 			if (!will_wait)
 				return -EAGAIN;
-			if (!__scone_lthread_live(owner))
+			if (!__scone_lthread_live(owner)) {
+				/* handle_exit_race(): the owner may have released
+				 * the word and exited since v was read. Only a word
+				 * still naming a thread that is gone is ESRCH. */
+				uint32_t now = __atomic_load_n(a, __ATOMIC_SEQ_CST);
+				if (now != v) {
+					v = now;
+					continue;
+				}
 				return -ESRCH;
+			}
 			if (v & FUTEX_WAITERS)
 				return 1;
 			nv = v | FUTEX_WAITERS;

@@ -78,6 +78,7 @@ struct lthread {
 
 void __scone_hwm_sp(uintptr_t top, uintptr_t sp) __attribute__((visibility("hidden")));
 void __scone_hwm_lthreads(unsigned live) __attribute__((visibility("hidden")));
+void __scone_hwm_thread_end(uint64_t fs, uintptr_t top) __attribute__((visibility("hidden")));
 
 enum { POST_NONE, POST_PARK, POST_YIELD, POST_EXIT };
 

@@ -76,6 +76,9 @@ int __scone_sched_init(const struct scone_sched_ops *ops, const struct scone_sch
  * current stack, with its %gs page set; never returns. */
 _Noreturn void __scone_sched_ethread_main(unsigned index) SCONE_SCHED_API;
 int __scone_sched_active(void) SCONE_SCHED_API;
+/* fn(thread pointer, stack top) for every live lthread a clone started
+ * (high-water marks at exit). */
+void __scone_sched_each_clone(void (*fn)(uint64_t fs, uintptr_t top)) SCONE_SCHED_API;
 void __scone_sched_stats(unsigned ethread, struct scone_sched_stats *out) SCONE_SCHED_API;
 
 /* ---- system calls ---- */

@@ -43,6 +43,15 @@ void __scone_lthread_leave_all(struct lthread *l)
 	spin_unlock(&S.all_lock);
 }
 
+void __scone_sched_each_clone(void (*fn)(uint64_t fs, uintptr_t top))
+{
+	spin_lock(&S.all_lock);
+	for (struct lthread *l = S.all; l; l = l->all_next)
+		if (l->stack_top)
+			fn(l->fs, l->stack_top);
+	spin_unlock(&S.all_lock);
+}
+
 static struct lthread *find(long tid)
 {
 	for (struct lthread *l = S.all; l; l = l->all_next)

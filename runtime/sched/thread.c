@@ -143,6 +143,8 @@ _Noreturn void __scone_sched_exit(int status)
 {
 	struct lthread *l = this_lthread();
 	walk_robust_list(l);
+	if (l->stack_top)
+		__scone_hwm_thread_end(l->fs, l->stack_top);   /* its stack is still there */
 	l->exit_status = status;
 	__scone_sched_switch(l, POST_EXIT);
 	__builtin_unreachable();

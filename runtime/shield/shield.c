@@ -7,9 +7,9 @@
  * the host are not followed), relative ones against the working directory
  * the host reports (asked once, again after chdir/fchdir) or against the
  * directory a descriptor names. A path in an ephemeral region is served by
- * fs/ephemeral.c; a path in an encrypted or authenticated region is refused
- * (EACCES) until those regions are served: the shield never lets such a file
- * reach the host in clear; unprotected regions and paths outside every
+ * fs/ephemeral.c; a path in an encrypted or authenticated region by
+ * fs/encrypted.c (refused, EACCES, when the binary lacks it: the shield
+ * never lets such a file reach the host unchecked); unprotected regions and paths outside every
  * region go on to the host.
  */
 #include "shield.h"
@@ -18,6 +18,7 @@
 #include "console/console.h"
 #include "net/net.h"
 #include "spin.h"
+#include "filemap.h"
 
 #define EFAULT 14
 #define EACCES 13
@@ -42,6 +43,7 @@ struct region {
 	const char *prefix;        /* in the measured config page */
 	uint16_t len;
 	uint8_t mode, key;
+	const uint8_t *tag;        /* the volume's expected tag (32 bytes, measured) or 0 */
 };
 static struct region regions[MAX_REGIONS];
 static int nregions;
@@ -64,10 +66,16 @@ void __scone_shield_init(char **envp, uint64_t sim_seal)
 			__scone_abort("scone: the file-system policy is malformed");
 		__scone_memcpy(&len, p + 2, 2);
 		if (end - p - 4 < len || !len || p[4] != '/' || p[0] > SCONE_FS_MODE_ENCRYPTED ||
-		    p[1] > SCONE_FS_KEY_CAS)
+		    (p[1] & ~SCONE_FS_TAG_FLAG) > SCONE_FS_KEY_CAS)
 			__scone_abort("scone: the file-system policy is malformed");
-		regions[i] = (struct region){ (const char *)p + 4, len, p[0], p[1] };
+		regions[i] = (struct region){ (const char *)p + 4, len, p[0], p[1] & 0x7f, 0 };
 		p += 4 + len;
+		if (p[-4 - len + 1] & SCONE_FS_TAG_FLAG) {    /* the volume's expected tag follows */
+			if (end - p < 32 || regions[i].mode < SCONE_FS_MODE_AUTHENTICATED)
+				__scone_abort("scone: the file-system policy is malformed");
+			regions[i].tag = p;
+			p += 32;
+		}
 	}
 	nregions = (int)n;
 	/* The network policy follows. A policy that names a shield this
@@ -111,12 +119,13 @@ void __scone_shield_init(char **envp, uint64_t sim_seal)
 				__scone_abort("scone: the signed policy has an ephemeral region, but the enclave was linked without the ephemeral-file shield; link it with --scone-fs=PREFIX:ephemeral");
 			__scone_eph_root(prefix, regions[i].len);
 		}
-		if (regions[i].mode == SCONE_FS_MODE_ENCRYPTED) {
+		if (regions[i].mode == SCONE_FS_MODE_ENCRYPTED || regions[i].mode == SCONE_FS_MODE_AUTHENTICATED) {
 			if (!__scone_enc_region)
 				__scone_log(SCONE_LOG_WARN, "fs shield: region %s: this binary was linked without the encrypted-file shield (link with scone-gcc --scone-fs); its files are refused (EACCES)", prefix);
-			else if (__scone_enc_region(i, prefix, regions[i].len, regions[i].key,
+			else if (__scone_enc_region(i, prefix, regions[i].len,
+						    regions[i].mode == SCONE_FS_MODE_AUTHENTICATED, regions[i].tag, regions[i].key,
 						    !!(__scone_rt.cfg->flags & SCONE_CONFIG_DEBUG), envp, sealp))
-				__scone_abort("scone: too many encrypted regions");
+				__scone_abort("scone: too many encrypted and authenticated regions (the first 8 of the policy may be)");
 		}
 	}
 	__scone_shield_on = 1;
@@ -224,7 +233,7 @@ static long resolve(long dirfd, const char *path, char *out)
 	if (path[0] != '/') {
 		if (dirfd == AT_FDCWD)
 			r = host_cwd(out, &n);
-		else if (__scone_shield_owns_fd(dirfd))
+		else if (__scone_shield_on && __scone_shield_owns_fd(dirfd))
 			r = __scone_eph_fd_path(dirfd, out, &n);
 		else
 			r = host_fd_path(dirfd, out, &n);
@@ -251,6 +260,12 @@ static long resolve(long dirfd, const char *path, char *out)
 		}
 	}
 	return best;
+}
+
+long __scone_shield_abspath(long dirfd, const char *path, char *out)
+{
+	long r = resolve(dirfd, path, out);
+	return r < -1 ? r : 0;
 }
 
 /* The region's mode for a resolved region index. */
@@ -281,13 +296,10 @@ static long classify_in(long nr, long dirfd, const char *path, char *out, int *r
 		return 1;
 	case SCONE_FS_MODE_UNPROTECTED:
 		return 0;
-	case SCONE_FS_MODE_ENCRYPTED:
+	default:                                   /* encrypted, authenticated */
 		if (__scone_enc_open && r < 8)
 			return 2;
-		warn_once(nr, "an encrypted region this binary cannot serve");
-		return -EACCES;
-	default:
-		warn_once(nr, "an authenticated region (not served yet)");
+		warn_once(nr, "a protected region this binary cannot serve");
 		return -EACCES;
 	}
 }
@@ -298,12 +310,20 @@ static long classify(long nr, long dirfd, const char *path, char *out)
 	return classify_in(nr, dirfd, path, out, &region);
 }
 
-/* A call on a descriptor a shield owns. */
-static long fd_call(long nr, const long a[6])
+long __scone_shield_fd_call(long nr, const long a[6])
 {
 	if (__scone_shield_fdflag[a[0]] == 2)
 		return __scone_enc_fd_call(nr, a);
 	return __scone_eph_fd_call(nr, a);
+}
+
+/* A call on a descriptor a shield owns; a protected file's, while file
+ * mappings exist, through the file maps (they hold plaintext copies). */
+static long fd_call(long nr, const long a[6])
+{
+	if (__scone_shield_fdflag[a[0]] == 2 && __scone_fmap_active())
+		return __scone_fmap_through(nr, a);
+	return __scone_shield_fd_call(nr, a);
 }
 
 static long one_path(long nr, const long a[6], long dirfd, int pi, int *handled)
@@ -380,9 +400,98 @@ static int fd_first(long nr)
 	return 0;
 }
 
+long __scone_shield_call(long nr, const long a[6], int *handled);
+
+/* One call as the program's own would go: through the shields' door (a
+ * file shield, or the network shield's TLS socket), else to the host. */
+static long as_program(long nr, const long a[6])
+{
+	int h;
+	long r = __scone_shield_call(nr, a, &h);
+	return h ? r : __scone_shield_host(nr, a);
+}
+
+/* read or write n bytes of fd (at *off, then moved on, when off is given). */
+static long xfer(long fd, int write, char *buf, size_t n, int64_t *off)
+{
+	long c[6] = { fd, (long)buf, (long)n, off ? *off : 0 };
+	long r = as_program(off ? (write ? 18 : 17) : (write ? 1 : 0), c);
+	if (r > 0 && off)
+		*off += r;
+	return r;
+}
+
+/*
+ * sendfile, copy_file_range and splice with a protected or ephemeral file
+ * on either side: the bytes go through the enclave, read from one side and
+ * written to the other through the shield, never moved by the host (which
+ * holds only ciphertext, or nothing). What the calls refuse is refused as
+ * Linux does; splice moves at most a pipe's worth (64 KiB) per call.
+ */
+static long copy_through(long nr, const long a[6])
+{
+	long in = nr == 40 ? a[1] : a[0], out = nr == 40 ? a[0] : a[2];
+	int64_t *off_in = (int64_t *)(nr == 40 ? a[2] : a[1]);
+	int64_t *off_out = nr == 40 ? 0 : (int64_t *)a[3];
+	size_t len = (size_t)(nr == 40 ? a[3] : a[4]);
+	if (nr == 326 && a[5])
+		return -22;
+	if ((off_in && *off_in < 0) || (off_out && *off_out < 0))
+		return nr == 326 ? -75 : -22;            /* as Linux: EOVERFLOW, EINVAL */
+	if (nr == 326 && in == out && off_in && off_out &&
+	    (uint64_t)*off_in < (uint64_t)*off_out + len && (uint64_t)*off_out < (uint64_t)*off_in + len)
+		return -22;                              /* overlapping ranges of one file */
+	if (nr == 275 && len > 65536)
+		len = 65536;
+	if (len > 0x7ffff000)
+		len = 0x7ffff000;
+	size_t cap = len < 65536 ? (len ? len : 1) : 65536;
+	long m = __scone_sys_mmap(0, (cap + 4095) & ~4095ul, 3, 0x22, -1, 0);
+	if (m < 0)
+		return m;
+	char *buf = (char *)m;
+	long total = 0, r = 0;
+	while ((size_t)total < len) {
+		size_t want = len - (size_t)total < cap ? len - (size_t)total : cap;
+		r = xfer(in, 0, buf, want, off_in);
+		if (r <= 0)
+			break;
+		long got = r;
+		for (long done = 0; done < got;) {
+			r = xfer(out, 1, buf + done, (size_t)(got - done), off_out);
+			if (r <= 0) {
+				/* what was read and not written: back where it came from */
+				if (off_in)
+					*off_in -= got - done;
+				else {
+					long c[6] = { in, -(got - done), 1 };
+					as_program(8, c);
+				}
+				got = done;
+				break;
+			}
+			done += r;
+		}
+		total += got;
+		if (r <= 0 || (size_t)got < want)
+			break;
+	}
+	__scone_sys_munmap((unsigned long)m, (cap + 4095) & ~4095ul);
+	return total ? total : r;
+}
+
 long __scone_shield_call(long nr, const long a[6], int *handled)
 {
 	*handled = 0;
+	if (nr == 80 || nr == 81)                              /* chdir, fchdir */
+		__atomic_store_n(&cwd_ok, 0, __ATOMIC_RELAXED);
+	if (__scone_proc_fds || nr == 2 || nr == 257) {
+		long r = __scone_proc_call(nr, a, handled);
+		if (*handled)
+			return r;
+	}
+	if (!__scone_shield_on)
+		return 0;
 	if (__scone_console_on) {
 		long r = __scone_console_call(nr, a, handled);
 		if (*handled)
@@ -471,23 +580,35 @@ long __scone_shield_call(long nr, const long a[6], int *handled)
 		*handled = 1;
 		return __scone_eph_close_range(a);
 	case 40: case 326: case 275:                           /* sendfile, copy_file_range, splice */
-		if (__scone_shield_owns_fd(nr == 275 ? a[2] : a[nr == 40 ? 0 : 2]) ||
-		    (nr == 40 && __scone_shield_owns_fd(a[1]))) {
+		if (__scone_shield_owns_fd(a[0]) || __scone_shield_owns_fd(nr == 40 ? a[1] : a[2])) {
 			*handled = 1;
-			warn_once(nr, "an ephemeral file");
-			return -22;
+			return copy_through(nr, a);
 		}
 		break;
 	}
 	return 0;
 }
 
+/*
+ * A protected file's mapping is a copy of its plaintext in enclave memory,
+ * kept by the file maps like any file's (filemap.c): MAP_PRIVATE a copy
+ * never written back; a writable MAP_SHARED one written back through the
+ * shield on msync (a commit), munmap and exit.
+ */
 long __scone_shield_mmap(const long a[6])
 {
 	if (__scone_shield_fdflag[a[4]] == SCONE_SHIELD_FD_CONSOLE)
 		return -13;       /* EACCES: a console stream's bytes leave only in frames */
-	if (__scone_shield_fdflag[a[4]] == 2)
-		return -19;       /* ENODEV: mappings of encrypted files are not served yet */
+	if (__scone_shield_fdflag[a[4]] == 2) {
+		const long g[6] = { a[4], 3 };                     /* F_GETFL */
+		long fl = __scone_enc_fd_call(72, g);
+		if (fl < 0)
+			return fl;
+		int shared = (a[3] & 3) == 1 || (a[3] & 3) == 3;
+		if ((fl & 3) == O_WRONLY || (shared && (a[2] & 2) && (fl & 3) != 2))
+			return -EACCES;                            /* as Linux checks the access mode */
+		return __scone_sys_mmap(a[0], a[1], a[2], a[3], a[4], a[5]);
+	}
 	return __scone_eph_mmap(a);
 }
 

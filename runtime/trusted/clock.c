@@ -18,10 +18,19 @@
  * stops the enclave's time, as one that never answered an OCALL would.
  * With no page, or a page that fails the checks, each read asks the host
  * through an OCALL, as before the page existed.
+ *
+ * Quiet idle: while every ethread sleeps outside, the enclave says so in
+ * the page (idle) and the host stops sampling after a few ticks (parked).
+ * A read while parked asks the host, so time never comes from a stale
+ * sample; the first ethread to wake wakes the sampling thread. Both words
+ * are the host's to lie about: a lie costs exits or accuracy, as any
+ * answer of the host's clock can.
  */
 #include "client.h"
 
 #define SYS_clock_gettime 228
+#define SYS_futex 202
+#define FUTEX_WAKE_PRIVATE 129
 #define NS 1000000000ull
 #define MAX_NS (1ull << 62)           /* ns: the year 2116 */
 #define EXTRAPOLATE_MAX (50 * 1000000ull)  /* a stalled host thread cannot push time further */
@@ -34,13 +43,13 @@
 #define CLOCK_MONOTONIC_COARSE 6
 #define CLOCK_BOOTTIME 7
 
-static const struct scone_time_page *page;
+static struct scone_time_page *page;
 static int use_tsc;
 static uint64_t last[8];                  /* per clock: the highest value returned */
 
 void __scone_clock_init(uint64_t host_page, uint64_t start_flags)
 {
-	const struct scone_time_page *p = (const void *)host_page;
+	struct scone_time_page *p = (void *)host_page;
 	if (!host_page || host_page % SCONE_PAGE_SIZE || !__scone_host_range(host_page, sizeof *p) ||
 	    __atomic_load_n(&p->magic, __ATOMIC_RELAXED) != SCONE_TIME_MAGIC)
 		return;
@@ -69,7 +78,7 @@ struct sample {
 /* One consistent copy of the page, checked; 0 if there is none. */
 static int copy(struct sample *s)
 {
-	if (!page)
+	if (!page || __atomic_load_n(&page->parked, __ATOMIC_ACQUIRE))
 		return 0;
 	for (int i = 0; i < SPINS; i++) {
 		uint32_t s1 = __atomic_load_n(&page->seq, __ATOMIC_ACQUIRE);
@@ -140,6 +149,20 @@ int __scone_clock_read(long clock, uint64_t *out)
 	case CLOCK_BOOTTIME: *out = clamp(clock, s.boot + since(&s, 0)); return 1;
 	}
 	return 0;                               /* CPU-time clocks: the host's */
+}
+
+void __scone_clock_idle(int all)
+{
+	if (page)
+		__atomic_store_n(&page->idle, (uint32_t)all, __ATOMIC_SEQ_CST);
+}
+
+/* After idle(0) (Dekker with the host's parked, then idle): a parked
+ * sampling thread is woken. */
+void __scone_clock_wake(void)
+{
+	if (page && __atomic_load_n(&page->parked, __ATOMIC_SEQ_CST))
+		__scone_ocall(SYS_futex, (long)&page->idle, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0);
 }
 
 void __scone_clock_resync(void)

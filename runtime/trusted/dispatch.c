@@ -119,6 +119,17 @@ long __scone_shield_host(long nr, const long a[6])
 	return __scone_fmap_active() ? __scone_fmap_external(nr, a) : __scone_external(nr, a);
 }
 
+/* The program's mmap: the shields' files, a /proc file (no pages), or
+ * memory.c. */
+static long map(const long a[6])
+{
+	if (__scone_shield_on && !(a[3] & 0x20) && __scone_shield_owns_fd(a[4]))
+		return __scone_shield_mmap(a);
+	if (!(a[3] & 0x20) && __scone_proc_owns(a[4]))
+		return -5;                        /* EIO: a /proc file has no pages */
+	return __scone_sys_mmap(a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+
 long __scone_dispatch(struct scone_sc *sc) SCONE_HIDDEN;
 long __scone_dispatch(struct scone_sc *sc)
 {
@@ -136,16 +147,13 @@ long __scone_dispatch(struct scone_sc *sc)
 			return r;
 	}
 	switch (sc->nr) {
-	case 9:
-		if (__scone_shield_on && !(a[3] & 0x20) && __scone_shield_owns_fd(a[4]))
-			return __scone_shield_mmap(a);
-		return __scone_sys_mmap(a[0], a[1], a[2], a[3], a[4], a[5]);
+	case 9: return __scone_prog_mmap(a, map);
 	case 10: return __scone_sys_mprotect(a[0], a[1], a[2]);
-	case 11: return __scone_sys_munmap(a[0], a[1]);
-	case 12: return __scone_sys_brk(a[0]);
+	case 11: return __scone_prog_munmap(a[0], a[1]);
+	case 12: return __scone_prog_brk(a[0]);
 	case 13: return __scone_sys_rt_sigaction(a[0], (const void *)a[1], (void *)a[2], a[3]);
 	case 14: return __scone_sys_rt_sigprocmask(a[0], (const void *)a[1], (void *)a[2], a[3]);
-	case 25: return __scone_sys_mremap(a[0], a[1], a[2], a[3], a[4]);
+	case 25: return __scone_prog_mremap(a[0], a[1], a[2], a[3], a[4]);
 	case 28: return __scone_sys_madvise(a[0], a[1], a[2]);
 	case 99: return __scone_sys_sysinfo((void *)a[0]);
 	case 24: return 0;                                /* sched_yield: one thread until M:N */
@@ -164,7 +172,7 @@ long __scone_dispatch(struct scone_sc *sc)
 		__scone_exit((int)a[0]);
 	case SCONE_NR_unmapself:
 		/* The only thread leaves (threads come with a later issue). */
-		__scone_sys_munmap(a[0], a[1]);
+		__scone_prog_unmapself(a[0], a[1]);
 		__scone_exit(0);
 	case 15:                                          /* rt_sigreturn: handlers return normally */
 		return -ENOSYS;
@@ -195,8 +203,9 @@ long __scone_dispatch(struct scone_sc *sc)
 			return -ENOSYS;
 		}
 		if (scone_sys_class_of(sc->nr) == SCONE_SYS_CLASS_EXTERNAL) {
-			/* The shields' one door (DESIGN.md §8); without a policy, one load. */
-			if (__scone_shield_on) {
+			/* The shields' one door (DESIGN.md §8); without a policy, a
+			 * few compares (/proc/meminfo is served there too). */
+			if (__scone_shield_wants(sc->nr)) {
 				int handled;
 				long r = __scone_shield_call(sc->nr, a, &handled);
 				if (handled)

@@ -3,7 +3,9 @@
  * an exception in enclave code leaves by AEX, which saves the interrupted
  * registers in the thread's current SSA frame (GPRSGX, with EXITINFO = the
  * vector; with MISCSELECT.EXINFO the #PF/#GP address and error code below
- * it) and increments CSSA; the host's signal handler EENTERs again, and the
+ * it: with SECS.MISCSELECT.EXINFO only, which is also the only way #PF and
+ * #GP are reported at all, so a valid EXITINFO for them means EXINFO's
+ * MADDR and ERRCD are the CPU's) and increments CSSA; the host's signal handler EENTERs again, and the
  * entry, seeing CSSA > 0, runs __scone_exception on a small stack at the
  * top of the thread page (entry.S). In SIM the host's handler plays the
  * CPU's part (untrusted/sim.c scone_sim_aex). Here, in two phases as the
@@ -141,11 +143,17 @@ uint64_t __scone_exception(uint64_t cssa, uint64_t tcs)
 	case SCONE_VEC_DE: x.sig = SIGFPE, x.code = 1 /* FPE_INTDIV */, x.addr = g->rip; break;
 	case SCONE_VEC_MF: case SCONE_VEC_XM: x.sig = SIGFPE, x.code = 0, x.addr = g->rip; break;
 	case SCONE_VEC_UD: x.sig = SIGILL, x.code = 2 /* ILL_ILLOPN */, x.addr = g->rip; break;
-	case SCONE_VEC_AC: x.sig = SIGBUS, x.code = 1 /* BUS_ADRALN */, x.addr = ex->maddr; break;
+	case SCONE_VEC_AC: x.sig = SIGBUS, x.code = 1 /* BUS_ADRALN */, x.addr = 0; break;   /* as Linux */
 	case SCONE_VEC_GP: x.sig = SIGSEGV, x.code = SI_KERNEL, x.addr = 0; break;
 	case SCONE_VEC_PF:
-		x.sig = SIGSEGV, x.code = ex->errcd & 1 ? 2 /* SEGV_ACCERR */ : 1 /* SEGV_MAPERR */;
 		x.addr = ex->maddr;
+		/* Linux says ACCERR for an address inside a mapping whose
+		 * protection forbade the access, MAPERR elsewhere. The enclave
+		 * knows its program's mappings itself (memory.c); the error
+		 * code's P bit is the host's page tables (a PROT_NONE page is
+		 * not present there) and decides only outside them. */
+		x.sig = SIGSEGV;
+		x.code = __scone_mem_mapped(x.addr) || (ex->errcd & 1) ? 2 /* SEGV_ACCERR */ : 1 /* SEGV_MAPERR */;
 		/* No stack left to run a handler on (no sigaltstack inside). */
 		if (x.addr <= g->rsp + SCONE_PAGE_SIZE && x.addr + STACK_PROBE >= g->rsp)
 			return SCONE_EXIT_UNHANDLED;

@@ -24,6 +24,10 @@
  *    and a later mapping that outlives an earlier one; stores through a
  *    shadow while its base lives are not seen through the base. Any other
  *    overlap is refused (-ENODEV).
+ * A protected file's (the shield's encrypted or authenticated one) copy
+ * holds its plaintext: the mapping's own calls on it (fstat, pread, pwrite,
+ * the private dup, close) go to the shield, its descriptor calls come here
+ * through __scone_fmap_through, and msync of it is a commit of its volume.
  * Other processes see the stores only at those write-back points, and
  * stores they make are never seen: one process per file, as for SQLite's
  * -shm index when no other process opens the database.
@@ -36,6 +40,7 @@
 #include "filemap.h"
 #include "client.h"
 #include "spin.h"
+#include "../shield/shield.h"
 
 #define EBADF 9
 #define ENOMEM 12
@@ -103,6 +108,17 @@ static long sys(long nr, long a0, long a1, long a2, long a3)
 	return __scone_external(nr, a);
 }
 
+/* A call on a mapped file's descriptor: a protected file's (encrypted or
+ * authenticated, which the shield owns) goes to the shield, so the copy
+ * holds and writes back the plaintext; any other to the host. */
+static long fsys(long nr, long a0, long a1, long a2, long a3)
+{
+	const long a[6] = { a0, a1, a2, a3 };
+	if (__scone_shield_on && __scone_shield_owns_fd(a0))
+		return __scone_shield_fd_call(nr, a);
+	return __scone_external(nr, a);
+}
+
 int __scone_fmap_active(void)
 {
 	return __atomic_load_n(&nfiles, __ATOMIC_RELAXED) != 0;
@@ -116,7 +132,7 @@ struct ident {
 static long ident_of(long fd, struct ident *id)
 {
 	unsigned char st[144];   /* struct stat, x86-64 */
-	long r = sys(NR_fstat, fd, (long)st, 0, 0);
+	long r = fsys(NR_fstat, fd, (long)st, 0, 0);
 	if (r)
 		return r;
 	uint32_t mode;
@@ -140,7 +156,7 @@ static long read_range(long fd, uintptr_t p, size_t len, uint64_t off)
 {
 	size_t done = 0;
 	while (done < len) {
-		long r = sys(NR_pread, fd, (long)(p + done), (long)(len - done), (long)(off + done));
+		long r = fsys(NR_pread, fd, (long)(p + done), (long)(len - done), (long)(off + done));
 		if (r < 0)
 			return r;
 		if (r == 0)
@@ -160,7 +176,7 @@ static void write_back(long fd, uintptr_t p, size_t len, uint64_t off)
 	if (len > id.size - off)
 		len = id.size - off;
 	for (size_t done = 0; done < len;) {
-		long r = sys(NR_pwrite, fd, (long)(p + done), (long)(len - done), (long)(off + done));
+		long r = fsys(NR_pwrite, fd, (long)(p + done), (long)(len - done), (long)(off + done));
 		if (r <= 0) {
 			__scone_log(SCONE_LOG_WARN, "writing a shared file mapping back failed (%ld): %lu bytes at offset %lu are lost",
 				    r, (unsigned long)(len - done), (unsigned long)(off + done));
@@ -189,7 +205,7 @@ static void file_put(int i)
 	}
 	unlock();
 	if (fd >= 0)
-		sys(NR_close, fd, 0, 0, 0);
+		fsys(NR_close, fd, 0, 0, 0);   /* a protected file's last one commits it */
 }
 
 /* A dup of fd far above the descriptors the application gets (lowest free first). */
@@ -201,8 +217,8 @@ static long private_dup(long fd)
 		uint64_t cur = rl[0] > (1u << 20) ? (1u << 20) : rl[0];
 		floor = cur > 256 ? (long)cur - 64 : cur > 6 ? (long)cur / 2 : 3;
 	}
-	long r = sys(NR_fcntl, fd, F_DUPFD_CLOEXEC, floor, 0);
-	return r < 0 ? sys(NR_fcntl, fd, F_DUPFD_CLOEXEC, 3, 0) : r;
+	long r = fsys(NR_fcntl, fd, F_DUPFD_CLOEXEC, floor, 0);
+	return r < 0 ? fsys(NR_fcntl, fd, F_DUPFD_CLOEXEC, 3, 0) : r;
 }
 
 /* The file of id, pinned (refs + 1); a new one dups fd. */
@@ -218,6 +234,7 @@ static int file_get(long fd, const struct ident *id)
 	long pfd = private_dup(fd);
 	if (pfd < 0)
 		return (int)pfd;
+	int owned = __scone_shield_on && __scone_shield_owns_fd(pfd);
 	lock();
 	i = file_find(id->dev, id->ino);
 	if (i >= 0) {
@@ -235,7 +252,7 @@ static int file_get(long fd, const struct ident *id)
 	}
 	unlock();
 	if (pfd >= 0)
-		sys(NR_close, pfd, 0, 0, 0);
+		owned ? fsys(NR_close, pfd, 0, 0, 0) : sys(NR_close, pfd, 0, 0, 0);
 	return i >= 0 ? i : -ENOMEM;
 }
 
@@ -274,7 +291,7 @@ static void relocate(long fd)
 		lock();
 		files[i].fd = nfd;
 		unlock();
-		sys(NR_close, fd, 0, 0, 0);
+		fsys(NR_close, fd, 0, 0, 0);
 	}
 	file_put(i);
 }
@@ -383,6 +400,8 @@ long __scone_fmap_sync(uintptr_t addr, size_t len)
 	int f;
 	for (int k = 0; (f = next_dirty(&k, addr, len, &p, &n, &off, &fd)) >= 0;) {
 		write_back(fd, p, n, off);
+		if (__scone_shield_on && __scone_shield_owns_fd(fd))
+			fsys(NR_fsync, fd, 0, 0, 0);   /* a protected file: a commit of its volume */
 		file_put(f);
 	}
 	return 0;
@@ -575,18 +594,21 @@ static void flush_file(int f)
 	each_copy(f, 1);
 }
 
-static long read_write(long nr, const long a[6])
+typedef long (*call_fn)(long nr, const long a[6]);
+
+static long read_write(long nr, const long a[6], call_fn call)
 {
 	if (!__atomic_load_n(&nshared, __ATOMIC_RELAXED))
-		return __scone_external(nr, a);
+		return call(nr, a);
 	int f = file_of_fd(a[0]);
 	if (f < 0)
-		return __scone_external(nr, a);
-	long r = __scone_external(nr, a);
+		return call(nr, a);
+	long r = call(nr, a);
 	if (r > 0) {
 		long off = a[3];
 		if (nr == NR_read || nr == NR_write) {
-			long pos = sys(NR_lseek, a[0], 0, SEEK_CUR, 0);
+			const long q[6] = { a[0], 0, SEEK_CUR };
+			long pos = call(NR_lseek, q);
 			off = pos < r ? -1 : pos - r;
 		}
 		if (off >= 0)
@@ -597,16 +619,16 @@ static long read_write(long nr, const long a[6])
 }
 
 /* A call that moves file content in ways the copies cannot follow byte by byte. */
-static long around(long nr, const long a[6], long fd1, long fd2, int refresh)
+static long around(long nr, const long a[6], long fd1, long fd2, int refresh, call_fn call)
 {
 	if (!__atomic_load_n(&nshared, __ATOMIC_RELAXED))
-		return __scone_external(nr, a);
+		return call(nr, a);
 	int f1 = file_of_fd(fd1), f2 = fd2 >= 0 ? file_of_fd(fd2) : -1;
 	if (f1 >= 0)
 		flush_file(f1);
 	if (f2 >= 0)
 		flush_file(f2);
-	long r = __scone_external(nr, a);
+	long r = call(nr, a);
 	if (f1 >= 0) {
 		if (refresh)
 			reload(f1);
@@ -653,31 +675,31 @@ static long close_range_but_ours(const long a[6])
 	return r;
 }
 
-long __scone_fmap_external(long nr, const long a[6])
+static long fmap_call(long nr, const long a[6], call_fn call)
 {
 	long r;
 	switch (nr) {
 	case NR_read: case NR_write: case NR_pread: case NR_pwrite:
-		return read_write(nr, a);
+		return read_write(nr, a, call);
 	case NR_readv: case NR_writev: case NR_preadv: case NR_pwritev: case NR_preadv2:
 	case NR_pwritev2: case NR_ftruncate: case NR_fallocate:
-		return around(nr, a, a[0], -1, 1);
+		return around(nr, a, a[0], -1, 1, call);
 	case NR_fsync: case NR_fdatasync: case NR_sync_file_range:
-		return around(nr, a, a[0], -1, 0);
+		return around(nr, a, a[0], -1, 0, call);
 	case NR_copy_file_range: case NR_splice:
-		return around(nr, a, a[0], a[2], 1);
+		return around(nr, a, a[0], a[2], 1, call);
 	case NR_sendfile:
-		return around(nr, a, a[0], a[1], 1);
+		return around(nr, a, a[0], a[1], 1, call);
 	case NR_close:
 		if (is_private(a[0]))
 			return -EBADF;   /* the application never had it */
-		r = __scone_external(nr, a);
+		r = call(nr, a);
 		forget_fd(a[0]);
 		return r;
 	case NR_dup2: case NR_dup3:
 		if (a[0] != a[1] && is_private(a[1]))
 			relocate(a[1]);
-		r = __scone_external(nr, a);
+		r = call(nr, a);
 		forget_fd(a[1]);
 		return r;
 	case NR_close_range:
@@ -686,5 +708,15 @@ long __scone_fmap_external(long nr, const long a[6])
 			forget_fd((long)fd);
 		return r;
 	}
-	return __scone_external(nr, a);
+	return call(nr, a);
+}
+
+long __scone_fmap_external(long nr, const long a[6])
+{
+	return fmap_call(nr, a, __scone_external);
+}
+
+long __scone_fmap_through(long nr, const long a[6])
+{
+	return fmap_call(nr, a, __scone_shield_fd_call);
 }

@@ -50,5 +50,7 @@ void __scone_fmap_flush_all(void) SCONE_HIDDEN;
  * hidden from close/dup2/dup3.
  */
 long __scone_fmap_external(long nr, const long a[6]) SCONE_HIDDEN;
+/* The same for a call on a descriptor the shield owns, served by it. */
+long __scone_fmap_through(long nr, const long a[6]) SCONE_HIDDEN;
 
 #endif

@@ -21,10 +21,19 @@
  *     (the host's SCONE_HWM_SCAN, or SCONE_LOG=info): it reads the
  *     untouched part of every stack once;
  *   - pthread stacks (musl's, from the heap): sampled at every context
- *     switch, so a deep recursion that never switches is not seen there;
+ *     switch, and, when asked (as for the TCS stacks), found exactly as
+ *     each thread exits (and for those alive at exit): from the bottom of
+ *     the stack musl mapped for it (libc_patch src/scone/pthread_stack.c,
+ *     its guard pages included: an enclave cannot make them inaccessible)
+ *     up to the lowest word ever written non-zero; heap pages are zero when
+ *     handed out (heap.c). Word-exact, but as for the TCS stacks without
+ *     SIM's page check, a frame whose lowest part is never written is seen
+ *     from its lowest written word; a stack the program gave (attribute
+ *     stack) that was not zero counts in full;
  *   - arena: the largest marshalled call (marshal.c), exact.
  */
 #include "client.h"
+#include "../sched/scone_sched.h"
 
 static struct scone_hwm *host;   /* untrusted, write-only from here */
 static struct scone_hwm mine;    /* the enclave's own copy */
@@ -174,6 +183,21 @@ void __scone_hwm_mib(char *out, uint64_t v)
 	__scone_memcpy(out, " MiB", 5);
 }
 
+/* A pthread's stack at its end (the scheduler's exit, or ours at exit). */
+void __scone_hwm_thread_end(uint64_t fs, uintptr_t top)
+{
+	if (!scan)
+		return;
+	uintptr_t lo = __scone_pthread_stack_lo((uintptr_t)fs);
+	uintptr_t base = __scone_rt.base, end = base + __scone_rt.size;
+	/* The thread pointer is the program's: trust it as far as the enclave goes. */
+	if (!lo || lo >= top || lo < base || top > end)
+		return;
+	uint64_t u = used_of((lo + 7) & ~(uintptr_t)7, top & ~(uintptr_t)7);
+	if (raise_to(&mine.lthread_stack_peak, u) && host)
+		host->lthread_stack_peak = mine.lthread_stack_peak;
+}
+
 /* At exit or abort: the exact stack figures, then the block for SCONE_LOG=info. */
 void __scone_hwm_finish(void)
 {
@@ -194,6 +218,8 @@ void __scone_hwm_finish(void)
 				host->stack_peak[i] = mine.stack_peak[i];
 		}
 	}
+	if (c && (scan || info) && __scone_sched_active())
+		__scone_sched_each_clone(__scone_hwm_thread_end);
 	for (uint32_t i = 0; c && i < c->tcs_count; i++)
 		if (mine.stack_peak[i] > deepest)
 			deepest = mine.stack_peak[i];
@@ -206,7 +232,7 @@ void __scone_hwm_finish(void)
 	__scone_hwm_mib(b, mine.heap_size);
 	__scone_log(SCONE_LOG_INFO, "high-water marks: heap %s of %s (%lu bytes)", a, b,
 		    (unsigned long)mine.heap_peak);
-	__scone_log(SCONE_LOG_INFO, "high-water marks: deepest enclave-thread stack %lu KiB of %lu KiB; pthread stacks %lu KiB (sampled)",
+	__scone_log(SCONE_LOG_INFO, "high-water marks: deepest enclave-thread stack %lu KiB of %lu KiB; pthread stacks %lu KiB",
 		    (unsigned long)((deepest + 1023) >> 10), (unsigned long)(mine.stack_size >> 10),
 		    (unsigned long)((mine.lthread_stack_peak + 1023) >> 10));
 	for (uint32_t i = 0; c && i < c->tcs_count; i++)

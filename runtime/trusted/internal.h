@@ -29,6 +29,8 @@ struct scone_rt {
 	unsigned ethreads;                   /* TCS the scheduler runs on */
 	int log_level;
 	long pid, tid;                       /* from the syscall area, else asked once */
+	int sim;                             /* the host runs the SIM backend (its claim: SIM
+	                                      * evidence is refused unless a verifier allows it) */
 };
 extern struct scone_rt __scone_rt SCONE_HIDDEN;
 
@@ -73,6 +75,10 @@ int __scone_clock_read(long clock, uint64_t *out) SCONE_HIDDEN;
 int __scone_clock_call(long nr, const long *a, long *ret) SCONE_HIDDEN;
 /* After a timed wait outside: the host's exact CLOCK_MONOTONIC, once. */
 void __scone_clock_resync(void) SCONE_HIDDEN;
+/* The time page's idle word: 1 while every ethread sleeps outside. */
+void __scone_clock_idle(int all) SCONE_HIDDEN;
+/* Wake the host's sampling thread if it parked. */
+void __scone_clock_wake(void) SCONE_HIDDEN;
 /* One host clock_gettime through this TCS's OCALL block: ns, or 0. */
 uint64_t __scone_clock_host(int clock) SCONE_HIDDEN;
 
@@ -95,6 +101,9 @@ void __scone_hwm_arena_note(uint64_t bytes) SCONE_HIDDEN;
 void __scone_hwm_lthreads(unsigned live) SCONE_HIDDEN;
 void __scone_hwm_sp(uintptr_t top, uintptr_t sp) SCONE_HIDDEN;
 void __scone_hwm_finish(void) SCONE_HIDDEN;
+void __scone_hwm_thread_end(uint64_t fs, uintptr_t top) SCONE_HIDDEN;
+/* libc_patch src/scone/pthread_stack.c: the lowest address of a musl thread's stack. */
+uintptr_t __scone_pthread_stack_lo(uintptr_t tp) SCONE_HIDDEN;
 /* "12.3 MiB" into out (at least 32 bytes). */
 void __scone_hwm_mib(char *out, uint64_t bytes) SCONE_HIDDEN;
 
@@ -119,6 +128,18 @@ long __scone_sys_mprotect(unsigned long addr, unsigned long len, long prot) SCON
 long __scone_sys_madvise(unsigned long addr, unsigned long len, long advice) SCONE_HIDDEN;
 long __scone_sys_sysinfo(void *info) SCONE_HIDDEN;
 void __scone_memory_init(uintptr_t start, size_t size) SCONE_HIDDEN;
+/* The program's own calls (dispatch.c): they keep memory.c's record of
+ * which heap pages are the program's and how it protected them. */
+long __scone_prog_mmap(const long a[6], long (*map)(const long a[6])) SCONE_HIDDEN;
+long __scone_prog_munmap(unsigned long addr, unsigned long len) SCONE_HIDDEN;
+long __scone_prog_brk(unsigned long addr) SCONE_HIDDEN;
+long __scone_prog_mremap(unsigned long old, unsigned long oldlen, unsigned long newlen,
+			 long flags, unsigned long new_addr) SCONE_HIDDEN;
+void __scone_prog_unmapself(unsigned long addr, unsigned long len) SCONE_HIDDEN;
+/* 1 if a is in a heap page the program mapped (a fault there: SEGV_ACCERR). */
+int __scone_mem_mapped(uintptr_t a) SCONE_HIDDEN;
+/* 0 if the program closed a page of [a, a + n) to this access: EFAULT. */
+int __scone_mem_usable(uintptr_t a, size_t n, int write) SCONE_HIDDEN;
 
 /* signal.c */
 long __scone_sys_rt_sigaction(long sig, const void *act, void *oact, unsigned long size) SCONE_HIDDEN;

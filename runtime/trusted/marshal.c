@@ -103,6 +103,10 @@ static long out_buffer(struct scone_marshal *m, int i, unsigned kind, size_t ele
 		return r;
 	if (!m->app[i])
 		return 0;
+	/* A buffer the program closed with mprotect: Linux's EFAULT, not a
+	 * fault of the runtime's copy. */
+	if (!__scone_mem_usable((uintptr_t)m->app[i], len, kind != SCONE_ARG_IN))
+		return -EFAULT;
 	char *p = __scone_m_take(m, len, 16);
 	if (!p)
 		return -ENOMEM;

@@ -190,6 +190,7 @@ _Noreturn void __scone_start(uintptr_t base, uint64_t host_args)
 	char *s = copy_strings(args.argv, av.count, argv, strings, end);
 	copy_strings(args.envp, ev.count, envp, s, end);
 	__scone_rt.log_level = __scone_log_parse(find_env(envp, "SCONE_LOG", 9));
+	__scone_rt.sim = !!(args.flags & SCONE_START_SIM);
 	__scone_threads_init(args.hwcap2, args.flags);
 	__scone_signals_init(args.reserved[SCONE_START_SIGNALS]);
 	__scone_hwm_init(args.reserved[SCONE_START_HWM], __scone_rt.log_level >= SCONE_LOG_INFO,

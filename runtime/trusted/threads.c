@@ -50,11 +50,16 @@ static void sleeping(int delta)
 		__asm__ __volatile__("pause");
 	int all = (int)__scone_rt.ethreads;
 	sleepers += delta;
-	if ((delta > 0 && sleepers == all) || (delta < 0 && sleepers == all - 1))
+	int woke = delta < 0 && sleepers == all - 1;
+	if ((delta > 0 && sleepers == all) || woke) {
 		for (uint32_t q = 0; q < c->queues; q++)
 			__atomic_store_n(&c->pairs[q].qp->enclave_state.value,
 					 sleepers == all ? SCONE_ENCLAVE_SLEEPING : SCONE_ENCLAVE_RUNNING, __ATOMIC_SEQ_CST);
+		__scone_clock_idle(sleepers == all);
+	}
 	__atomic_store_n(&state_lock, 0, __ATOMIC_RELEASE);
+	if (woke)
+		__scone_clock_wake();     /* an exit: not under the lock */
 }
 
 static void idle(unsigned ethread, uint64_t deadline)

@@ -15,7 +15,8 @@ struct scone_enclave;              /* backend-private */
 struct scone_secs_params {
 	uint64_t size;             /* SECS.SIZE */
 	uint32_t ssa_frame_pages;  /* SECS.SSAFRAMESIZE */
-	uint32_t miscselect;
+	uint32_t miscselect;        /* the SIGSTRUCT's; HW clears free bits the CPU lacks */
+	uint32_t miscmask;         /* the SIGSTRUCT's MISCMASK */
 	uint64_t attributes;       /* SECS.ATTRIBUTES.FLAGS (INIT clear) */
 	uint64_t xfrm;             /* SECS.ATTRIBUTES.XFRM */
 };

@@ -125,7 +125,7 @@ static void on_fault(int sig, siginfo_t *info, void *uc)
 		: sig == SIGILL || strict == 2 ? SCONE_VEC_UD
 		: sig == SIGBUS && info->si_code == BUS_ADRALN ? SCONE_VEC_AC
 		: info->si_code == SI_KERNEL ? SCONE_VEC_GP : SCONE_VEC_PF;
-	if (scone_sim_aex(uc, vector, vector == SCONE_VEC_PF || vector == SCONE_VEC_AC ? at : 0, errcd))
+	if (scone_sim_aex(uc, vector, vector == SCONE_VEC_PF ? at : 0, errcd))
 		return;
 	if (strict == 2)
 		scone_strict_refuse(uc);

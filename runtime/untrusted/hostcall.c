@@ -8,6 +8,7 @@
 #include <sys/syscall.h>
 #include <x86intrin.h>
 
+#include "dcapquote.h"
 #include "hostcall.h"
 #include "hostile.h"
 #include "simquote.h"
@@ -158,6 +159,8 @@ int scone_run_thread(const struct scone_backend *b, struct scone_enclave *e, uin
 				? scone_signals_forward(ocall->args[0], ocall->args[1])
 				: ocall->nr == SCONE_OCALL_SIM_QUOTE ? scone_simquote(ocall)
 				: ocall->nr == SCONE_OCALL_SIM_KEY_CREATE ? scone_simkey_create(ocall)
+				: ocall->nr == SCONE_OCALL_QE_TARGET ? scone_dcap_target(ocall)
+				: ocall->nr == SCONE_OCALL_DCAP_QUOTE ? scone_dcap_quote(ocall)
 				: scone_hostile_ocall(ocall, scone_hostcall(ocall));
 			if (exit_cycles)
 				spend(exit_cycles);

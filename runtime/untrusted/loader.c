@@ -17,6 +17,7 @@ void scone_secs_from_note(const struct scone_note *n, struct scone_secs_params *
 	p->size = n->hdr.enclave_size;
 	p->ssa_frame_pages = n->hdr.ssa_frame_pages;
 	memcpy(&p->miscselect, n->sigstruct + 900, 4);
+	memcpy(&p->miscmask, n->sigstruct + 904, 4);
 	memcpy(&p->xfrm, n->sigstruct + 936, 8);
 	p->attributes = ATTR_MODE64BIT | (n->config.flags & SCONE_CONFIG_DEBUG ? ATTR_DEBUG : 0);
 }

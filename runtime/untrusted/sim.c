@@ -323,12 +323,21 @@ int scone_sim_aex(void *ucv, unsigned vector, uint64_t maddr, uint32_t errcd)
 		r[i] = (uint64_t)g[gpr_of[i]];
 	gpr->rflags = (uint64_t)g[REG_EFL];
 	gpr->rip = rip;
-	gpr->exitinfo = SCONE_EXITINFO_VALID | SCONE_EXITINFO_HW | (vector & 0xff);
+	/* The CPU reports #PF and #GP in EXITINFO, with the MISC region's
+	 * EXINFO (address, error code), only when SECS.MISCSELECT.EXINFO is
+	 * set; SIM plays a CPU that supports it (CPUID.(12H,0):EBX[0] = 1), so
+	 * the signer's request decides. Without it the AEX still happens and
+	 * the enclave sees an exit it cannot handle. */
+	int exinfo = vector == SCONE_VEC_PF || vector == SCONE_VEC_GP;
+	int report = !exinfo || (e->secs.miscselect & SCONE_MISCSELECT_EXINFO);
+	gpr->exitinfo = report ? SCONE_EXITINFO_VALID | SCONE_EXITINFO_HW | (vector & 0xff) : 0;
 	__asm__ __volatile__("rdfsbase %0" : "=r"(gpr->fsbase));
 	gpr->gsbase = gs;
-	ex->maddr = maddr;
-	ex->errcd = errcd;
-	ex->reserved = 0;
+	if (exinfo && report) {
+		ex->maddr = vector == SCONE_VEC_PF ? maddr : 0;
+		ex->errcd = errcd;
+		ex->reserved = 0;
+	}
 	cssa++;
 	memcpy(tcs + 24, &cssa, 4);
 	uint64_t oentry, ofs;

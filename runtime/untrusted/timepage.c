@@ -8,11 +8,16 @@
  *
  * The tick bounds how stale an SGX1 enclave's time can be: 1 ms by default
  * (SCONE_TIME_TICK, in microseconds, 50 to 100000), about a thousand
- * wake-ups a second.
+ * wake-ups a second while the enclave runs. When every ethread has slept
+ * outside for PARK_NS (the enclave's idle word), the thread parks: it sets
+ * parked, looks at idle once more, and waits on it; the enclave reads the
+ * host's clock while parked and wakes the thread when an ethread wakes. An
+ * idle server then costs no ticks.
  *
  * The hostile starter (tests only, SCONE_HOSTILE=time) lies: every other
  * sample puts the monotonic clocks a second back, every fourth is out of
- * range, and the TSC rate is a thousand times too high.
+ * range, the TSC rate is a thousand times too high, and parked is set
+ * every third sample whatever the thread does.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -22,6 +27,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <linux/futex.h>
+#include <unistd.h>
 #include <time.h>
 #ifdef SCONE_HOSTILE
 #include <string.h>
@@ -32,6 +40,7 @@
 
 #define NS 1000000000ull
 #define CALIBRATED (20 * 1000000ull)   /* ns of span before the rate is published */
+#define PARK_NS (20 * 1000000ull)      /* idle this long before the thread parks */
 
 static struct scone_time_page *page;
 static uint64_t tick_ns;
@@ -72,6 +81,8 @@ static void sample(void)
 		if (n % 4 == 1)
 			real = ~0ull >> 1;
 	}
+	if (hostile)         /* parked without parking, or not when it did */
+		__atomic_store_n(&page->parked, n % 3 == 0, __ATOMIC_SEQ_CST);
 #endif
 	uint32_t seq = __atomic_load_n(&page->seq, __ATOMIC_RELAXED);
 	__atomic_store_n(&page->seq, seq + 1, __ATOMIC_RELAXED);
@@ -86,12 +97,33 @@ static void sample(void)
 	__atomic_store_n(&page->seq, seq + 2, __ATOMIC_RELEASE);
 }
 
+/* Every ethread asleep for PARK_NS: park until one wakes (Dekker with the
+ * enclave's idle store, then its read of parked). 1 if it parked. */
+static int park(uint64_t *idle_ns)
+{
+	if (!__atomic_load_n(&page->idle, __ATOMIC_SEQ_CST)) {
+		*idle_ns = 0;
+		return 0;
+	}
+	if ((*idle_ns += tick_ns) < PARK_NS)
+		return 0;
+	__atomic_store_n(&page->parked, 1, __ATOMIC_SEQ_CST);
+	while (__atomic_load_n(&page->idle, __ATOMIC_SEQ_CST))
+		syscall(SYS_futex, &page->idle, FUTEX_WAIT_PRIVATE, 1, NULL, NULL, 0);
+	sample();
+	__atomic_store_n(&page->parked, 0, __ATOMIC_SEQ_CST);
+	*idle_ns = 0;
+	return 1;
+}
+
 static void *ticker(void *arg)
 {
 	(void)arg;
 	/* Wake on time: the default 50 us slack is 5% of a tick. */
 	prctl(PR_SET_TIMERSLACK, 1000, 0, 0, 0);
+	prctl(PR_SET_NAME, "scone-time", 0, 0, 0);
 	struct timespec next;
+	uint64_t idle_ns = 0;
 	clock_gettime(CLOCK_MONOTONIC, &next);
 	for (;;) {
 		next.tv_nsec += (long)tick_ns;
@@ -102,10 +134,11 @@ static void *ticker(void *arg)
 		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL) == EINTR)
 			;
 		sample();
-		/* Fell behind (a loaded host): start again from now. */
+		/* Fell behind (a loaded host) or parked: start again from now. */
+		int parked = park(&idle_ns);
 		struct timespec now;
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec > next.tv_sec + 1)
+		if (parked || now.tv_sec > next.tv_sec + 1)
 			next = now;
 	}
 	return NULL;

@@ -83,18 +83,9 @@ def render() -> str:
 
 def main(argv=None) -> int:
     """Write the header (default: runtime/include/scone/cas_protocol.h) atomically."""
-    from scone_cc.errors import SconeError, run_cli
-    from scone_cc.fsutil import atomic_write
+    from scone_cc.fsutil import write_generated
 
-    def go():
-        args = sys.argv[1:] if argv is None else argv
-        out = Path(args[0]) if args else HEADER
-        if not out.parent.is_dir():
-            raise SconeError(f"{out.parent}: no such directory; pass an output path in an existing folder")
-        atomic_write(out, render().encode())
-        return 0
-
-    return run_cli("gen_c", go)
+    return write_generated(render, HEADER, argv)
 
 
 if __name__ == "__main__":

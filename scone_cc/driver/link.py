@@ -281,10 +281,14 @@ def link(inv, *, host, sysroot: str, cache_root: str, environ) -> int:
         # The shields a signed policy names, and only those: shield.c reaches
         # each through weak references (an enclave links only what its
         # policy uses; the runtime refuses a policy naming one it lacks).
+        from scone_cc.enclave import netpolicy
+
         modes = {mode for _, mode, _ in settings.params.fs}
-        roots = [*(["__scone_enc_call"] if "encrypted" in modes else []),
+        roots = [*(["__scone_enc_call"] if modes & {"encrypted", "authenticated"} else []),
                  *(["__scone_eph_fd_call"] if "ephemeral" in modes else []),
                  *(["__scone_net_call"] if settings.params.net else []),
+                 *(["__scone_ratls_identity", "__scone_ratls_require"]
+                   if netpolicy.uses_ratls(settings.params.net) else []),
                  *(["__scone_console_call"] if settings.params.console else [])]
         common["cflags"] = [*common["cflags"], *(f"-Wl,-u,{r}" for r in roots)]
         argv = link_argv(inv, output=image, enclave=True, **common)

@@ -78,6 +78,10 @@ TABLE = (
     Option("--scone-crypto", FLAG, SCONE, env="SCONE_CRYPTO",
            help="link the shields' crypto library (<scone/crypto.h>, OpenSSL 3.0 inside, "
                 "symbols hidden); built once into the cache on first use"),
+    Option("--scone-fs-tag=", JOINED, SCONE, meta="PREFIX:TAG",
+           help="the expected tag of the volume of an encrypted or authenticated region "
+                "(repeatable; `scone-fs tag` prints it): any other volume stops the start; "
+                "the volume is then read-only; signed"),
     Option("--scone-fs=", JOINED, SCONE, env="SCONE_FS", meta="PREFIX:MODE[:KEYSRC]",
            help="a file-system shield region (repeatable; SCONE_FS: comma-separated): MODE "
                 "encrypted, authenticated, ephemeral or unprotected; KEYSRC sealed-mrenclave "

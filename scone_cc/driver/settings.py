@@ -59,9 +59,12 @@ def link_settings(scone, environ) -> LinkSettings:
         allow.extend(environ["SCONE_ALLOW"].split(","))
     fs = [fspolicy.parse(r, "SCONE_FS") for r in environ.get("SCONE_FS", "").split(",") if r.strip()]
     net = []
+    fs_tags = []
     for name, value in scone:
         if name == "--scone-fs":
             fs.append(fspolicy.parse(value, "--scone-fs"))
+        elif name == "--scone-fs-tag":
+            fs_tags.append(fspolicy.parse_tag(value, "--scone-fs-tag"))
         elif name == "--scone-net":
             net.append(netpolicy.parse(value, "--scone-net"))
             crypto = True
@@ -89,10 +92,11 @@ def link_settings(scone, environ) -> LinkSettings:
     if "--scone-tcs" in given:
         what, text = given["--scone-tcs"]
         kwargs["tcs_count"] = parse_count(text, what=what.rstrip("="))
-    if fs:
+    if fs or fs_tags:
         kwargs["fs"] = fspolicy.merge(fs)
-        # encrypted regions are served with the shields' crypto
-        crypto = crypto or any(mode == "encrypted" for _, mode, _ in kwargs["fs"])
+        kwargs["fs_tags"] = fspolicy.merge_tags(kwargs["fs"], fs_tags)
+        # encrypted and authenticated regions are served with the shields' crypto
+        crypto = crypto or any(mode in ("encrypted", "authenticated") for _, mode, _ in kwargs["fs"])
     if kwargs_cas:
         kwargs["cas_key"] = kwargs_cas
     if net:

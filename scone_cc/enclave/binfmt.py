@@ -179,13 +179,13 @@ def _params(loaded: Layout, config_offset: int, sigstruct: bytes | None,
     if sigstruct is not None:
         isv = (int.from_bytes(sigstruct[1024:1026], "little"),
                int.from_bytes(sigstruct[1026:1028], "little"))
-    fs, end = fspolicy.decode_block(content[abi.CONFIG_FS_OFFSET:], where)
+    fs, fs_tags, end = fspolicy.decode_block_tags(content[abi.CONFIG_FS_OFFSET:], where)
     params = EnclaveParams(
         heap_size=config["heap_size"], stack_size=config["stack_size"],
         tcs_count=config["tcs_count"], nssa=config["nssa"],
         ssa_frame_pages=config["ssa_frame_pages"],
         debug=bool(config["flags"] & abi.CONFIG_DEBUG), isvprodid=isv[0], isvsvn=isv[1],
-        fs=fs, net=netpolicy.decode(content[abi.CONFIG_FS_OFFSET + end:], where),
+        fs=fs, fs_tags=fs_tags, net=netpolicy.decode(content[abi.CONFIG_FS_OFFSET + end:], where),
         cas_key=config["cas_key_sha256"] if config["flags"] & abi.CONFIG_CAS else b"",
         console=bool(config["flags"] & abi.CONFIG_CONSOLE))
     return params, config

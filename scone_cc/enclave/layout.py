@@ -95,9 +95,10 @@ def compute(image: bytes, params: EnclaveParams) -> Layout:
         off = abi.CONFIG_THREADS_OFFSET + i * abi.THREAD_LAYOUT.size
         config[off:off + abi.THREAD_LAYOUT.size] = abi.THREAD_LAYOUT.pack(**t)
     if params.fs or params.net:   # without regions the page stays what it was: zero, same MRENCLAVE
-        config += fspolicy.encode(params.fs)
+        config += fspolicy.encode(params.fs, params.fs_tags)
     if params.net:                # the network policy follows the file-system one
         netpolicy.check_keys(params.net, params.fs, params.debug)
+        netpolicy.check_cas(params.net, bool(params.cas_key))
         config += netpolicy.encode(params.net)
         if len(config) > PAGE_SIZE:
             raise SconeError(f"file-system and network policies: {len(config) - abi.CONFIG_FS_OFFSET} "

@@ -10,6 +10,18 @@ An endpoint is ``(kind, host, port, action, cert, key, ca, name)``:
   ``ca=PATH`` and the name ``name=`` (default: HOST);
 * ``default:ACTION`` — everything else (``clear`` unless given).
 
+Identities that are no file (DESIGN.md §9):
+
+* ``cert=cas:NAME`` (no ``key=``) and ``ca=cas:NAME``: the TLS identity NAME
+  the CAS gave the enclave before main (the session's ``tls:`` entry), held
+  in enclave memory only; the binary must be signed with a CAS key;
+* ``cert=ratls`` (no ``key=``): RA-TLS, a key made inside and a self-signed
+  certificate carrying the enclave's evidence (scone_cc/cas/ratls.py);
+* ``mrenclave=HEX`` or ``mrsigner=HEX`` (+ ``isvprodid=N``,
+  ``min_isvsvn=N``), and ``allow=sim``, ``allow=debug`` or
+  ``allow=sim+debug``: the peer must present an RA-TLS certificate whose
+  evidence meets this (in place of ``ca=``). Stored as ``ca=ratls:SPEC``.
+
 ACTION is ``tls``, ``clear`` or ``refuse``. Paths are the enclave's view,
 read at run time through the file-system shield. ``encode`` gives the bytes
 the layout writes into the measured config page right after the
@@ -29,6 +41,7 @@ from scone_cc.errors import SconeError
 KINDS = ("server", "client", "default")        # SCONE_NET_KIND_*: 0..2
 ACTIONS = ("clear", "tls", "refuse")           # SCONE_NET_*: 0..2
 OPTIONS = ("cert", "key", "ca", "name")
+RATLS_OPTIONS = ("mrenclave", "mrsigner", "isvprodid", "min_isvsvn", "allow")
 
 Endpoint = tuple  # (kind, host, port, action, cert, key, ca, name)
 
@@ -84,26 +97,89 @@ def parse(text: str, what: str = "--scone-net") -> Endpoint:
         host = _host(":".join(where[:-1]), what)
         if not host:
             raise SconeError(f"{what}={text!r}: client needs a host address")
-    got = {}
+    got, ratls = {}, {}
     for item in filter(None, opts.split(",")):
         name, eq, value = item.partition("=")
+        if name in RATLS_OPTIONS and eq and value:
+            ratls[name] = value
+            continue
         if name not in OPTIONS or not eq or not value:
             raise SconeError(f"{what}={text!r}: option {item!r}; expected cert=PATH, key=PATH, "
-                             "ca=PATH or name=NAME")
-        if name != "name" and not value.startswith("/"):
+                             "ca=PATH, name=NAME, cert=cas:NAME, ca=cas:NAME, cert=ratls, or an "
+                             "RA-TLS requirement (mrenclave=HEX or mrsigner=HEX, allow=sim)")
+        special = (name in ("cert", "ca") and _cas_name(value)) or (name == "cert" and value == "ratls")
+        if name != "name" and not special and not value.startswith("/"):
             raise SconeError(f"{what}={text!r}: {name}={value} is not an absolute path "
-                             "(the enclave's view of the file)")
+                             "(the enclave's view of the file), cas:NAME or ratls")
         got[name] = value
-    if action != "tls" and got:
+    if action != "tls" and (got or ratls):
         raise SconeError(f"{what}={text!r}: options are for tls only")
-    if action == "tls" and kind == "server" and not ("cert" in got and "key" in got):
-        raise SconeError(f"{what}={text!r}: a tls server needs cert=PATH,key=PATH")
+    if ratls:
+        if "ca" in got:
+            raise SconeError(f"{what}={text!r}: give ca= or an RA-TLS requirement, not both")
+        got["ca"] = _ratls_spec(ratls, f"{what}={text!r}")
+    inside = got.get("cert", "") == "ratls" or _cas_name(got.get("cert", ""))
+    if inside and "key" in got:
+        raise SconeError(f"{what}={text!r}: cert={got['cert']} brings its own key; drop key=")
+    if "cert" in got and not inside and "key" not in got:
+        raise SconeError(f"{what}={text!r}: cert=PATH needs key=PATH")
+    if action == "tls" and kind == "server" and "cert" not in got:
+        raise SconeError(f"{what}={text!r}: a tls server needs cert=PATH,key=PATH, cert=cas:NAME "
+                         "or cert=ratls")
     if action == "tls" and kind == "client" and "ca" not in got:
-        raise SconeError(f"{what}={text!r}: a tls client needs ca=PATH to verify the peer")
+        raise SconeError(f"{what}={text!r}: a tls client needs ca=PATH, ca=cas:NAME or an RA-TLS "
+                         "requirement (mrenclave=HEX or mrsigner=HEX) to verify the peer")
     if kind == "client" and action == "tls" and "name" not in got:
         got["name"] = host
     return (kind, host, port, action, got.get("cert", ""), got.get("key", ""),
             got.get("ca", ""), got.get("name", ""))
+
+
+def _cas_name(value: str) -> bool:
+    name = value[4:] if value.startswith("cas:") else ""
+    return bool(name) and len(name) <= 64 and all(c.isalnum() or c in "_.-" for c in name)
+
+
+def _ratls_spec(opts: dict, what: str) -> str:
+    """RA-TLS requirement options -> the ``ratls:SPEC`` text runtime/shield/cas/ratls.c reads."""
+    def hex64(k):
+        v = opts[k].lower()
+        if len(v) != 64 or any(c not in "0123456789abcdef" for c in v):
+            raise SconeError(f"{what}: {k}={opts[k]} is not 64 hex digits")
+        return v
+
+    if ("mrenclave" in opts) == ("mrsigner" in opts):
+        raise SconeError(f"{what}: an RA-TLS requirement names mrenclave=HEX or mrsigner=HEX (one of them)")
+    if "mrenclave" in opts and ({"isvprodid", "min_isvsvn"} & opts.keys()):
+        raise SconeError(f"{what}: isvprodid= and min_isvsvn= go with mrsigner=, not mrenclave=")
+    items = [f"mrenclave={hex64('mrenclave')}"] if "mrenclave" in opts else [f"mrsigner={hex64('mrsigner')}"]
+    for k in ("isvprodid", "min_isvsvn"):
+        if k in opts:
+            if not opts[k].isdigit() or int(opts[k]) > 65535:
+                raise SconeError(f"{what}: {k}={opts[k]} is not 0..65535")
+            items.append(f"{k}={int(opts[k])}")
+    allow = opts.get("allow", "")
+    words = allow.split("+") if allow else []
+    if any(w not in ("sim", "debug") for w in words):
+        raise SconeError(f"{what}: allow={allow}: expected sim, debug or sim+debug")
+    items += [w for w in ("sim", "debug") if w in words]
+    return "ratls:" + ";".join(items)
+
+
+def uses_ratls(endpoints) -> bool:
+    """Whether the enclave must link runtime/shield/cas/ratls.c."""
+    return any(e[4] == "ratls" or e[6].startswith("ratls:") for e in endpoints)
+
+
+def check_cas(endpoints, has_cas: bool) -> None:
+    """cert=cas:NAME and ca=cas:NAME need the CAS client before main."""
+    if has_cas:
+        return
+    for e in endpoints:
+        for v in (e[4], e[6]):
+            if v.startswith("cas:"):
+                raise SconeError(f"network policy: {e[0]} {e[1] or '*'}:{e[2]}: {v} names a CAS identity, "
+                                 "but the enclave is signed without a CAS key; add --scone-cas-key=HASH")
 
 
 def merge(endpoints, what: str = "--scone-net") -> tuple[Endpoint, ...]:

@@ -1,10 +1,12 @@
 """``scone-image build``: a recipe becomes one OCI image, reproducibly and atomically.
 
-The image has no base: a scone binary is a static executable (the starter
+A scone binary needs no base: it is a static executable (the starter
 with the enclave inside), so the one layer holds the recipe's enclaves,
-their volumes, its other files and an empty ``/tmp``, nothing else. umoci
-writes the layer and the configuration; skopeo converts the layout into an
-archive when one is asked for.
+their volumes, its other files and an empty ``/tmp``, nothing else. A
+program that is not one (the CAS, in Python) names a ``[base]`` root file
+system (base.py), which becomes a first layer of its own. umoci writes the
+layers and the configuration; skopeo converts the layout into an archive
+when one is asked for.
 
 Reproducible: every file's mtime is set to the build time, owners are the
 recipe's (root by default), umoci writes the layer's entries sorted, and the
@@ -21,6 +23,7 @@ archive), never another file.
 from __future__ import annotations
 
 import datetime as _dt
+import fnmatch
 import os
 import shutil
 import stat
@@ -29,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scone_cc.errors import SconeError
-from scone_cc.image import labels as labels_mod, oci
+from scone_cc.image import base as base_mod, labels as labels_mod, oci
 from scone_cc.image.recipe import Entry, Recipe
 
 CREATED_BY = "scone-image build"
@@ -98,6 +101,8 @@ def build(recipe: Recipe, output, *, fmt: str | None = None, epoch: int | None =
         raise SconeError(f"{recipe.path}: an owner other than 0:0 needs root to build; "
                          "run scone-image build as root or drop the owner")
     enclaves = labels_mod.recipe_enclaves(recipe)
+    base_tar = (base_mod.rootfs_tar(recipe.base, str(recipe.path))
+                if recipe.base is not None else None)
     try:
         scratch = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".tmp",
                                         dir=output.parent))
@@ -105,7 +110,7 @@ def build(recipe: Recipe, output, *, fmt: str | None = None, epoch: int | None =
         raise SconeError(f"{output}: cannot write in {output.parent} ({err.strerror}); "
                          "choose a writable output") from None
     try:
-        layout = _layout(recipe, scratch, enclaves, epoch)
+        layout = _layout(recipe, scratch, enclaves, epoch, base_tar)
         product = layout
         if fmt != "oci":
             product = scratch / "image.tar"
@@ -120,7 +125,8 @@ def build(recipe: Recipe, output, *, fmt: str | None = None, epoch: int | None =
                  _rfc3339(epoch), enclaves)
 
 
-def _layout(recipe: Recipe, scratch: Path, enclaves: list, epoch: int) -> Path:
+def _layout(recipe: Recipe, scratch: Path, enclaves: list, epoch: int,
+            base_tar: Path | None = None) -> Path:
     layout, bundle = scratch / "oci", scratch / "bundle"
     image = f"{layout}:{recipe.tag}"
     where = str(recipe.path)
@@ -129,6 +135,13 @@ def _layout(recipe: Recipe, scratch: Path, enclaves: list, epoch: int) -> Path:
     oci.call(["umoci", "init", "--layout", str(layout)], what=where)
     oci.call(["umoci", "new", "--image", image], what=where)
     oci.call(["umoci", "unpack", *rootless, "--image", image, str(bundle)], what=where)
+    if recipe.base is not None:
+        # The base is a layer of its own: images on the same base share it.
+        base_mod.unpack(base_tar, bundle / "rootfs", where)
+        _set_times(bundle / "rootfs", epoch)
+        oci.call(["umoci", "repack", "--refresh-bundle", "--image", image,
+                  f"--history.created={created}", f"--history.created_by={CREATED_BY}",
+                  f"--history.comment=base: {recipe.base.describe()}", str(bundle)], what=where)
     _populate(bundle / "rootfs", recipe, epoch)
     # The history comment repeats each enclave's identity: umoci stat prints it.
     comment = "; ".join(f"{e['path']} MRENCLAVE {e['mrenclave']} MRSIGNER {e['mrsigner']}"
@@ -136,7 +149,7 @@ def _layout(recipe: Recipe, scratch: Path, enclaves: list, epoch: int) -> Path:
     oci.call(["umoci", "repack", "--image", image, f"--history.created={created}",
               f"--history.created_by={CREATED_BY}", f"--history.comment={comment}",
               str(bundle)], what=where)
-    config = _config_args(recipe, enclaves, created)
+    config = _config_args(recipe, enclaves, created, base_tar)
     oci.call(["umoci", "config", "--image", image, "--no-history", *config], what=where)
     oci.call(["umoci", "gc", "--layout", str(layout)], what=where)
     # umoci writes blobs 0600: others could not read (or load) the image.
@@ -146,7 +159,8 @@ def _layout(recipe: Recipe, scratch: Path, enclaves: list, epoch: int) -> Path:
     return layout
 
 
-def _config_args(recipe: Recipe, enclaves: list, created: str) -> list[str]:
+def _config_args(recipe: Recipe, enclaves: list, created: str,
+                 base_tar: Path | None = None) -> list[str]:
     # The "--flag=value" form throughout: a value may itself start with "-".
     args = [f"--created={created}", "--os=linux", "--architecture=amd64",
             f"--config.user={recipe.user}", f"--config.workingdir={recipe.workdir}"]
@@ -157,6 +171,9 @@ def _config_args(recipe: Recipe, enclaves: list, created: str) -> list[str]:
     image_labels = {"org.opencontainers.image.title": recipe.name,
                     "org.opencontainers.image.version": recipe.tag,
                     "org.opencontainers.image.created": created}
+    if base_tar is not None:
+        image_labels["scone.base"] = recipe.base.describe()
+        image_labels["scone.base.sha256"] = base_mod.sha256(base_tar)
     image_labels.update(recipe.labels)
     image_labels.update(labels_mod.to_labels(enclaves))
     args += [f"--config.label={k}={v}" for k, v in sorted(image_labels.items())]
@@ -180,25 +197,38 @@ def _populate(rootfs: Path, recipe: Recipe, epoch: int) -> None:
     if not tmp.exists():
         tmp.mkdir()
         tmp.chmod(0o1777)
+    _set_times(rootfs, epoch)
+
+
+def _set_times(rootfs: Path, epoch: int) -> None:
     for dirpath, dirnames, filenames in os.walk(rootfs, topdown=False):
         for name in filenames + dirnames:
             os.utime(os.path.join(dirpath, name), (epoch, epoch), follow_symlinks=False)
     os.utime(rootfs, (epoch, epoch))
 
 
-def _place(rootfs: Path, target: str) -> Path:
-    dest = rootfs / target.lstrip("/")
-    parent = dest.parent
-    parent.mkdir(parents=True, exist_ok=True, mode=0o755)
-    return dest
+def _place(rootfs: Path, target: str, where: str) -> Path:
+    """The path of ``target`` under ``rootfs``, its folders made. With a base, a folder on the
+    way may be the base's symbolic link, possibly absolute (/etc/alternatives): never followed."""
+    node = rootfs
+    for part in Path(target).parts[1:-1]:
+        node = node / part
+        if node.is_symlink() or (node.exists() and not node.is_dir()):
+            kind = "a symbolic link" if node.is_symlink() else "a file"
+            raise SconeError(f"{where}: target {target}: /{node.relative_to(rootfs)} is {kind} "
+                             "in the base; name the real path (a link is never followed, it "
+                             "could lead out of the image)")
+        if not node.exists():
+            node.mkdir(mode=0o755)
+    return rootfs / target.lstrip("/")
 
 
 def _copy(entry: Entry, rootfs: Path, where: str) -> None:
     """Copy ``entry`` without the source's owner, times or extended attributes."""
-    dest = _place(rootfs, entry.target)
+    dest = _place(rootfs, entry.target, where)
     src = entry.source
     if src.is_dir() and not src.is_symlink():
-        _copy_tree(src, dest, entry.owner, where)
+        _copy_tree(src, dest, entry.owner, where, entry.exclude)
         if entry.mode is not None:
             dest.chmod(entry.mode)
         return
@@ -210,6 +240,14 @@ def _copy(entry: Entry, rootfs: Path, where: str) -> None:
 def _copy_one(src: Path, dest: Path, owner: tuple[int, int], where: str) -> None:
     try:
         st = src.lstat()
+        if os.path.lexists(dest):
+            # The base's: a folder is merged into, a file or link replaced (never written through).
+            if stat.S_ISDIR(dest.lstat().st_mode):
+                if not stat.S_ISDIR(st.st_mode):
+                    raise SconeError(f"{where}: {src} would replace the base's folder "
+                                     f"{dest.name}; name another target")
+                return          # its owner and mode stay the base's
+            os.unlink(dest)
         if stat.S_ISLNK(st.st_mode):
             os.symlink(os.readlink(src), dest)
         elif stat.S_ISREG(st.st_mode):
@@ -227,16 +265,19 @@ def _copy_one(src: Path, dest: Path, owner: tuple[int, int], where: str) -> None
         raise SconeError(f"{where}: cannot copy {src}: {err.strerror}") from None
 
 
-def _copy_tree(src: Path, dest: Path, owner: tuple[int, int], where: str) -> None:
+def _copy_tree(src: Path, dest: Path, owner: tuple[int, int], where: str,
+               exclude: tuple[str, ...] = ()) -> None:
     _copy_one(src, dest, owner, where)
     try:
         children = sorted(os.scandir(src), key=lambda d: d.name)
     except OSError as err:
         raise SconeError(f"{where}: cannot read {src}: {err.strerror}") from None
     for child in children:
+        if any(fnmatch.fnmatchcase(child.name, p) for p in exclude):
+            continue
         path = Path(child.path)
         if child.is_dir(follow_symlinks=False):
-            _copy_tree(path, dest / child.name, owner, where)
+            _copy_tree(path, dest / child.name, owner, where, exclude)
         else:
             _copy_one(path, dest / child.name, owner, where)
 

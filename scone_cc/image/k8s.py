@@ -63,13 +63,15 @@ def manifests(*, name: str, image_ref: str, enclaves: list[dict], entrypoint: li
     container: dict = {
         "name": name,
         "image": image_ref,
-        "env": [{"name": "SCONE_MODE", "value": mode}] + [{"name": k, "value": v} for k, v in env],
+        # An image without an enclave (the CAS) has no SCONE_MODE and asks for no SGX resource.
+        "env": [{"name": "SCONE_MODE", "value": mode}] * bool(enclaves)
+        + [{"name": k, "value": v} for k, v in env],
     }
     port_list = _port_list(ports)
     if port_list:
         container["ports"] = [{"containerPort": n, "protocol": proto}
                               for n, proto in port_list]
-    if mode != "SIM":
+    if mode != "SIM" and enclaves:
         limits = {RESOURCE_ENCLAVE: "1", RESOURCE_EPC: epc_quantity(enclaves, entrypoint)}
         if attest:
             limits[RESOURCE_PROVISION] = "1"

@@ -22,6 +22,11 @@ files named are checked to exist here, before anything is built::
     source = "redis.conf"
     target = "/etc/redis.conf"
     mode = "0644"                  # optional
+    exclude = ["__pycache__"]      # optional: names (globs) left out of a directory
+
+    [base]                         # optional, for programs that are not scone binaries
+    debian = "bookworm"            # a Debian root file system (base.py), or
+    packages = ["python3-minimal"] #   tar = "rootfs.tar" (one you have)
 
     [config]
     entrypoint = ["/usr/bin/redis-server"]   # default: the first enclave
@@ -45,6 +50,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from scone_cc.errors import SconeError
+from scone_cc.image.base import Base, check_package, check_suite
 
 MODES = ("SIM", "AUTO", "HW")
 # Paths the runtime mounts over: a file there would be hidden or refused.
@@ -63,6 +69,7 @@ class Entry:
     target: str
     mode: int | None = None
     owner: tuple[int, int] = (0, 0)
+    exclude: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -93,6 +100,7 @@ class Recipe:
     labels: dict = field(default_factory=dict)
     cas_address: str | None = None
     config_id: str | None = None
+    base: Base | None = None
 
     @property
     def reference(self) -> str:
@@ -100,8 +108,8 @@ class Recipe:
         return f"{self.name}:{self.tag}"
 
     def environment(self) -> list[tuple[str, str]]:
-        """The image's Env: SCONE_MODE, the CAS variables, then the recipe's own."""
-        env = [("SCONE_MODE", self.mode)]
+        """The image's Env: SCONE_MODE (with enclaves), the CAS variables, then the recipe's own."""
+        env = [("SCONE_MODE", self.mode)] if self.enclaves else []
         if self.cas_address:
             env.append(("SCONE_CAS_ADDR", self.cas_address))
         if self.config_id:
@@ -201,11 +209,44 @@ def _clean_target(text: str, fail) -> str:
     return clean
 
 
-def _entry(table, where: str, base: Path, *, default_target: str | None = None) -> Entry:
+def _entry(table, where: str, base: Path, *, default_target: str | None = None,
+           exclude: bool = False) -> Entry:
     r = _Reader(table, where, base)
-    r.known("source", "target", "mode", "owner")
+    r.known("source", "target", "mode", "owner", *(("exclude",) if exclude else ()))
     src = r.source()
-    return Entry(src, r.target(default=default_target), r.mode(), r.owner())
+    patterns = r.strings("exclude") or ()
+    if patterns and not src.is_dir():
+        raise r.fail("exclude", f"{src} is not a directory; exclude names what to leave out "
+                                "of a directory")
+    if any(not p or "/" in p for p in patterns):
+        raise r.fail("exclude", "a pattern is a file name glob such as __pycache__ or *.pyc, "
+                                "without /")
+    return Entry(src, r.target(default=default_target), r.mode(), r.owner(), patterns)
+
+
+def _base(table, where: str, folder: Path) -> Base | None:
+    if table is None:
+        return None
+    r = _Reader(table, where, folder)
+    r.known("debian", "packages", "mirror", "tar")
+    if "tar" in r.table:
+        if set(r.table) - {"tar"}:
+            raise r.fail("tar", "a base is either a tar file or a Debian suite with packages, "
+                                "not both")
+        tar = r.source("tar")
+        if not tar.is_file():
+            raise r.fail("tar", f"{tar} is not a file; give a root file system tar file")
+        return Base(tar=tar)
+    suite = check_suite(r.str("debian", required=True), lambda why: r.fail("debian", why))
+    packages = r.strings("packages")
+    if not packages:
+        raise r.fail("packages", 'missing; list the Debian packages the program needs, e.g. '
+                                 '["python3-minimal"]')
+    packages = tuple(check_package(p, lambda why: r.fail("packages", why)) for p in packages)
+    mirror = r.str("mirror", "http://deb.debian.org/debian")
+    if not re.fullmatch(r"https?://[^\s]+", mirror):
+        raise r.fail("mirror", f"{mirror!r}: expected an http:// or https:// archive URL")
+    return Base(suite=suite, packages=packages, mirror=mirror.rstrip("/"))
 
 
 def _port(value, fail) -> str:
@@ -240,7 +281,7 @@ def parse(data: dict, path: Path) -> Recipe:
     """Check the recipe ``data`` read from ``path``; sources are relative to its folder."""
     base = path.parent
     top = _Reader(data, str(path), base)
-    top.known("name", "tag", "mode", "enclave", "file", "config", "cas")
+    top.known("name", "tag", "mode", "enclave", "file", "config", "cas", "base")
     name = top.str("name", path.stem.lower())
     if not _NAME.fullmatch(name):
         raise top.fail("name", f"{name!r} is not an image name; use lower-case letters, digits "
@@ -267,13 +308,18 @@ def parse(data: dict, path: Path) -> Recipe:
                 raise SconeError(f"{where}.volume[{j}].source: {v.source} is not a directory; "
                                  "a volume is a directory copied into the image")
         enclaves.append(Enclave(src, target, volumes))
-    if not enclaves:
+    root = _base(data.get("base"), f"{path}: base", base)
+    if not enclaves and root is None:
         raise top.fail("", "names no [[enclave]]; add one with the scone binary as source")
-    files = tuple(_entry(t, f"{path}: file[{i}]", base) for i, t in enumerate(top.tables("file")))
+    files = tuple(_entry(t, f"{path}: file[{i}]", base, exclude=True)
+                  for i, t in enumerate(top.tables("file")))
 
     cfg = _Reader(data.get("config", {}), f"{path}: config", base)
     cfg.known("entrypoint", "cmd", "env", "ports", "user", "workdir", "labels")
-    entrypoint = cfg.strings("entrypoint") or (enclaves[0].target,)
+    entrypoint = cfg.strings("entrypoint") or (enclaves[0].target if enclaves else None,)
+    if entrypoint == (None,):
+        raise cfg.fail("entrypoint", "missing; an image without [[enclave]] names the program "
+                                     "to run, e.g. entrypoint = [\"/usr/bin/python3\"]")
     env = cfg.mapping("env")
     for key in env:
         if not _ENV.fullmatch(key):
@@ -294,9 +340,9 @@ def parse(data: dict, path: Path) -> Recipe:
 
     recipe = Recipe(path, name, tag, mode, tuple(enclaves), files, entrypoint,
                     cfg.strings("cmd") or (), tuple(env.items()), ports, user, workdir,
-                    dict(cfg.mapping("labels")), cas.str("address"), cas.str("config_id"))
+                    dict(cfg.mapping("labels")), cas.str("address"), cas.str("config_id"), root)
     _no_clashes(recipe)
-    if not re.fullmatch(r"\d+(?::\d+)?", user) and not any(
+    if not re.fullmatch(r"\d+(?::\d+)?", user) and root is None and not any(
             f.target in ("/etc", "/etc/passwd") for f in files):
         raise cfg.fail("user", f"{user!r} is a name, but the image has no /etc/passwd to "
                                "resolve it (there is no base image); write a numeric UID:GID "

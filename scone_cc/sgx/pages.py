@@ -94,6 +94,9 @@ class EnclaveParams:
     # File-system shield regions (prefix, mode, key source), canonical order:
     # scone_cc/enclave/fspolicy.py; measured in the config page.
     fs: tuple = ()
+    # Expected volume tags ((prefix, 32 bytes), ...) of some of those regions,
+    # in prefix order; measured with them (fspolicy.encode).
+    fs_tags: tuple = ()
     # SHA-256 of the CAS's public key (scone-cas identity), 32 bytes, or
     # empty: no CAS is ever contacted. Measured in the config page.
     cas_key: bytes = b""

@@ -60,6 +60,12 @@ def updated_params(params: EnclaveParams, params_update: dict | None = None,
         raise SconeError(f"unknown enclave parameter(s): {', '.join(sorted(unknown))}")
     if production is not None:
         changes["debug"] = not production
+    if "fs" in changes and "fs_tags" not in changes:
+        changes["fs_tags"] = ()       # new regions: the old volumes' tags no longer apply
+    if changes.get("fs_tags"):
+        from scone_cc.enclave import fspolicy
+        changes["fs_tags"] = fspolicy.merge_tags(changes.get("fs", params.fs), changes["fs_tags"],
+                                                 "--fs-tag")
     return dataclasses.replace(params, **changes)
 
 

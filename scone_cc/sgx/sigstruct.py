@@ -14,7 +14,16 @@ mask choices"):
   state fits in one SSA page (XSAVE ends at 2688 bytes, below the
   4096 - 184 - 16 available). AMX (8 KiB of tile data) is left free only when
   the SSA frame can hold it.
-* MISCSELECT = 0 with MISCMASK all ones: the SSA carries no EXINFO region.
+* MISCSELECT = EXINFO (bit 0) with MISCMASK all ones but bit 0: the loader
+  sets SECS.MISCSELECT.EXINFO where the CPU supports it (CPUID.(12H,0):EBX
+  bit 0), and the CPU then reports #PF and #GP in the SSA's EXITINFO with
+  the address and error code in the MISC region (SDM Vol. 3D, the SSA
+  frame's MISC region, "EXINFO Structure");
+  without it an enclave never learns of its page faults. Not enforced, so
+  the same signature loads on a CPU without EXINFO (where a program's
+  SIGSEGV handler cannot run inside). The SSA frame keeps its 16 bytes
+  either way. MRENCLAVE does not cover MISCSELECT (ECREATE measures only
+  SSAFRAMESIZE and SIZE).
 """
 
 from __future__ import annotations
@@ -47,7 +56,9 @@ SIGSTRUCT_SIZE = Sigstruct.SIZE
 EXPONENT = 3
 XFRM = XFRM_X87 | XFRM_SSE
 ATTRIBUTEMASK = (1 << 64) - 1
-MISCMASK = (1 << 32) - 1
+MISCSELECT_EXINFO = 1
+MISCSELECT = MISCSELECT_EXINFO
+MISCMASK = ((1 << 32) - 1) & ~MISCSELECT_EXINFO
 VENDORS = (0, 0x8086)
 
 _SSA_GPRSGX = 184
@@ -124,7 +135,7 @@ def build(enclavehash: bytes, *, debug: bool = True, isvprodid: int = 0, isvsvn:
         date=bcd_date(date or default_date()),
         swdefined=swdefined,
         exponent=EXPONENT,
-        miscselect=0,
+        miscselect=MISCSELECT,
         miscmask=MISCMASK,
         attributes=flags,
         xfrm=XFRM,

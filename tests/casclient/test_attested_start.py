@@ -211,3 +211,24 @@ def test_no_cas_there(app, cas_env):
                        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
     assert r.returncode == FAILED and r.stdout == ""
     assert r.stderr.strip().splitlines()[-1].startswith("scone-cas: cannot connect to the CAS at 127.0.0.1:1 (")
+
+
+def test_hw_evidence_is_chosen_when_the_host_says_hw(app, cas, cas_env, tmp_path, hostile):
+    """The dispatch: a starter that does not claim SIM gets asked for a DCAP
+    quote, not SIM evidence; on this machine (no Intel DCAP library) the
+    start ends with the starter's one line, and nothing is sent to the CAS."""
+    create(cas, tmp_path, policy("hwdispatch", mrenclave(app)))
+    env = dict(start_env(cas_env, cas, "hwdispatch/app"), SCONE_HOSTILE="start.flags=v^1",
+               SCONE_HOSTILE_EXE=str(app), LD_LIBRARY_PATH=str(tmp_path))
+    r = subprocess.run([str(hostile), "x"], env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == FAILED, r.stderr
+    assert r.stderr.splitlines()[-1] == (
+        "scone-cas: DCAP quote library not installed: libsgx_dcap_ql.so.1: cannot open shared object file: "
+        "No such file or directory; install Intel's libsgx-dcap-ql (and configure its PCCS) to attest on SGX "
+        "hardware")
+    assert "hwdispatch/app" not in cas.logtext()     # no attestation reached the CAS
+    # The same binary under the honest starter: SIM evidence, accepted.
+    ok = subprocess.run([str(app)], env=start_env(cas_env, cas, "hwdispatch/app"), capture_output=True,
+                        text=True, timeout=60)
+    assert ok.returncode == 0, ok.stderr
+    assert any("accepted SIM evidence" in ln and "hwdispatch/app" in ln for ln in cas.logtext().splitlines())

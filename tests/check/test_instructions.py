@@ -61,3 +61,38 @@ def test_ordinary_executables_may_use_them(src, tmp_path):
     out = tmp_path / "plain"
     subprocess.run(["gcc", "-g", "-static", str(INSNS / src), "-o", str(out)], check=True)
     assert _check(out) == (0, [])
+
+
+# SDM Vol. 3D 37.6.1, Table 37-1 "Illegal Instructions Inside an Enclave", by
+# class: each source marks every illegal site with the name --scone-allow
+# takes (mov_sreg stands for mov-sreg: markers are \w+), and holds legal
+# neighbours (INT3, reading a segment register, LAR/LSL, near indirect
+# jumps, RDRAND) that must not be reported.
+@pytest.mark.parametrize("src", ["ud_vmexit.S", "ud_io.S", "ud_segments.S"])
+def test_table_37_1_instructions_are_errors_with_their_lines(src, tmp_path):
+    src = INSNS / src
+    want = {(line, name.replace("_", "-")) for line, name in expected(src)}
+    r = _link(src, tmp_path / "ud")
+    assert r.returncode == 1 and not (tmp_path / "ud").exists(), r.stderr
+    assert "raises #UD in an SGX enclave" in r.stderr
+    names = sorted({n for _, n in want})
+    r = _link(src, tmp_path / "ud", f"--scone-allow={','.join(names)}")
+    assert r.returncode == 0, r.stderr
+    rc, found = _check(tmp_path / "ud")
+    assert rc == 1
+    mine = {(f["line"], f["syscall"]) for f in found
+            if f["severity"] == "error" and f["src"] and os.path.basename(f["src"]) == src.name}
+    assert mine == want
+    assert all(f["src"] and os.path.basename(f["src"]) == src.name for f in found), found
+
+
+def test_tables_in_hand_written_assembly_are_not_code(tmp_path):
+    """OpenSSL's SHA-1 keeps its constants in .text under an untyped label;
+    their bytes decode as OUTSB. An enclave with the encrypted-file shield
+    (which links libcrypto) links clean."""
+    vol = tmp_path / "vol"
+    vol.mkdir()
+    r = _link(INSNS / "cpu_features.c", tmp_path / "fs", f"--scone-fs={vol}:encrypted")
+    assert r.returncode == 0, r.stderr
+    rc, found = _check(tmp_path / "fs")
+    assert rc == 0 and all(f["severity"] == "note" for f in found), found

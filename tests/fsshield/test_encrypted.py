@@ -158,8 +158,9 @@ def test_sim_sealed_keys(fs_build, fs_env, tmp_path):
 
 
 def test_rename_within_a_volume(fs_build, fs_env, tmp_path):
-    """A renamed file is copied into a file bound to its new path, then the
-    old one goes, in one commit; scone-fs reads it under the new name."""
+    """A renamed file (or every file below a renamed directory) is copied
+    into a file bound to its new path, then the old one goes, in one commit;
+    scone-fs reads it under the new name."""
     vol = tmp_path / "vol"
     vol.mkdir()
     (vol / "sub").mkdir()
@@ -178,7 +179,30 @@ def test_rename_within_a_volume(fs_build, fs_env, tmp_path):
     c = _fs("cat", "--key-hex", KEY, vol, "sub/c")
     assert c.returncode == 0 and c.stdout == "secret marker\n", c.stderr
     assert _fs("verify", "--key-hex", KEY, vol).returncode == 0
+    # a directory: every file below moves, bound to its new path, in one commit
     r = _run(ren, [vol / "sub", vol / "sub2"], fs_env, **key)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert not (vol / "sub").exists() and sorted(p.name for p in (vol / "sub2").iterdir()) == ["c"]
+    c = _fs("cat", "--key-hex", KEY, vol, "sub2/c")
+    assert c.returncode == 0 and c.stdout == "secret marker\n", c.stderr
+    assert _fs("verify", "--key-hex", KEY, vol).returncode == 0
+    r = _run(ren, [vol / "sub2", vol / "sub2" / "deeper"], fs_env, **key)
+    assert r.returncode == 1 and "Invalid argument" in r.stdout
+    r = _run(ren, [vol, vol / "x"], fs_env, **key)                  # the volume itself
     assert r.returncode == 1 and "Operation not permitted" in r.stdout
     r = _run(ren, [vol / "b", tmp_path / "out"], fs_env, **key)
     assert r.returncode == 1 and "Cross-device" in r.stdout
+
+
+def test_file_open_at_exit_is_committed(fs_build, fs_env, tmp_path):
+    """The exit path encrypts and commits a file the program left open
+    (libcrypto's own atexit cleanup must not have run before it)."""
+    vol = tmp_path / "vol"
+    vol.mkdir()
+    prog = fs_build(HERE / "leave_open.c", f"--scone-fs={vol}:encrypted")
+    r = _run(prog, [vol / "f", "written, never closed\n"], fs_env, SCONE_FS_KEY=f"{vol}:{KEY}",
+             SCONE_LOG="info")
+    assert r.returncode == 0 and r.stdout == "left open\n", r.stderr
+    assert len(re.findall(r"committed, tag", r.stderr)) == 2, r.stderr   # at open, at exit
+    c = _fs("cat", "--key-hex", KEY, vol, "f")
+    assert c.returncode == 0 and c.stdout == "written, never closed\n", c.stderr

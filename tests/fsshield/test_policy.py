@@ -114,21 +114,14 @@ def test_host_cannot_turn_a_region_off(fs_build, fs_env, tmp_path):
     assert v.returncode != 0
 
 
-def test_authenticated_region_is_refused_until_served(fs_build, fs_env, tmp_path):
-    """Authenticated regions are not served yet: opening a file there fails
-    (EACCES) and nothing reaches the host."""
-    d = tmp_path / "data"
-    d.mkdir()
-    shielded = fs_build(HELLO, f"--scone-fs={d}:authenticated")
-    r = run([str(shielded), str(d / "x")], fs_env, timeout=60)
-    assert r.returncode == 1, r.stderr
-    assert "EACCES" in r.stdout
-    assert list(d.iterdir()) == []
-    # a path outside the region is the host's, as before
-    outside = tmp_path / "plain"
-    r = run([str(shielded), str(outside)], fs_env, timeout=60)
-    assert r.returncode == 0, r.stderr + r.stdout
-    assert outside.read_text() == "secret marker\n"
+def test_authenticated_region_is_shown_and_implies_crypto(fs_build, fs_env):
+    """An authenticated region is measured and listed like the others; it
+    links the protected-file shield and the crypto it hashes with."""
+    from scone_cc.driver.settings import link_settings
+
+    b = _show(fs_build(HELLO, "--scone-fs=/conf:authenticated"), fs_env)
+    assert b["fs_regions"] == [{"prefix": "/conf", "mode": "authenticated", "key": "sealed-mrenclave"}]
+    assert link_settings([("--scone-fs", "/conf:authenticated")], {}).crypto
 
 
 def test_link_settings_add_up_and_imply_crypto():

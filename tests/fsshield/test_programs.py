@@ -43,15 +43,17 @@ def _flavour(name):
 
 
 def _shell_with_shield(fl):
-    """SQLite's shell linked with an encrypted region (so with the
-    encrypted-file shield); tests re-sign it with their own region."""
+    """SQLite's shell linked with an encrypted and an ephemeral region (so
+    with both file shields: an enclave links only the shields its policy
+    names); tests re-sign it with their own region."""
     def recipe(work: Path) -> Path:
         src = source.unpack(sqlite.PACKAGE, work)
-        env = fl.environ(sqlite.ALLOW, SCONE_FS="/scone-fs-placeholder:encrypted")
+        env = fl.environ(sqlite.ALLOW, SCONE_FS="/scone-fs-placeholder:encrypted,"
+                                                "/scone-fs-scratch-placeholder:ephemeral")
         build.step(sqlite.CONFIGURE + ["--disable-tcl"], src, env)
         build.step(["make", "-j2", "sqlite3"], src, env)
         return src
-    return build.cached(sqlite.PACKAGE + "-fsshield", fl, recipe) / "sqlite3"
+    return build.cached(sqlite.PACKAGE + "-fsshields", fl, recipe) / "sqlite3"
 
 
 @pytest.mark.slow

@@ -11,11 +11,8 @@ from pathlib import Path
 from elftools.elf.elffile import ELFFile
 
 REPO = Path(__file__).resolve().parents[2]
-UNTRUSTED = REPO / "runtime" / "untrusted"
 HELLO = REPO / "samples" / "hello.c"
 PAGE = 4096
-LOADER = ["sim.c", "sim_enter.S", "loader.c", "notecheck.c", "selfexe.c", "hostcall.c", "signals.c", "faults.c", "strict.c",
-          "hwm.c", "simquote.c"]
 
 
 def run(cmd, env=None):
@@ -39,13 +36,9 @@ def expected_perms(lay: dict) -> list[str]:
     return pages
 
 
-def test_sim_page_permissions_follow_the_layout(tmp_path, build, rt_env):
+def test_sim_page_permissions_follow_the_layout(host_loader, build, rt_env):
     exe = build(HELLO)
-    tool = tmp_path / "sim_perms_test"
-    cc = run(["gcc", "-O1", "-Wall", "-Werror", f"-I{UNTRUSTED}", f"-I{REPO / 'runtime' / 'include'}",
-              "-o", tool, Path(__file__).parent / "units" / "sim_perms_test.c",
-              *[UNTRUSTED / s for s in LOADER], *sorted((REPO / "runtime" / "sgxcrypto").glob("*.c"))])
-    assert cc.returncode == 0, cc.stderr
+    tool = host_loader("sim_perms_test")
     r = run([tool, exe])
     assert r.returncode == 0, r.stdout + r.stderr
     head, *maps = r.stdout.splitlines()

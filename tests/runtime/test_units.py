@@ -34,33 +34,17 @@ def test_relocation(tmp_path):
     assert (r.returncode, r.stdout) == (0, "reloc ok\n"), r.stdout
 
 
-UNTRUSTED = REPO / "runtime" / "untrusted"
-LOADER = ["sim.c", "sim_enter.S", "loader.c", "notecheck.c", "selfexe.c", "hostcall.c", "signals.c", "faults.c", "strict.c",
-          "hwm.c", "simquote.c"]
-
-
-def build_host_loader_test(tmp_path, test):
-    exe = tmp_path / test
-    crypto = sorted((REPO / "runtime" / "sgxcrypto").glob("*.c"))
-    cc = subprocess.run(["gcc", "-O1", "-Wall", f"-I{UNTRUSTED}", f"-I{REPO / 'runtime' / 'include'}",
-                         "-o", str(exe), str(UNITS / f"{test}.c"),
-                         *[str(UNTRUSTED / s) for s in LOADER], *map(str, crypto)],
-                        capture_output=True, text=True)
-    assert cc.returncode == 0, cc.stderr
-    return exe
-
-
-def test_entry_refusals(tmp_path, build):
+def test_entry_refusals(host_loader, build):
     """RESUME without an OCALL, an unknown op, a START whose OCALL block is
     enclave memory, and any second START: each leaves with ABORT."""
-    exe = build_host_loader_test(tmp_path, "entry_test")
+    exe = host_loader("entry_test")
     r = subprocess.run([str(exe), str(build(REPO / "samples" / "hello.c"))],
                        capture_output=True, text=True, timeout=60)
     assert (r.returncode, r.stdout) == (0, "entry ok\n"), r.stdout + r.stderr
 
 
-def test_refused_start_keeps_the_running_thread(tmp_path, build):
-    exe = build_host_loader_test(tmp_path, "entry_run_test")
+def test_refused_start_keeps_the_running_thread(host_loader, build):
+    exe = host_loader("entry_run_test")
     r = subprocess.run([str(exe), str(build(REPO / "samples" / "hello.c"))],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stdout + r.stderr

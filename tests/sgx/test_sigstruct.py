@@ -44,6 +44,9 @@ def test_unsigned_fields():
     assert xfrm == 0x3 and fmask == 2**64 - 1
     assert xmask & 0x3 == 0x3 and not xmask & 0x4          # x87/SSE enforced, AVX free
     assert raw[960:992] == HASH
+    # MISCSELECT at 900, MISCMASK at 904 (SDM Vol. 3D, SIGSTRUCT): EXINFO
+    # (bit 0) asked for and left free, every other bit enforced zero.
+    assert struct.unpack_from("<II", raw, 900) == (0x1, 0xFFFFFFFE)
     assert struct.unpack_from("<HH", raw, 1024) == (0x1234, 7)
     prod = sigs.build(HASH, debug=False, date=DAY)
     assert struct.unpack_from("<Q", prod, 928)[0] == 0b100

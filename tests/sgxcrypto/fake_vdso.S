@@ -86,6 +86,7 @@ callee_saved_survive:
 	mov	$0x13131313, %r13d
 	mov	$0x14141414, %r14d
 	mov	$0x15151515, %r15d
+	mov	$2, %r8d		/* leaf: EENTER */
 	call	scone_hw_vdso_call
 	xor	%eax, %eax
 	cmp	$0x1b1b1b1b, %rbx

@@ -11,6 +11,15 @@
  *   xsave XFRM                  scone_xsave_size()
  *   enter OP ARG                scone_hw_eenter() through fake_sgx_enter
  *   preserve                    callee-saved registers across the entry call
+ *   misc SIGMISC SIGMASK SUPPORTED  scone_miscselect_choose()
+ *   route FN VEC REASON INEXC PENDING   scone_hw_route() on a run with
+ *                               function FN and exception_vector VEC
+ *   fault SCRIPT                scone_hw_eenter() through a stand-in vDSO that
+ *                               plays an enclave: SCRIPT's letters, one per
+ *                               vDSO call: p = AEX with #PF, u = AEX with #UD,
+ *                               r = EEXIT ERESUME, n = EEXIT UNHANDLED,
+ *                               x = EEXIT with RDI = 2 (DONE), RSI = 7; prints
+ *                               each call's leaf, then the result
  */
 #include <fenv.h>
 #include <inttypes.h>
@@ -27,6 +36,36 @@
 int fake_sgx_enter(unsigned long, unsigned long, unsigned long, unsigned int,
 		   unsigned long, unsigned long, struct scone_sgx_enclave_run *);
 int callee_saved_survive(void *fn, uint64_t op, uint64_t arg, struct scone_sgx_enclave_run *run);
+
+/* The "enclave" of the fault command: one vDSO call per letter. */
+static const char *script;
+static char leaves[64];
+static int calls;
+
+static int scripted_vdso(unsigned long rdi, unsigned long rsi, unsigned long rdx, unsigned int function,
+			 unsigned long r8, unsigned long r9, struct scone_sgx_enclave_run *run)
+{
+	typedef int handler_fn(long, long, long, long, long, long, struct scone_sgx_enclave_run *);
+	char c = script[calls];
+
+	(void)rdi, (void)rsi;
+	if (!c || calls + 1 >= (int)sizeof(leaves))
+		return -22;
+	leaves[calls++] = function == SCONE_ENCLU_EENTER ? 'E' : function == SCONE_ENCLU_ERESUME ? 'R' : '?';
+	run->function = function;
+	if (c == 'p' || c == 'u') {
+		run->exception_vector = c == 'p' ? 14 : 6;
+		run->exception_error_code = c == 'p' ? 6 : 0;
+		run->exception_addr = c == 'p' ? 0xdead000 : 0;
+		rdi = rsi = 0;
+	} else {
+		run->function = SCONE_ENCLU_EEXIT;
+		rdi = c == 'r' ? SCONE_EXIT_ERESUME : c == 'n' ? SCONE_EXIT_UNHANDLED : SCONE_EXIT_DONE;
+		rsi = 7;
+	}
+	return ((handler_fn *)(uintptr_t)run->user_handler)((long)rdi, (long)rsi, (long)rdx, 0,
+							     (long)r8, (long)r9, run);
+}
 
 static uint64_t num(const char *s)
 {
@@ -130,12 +169,42 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "enter") && argc == 4) {
 		uint64_t reason = 0, value = 0;
+		int signo = 0;
 		int rc = scone_hw_eenter(fake_sgx_enter, 0x7000, num(argv[2]), num(argv[3]),
-					 &reason, &value, err, sizeof(err));
+					 &reason, &value, &signo, err, sizeof(err));
 
 		printf("%d %" PRIu64 " %" PRIu64 " %s\n", rc, reason, value, err);
 		printf("rounding %s mxcsr 0x%x\n", fegetround() == FE_TONEAREST ? "nearest" : "changed",
 		       __builtin_ia32_stmxcsr());
+		return 0;
+	}
+	if (!strcmp(cmd, "misc") && argc == 5) {
+		uint32_t misc = 0;
+		int rc = scone_miscselect_choose((uint32_t)num(argv[2]), (uint32_t)num(argv[3]),
+						 (uint32_t)num(argv[4]), &misc, err, sizeof(err));
+		printf("%d 0x%x %s\n", rc, misc, err);
+		return 0;
+	}
+	if (!strcmp(cmd, "route") && argc == 7) {
+		struct scone_sgx_enclave_run run;
+
+		memset(&run, 0, sizeof(run));
+		run.function = (uint32_t)num(argv[2]);
+		run.exception_vector = (uint16_t)num(argv[3]);
+		struct scone_hw_step st = scone_hw_route(&run, num(argv[4]), (int)num(argv[5]),
+							 (unsigned)num(argv[6]));
+		printf("%s leaf %u exception %d signo %d vector %u\n",
+		       st.kind == SCONE_HW_DONE ? "done" : st.kind == SCONE_HW_NEXT ? "next" : "fatal",
+		       st.leaf, st.exception, st.signo, st.vector);
+		return 0;
+	}
+	if (!strcmp(cmd, "fault") && argc == 3) {
+		uint64_t reason = 0, value = 0;
+		int signo = 0;
+
+		script = argv[2];
+		int rc = scone_hw_eenter(scripted_vdso, 0x7000, 1, 2, &reason, &value, &signo, err, sizeof(err));
+		printf("%s\n%d %" PRIu64 " %" PRIu64 " signo %d %s\n", leaves, rc, reason, value, signo, err);
 		return 0;
 	}
 	if (!strcmp(cmd, "preserve")) {

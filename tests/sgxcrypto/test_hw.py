@@ -259,3 +259,61 @@ def test_entry_reports_a_fault_instead_of_an_exit(driver):
 
 def test_entry_keeps_callee_saved_registers(driver):
     assert drive(driver, "preserve") == "1"
+
+
+# route.c against the kernel's uapi (struct sgx_enclave_run: function is the
+# last ENCLU leaf, EENTER 2 / ERESUME 3 / EEXIT 4) and the enclave ABI
+# (enclave_abi.h: EEXIT reasons DONE 2, ABORT 3, ERESUME 4, UNHANDLED 5);
+# signals as Linux maps the vectors natively (SIGSEGV 11 for #PF/#GP,
+# SIGILL 4 for #UD, SIGFPE 8 for #DE/#MF/#XM, SIGBUS 7 for #AC).
+@pytest.mark.parametrize("fn, vec, reason, inexc, pending, want", [
+    (4, 0, 1, 0, 0, "done leaf 0 exception 0 signo 0 vector 0"),        # an OCALL exit: the caller's
+    (2, 14, 0, 0, 0, "next leaf 2 exception 1 signo 11 vector 14"),     # AEX during EENTER: exception entry
+    (3, 6, 0, 0, 0, "next leaf 2 exception 1 signo 4 vector 6"),        # AEX during ERESUME, #UD
+    (3, 0, 0, 0, 0, "next leaf 2 exception 1 signo 8 vector 0"),
+    (3, 13, 0, 0, 0, "next leaf 2 exception 1 signo 11 vector 13"),
+    (3, 17, 0, 0, 0, "next leaf 2 exception 1 signo 7 vector 17"),
+    (3, 19, 0, 0, 0, "next leaf 2 exception 1 signo 8 vector 19"),
+    (3, 3, 0, 0, 0, "fatal leaf 0 exception 0 signo 5 vector 3"),       # #BP: nothing inside handles it
+    (3, 2, 0, 0, 0, "fatal leaf 0 exception 0 signo 0 vector 2"),       # NMI: not the enclave's
+    (4, 0, 4, 1, 14, "next leaf 3 exception 0 signo 0 vector 0"),       # handled: ERESUME
+    (4, 0, 5, 1, 14, "fatal leaf 0 exception 0 signo 11 vector 14"),    # unhandled #PF: SIGSEGV
+    (4, 0, 5, 1, 6, "fatal leaf 0 exception 0 signo 4 vector 6"),
+    (4, 0, 3, 1, 14, "done leaf 0 exception 0 signo 0 vector 0"),       # aborted in the entry
+    (4, 0, 1, 1, 14, "fatal leaf 0 exception 0 signo 0 vector 0"),      # an OCALL from the entry: broken
+    (2, 14, 0, 1, 14, "fatal leaf 0 exception 0 signo 11 vector 14"),   # a fault in the entry: no SSA left
+    (7, 0, 0, 0, 0, "fatal leaf 0 exception 0 signo 0 vector 0"),       # not the vDSO's ABI
+])
+def test_exception_routing_decision(driver, fn, vec, reason, inexc, pending, want):
+    assert drive(driver, "route", fn, vec, reason, inexc, pending) == want
+
+
+@pytest.mark.parametrize("script, leaves, result", [
+    ("x", "E", "0 2 7 signo 0"),                  # no fault
+    ("prx", "EER", "0 2 7 signo 0"),              # #PF, handled inside, ERESUME, then exit
+    ("prprx", "EERER", "0 2 7 signo 0"),          # twice over
+    ("urx", "EER", "0 2 7 signo 0"),
+    ("pn", "EE", "-14 0 0 signo 11"),             # unhandled #PF: the process ends by SIGSEGV
+    ("un", "EE", "-14 0 0 signo 4"),
+    ("pp", "EE", "-14 0 0 signo 11"),             # a fault in the exception entry
+])
+def test_exception_path_through_the_vdso(driver, script, leaves, result):
+    out = drive(driver, "fault", script).splitlines()
+    assert out[0] == leaves
+    assert (out[1] + " ").startswith(result + " "), out
+
+
+# SECS.MISCSELECT: the SIGSTRUCT's bits under MISCMASK exactly, a free bit
+# where CPUID.(12H,0):EBX has it (scone signs EXINFO, bit 0, free).
+@pytest.mark.parametrize("sig, mask, supported, want", [
+    (1, 0xFFFFFFFE, 1, "0 0x1"),          # EXINFO asked, the CPU has it
+    (1, 0xFFFFFFFE, 0, "0 0x0"),          # an SGX1 part without it: loads, no EXINFO
+    (0, 0xFFFFFFFF, 1, "0 0x0"),          # not asked
+    (1, 0xFFFFFFFF, 0, "-1 0x0"),         # enforced and missing: refused with a sentence
+    (3, 0xFFFFFFFC, 1, "0 0x1"),          # only what the CPU supports
+])
+def test_miscselect_choice(driver, sig, mask, supported, want):
+    out = drive(driver, "misc", sig, mask, supported)
+    assert out.startswith(want), out
+    if want.startswith("-1"):
+        assert "cannot run here" in out and "CPUID.(12H,0):EBX" in out

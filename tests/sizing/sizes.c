@@ -29,6 +29,12 @@ static void *worker(void *arg)
 	return 0;
 }
 
+static void *deep(void *arg)
+{
+	sink = (char)recurse((int)(long)arg);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "";
@@ -53,6 +59,19 @@ int main(int argc, char **argv)
 		for (long i = 0; i < n; i++)
 			pthread_join(t[i], 0);
 		puts("ok");
+	} else if (!strcmp(mode, "tstack")) {      /* a pthread n KiB deep, no switch on the way */
+		pthread_attr_t a;
+		pthread_t t;
+		pthread_attr_init(&a);
+		pthread_attr_setstacksize(&a, 4 << 20);
+		if (pthread_create(&t, &a, deep, (void *)n) || pthread_join(t, 0))
+			return 5;
+		/* and a detached one, half as deep, that is gone before exit */
+		pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+		if (pthread_create(&t, &a, deep, (void *)(n / 2)))
+			return 5;
+		sleep(1);
+		puts("ok");
 	} else if (!strcmp(mode, "wait")) {        /* n MiB, n KiB deep, then wait for a signal */
 		char *p = malloc((size_t)n << 20);
 		memset(p, 1, (size_t)n << 20);
@@ -74,7 +93,7 @@ int main(int argc, char **argv)
 		sysinfo(&si);
 		printf("freeram_after_8M %llu\n", (unsigned long long)si.freeram * si.mem_unit);
 	} else {
-		fprintf(stderr, "usage: sizes stack|heap|threads|wait|sysinfo N\n");
+		fprintf(stderr, "usage: sizes stack|heap|threads|tstack|wait|sysinfo N\n");
 		return 2;
 	}
 	return 0;

@@ -75,6 +75,24 @@ def test_marks_at_exit(exes, tmp_path):
     assert json.loads(f.read_text())["lthreads_peak"] == 6
 
 
+def test_pthread_stacks_exact(exes, tmp_path):
+    """A pthread's depth is found at its end, not sampled at switches: the
+    recursion never switches, the thread and a detached one (gone through
+    musl's __unmapself) leave their stacks' figures."""
+    f = tmp_path / "p.json"
+    r = _run(exes["enclave"], "tstack", 600, hwm=f)
+    assert (r.returncode, r.stdout) == (0, "ok\n"), r.stderr
+    # 600 frames of a 1000-byte array, each frame's own words at most 24
+    # bytes more, and musl's start routine below them.
+    assert 600_000 <= json.loads(f.read_text())["pthread_stack_peak"] <= 600 * 1024 + (4 << 10)
+    r = _run(exes["enclave"], "threads", 5, hwm=f)      # 32 KiB each, alive together
+    assert 32_000 <= json.loads(f.read_text())["pthread_stack_peak"] <= 32 * 1024 + (4 << 10)
+    env = _env(SCONE_LOG="info")
+    r = subprocess.run([str(exes["enclave"]), "tstack", "300"], env=env, capture_output=True, text=True,
+                       timeout=60)
+    assert "pthread stacks 300 KiB" in r.stderr or "pthread stacks 301 KiB" in r.stderr, r.stderr
+
+
 def test_sigterm_and_overflow_leave_the_file(exes, tmp_path):
     env = _env(SCONE_HWM_FILE=tmp_path / "t.%p.json")
     p = subprocess.Popen([str(exes["enclave"]), "wait", "30"], env=env, stdout=subprocess.PIPE, text=True)

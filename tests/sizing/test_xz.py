@@ -65,6 +65,15 @@ def test_xz_sees_the_enclave_and_sizes_from_one_run(xz, tmp_path):
     r = _xz(xz["enclave"], "--memlimit-compress=80%", "-c", stdin=data)
     assert r.returncode == 0, r.stderr
     assert subprocess.run(["xz", "-dc"], input=r.stdout, capture_output=True).stdout == data
+    # -T0 -9 with the whole enclave as the limit: xz drops to one thread and a
+    # 4 MiB dictionary (xz(1): the limit adjusts the settings down). Without a
+    # limit xz's automatic one for threads (a quarter of RAM) is soft: it
+    # says 1250 MiB are needed, continues anyway and runs out, as it would
+    # natively on a machine with 64 MiB.
+    r = _xz(xz["enclave"], "-T0", "-9", "--memlimit-compress=100%", "-vv", "-c", stdin=data)
+    assert r.returncode == 0, r.stderr
+    assert b"to not exceed the memory usage limit of 64 MiB" in r.stderr
+    assert subprocess.run(["xz", "-dc"], input=r.stdout, capture_output=True).stdout == data
     # The default preset does not fit 64 MiB; the line says what would.
     r = _xz(xz["enclave"], "-c", stdin=data)
     assert r.returncode == 1 and b"Out of memory" in r.stderr

@@ -108,3 +108,55 @@ def test_rdtsc_in_the_sgx1_enclave_counts_its_clock(build, enclave_env):
     assert rc == 0, err
     delta = int(out.split()[1])
     assert 10_000_000 <= delta <= 1_000_000_000, out
+
+
+@pytest.mark.parametrize("syscall", ["sync", "async"])
+def test_mprotect_guard_pages_fault_and_reopen_as_natively(build, enclave_env, syscall):
+    """A guard page closed with mprotect, a SIGSEGV handler that opens it
+    with mprotect and returns (the access runs again), a write to a
+    read-only page, mprotect's errors at every edge (unaligned, length 0,
+    holes before and after a mapped part, lengths that wrap, bad flags) and
+    EFAULT from a system call given a closed buffer: the same lines as the
+    native build, except PROT_EXEC, which an enclave's heap pages can never
+    get (EPCM permissions are fixed at EADD; the SGX driver says EACCES)."""
+    native = _run(build("mprotect_fault.c", native=True))
+    assert native[0] == 0, native[2]
+    assert "exec: 0\n" in native[1] and "guard write: faults 1 code SEGV_ACCERR addr base+0x1008\n" in native[1]
+    assert "loop: faults 200 " in native[1] and "read into ro: EFAULT\n" in native[1]
+    ours = _run(build("mprotect_fault.c"), env=enclave_env(SCONE_SYSCALL=syscall, SCONE_ETHREADS=2))
+    assert ours[0] == 0, ours[2]
+    assert ours[1] == native[1].replace("exec: 0\n", "exec: EACCES\n"), ours[2]
+    assert "[SCONE|" not in ours[2], ours[2]
+
+
+def test_program_mprotect_cannot_close_the_runtimes_pages(build, enclave_env):
+    """The program closes every page it can in 256 MiB above one of its own
+    mappings (the heap's top, where the runtime's queues, arena and thread
+    stacks sit, included), then makes system calls: the runtime's pages are
+    not the program's mappings (ENOMEM, as where nothing is mapped), so it
+    still serves them. Not run natively: there it would close whatever
+    mappings lie above."""
+    rc, out, err = _run(build("mprotect_fault.c"), "sweep", env=enclave_env())
+    assert (rc, out) == (0, "closed some refused some\n"), err
+
+
+def test_without_exinfo_page_faults_never_reach_the_enclave(build, enclave_env, tmp_path):
+    """The signer asks for MISCSELECT.EXINFO; re-signed without it (as an
+    older signer, or a CPU without EXINFO, would leave SECS), SIM does what
+    the CPU does: #PF and #GP are not reported in EXITINFO, so the program's
+    SIGSEGV handler cannot run inside and the process ends by SIGSEGV,
+    while a #DE still reaches its SIGFPE handler."""
+    import shutil
+    import sys
+
+    exe = tmp_path / "faults_inside"
+    shutil.copy2(build("faults_inside.c"), exe)
+    script = ("import sys, scone_cc.sgx.sigstruct as s; s.MISCSELECT = 0\n"
+              "from scone_cc.sgx import signing; signing.sign_binary(sys.argv[1])\n")
+    r = subprocess.run([sys.executable, "-c", script, str(exe)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    show = subprocess.run(["scone-sign", "show", "--json", str(exe)], capture_output=True, text=True, timeout=60)
+    assert '"miscselect": "0x0"' in show.stdout, show.stdout
+    rc, out, err = _run(exe, "segv-skip", env=enclave_env())
+    assert rc == -signal.SIGSEGV and "calls" not in out, (rc, out, err)
+    assert _run(exe, "fpe", env=enclave_env())[:2] == _run(build("faults_inside.c", native=True), "fpe")[:2]

@@ -7,6 +7,7 @@ enclave, and sleeps are never shorter than asked."""
 import re
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -50,6 +51,42 @@ def test_clocks_follow_the_host(build, enclave_env, profile):
         assert p.wait(timeout=30) == 0, p.stderr.read()
     finally:
         p.kill()
+
+
+def _switches(pid: int, name: str) -> int:
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        if (task / "comm").read_text().strip() == name:
+            status = (task / "status").read_text()
+            return int(re.search(r"^voluntary_ctxt_switches:\s+(\d+)", status, re.M).group(1))
+    raise AssertionError(f"no thread named {name} in {pid}")
+
+
+def test_time_thread_parks_while_idle_and_time_stays_true(build, enclave_env):
+    """While every ethread sleeps outside, the host's time thread stops
+    (1 s of idleness: far fewer than the thousand wake-ups of a 1 ms tick),
+    and the reads after each idle spell still follow the host's clocks."""
+    p = subprocess.Popen([str(build("clock_follow.c"))], env=enclave_env(),
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    slack = 20_000_000
+    try:
+        for i in range(6):
+            if i == 3:
+                before = _switches(p.pid, "scone-time")
+                time.sleep(1.0)
+                idle_wakeups = _switches(p.pid, "scone-time") - before
+            r0, m0 = time.time_ns(), time.monotonic_ns()
+            p.stdin.write("x\n")
+            p.stdin.flush()
+            real, mono = map(int, p.stdout.readline().split())
+            r1, m1 = time.time_ns(), time.monotonic_ns()
+            assert r0 - slack <= real <= r1 + slack, (i, r0, real, r1)
+            assert m0 - slack <= mono <= m1 + slack, (i, m0, mono, m1)
+            time.sleep(0.2)
+        p.stdin.close()
+        assert p.wait(timeout=30) == 0, p.stderr.read()
+    finally:
+        p.kill()
+    assert idle_wakeups < 100, idle_wakeups
 
 
 @pytest.mark.parametrize("profile", PROFILES)

@@ -139,6 +139,25 @@ int __scone_crypto_x509_self_signed(const scone_crypto_key *key, const char *cn,
                                     uint8_t *out, size_t cap, size_t *len);
 int __scone_crypto_x509_csr(const scone_crypto_key *key, const char *cn,
                             uint8_t *out, size_t cap, size_t *len);
+/*
+ * An RA-TLS peer's certificate (DER): checks that it is one certificate,
+ * self-signed by its own key and within its validity period (EINVAL,
+ * EAUTH otherwise, with the reason in __scone_crypto_error), writes its
+ * SubjectPublicKeyInfo DER, and the value of the first extension whose
+ * dotted OID is in oids[0..noids) with its index in *which (-1: none).
+ */
+/*
+ * A DCAP quote's PCK certificate chain (PEM, leaf first, 2 to 8
+ * certificates): each certificate's signature checked with the next's key,
+ * the last equal to root_der (the Intel SGX Root CA); writes the leaf's
+ * SubjectPublicKeyInfo DER. EAUTH with the reason in __scone_crypto_error.
+ * Validity periods are not checked (as scone_cc.cas.dcap).
+ */
+int __scone_crypto_x509_chain_leaf(const char *pem, size_t len, const void *root_der, size_t root_len,
+                                   uint8_t *spki, size_t cap, size_t *spki_len);
+int __scone_crypto_x509_inspect(const uint8_t *der, size_t len, const char *const *oids, int noids,
+                                int *which, uint8_t *ext, size_t ext_cap, size_t *ext_len,
+                                uint8_t *spki, size_t spki_cap, size_t *spki_len);
 
 /*
  * TLS over memory (a BIO pair): the engine never touches a socket. The
@@ -161,6 +180,16 @@ int __scone_tls_config_identity_pem(scone_tls_config *cfg, const char *chain_pem
  * certificate. Turns peer verification on (a server then requires a client
  * certificate). */
 int __scone_tls_config_trust(scone_tls_config *cfg, const void *pem_or_der, size_t len);
+/*
+ * RA-TLS: the peer's leaf certificate is judged by check alone (DER in; 0
+ * to accept, else nonzero with one sentence in why), once per connection,
+ * during the handshake, so a refused peer gets a bad_certificate alert.
+ * The reason is then this thread's __scone_crypto_error. Turns peer
+ * verification on in place of trust anchors (a server requires a client
+ * certificate).
+ */
+typedef int (*scone_tls_peer_check)(const uint8_t *der, size_t len, void *arg, char *why, size_t cap);
+int __scone_tls_config_peer_check(scone_tls_config *cfg, scone_tls_peer_check check, void *arg);
 
 /* A connection. A client sends `peer_name` as SNI and, when the config has
  * trust anchors, checks the server's certificate against it; NULL for none. */
@@ -200,6 +229,8 @@ int __scone_tls_version(const scone_tls *t);
 /* SHA-256 of the peer's certificate's SubjectPublicKeyInfo (pinning, e.g.
  * the CAS key hash fixed at sign time); EINVAL if the peer sent none. */
 int __scone_tls_peer_key_sha256(const scone_tls *t, uint8_t out[SCONE_SHA256_LEN]);
+/* The peer's certificate, DER; with out == NULL only *len; EINVAL if none. */
+int __scone_tls_peer_cert_der(const scone_tls *t, uint8_t *out, size_t cap, size_t *len);
 
 #ifdef __cplusplus
 }

@@ -64,7 +64,10 @@ struct scone_gprsgx {
 };
 _Static_assert(sizeof(struct scone_gprsgx) == SCONE_GPRSGX_SIZE, "SSA ABI");
 _Static_assert(offsetof(struct scone_gprsgx, exitinfo) == 160, "SSA ABI");
-/* MISC region, EXINFO (16 bytes right below GPRSGX): #PF and #GP details. */
+/* MISC region, EXINFO (16 bytes right below GPRSGX): #PF and #GP details,
+ * written by the CPU when SECS.MISCSELECT has EXINFO (bit 0), which is also
+ * what makes it report #PF and #GP in EXITINFO at all. */
+#define SCONE_MISCSELECT_EXINFO 1u
 struct scone_exinfo {
 	uint64_t maddr;
 	uint32_t errcd;
@@ -122,9 +125,12 @@ _Static_assert(sizeof(struct scone_enclave_config) <= SCONE_PAGE_SIZE, "config f
  * after threads[], so it is measured with it and the host cannot turn a
  * region off. Written by scone_cc/enclave/fspolicy.py:
  *   uint32_t count; then count times { uint8_t mode; uint8_t key_source;
- *   uint16_t len; char prefix[len]; } (no NUL, no padding), zero after.
+ *   uint16_t len; char prefix[len]; [uint8_t tag[32];] } (no NUL, no
+ *   padding), zero after. key_source | SCONE_FS_TAG_FLAG: the volume's
+ *   expected tag follows the prefix (encrypted and authenticated regions).
  * Prefixes are absolute, without '.', '..', '//' or a trailing '/'.
  */
+#define SCONE_FS_TAG_FLAG 0x80
 #define SCONE_CONFIG_FS_OFFSET (offsetof(struct scone_enclave_config, threads) + \
 				SCONE_MAX_TCS * sizeof(struct scone_thread_layout))
 #define SCONE_CONFIG_FS_SIZE (SCONE_PAGE_SIZE - SCONE_CONFIG_FS_OFFSET)
@@ -235,10 +241,14 @@ struct scone_time_page {
 	uint64_t monotonic_raw;    /* 48: ns, CLOCK_MONOTONIC_RAW */
 	uint64_t tsc;              /* 56: host RDTSC at the sample */
 	uint64_t tsc_mult;         /* 64: ns per cycle, 32.32 fixed point */
-	uint64_t pad[7];           /* 72: to a cache line pair */
+	uint32_t idle;             /* 72: enclave -> host: every ethread sleeps outside */
+	uint32_t parked;           /* 76: host -> enclave: the sampling thread stopped
+				    * (futex on idle wakes it); read the host's clock */
+	uint64_t pad[6];           /* 80: to a cache line pair */
 };
 _Static_assert(sizeof(struct scone_time_page) == 128, "time ABI");
 _Static_assert(offsetof(struct scone_time_page, realtime) == 24, "time ABI");
+_Static_assert(offsetof(struct scone_time_page, parked) == 76, "time ABI");
 
 /* reserved[SCONE_START_CPUID]: struct scone_cpuid * (host memory): the
  * CPUID leaves the enclave answers CPUID with (it raises #UD inside an

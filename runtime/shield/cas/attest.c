@@ -40,10 +40,10 @@
 #include "../shield.h"
 #include "../fs/encrypted.h"
 #include "cas.h"
+#include "evidence.h"
 #include "json.h"
 
 #define MAX_ANSWER (8u << 20)          /* PROTOCOL.md §1 */
-#define HOST_BUF 16384u                /* the SIM quote's host buffer */
 
 extern char **__environ;
 int main(int, char **, char **);
@@ -391,105 +391,6 @@ static _Noreturn void refused(int status, const struct scone_json *answer)
 	stop(SCONE_CAS_EXIT_FAILED, "scone-cas: %s (HTTP %d)", reason, status);
 }
 
-/* ---- evidence ---- */
-
-/* An ECDSA signature's DER (SEQUENCE { INTEGER r, INTEGER s }) as r || s. */
-static int der_to_rs(const uint8_t *d, size_t n, uint8_t out[64])
-{
-	size_t i = 2;
-	if (n < 8 || d[0] != 0x30 || d[1] != n - 2)
-		return -1;
-	for (int k = 0; k < 2; k++) {
-		if (i + 2 > n || d[i] != 0x02)
-			return -1;
-		size_t l = d[i + 1];
-		const uint8_t *v = d + i + 2;
-		if (i + 2 + l > n || !l)
-			return -1;
-		i += 2 + l;
-		while (l > 32 && !*v) {
-			v++;
-			l--;
-		}
-		if (l > 32)
-			return -1;
-		memset(out + 32 * k, 0, 32 - l);
-		memcpy(out + 32 * k + 32 - l, v, l);
-	}
-	return i == n ? 0 : -1;
-}
-
-/*
- * SIM evidence (PROTOCOL.md §3.1) for REPORTDATA rd. The starter builds the
- * REPORT from what it measured and hands over the SIM key: in SIM it plays
- * the CPU and the quoting enclave, and nothing is protected from it anyway
- * (runtime/shield/cas/README.md says why the signature is made here).
- */
-static void sim_evidence(const uint8_t rd[64], uint8_t ev[SCONE_SIM_SIZE])
-{
-	long page = __scone_ocall(9 /* mmap */, 0, HOST_BUF, 3, 0x22, -1, 0);
-	if (page <= 0 || !__scone_host_range((uint64_t)page, HOST_BUF))
-		FAIL("no host memory for the SIM quote");
-	uint8_t *host = (uint8_t *)page;
-	memcpy(host, rd, 64);
-	long n = __scone_ocall(SCONE_OCALL_SIM_QUOTE, page, HOST_BUF, 0, 0, 0, 0);
-	if (n == -ENOENT) {
-		/* First use on this machine: the SIM "CPU" key, made here (PROTOCOL.md §3.1). */
-		scone_crypto_key *nk = __scone_crypto_ec_generate();
-		size_t pl;
-		if (!nk || __scone_crypto_key_private_pem(nk, (char *)host, HOST_BUF, &pl))
-			FAIL("making the SIM attestation key failed: %s", __scone_crypto_error());
-		__scone_crypto_key_free(nk);
-		long rc = __scone_ocall(SCONE_OCALL_SIM_KEY_CREATE, page, (long)pl, 0, 0, 0, 0);
-		memset(host, 0, HOST_BUF);
-		if (rc)
-			FAIL("cannot store the new SIM attestation key (%s under the scone config dir): error %ld",
-			     SCONE_SIM_KEY_FILE, -rc);
-		__scone_log(SCONE_LOG_WARN, "scone-cas: made this machine's SIM attestation key (%s under the scone "
-			    "config dir); a CAS accepts its evidence only after `scone-cas trust-sim-key`",
-			    SCONE_SIM_KEY_FILE);
-		memcpy(host, rd, 64);
-		n = __scone_ocall(SCONE_OCALL_SIM_QUOTE, page, HOST_BUF, 0, 0, 0, 0);
-	}
-	if (n == -EPERM)
-		FAIL("this enclave runs on SGX hardware, and DCAP quotes (PROTOCOL.md §3.2) are not produced yet; "
-		     "run it in SIM (SCONE_MODE=SIM) against a policy with allow_sim");
-	if (n <= SCONE_SIM_REPORT_SIZE || n > (long)HOST_BUF)
-		FAIL("the SIM quote failed (error %ld)", n < 0 ? -n : n);
-	struct scone_sgx_report rep;
-	size_t pem_len = (size_t)n - SCONE_SIM_REPORT_SIZE;
-	char *pem = malloc(pem_len);
-	if (!pem)
-		FAIL("out of enclave memory");
-	memcpy(&rep, host, sizeof rep);
-	memcpy(pem, host + SCONE_SIM_REPORT_SIZE, pem_len);
-	memset(host, 0, HOST_BUF);
-	__scone_ocall(11 /* munmap */, page, HOST_BUF, 0, 0, 0, 0);
-	if (memcmp(rep.reportdata, rd, 64))
-		FAIL("the SIM quote does not carry this enclave's REPORTDATA");
-	scone_crypto_key *simkey = __scone_crypto_key_parse(pem, pem_len);
-	memset(pem, 0, pem_len);
-	free(pem);
-	if (!simkey)
-		FAIL("the SIM attestation key (%s) is not a P-256 private key", SCONE_SIM_KEY_FILE);
-
-	uint8_t spki[128], der[80];
-	size_t spki_len, der_len;
-	memset(ev, 0, SCONE_SIM_SIZE);
-	memcpy(ev, SCONE_SIM_MAGIC, 8);
-	ev[8] = SCONE_SIM_VERSION;
-	memcpy(ev + SCONE_SIM_REPORT_OFFSET, &rep, sizeof rep);
-	/* A P-256 SPKI ends with the uncompressed point 04 || X || Y. */
-	if (__scone_crypto_key_public_der(simkey, spki, sizeof spki, &spki_len) || spki_len != 91 ||
-	    spki[spki_len - 65] != 4)
-		FAIL("the SIM attestation key is not a P-256 key");
-	memcpy(ev + SCONE_SIM_KEY_OFFSET, spki + spki_len - 65, 65);
-	if (__scone_crypto_ecdsa_sign(simkey, ev, SCONE_SIM_SIG_OFFSET, der, sizeof der, &der_len) ||
-	    der_to_rs(der, der_len, ev + SCONE_SIM_SIG_OFFSET))
-		FAIL("signing the SIM evidence failed: %s", __scone_crypto_error());
-	__scone_crypto_key_free(simkey);
-}
-
 /* ---- the configuration ---- */
 
 static char *dup_or_die(const char *s)
@@ -724,23 +625,28 @@ static void __attribute__((constructor(101))) cas_attest(void)
 	__scone_json_free(ans);
 
 	/* 4. REPORTDATA = SHA-256(spki || nonce) || 32 zero bytes; the evidence. */
-	uint8_t rd[64] = { 0 }, ev[SCONE_SIM_SIZE];
+	uint8_t rd[64] = { 0 }, *ev;
+	size_t ev_len;
+	int kind;
+	char why[512];
 	scone_sha256 *h = __scone_crypto_sha256_new();
 	if (!h || __scone_crypto_sha256_update(h, spki, spki_len) ||
 	    __scone_crypto_sha256_update(h, nonce, sizeof nonce) || __scone_crypto_sha256_final(h, rd))
 		FAIL("SHA-256 failed: %s", __scone_crypto_error());
-	sim_evidence(rd, ev);
+	if (__scone_evidence(rd, &ev, &ev_len, &kind, why, sizeof why))
+		FAIL("%s", why);
 	t_ev = us_since(&t0);
 
 	/* 5. Attest. */
-	char *spki_b64 = b64(spki, spki_len), *ev_b64 = b64(ev, sizeof ev);
+	char *spki_b64 = b64(spki, spki_len), *ev_b64 = b64(ev, ev_len);
+	free(ev);
 	size_t cap = strlen(spki_b64) + strlen(ev_b64) + strlen(id) + 256;
 	char *req = malloc(cap);
 	if (!req)
 		FAIL("out of enclave memory");
 	snprintf(req, cap, "{\"session\": \"%.*s\", \"service\": \"%s\", \"nonce\": \"%s\", \"public_key\": \"%s\", "
-		 "\"evidence\": {\"type\": \"sim\", \"data\": \"%s\"}}", (int)(slash - id), id, slash + 1, nonce_text,
-		 spki_b64, ev_b64);
+		 "\"evidence\": {\"type\": \"%s\", \"data\": \"%s\"}}", (int)(slash - id), id, slash + 1, nonce_text,
+		 spki_b64, __scone_evidence_name(kind), ev_b64);
 	status = http(&c, SCONE_CAS_PATH_ATTEST, req, &ans);
 	free(req);
 	free(spki_b64);

@@ -4,6 +4,7 @@
  * system) and its algorithms are fetched once.
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -17,7 +18,7 @@
 static struct sc_algs algs;
 static int algs_ok;
 static pthread_once_t algs_once = PTHREAD_ONCE_INIT;
-static __thread char last_error[160];
+static __thread char last_error[256];
 static __thread int drbg_tuned;
 
 /*
@@ -41,9 +42,10 @@ static void untime_drbg(EVP_RAND_CTX *drbg)
 static void fetch_algs(void)
 {
 	/* libcrypto only: libssl comes in with the first TLS config (tls.c).
-	 * No atexit cleanup: the enclave's memory goes with it, and the
-	 * shields still encrypt after the program's atexit handlers ran (the
-	 * console shield's last stdio flush and end frames, in exit). */
+	 * No atexit cleanup: the program's exit() would free libcrypto's state
+	 * before the runtime's own exit path, which still encrypts (the file
+	 * shield commits what is open or mapped there; the console shield sends
+	 * the last stdio flush and its end frames). */
 	if (!OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_ATEXIT, NULL))
 		return;
 	algs.sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
@@ -80,6 +82,11 @@ int sc_fail(void)
 		strcpy(last_error, "unknown error");
 	ERR_clear_error();
 	return ERR_GET_REASON(e) == ERR_R_MALLOC_FAILURE ? SCONE_CRYPTO_ENOMEM : SCONE_CRYPTO_EFAIL;
+}
+
+void sc_set_error(const char *why)
+{
+	snprintf(last_error, sizeof last_error, "%s", why);
 }
 
 const char *sc_cmac_cipher(size_t key_len)

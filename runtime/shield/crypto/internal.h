@@ -21,6 +21,9 @@ const struct sc_algs *sc_algs(void);
 /* Map the library's failure onto our codes, keeping its error for __scone_crypto_error. */
 int sc_fail(void);
 
+/* Put a reason of our own (an RA-TLS refusal) as the thread's last error. */
+void sc_set_error(const char *why);
+
 /* The AES-CBC cipher name CMAC and KBKDF need for a key length, or NULL. */
 const char *sc_cmac_cipher(size_t key_len);
 

@@ -6,6 +6,7 @@
  * from __scone_tls_pending and __scone_tls_pending_out.
  */
 #include <limits.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <openssl/err.h>
@@ -21,12 +22,16 @@
 struct scone_tls_config {
 	SSL_CTX *ctx;
 	int server;
+	scone_tls_peer_check check; /* RA-TLS: the caller judges the peer's leaf */
+	void *check_arg;
 };
 
 struct scone_tls {
 	SSL *ssl;
 	BIO *net; /* our end of the pair; the engine holds the other */
 	int state;
+	int checked;         /* the peer check: 0 not yet, 1 passed, -1 refused */
+	char refusal[200];   /* its reason, for __scone_crypto_error */
 };
 
 scone_tls_config *__scone_tls_config_new(int server)
@@ -44,6 +49,7 @@ scone_tls_config *__scone_tls_config_new(int server)
 		OPENSSL_free(cfg);
 		return NULL;
 	}
+	SSL_CTX_set_app_data(cfg->ctx, cfg);
 	/* No renegotiation, no session tickets across restarts of unknown keys. */
 	SSL_CTX_set_options(cfg->ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET);
 	/* Partial writes: the caller drains between writes. */
@@ -143,6 +149,53 @@ int __scone_tls_config_trust(scone_tls_config *cfg, const void *pem_or_der, size
 	return rc;
 }
 
+/* OpenSSL's verify callback when a peer check is set: the leaf (depth 0)
+ * is judged by the caller's check alone, once per connection (the library
+ * calls back per error and per certificate); the chain above it, if the
+ * peer sent one, is not what RA-TLS trusts. */
+static int peer_verify(int ok, X509_STORE_CTX *x)
+{
+	SSL *ssl = X509_STORE_CTX_get_ex_data(x, SSL_get_ex_data_X509_STORE_CTX_idx());
+	scone_tls *t = ssl ? SSL_get_app_data(ssl) : NULL;
+	scone_tls_config *cfg = ssl ? SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)) : NULL;
+	unsigned char *der = NULL;
+	X509 *leaf;
+	int n;
+
+	(void)ok;
+	if (!t || !cfg || !cfg->check)
+		return 0;
+	if (X509_STORE_CTX_get_error_depth(x) != 0)
+		return 1;
+	if (!t->checked) {
+		leaf = X509_STORE_CTX_get_current_cert(x);
+		n = leaf ? i2d_X509(leaf, &der) : -1;
+		if (n <= 0) {
+			snprintf(t->refusal, sizeof t->refusal, "the peer's certificate cannot be encoded");
+			t->checked = -1;
+		} else {
+			t->refusal[0] = 0;
+			t->checked = cfg->check(der, (size_t)n, cfg->check_arg, t->refusal,
+			                        sizeof t->refusal) ? -1 : 1;
+		}
+		OPENSSL_free(der);
+	}
+	if (t->checked < 0)
+		X509_STORE_CTX_set_error(x, X509_V_ERR_APPLICATION_VERIFICATION);
+	return t->checked > 0;
+}
+
+int __scone_tls_config_peer_check(scone_tls_config *cfg, scone_tls_peer_check check, void *arg)
+{
+	if (!cfg || !check)
+		return SCONE_CRYPTO_EINVAL;
+	cfg->check = check;
+	cfg->check_arg = arg;
+	SSL_CTX_set_verify(cfg->ctx, SSL_VERIFY_PEER | (cfg->server ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0),
+	                   peer_verify);
+	return SCONE_CRYPTO_OK;
+}
+
 scone_tls *__scone_tls_new(scone_tls_config *cfg, const char *peer_name)
 {
 	BIO *inner = NULL, *net = NULL;
@@ -152,6 +205,7 @@ scone_tls *__scone_tls_new(scone_tls_config *cfg, const char *peer_name)
 		return NULL;
 	if (!(t->ssl = SSL_new(cfg->ctx)) || !BIO_new_bio_pair(&inner, PAIR_BUF, &net, PAIR_BUF))
 		goto fail;
+	SSL_set_app_data(t->ssl, t);
 	SSL_set_bio(t->ssl, inner, inner);
 	inner = NULL;
 	t->net = net;
@@ -216,6 +270,21 @@ size_t __scone_tls_pending_out(const scone_tls *t)
 	return t ? BIO_ctrl_pending(t->net) : 0;
 }
 
+/* The handshake is done: open, unless a peer check is set and did not pass
+ * (a defence in depth: the library calls it for every peer certificate). */
+static int opened(scone_tls *t)
+{
+	scone_tls_config *cfg = SSL_CTX_get_app_data(SSL_get_SSL_CTX(t->ssl));
+
+	if (cfg && cfg->check && t->checked != 1) {
+		t->state = SCONE_TLS_FAILED;
+		sc_set_error(t->checked < 0 ? t->refusal : "the peer presented no certificate to check");
+		return 0;
+	}
+	t->state = SCONE_TLS_OPEN;
+	return 1;
+}
+
 /* What an SSL_* call's result means for the caller. */
 static int outcome(scone_tls *t, int ret)
 {
@@ -229,6 +298,8 @@ static int outcome(scone_tls *t, int ret)
 	default:
 		t->state = SCONE_TLS_FAILED;
 		sc_fail();
+		if (t->checked < 0)
+			sc_set_error(t->refusal);
 		return SCONE_CRYPTO_ECLOSED;
 	}
 }
@@ -243,10 +314,8 @@ int __scone_tls_handshake(scone_tls *t)
 		return t->state == SCONE_TLS_OPEN ? 0 : SCONE_CRYPTO_ECLOSED;
 	ERR_clear_error();
 	ret = SSL_do_handshake(t->ssl);
-	if (ret == 1) {
-		t->state = SCONE_TLS_OPEN;
-		return 0;
-	}
+	if (ret == 1)
+		return opened(t) ? 0 : SCONE_CRYPTO_EFAIL;
 	ret = outcome(t, ret);
 	return ret == SCONE_CRYPTO_EAGAIN ? ret : SCONE_CRYPTO_EFAIL;
 }
@@ -265,8 +334,8 @@ ssize_t __scone_tls_read(scone_tls *t, void *buf, size_t cap)
 	ERR_clear_error();
 	ret = SSL_read_ex(t->ssl, buf, cap, &n);
 	if (ret == 1) {
-		if (t->state == SCONE_TLS_HANDSHAKE)
-			t->state = SCONE_TLS_OPEN;
+		if (t->state == SCONE_TLS_HANDSHAKE && !opened(t))
+			return SCONE_CRYPTO_ECLOSED;
 		return (ssize_t)n;
 	}
 	return outcome(t, ret);
@@ -286,8 +355,8 @@ ssize_t __scone_tls_write(scone_tls *t, const void *buf, size_t len)
 	ERR_clear_error();
 	ret = SSL_write_ex(t->ssl, buf, len, &n);
 	if (ret == 1) {
-		if (t->state == SCONE_TLS_HANDSHAKE)
-			t->state = SCONE_TLS_OPEN;
+		if (t->state == SCONE_TLS_HANDSHAKE && !opened(t))
+			return SCONE_CRYPTO_ECLOSED;
 		return (ssize_t)n;
 	}
 	ret = outcome(t, ret);
@@ -325,6 +394,25 @@ int __scone_tls_state(const scone_tls *t)
 int __scone_tls_version(const scone_tls *t)
 {
 	return t && t->state != SCONE_TLS_HANDSHAKE ? SSL_version(t->ssl) : 0;
+}
+
+int __scone_tls_peer_cert_der(const scone_tls *t, uint8_t *out, size_t cap, size_t *len)
+{
+	unsigned char *der = NULL;
+	X509 *peer;
+	int n, rc = SCONE_CRYPTO_OK;
+
+	if (!t || !len || !(peer = SSL_get0_peer_certificate(t->ssl)))
+		return SCONE_CRYPTO_EINVAL;
+	if ((n = i2d_X509(peer, &der)) <= 0)
+		return sc_fail();
+	*len = (size_t)n;
+	if (out && cap < (size_t)n)
+		rc = SCONE_CRYPTO_ESPACE;
+	else if (out)
+		memcpy(out, der, (size_t)n);
+	OPENSSL_free(der);
+	return rc;
 }
 
 int __scone_tls_peer_key_sha256(const scone_tls *t, uint8_t out[SCONE_SHA256_LEN])

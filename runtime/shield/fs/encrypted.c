@@ -1,22 +1,25 @@
 /*
- * Encrypted regions (encrypted.h). A region's root directory is a volume
- * (fs/FORMAT.md §2): its metadata file .scone-volume records every file's
- * size and root MAC; the files hold Gramine's encrypted format (§1), bound
- * to their volume-relative path. File names and directories stay in clear
- * on the host; directories, listings and stat of directories are the
- * host's.
+ * Encrypted and authenticated regions (encrypted.h). A region's root
+ * directory is a volume (fs/FORMAT.md §2): its metadata file .scone-volume
+ * records every file's size and root MAC (encrypted: Gramine's format, §1,
+ * bound to the volume-relative path) or SHA-256 (authenticated: plaintext
+ * on the host, read whole into the enclave and checked at open, §2.4).
+ * File names and directories stay in clear on the host; directories,
+ * listings and stat of directories are the host's.
  *
  * A descriptor is the host descriptor of the backing file itself (so its
  * number is unique and poll/select are sane), flagged in shield.h's table,
  * with our handle in files[fd]. Host I/O goes through __scone_shield_host
- * (the client), crypto through the shields' crypto API by __scone_vec_call
- * (the hook keeps the caller's vector registers).
+ * (the client), the backing files' bytes straight to the client; crypto
+ * through the shields' crypto API by __scone_vec_call (the hook keeps the
+ * caller's vector registers).
  *
- * Commits (close, fsync, exit): the file's nodes are flushed, its entry set
+ * Commits (close, fsync, rename, exit): the file is flushed, its entry set
  * in the volume, and the metadata written to .scone-tmp..scone-volume,
  * fsync'd and renamed over .scone-volume; the tag is logged at info.
- * Renaming a file is refused (EXDEV: its path is bound into it; a program
- * falls back to copying), as are authenticated regions for now.
+ * Renames copy a file into one bound to its new path (FORMAT.md §3); a
+ * volume whose tag is signed in (--scone-fs-tag) is read-only. Locks are
+ * served here, per process (struct lk).
  *
  * One lock serializes the region's work; it is held across host calls, so
  * a waiter yields to the scheduler instead of spinning.
@@ -29,6 +32,7 @@
 #include <scone/crypto.h>
 
 #include "../../sched/scone_sched.h"
+#include "../../trusted/client.h"
 
 #define EPERM 1
 #define ENOENT 2
@@ -42,6 +46,7 @@
 #define EINVAL 22
 #define ENOTTY 25
 #define ENOSPC 28
+#define EROFS 30
 
 #define O_ACCMODE 03
 #define O_RDONLY 0
@@ -62,6 +67,7 @@
 #define PAGE 4096ul
 
 long __scone_vec_call(long (*fn)(void *), void *arg) SCONE_HIDDEN;
+static int differ(const uint8_t *a, const uint8_t *b, size_t n);
 
 int __scone_enc_call;
 
@@ -73,9 +79,11 @@ struct volume {
 	uint8_t expect_tag[32];
 	int have_tag;
 	int from_cas;                  /* key and tag came from the CAS (shield/cas) */
+	int fixed;                     /* the tag is signed (--scone-fs-tag): read-only */
 	int sealed, seal_policy;       /* key to derive from seal at first use */
 	int key_source, warned;
 	struct scone_sim_seal seal;
+	unsigned kind;                 /* what new files get: SFS_KIND_ENCRYPTED or _AUTHENTICATED */
 	struct sfs_volume v;
 	uint8_t *body;                 /* BODY_CAP bytes */
 };
@@ -90,13 +98,40 @@ struct hfd {
  * they see each other's writes as on Linux. */
 struct enode {
 	struct hfd h;                  /* one of its descriptors, for the library's I/O */
-	struct sfs_file *f;
+	unsigned kind;                 /* its volume entry's: SFS_KIND_* */
+	struct sfs_file *f;            /* encrypted: the format library's handle */
 	void *mem;
 	size_t mem_size;
+	/* authenticated: the content, checked against its SHA-256 once at open
+	 * and served from here, so the host cannot change it after the check;
+	 * [dlo, dhi) differs from the host's copy. */
+	uint8_t *data;
+	uint64_t size, dlo, dhi;
+	int ro;
 	struct volume *vol;
 	char rel[SFS_PATH_MAX_SIZE];
 	int opens, dirty, unlinked;
+	struct lk *locks;              /* OFD and flock locks held on it */
 	struct enode *next;
+};
+
+/*
+ * Locks on a protected file are served here, for this process: its files'
+ * content lives in this enclave, and one enclave process is the volume's
+ * only writer (its commits are not coordinated with other processes), so
+ * the only conflicts that can matter are between this process's own open
+ * file descriptions. POSIX record locks belong to the process and never
+ * conflict with its own (F_GETLK reports F_UNLCK, F_SETLK succeeds, as on
+ * Linux for a lone process); OFD locks and flock belong to an open file
+ * description and conflict between two of them, as on Linux. The host
+ * never sees them, so it cannot grant or refuse them.
+ */
+struct lk {
+	struct efile *owner;
+	int flock;                     /* flock (whole file) or OFD (a range) */
+	int write;
+	uint64_t start, end;           /* [start, end); end UINT64_MAX: to the end of any size */
+	struct lk *next;
 };
 
 struct efile {                         /* an open file description */
@@ -107,6 +142,12 @@ struct efile {                         /* an open file description */
 };
 
 static struct enode *open_nodes;
+
+#define MAX_LOCKS 512
+static void lk_drop(struct enode *n, struct efile *owner);
+static struct lk lock_pool[MAX_LOCKS];
+static struct lk *free_locks;
+static int locks_ready;
 
 static struct volume vols[MAX_VOLUMES];
 static struct efile **files;
@@ -146,13 +187,22 @@ static long host(long nr, long a0, long a1, long a2, long a3)
 	return __scone_shield_host(nr, a);
 }
 
+/* The backing file's own bytes: straight to the client, past the file maps
+ * (filemap.c), which hold plaintext copies of a mapped protected file and
+ * must not see its ciphertext. */
+static long raw(long nr, long a0, long a1, long a2, long a3)
+{
+	long a[6] = { a0, a1, a2, a3, 0, 0 };
+	return __scone_external(nr, a);
+}
+
 /* ---- callbacks for the format library ---- */
 
 static int cb_read(void *ctx, void *h, uint64_t off, void *buf, size_t len)
 {
 	(void)ctx;
 	while (len) {
-		long r = host(17, ((struct hfd *)h)->fd, (long)buf, (long)len, (long)off);
+		long r = raw(17, ((struct hfd *)h)->fd, (long)buf, (long)len, (long)off);
 		if (r <= 0)
 			return 1;
 		buf = (char *)buf + r, len -= (size_t)r, off += (uint64_t)r;
@@ -164,7 +214,7 @@ static int cb_write(void *ctx, void *h, uint64_t off, const void *buf, size_t le
 {
 	(void)ctx;
 	while (len) {
-		long r = host(18, ((struct hfd *)h)->fd, (long)buf, (long)len, (long)off);
+		long r = raw(18, ((struct hfd *)h)->fd, (long)buf, (long)len, (long)off);
 		if (r <= 0)
 			return 1;
 		buf = (const char *)buf + r, len -= (size_t)r, off += (uint64_t)r;
@@ -175,13 +225,13 @@ static int cb_write(void *ctx, void *h, uint64_t off, const void *buf, size_t le
 static int cb_truncate(void *ctx, void *h, uint64_t size)
 {
 	(void)ctx;
-	return host(77, ((struct hfd *)h)->fd, (long)size, 0, 0) ? 1 : 0;
+	return raw(77, ((struct hfd *)h)->fd, (long)size, 0, 0) ? 1 : 0;
 }
 
 static int cb_fsync(void *ctx, void *h)
 {
 	(void)ctx;
-	return host(74, ((struct hfd *)h)->fd, 0, 0, 0) ? 1 : 0;
+	return raw(74, ((struct hfd *)h)->fd, 0, 0, 0) ? 1 : 0;
 }
 
 struct gcm_args {
@@ -360,8 +410,9 @@ static void hex(const uint8_t *b, size_t n, char *out)
 	out[2 * n] = 0;
 }
 
-int __scone_enc_region(int region, const char *prefix, size_t len, int key_source, int debug,
-		       char **envp, const struct scone_sim_seal *seal)
+int __scone_enc_region(int region, const char *prefix, size_t len, int authenticated,
+		       const uint8_t *fixed_tag, int key_source, int debug, char **envp,
+		       const struct scone_sim_seal *seal)
 {
 	if (region >= MAX_VOLUMES)
 		return -1;
@@ -383,14 +434,21 @@ int __scone_enc_region(int region, const char *prefix, size_t len, int key_sourc
 	__scone_memcpy(v->root, prefix, len);
 	v->root[len] = 0;
 	v->rlen = len;
+	v->kind = authenticated ? SFS_KIND_AUTHENTICATED : SFS_KIND_ENCRYPTED;
 	int k = env_hex(envp, "SCONE_FS_KEY", prefix, len, v->key, 16);
 	int t = env_hex(envp, "SCONE_FS_TAG", prefix, len, v->expect_tag, 32);
 	if ((k || t) && !debug)
 		__scone_abort("scone: SCONE_FS_KEY and SCONE_FS_TAG are refused by a production-signed enclave");
 	if (k < 0 || t < 0)
 		__scone_abort("scone: SCONE_FS_KEY/SCONE_FS_TAG: expected PREFIX:HEX (32 hex digits for a key, 64 for a tag)");
+	if (t && fixed_tag)
+		__scone_abortf("scone: SCONE_FS_TAG names volume %s, whose tag is signed into the enclave; unset it", v->root);
 	v->have_key = k > 0;
 	v->have_tag = t > 0;
+	if (fixed_tag) {
+		__scone_memcpy(v->expect_tag, fixed_tag, 32);
+		v->have_tag = v->fixed = 1;
+	}
 	/* What the key is, said once at the volume's first use (not at start:
 	 * a program that never touches the region prints nothing). */
 	v->key_source = key_source;
@@ -414,9 +472,14 @@ int __scone_enc_set_volume_key(const char *prefix, const uint8_t key[16], const 
 		__scone_memcpy(v->key, key, 16);
 		v->have_key = 1;
 		v->from_cas = 1;
-		v->have_tag = tag != 0;
-		if (tag)
-			__scone_memcpy(v->expect_tag, tag, 32);
+		if (v->fixed) {
+			if (tag && differ(tag, v->expect_tag, 32))
+				__scone_abortf("scone: volume %s refused: the CAS holds another tag than the one signed into the enclave", v->root);
+		} else {
+			v->have_tag = tag != 0;
+			if (tag)
+				__scone_memcpy(v->expect_tag, tag, 32);
+		}
 		r = 0;
 	}
 	unlock();
@@ -471,6 +534,7 @@ static long load(struct volume *v)
 	if (fd == -ENOENT) {
 		if (v->have_tag)
 			__scone_abortf("scone: volume %s refused: its metadata file is missing (%s)", v->root,
+				       v->fixed ? "a tag for it is signed into the enclave" :
 				       v->from_cas ? "the CAS holds a tag for it" : "a tag was given in SCONE_FS_TAG");
 		st = sfs_vol_init(&v->v, &cb, v->key, v->body, BODY_CAP);
 		v->dirty = 1;
@@ -486,7 +550,7 @@ static long load(struct volume *v)
 	v->loaded = 1;
 	if (st && v->have_tag)
 		__scone_abortf("scone: volume %s refused: %s (with the tag %s)", v->root, sfs_strerror(st),
-			       v->from_cas ? "the CAS holds" : "given in SCONE_FS_TAG");
+			       v->fixed ? "signed into the enclave" : v->from_cas ? "the CAS holds" : "given in SCONE_FS_TAG");
 	if (st) {
 		v->broken = 1;
 		__scone_log(SCONE_LOG_ERROR, "fs shield: volume %s refused: %s", v->root, sfs_strerror(st));
@@ -544,18 +608,216 @@ static long status_errno(int st, const char *what, const char *rel, struct volum
 	return st == SFS_E_TOO_BIG ? -27 : -EIO;
 }
 
-/* Flush f's nodes and record it in the volume (lock held). */
+/* ---- one file's content: the format library's handle (encrypted) or the
+ * checked bytes in enclave memory (authenticated); SFS_* statuses ---- */
+
+#define AUTH_MAX (1ull << 40)
+
+static int differ(const uint8_t *a, const uint8_t *b, size_t n)
+{
+	uint8_t d = 0;
+	for (size_t i = 0; i < n; i++)
+		d |= a[i] ^ b[i];
+	return d != 0;
+}
+
+static uint64_t n_size(const struct enode *e)
+{
+	return e->kind == SFS_KIND_ENCRYPTED ? sfs_file_size(e->f) : e->size;
+}
+
+/* Room for size bytes of an authenticated file's content. */
+static int auth_reserve(struct enode *e, uint64_t size)
+{
+	if (size > AUTH_MAX)
+		return SFS_E_TOO_BIG;
+	size_t have = e->mem_size;
+	if (size <= have)
+		return SFS_OK;
+	size_t want = have < PAGE ? PAGE : have;
+	while (want < size)
+		want *= 2;
+	uint8_t *d = heap_alloc(want);
+	if (!d)
+		return SFS_E_TOO_BIG;
+	if (e->data) {
+		__scone_memcpy(d, e->data, (size_t)e->size);
+		heap_free(e->data, have);
+	}
+	e->data = d;
+	e->mem_size = want;
+	return SFS_OK;
+}
+
+/* Open or create the content of e (e->h, e->vol, e->rel, e->kind set). An
+ * authenticated file is read whole into the enclave once and its size and
+ * SHA-256 checked against the entry on that copy. */
+static int n_open(struct enode *e, uint64_t host_size, int create, int writable)
+{
+	struct volume *v = e->vol;
+	e->ro = !writable;
+	if (e->kind == SFS_KIND_ENCRYPTED) {
+		size_t ms = sfs_file_mem_size(cache_nodes);
+		void *mem = heap_alloc(ms);
+		if (!mem)
+			return SFS_E_TOO_BIG;
+		int st = sfs_file_open(mem, ms, cache_nodes, &cb, &e->h, host_size, e->rel, v->key,
+				       (create ? SFS_OPEN_CREATE : 0) | (writable ? SFS_OPEN_WRITE : 0), &e->f);
+		if (!st && !create)
+			st = sfs_vol_check_file(&v->v, e->rel, e->f);
+		if (st) {
+			if (e->f)
+				sfs_file_close(e->f);
+			heap_free(mem, ms);
+			e->f = 0;
+			return st;
+		}
+		e->mem = mem, e->mem_size = ms;
+		return SFS_OK;
+	}
+	struct sfs_entry en;
+	e->data = 0, e->mem_size = 0, e->size = 0, e->dlo = ~0ull, e->dhi = 0;
+	if (create) {
+		if (writable && cb_truncate(0, &e->h, 0))
+			return SFS_E_IO;
+		return SFS_OK;
+	}
+	int st = sfs_vol_find(&v->v, e->rel, &en);
+	if (st)
+		return st;
+	if (en.kind != SFS_KIND_AUTHENTICATED)
+		return SFS_E_KIND;
+	if (host_size != en.size)
+		return SFS_E_SIZE;                       /* shorter or longer, as sfs_vol_check_auth says */
+	if ((st = auth_reserve(e, en.size)))
+		return st;
+	uint8_t digest[32];
+	if (en.size && cb_read(0, &e->h, 0, e->data, (size_t)en.size))
+		st = SFS_E_IO;
+	void *sh = st ? 0 : cb.sha256_begin(0);
+	if (!st && !sh)
+		st = SFS_E_CRYPTO;
+	if (!st) {
+		int bad = cb.sha256_update(0, sh, e->data, (size_t)en.size);
+		if (cb.sha256_end(0, sh, digest) || bad)
+			st = SFS_E_CRYPTO;
+		else if (differ(digest, en.digest, 32))
+			st = SFS_E_AUTH_HASH;
+	}
+	if (st) {
+		heap_free(e->data, e->mem_size);
+		e->data = 0, e->mem_size = 0;
+		return st;
+	}
+	e->size = en.size;
+	return SFS_OK;
+}
+
+static int n_read(struct enode *e, uint64_t off, void *buf, size_t len, size_t *got)
+{
+	if (e->kind == SFS_KIND_ENCRYPTED)
+		return sfs_file_read(e->f, off, buf, len, got);
+	*got = off >= e->size ? 0 : e->size - off < len ? (size_t)(e->size - off) : len;
+	__scone_memcpy(buf, e->data + off, *got);
+	return SFS_OK;
+}
+
+static void auth_dirty(struct enode *e, uint64_t lo, uint64_t hi)
+{
+	if (lo < e->dlo)
+		e->dlo = lo;
+	if (hi > e->dhi)
+		e->dhi = hi;
+}
+
+static int n_write(struct enode *e, uint64_t off, const void *buf, size_t len)
+{
+	if (e->kind == SFS_KIND_ENCRYPTED)
+		return sfs_file_write(e->f, off, buf, len);
+	if (e->ro)
+		return SFS_E_READ_ONLY;
+	if (off > AUTH_MAX || len > AUTH_MAX - off)
+		return SFS_E_TOO_BIG;
+	int st = auth_reserve(e, off + len);
+	if (st)
+		return st;
+	if (off > e->size)
+		__scone_memset(e->data + e->size, 0, (size_t)(off - e->size));
+	__scone_memcpy(e->data + off, buf, len);
+	auth_dirty(e, off < e->size ? off : e->size, off + len);
+	if (off + len > e->size)
+		e->size = off + len;
+	return SFS_OK;
+}
+
+static int n_truncate(struct enode *e, uint64_t size)
+{
+	if (e->kind == SFS_KIND_ENCRYPTED)
+		return sfs_file_truncate(e->f, size);
+	if (e->ro)
+		return SFS_E_READ_ONLY;
+	int st = auth_reserve(e, size);
+	if (st)
+		return st;
+	if (size > e->size) {
+		__scone_memset(e->data + e->size, 0, (size_t)(size - e->size));
+		auth_dirty(e, e->size, size);
+	}
+	e->size = size;
+	auth_dirty(e, size, size);   /* the host's copy is cut to size at the flush */
+	return SFS_OK;
+}
+
+/* Write what changed to the host and give the digest the entry records:
+ * the root MAC (encrypted) or the SHA-256 of the content. */
+static int n_flush(struct enode *e, uint8_t digest[32], uint64_t *size)
+{
+	__scone_memset(digest, 0, 32);
+	if (e->kind == SFS_KIND_ENCRYPTED)
+		return sfs_file_flush(e->f, digest, size);
+	if (e->dlo != ~0ull) {
+		uint64_t hi = e->dhi < e->size ? e->dhi : e->size;
+		if (hi > e->dlo && cb_write(0, &e->h, e->dlo, e->data + e->dlo, (size_t)(hi - e->dlo)))
+			return SFS_E_IO;
+		if (cb_truncate(0, &e->h, e->size) || cb_fsync(0, &e->h))
+			return SFS_E_IO;
+		e->dlo = ~0ull, e->dhi = 0;
+	}
+	void *sh = cb.sha256_begin(0);
+	if (!sh)
+		return SFS_E_CRYPTO;
+	int bad = cb.sha256_update(0, sh, e->data ? e->data : (uint8_t *)digest, (size_t)e->size);
+	if (cb.sha256_end(0, sh, digest) || bad)
+		return SFS_E_CRYPTO;
+	*size = e->size;
+	return SFS_OK;
+}
+
+static void n_close(struct enode *e)
+{
+	if (e->kind == SFS_KIND_ENCRYPTED) {
+		if (e->f)
+			sfs_file_close(e->f);
+		e->f = 0;
+	} else if (e->data) {
+		__scone_memset(e->data, 0, (size_t)e->size);
+	}
+	heap_free(e->kind == SFS_KIND_ENCRYPTED ? e->mem : e->data, e->mem_size);
+	e->mem = 0, e->data = 0, e->mem_size = 0;
+}
+
+/* Flush e and record it in the volume (lock held). */
 static long record(struct enode *e)
 {
 	if (!e->dirty || e->unlinked)
 		return 0;
-	uint8_t mac[16];
+	uint8_t digest[32];
 	uint64_t size;
-	int st = sfs_file_flush(e->f, mac, &size);
+	int st = n_flush(e, digest, &size);
 	if (st)
 		return status_errno(st, "flush", e->rel, e->vol);
-	struct sfs_entry en = { e->rel, __scone_strlen(e->rel), SFS_KIND_ENCRYPTED, size, { 0 } };
-	__scone_memcpy(en.digest, mac, 16);
+	struct sfs_entry en = { e->rel, __scone_strlen(e->rel), e->kind, size, { 0 } };
+	__scone_memcpy(en.digest, digest, 32);
 	st = sfs_vol_set(&e->vol->v, &en);
 	if (st)
 		return status_errno(st, "record", e->rel, e->vol);
@@ -603,12 +865,9 @@ long __scone_enc_open(int region, const char *path, long flags, long mode, int *
 		return -EACCES;
 	struct efile *e = heap_alloc(sizeof *e);
 	struct enode *n = heap_alloc(sizeof *n);
-	size_t ms = sfs_file_mem_size(cache_nodes);
-	void *mem = heap_alloc(ms);
-	if (!e || !n || !mem) {
+	if (!e || !n) {
 		heap_free(e, sizeof *e);
 		heap_free(n, sizeof *n);
-		heap_free(mem, ms);
 		return -ENOMEM;
 	}
 	int acc = flags & O_ACCMODE, write = acc != O_RDONLY;
@@ -629,6 +888,10 @@ long __scone_enc_open(int region, const char *path, long flags, long mode, int *
 		r = -ENOENT;
 		goto out;
 	}
+	if (v->fixed && (write || !exists || (flags & O_TRUNC))) {
+		r = -EROFS;                                   /* a signed tag pins the volume */
+		goto out;
+	}
 	int create = !exists;
 	/* Read-write on the host whenever it allows: a later descriptor may
 	 * write through the same handle; the description keeps the access mode. */
@@ -636,6 +899,13 @@ long __scone_enc_open(int region, const char *path, long flags, long mode, int *
 	int host_write = fd >= 0;
 	if (fd == -EACCES && !create && !write)
 		fd = host_open(path, O_RDONLY | (flags & O_CLOEXEC), 0);
+	if (fd == -ENOENT && !create) {
+		/* recorded, but gone from the host: deleted behind our back */
+		__scone_log(SCONE_LOG_ERROR, "fs shield: %s/%s: open refused: the volume records it, the host has no such file (deleted?)", v->root, rel);
+		r = -EIO;
+		fd = -1;
+		goto out;
+	}
 	if (fd < 0) {
 		r = fd;
 		goto out;
@@ -646,24 +916,21 @@ long __scone_enc_open(int region, const char *path, long flags, long mode, int *
 	}
 	if (!have) {
 		long size = host(8, fd, 0, 2, 0);
-		struct sfs_file *f;
+		__scone_memset(n, 0, sizeof *n);
 		n->h.fd = fd;
-		int st = sfs_file_open(mem, ms, cache_nodes, &cb, &n->h, size < 0 ? 0 : (uint64_t)size, rel,
-				       v->key, (create ? SFS_OPEN_CREATE : 0) | (host_write ? SFS_OPEN_WRITE : 0), &f);
-		if (!st && !create)
-			st = sfs_vol_check_file(&v->v, rel, f);
+		n->vol = v;
+		n->kind = create ? v->kind : en.kind;
+		__scone_memcpy(n->rel, rel, rl + 1);
+		int st = n_open(n, size < 0 ? 0 : (uint64_t)size, create, host_write);
 		if (st) {
 			r = status_errno(st, "open", rel, v);
 			goto out;
 		}
-		n->f = f, n->mem = mem, n->mem_size = ms, n->vol = v, n->dirty = create;
-		__scone_memcpy(n->rel, rel, rl + 1);
-		mem = 0;
+		n->dirty = create;
 		if (create && (r = record(n)) == 0)
 			r = commit(v);
 		if (r) {
-			sfs_file_close(f);
-			heap_free(n->mem, ms);
+			n_close(n);
 			goto out;
 		}
 		n->next = open_nodes;
@@ -671,8 +938,8 @@ long __scone_enc_open(int region, const char *path, long flags, long mode, int *
 		have = n;
 		n = 0;
 	}
-	if ((flags & O_TRUNC) && write && sfs_file_size(have->f)) {
-		int st = sfs_file_truncate(have->f, 0);
+	if ((flags & O_TRUNC) && write && n_size(have)) {
+		int st = n_truncate(have, 0);
 		if (st) {
 			r = status_errno(st, "truncate", rel, v);
 			goto out;
@@ -686,7 +953,6 @@ long __scone_enc_open(int region, const char *path, long flags, long mode, int *
 	__atomic_store_n(&__scone_shield_fdflag[fd], 2, __ATOMIC_RELEASE);
 out:
 	unlock();
-	heap_free(mem, ms);
 	heap_free(n, sizeof *n);
 	heap_free(e, sizeof *e);
 	if (r) {
@@ -721,7 +987,7 @@ long __scone_enc_path_call(int region, long nr, const long a[6], const char *pat
 		struct sfs_entry en;
 		struct enode *open = r ? 0 : open_node(v, rel);
 		if (open)
-			en.size = sfs_file_size(open->f);     /* newer than its entry */
+			en.size = n_size(open);     /* newer than its entry */
 		else if (!r && sfs_vol_find(&v->v, rel, &en))
 			r = -ENOENT;
 		unlock();
@@ -731,6 +997,10 @@ long __scone_enc_path_call(int region, long nr, const long a[6], const char *pat
 		if (!r)
 			patch_size((void *)(nr == 332 ? a[4] : nr == 262 ? a[2] : a[1]), nr == 332, en.size);
 		return r;
+	}
+	if (v->fixed && (nr == 87 || nr == 76 || (nr == 263 && !(a[2] & 0x200)))) {
+		*handled = 1;
+		return host_is_dir(path) ? -EISDIR : -EROFS;
 	}
 	if (nr == 87 || (nr == 263 && !(a[2] & 0x200))) {    /* unlink */
 		*handled = 1;
@@ -764,77 +1034,257 @@ long __scone_enc_path_call(int region, long nr, const long a[6], const char *pat
 	return 0;
 }
 
-/* Copy from's plaintext into a new file bound to rel_to, written beside
- * to as .scone-pending.<name> (lock held). 0 or -errno. */
-static long copy_to(struct volume *v, long src_fd, uint64_t src_size, const char *rel_from,
-		    const char *pending, const char *rel_to, void *m1, void *m2, size_t ms, uint8_t *buf,
-		    uint8_t mac[16], uint64_t *size)
+/* pending = the path beside path named .scone-pending.<its name>; 0 or -ENAMETOOLONG. */
+static long pending_of(const char *path, char *pending, size_t cap)
 {
-	struct hfd hs = { src_fd }, hd = { -1 };
-	struct sfs_file *s = 0, *d = 0;
-	int st = sfs_file_open(m1, ms, cache_nodes, &cb, &hs, src_size, rel_from, v->key, 0, &s);
-	if (!st)
-		st = sfs_vol_check_file(&v->v, rel_from, s);
-	if (st)
-		return status_errno(st, "rename", rel_from, v);
-	hd.fd = host_open(pending, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (hd.fd < 0) {
-		sfs_file_close(s);
-		return hd.fd;
+	size_t l = __scone_strlen(path), dl = l;
+	while (dl > 0 && path[dl - 1] != '/')
+		dl--;
+	if (l + 16 > cap)
+		return -36;
+	__scone_memcpy(pending, path, dl);
+	__scone_memcpy(pending + dl, ".scone-pending.", 15);
+	__scone_memcpy(pending + dl + 15, path + dl, l - dl + 1);
+	return 0;
+}
+
+/* Copy the file at host path from (recorded as rel_from, of kind) into a new
+ * file bound to rel_to, written to the host path pending (lock held); its
+ * digest and size out. 0 or -errno. */
+static long copy_to(struct volume *v, const char *from, const char *rel_from, unsigned kind,
+		    const char *pending, const char *rel_to, uint8_t digest[32], uint64_t *size)
+{
+	struct enode *s = heap_alloc(2 * sizeof *s), *d = s + 1;
+	uint8_t *buf = heap_alloc(PAGE * 4);
+	long r = 0;
+	int st = 0, so = 0, dop = 0;
+	if (!s || !buf) {
+		r = -ENOMEM;
+		goto out;
 	}
-	st = sfs_file_open(m2, ms, cache_nodes, &cb, &hd, 0, rel_to, v->key, SFS_OPEN_CREATE | SFS_OPEN_WRITE, &d);
-	if (st)
-		d = 0;
-	for (uint64_t off = 0; !st && off < sfs_file_size(s);) {
+	__scone_memset(s, 0, 2 * sizeof *s);
+	s->vol = d->vol = v;
+	s->kind = d->kind = kind;
+	__scone_memcpy(s->rel, rel_from, __scone_strlen(rel_from) + 1);
+	__scone_memcpy(d->rel, rel_to, __scone_strlen(rel_to) + 1);
+	s->h.fd = host_open(from, O_RDONLY | O_CLOEXEC, 0);
+	if (s->h.fd < 0) {
+		r = s->h.fd;
+		goto out;
+	}
+	long hsize = host(8, s->h.fd, 0, 2, 0);
+	if ((st = n_open(s, hsize < 0 ? 0 : (uint64_t)hsize, 0, 0))) {
+		r = status_errno(st, "rename", rel_from, v);
+		goto out;
+	}
+	so = 1;
+	uint8_t st_buf[144];                           /* the copy keeps the file's mode */
+	uint32_t mode = 0600;
+	if (!host(5, s->h.fd, (long)st_buf, 0, 0))
+		__scone_memcpy(&mode, st_buf + 24, 4);
+	d->h.fd = host_open(pending, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0);
+	if (d->h.fd >= 0)
+		host(91, d->h.fd, (long)(mode & 07777), 0, 0);   /* fchmod: past the umask */
+	if (d->h.fd < 0) {
+		r = d->h.fd;
+		goto out;
+	}
+	st = n_open(d, 0, 1, 1);
+	dop = !st;
+	for (uint64_t off = 0; !st && off < n_size(s);) {
 		size_t got;
-		st = sfs_file_read(s, off, buf, PAGE * 4, &got);
+		st = n_read(s, off, buf, PAGE * 4, &got);
 		if (!st)
-			st = sfs_file_write(d, off, buf, got);
+			st = n_write(d, off, buf, got);
 		off += got;
 	}
 	if (!st)
-		st = sfs_file_flush(d, mac, size);
-	sfs_file_close(s);
-	if (d)
-		sfs_file_close(d);
-	host(3, hd.fd, 0, 0, 0);
+		st = n_flush(d, digest, size);
 	if (st) {
+		r = status_errno(st, "rename", rel_to, v);
 		host(87, (long)pending, 0, 0, 0);
-		return status_errno(st, "rename", rel_to, v);
 	}
+out:
+	if (so)
+		n_close(s);
+	if (dop)
+		n_close(d);
+	if (s && s->h.fd >= 0)
+		host(3, s->h.fd, 0, 0, 0);
+	if (s && d->h.fd > 0)
+		host(3, d->h.fd, 0, 0, 0);
+	heap_free(s, 2 * sizeof *s);
+	heap_free(buf, PAGE * 4);
+	return r;
+}
+
+/* An open file under dir (or dir itself, a file): its handle is bound to its path. */
+static int open_below(struct volume *v, const char *dir, size_t dl)
+{
+	for (struct enode *n = open_nodes; n; n = n->next)
+		if (n->vol == v && !n->unlinked && !__scone_strncmp(n->rel, dir, dl) &&
+		    (n->rel[dl] == '/' || !n->rel[dl]))
+			return 1;
 	return 0;
+}
+
+/*
+ * A directory renamed inside the volume (lock held): every file below it
+ * moves in one commit. Encrypted files are bound to their paths, so each is
+ * first copied into one bound to its new path, written beside it as
+ * .scone-pending.<name>; then the host renames the directory, the copies
+ * are renamed over their files, and the metadata moves every entry. A crash
+ * before the host's rename leaves stray pending copies (removed by the next
+ * writer of a name, never read); between it and the commit, the moved files
+ * are refused (their recorded paths are gone), never read wrong.
+ */
+static long dir_rename(struct volume *v, const char *from, const char *to, const char *rf,
+		       const char *rt, long flags)
+{
+	size_t fl = __scone_strlen(rf), tl = __scone_strlen(rt);
+	if (tl > fl && !__scone_strncmp(rt, rf, fl) && rt[fl] == '/')
+		return -EINVAL;                              /* into itself */
+	if (open_below(v, rf, fl) || open_below(v, rt, tl))
+		return -16;                                  /* EBUSY */
+	/* the moved entries: new path, kind, size, digest */
+	uint32_t n = 0;
+	size_t need = 0;
+	struct sfs_entry en;
+	for (uint32_t i = 0; i < v->v.count; i++) {
+		sfs_vol_entry(&v->v, i, &en);
+		if (en.path_len > fl && !__scone_strncmp(en.path, rf, fl) && en.path[fl] == '/') {
+			if (en.path_len - fl + tl >= SFS_PATH_MAX_SIZE)
+				return -36;
+			n++;
+			need += en.path_len - fl + tl + 1;
+		}
+	}
+	struct moved { char *path; unsigned kind; uint64_t size; uint8_t digest[32]; } *m = 0;
+	char *names = 0;
+	size_t mlen = n * sizeof *m + need + 1;
+	if (n && !(m = heap_alloc(mlen)))
+		return -ENOMEM;
+	names = (char *)(m + n);
+	char *hf = heap_alloc(2 * (SCONE_PATH_MAX + 16)), *hp = hf + SCONE_PATH_MAX + 16;
+	long r = hf ? 0 : -ENOMEM;
+	uint32_t k = 0, copied = 0;
+	for (uint32_t i = 0; !r && i < v->v.count; i++) {
+		sfs_vol_entry(&v->v, i, &en);
+		if (!(en.path_len > fl && !__scone_strncmp(en.path, rf, fl) && en.path[fl] == '/'))
+			continue;
+		struct moved *x = &m[k++];
+		x->path = names;
+		__scone_memcpy(names, rt, tl);
+		__scone_memcpy(names + tl, en.path + fl, en.path_len - fl);
+		names[tl + en.path_len - fl] = 0;
+		names += tl + en.path_len - fl + 1;
+		x->kind = en.kind, x->size = en.size;
+		__scone_memcpy(x->digest, en.digest, 32);
+		if (en.kind != SFS_KIND_ENCRYPTED)
+			continue;
+		/* host paths of the file and of its pending copy, both under from */
+		char rel_from[SFS_PATH_MAX_SIZE];
+		__scone_memcpy(rel_from, en.path, en.path_len);
+		rel_from[en.path_len] = 0;
+		size_t vl = v->rlen == 1 ? 0 : v->rlen;
+		if (vl + 1 + en.path_len + 1 > SCONE_PATH_MAX || vl + 1 + tl + en.path_len - fl + 1 > SCONE_PATH_MAX) {
+			r = -36;
+			break;
+		}
+		__scone_memcpy(hf, v->root, vl);
+		hf[vl] = '/';
+		__scone_memcpy(hf + vl + 1, rel_from, en.path_len + 1);
+		if ((r = pending_of(hf, hp, SCONE_PATH_MAX + 16)))
+			break;
+		r = copy_to(v, hf, rel_from, SFS_KIND_ENCRYPTED, hp, x->path, x->digest, &x->size);
+		if (!r)
+			copied = k;
+	}
+	if (!r) {
+		long a[6] = { AT_FDCWD, (long)from, AT_FDCWD, (long)to, flags };
+		r = __scone_shield_host(flags ? 316 : 82, flags ? a : (long[6]){ (long)from, (long)to });
+	}
+	/* pending copies: over their files in the new place, or gone */
+	for (uint32_t i = 0; i < copied; i++) {
+		if (m[i].kind != SFS_KIND_ENCRYPTED)
+			continue;
+		size_t vl = v->rlen == 1 ? 0 : v->rlen, pl = __scone_strlen(m[i].path);
+		const char *rel = r ? 0 : m[i].path;
+		char old_rel[SFS_PATH_MAX_SIZE];
+		if (r) {                                     /* still under from */
+			__scone_memcpy(old_rel, rf, fl);
+			__scone_memcpy(old_rel + fl, m[i].path + tl, pl - tl + 1);
+			rel = old_rel;
+			pl = __scone_strlen(old_rel);
+		}
+		__scone_memcpy(hf, v->root, vl);
+		hf[vl] = '/';
+		__scone_memcpy(hf + vl + 1, rel, pl + 1);
+		pending_of(hf, hp, SCONE_PATH_MAX + 16);
+		if (r || host(82, (long)hp, (long)hf, 0, 0)) {
+			host(87, (long)hp, 0, 0, 0);
+			if (!r)
+				r = -EIO;
+		}
+	}
+	if (!r) {
+		for (int more = n > 0; more;) {                /* every entry under rf goes */
+			more = 0;
+			for (uint32_t j = 0; j < v->v.count && !more; j++) {
+				sfs_vol_entry(&v->v, j, &en);
+				if (en.path_len > fl && !__scone_strncmp(en.path, rf, fl) && en.path[fl] == '/') {
+					char p[SFS_PATH_MAX_SIZE];
+					__scone_memcpy(p, en.path, en.path_len);
+					p[en.path_len] = 0;
+					sfs_vol_remove(&v->v, p);
+					more = 1;
+				}
+			}
+		}
+		for (uint32_t i = 0; !r && i < n; i++) {
+			struct sfs_entry ne = { m[i].path, __scone_strlen(m[i].path), m[i].kind, m[i].size, { 0 } };
+			__scone_memcpy(ne.digest, m[i].digest, 32);
+			int st = sfs_vol_set(&v->v, &ne);
+			if (st)
+				r = status_errno(st, "rename", m[i].path, v);
+		}
+		v->dirty = 1;
+		if (!r)
+			r = commit(v);
+	}
+	heap_free(hf, 2 * (SCONE_PATH_MAX + 16));
+	heap_free(m, mlen);
+	return r;
 }
 
 long __scone_enc_rename(int region, const char *from, const char *to, long flags)
 {
 	struct volume *v = &vols[region];
 	const char *rf, *rt;
-	if (!rel_of(v, from, &rf) || !rel_of(v, to, &rt) || host_is_dir(from))
-		return -EPERM;        /* directories: their files' paths are bound into them */
+	if (!rel_of(v, from, &rf) || !rel_of(v, to, &rt))
+		return -EPERM;        /* the volume's root itself */
 	if (flags & ~1l)
 		return -EINVAL;
 	size_t tl = __scone_strlen(rt);
 	if (!sfs_path_ok(rt, tl))
 		return -EACCES;
-	size_t ms = sfs_file_mem_size(cache_nodes);
-	uint8_t *m1 = heap_alloc(ms), *m2 = heap_alloc(ms), *buf = heap_alloc(PAGE * 4);
 	char pending[SCONE_PATH_MAX + 16];
-	size_t dl = __scone_strlen(to);
-	while (dl > 0 && to[dl - 1] != '/')
-		dl--;
+	if (pending_of(to, pending, sizeof pending))
+		return -36;
 	long r = 0;
-	if (!m1 || !m2 || !buf || __scone_strlen(to) + 16 > sizeof pending) {
-		r = -ENOMEM;
-		goto done;
-	}
-	__scone_memcpy(pending, to, dl);
-	__scone_memcpy(pending + dl, ".scone-pending.", 15);
-	__scone_memcpy(pending + dl + 15, to + dl, __scone_strlen(to + dl) + 1);
 	lock();
 	struct sfs_entry en;
 	struct enode *open = 0;
 	if ((r = load(v)))
 		goto out;
+	if (v->fixed) {
+		r = -EROFS;
+		goto out;
+	}
+	if (host_is_dir(from)) {
+		r = dir_rename(v, from, to, rf, rt, flags);
+		goto out;
+	}
 	if ((open = open_node(v, rf)) && (r = record(open)))
 		goto out;
 	if (sfs_vol_find(&v->v, rf, &en)) {
@@ -851,16 +1301,10 @@ long __scone_enc_rename(int region, const char *from, const char *to, long flags
 		r = -16;      /* EBUSY: an open file's handle is bound to its path */
 		goto out;
 	}
-	long fd = host_open(from, O_RDONLY | O_CLOEXEC, 0);
-	if (fd < 0) {
-		r = fd;
-		goto out;
-	}
-	uint8_t mac[16];
+	uint8_t digest[32];
 	uint64_t size;
-	long hsize = host(8, fd, 0, 2, 0);
-	r = copy_to(v, fd, hsize < 0 ? 0 : (uint64_t)hsize, rf, pending, rt, m1, m2, ms, buf, mac, &size);
-	host(3, fd, 0, 0, 0);
+	unsigned kind = en.kind;
+	r = copy_to(v, from, rf, kind, pending, rt, digest, &size);
 	if (r)
 		goto out;
 	r = host(82, (long)pending, (long)to, 0, 0);
@@ -868,8 +1312,8 @@ long __scone_enc_rename(int region, const char *from, const char *to, long flags
 		host(87, (long)pending, 0, 0, 0);
 		goto out;
 	}
-	struct sfs_entry ne = { rt, tl, SFS_KIND_ENCRYPTED, size, { 0 } };
-	__scone_memcpy(ne.digest, mac, 16);
+	struct sfs_entry ne = { rt, tl, kind, size, { 0 } };
+	__scone_memcpy(ne.digest, digest, 32);
 	int st = sfs_vol_set(&v->v, &ne);
 	if (!st)
 		st = sfs_vol_remove(&v->v, rf);
@@ -882,10 +1326,6 @@ long __scone_enc_rename(int region, const char *from, const char *to, long flags
 	r = commit(v);
 out:
 	unlock();
-done:
-	heap_free(m1, ms);
-	heap_free(m2, ms);
-	heap_free(buf, PAGE * 4);
 	return r;
 }
 
@@ -920,12 +1360,12 @@ static long rw(struct efile *d, int write, char *buf, size_t len, int64_t at)
 	size_t got = len;
 	if (write) {
 		if (at < 0 && (d->flags & O_APPEND))
-			off = sfs_file_size(e->f);
-		st = len ? sfs_file_write(e->f, off, buf, len) : 0;
+			off = n_size(e);
+		st = len ? n_write(e, off, buf, len) : 0;
 		if (len)
 			e->dirty = 1;
 	} else {
-		st = sfs_file_read(e->f, off, buf, len, &got);
+		st = n_read(e, off, buf, len, &got);
 	}
 	if (st)
 		return status_errno(st, write ? "write" : "read", e->rel, e->vol);
@@ -970,23 +1410,210 @@ static long unset(long fd)
 				break;
 			}
 	if (--d->refs == 0) {
+		lk_drop(e, d);
 		heap_free(d, sizeof *d);
 		if (--e->opens == 0) {
 			r = record(e);
 			if (!r && !e->unlinked)
 				r = commit(e->vol);
-			sfs_file_close(e->f);
+			n_close(e);
 			for (struct enode **p = &open_nodes; *p; p = &(*p)->next)
 				if (*p == e) {
 					*p = e->next;
 					break;
 				}
-			heap_free(e->mem, e->mem_size);
 			heap_free(e, sizeof *e);
 		}
 	}
 	host(3, fd, 0, 0, 0);
 	return r;
+}
+
+/* A lock another description holds: let the other lthreads run. */
+static void wait_a_little(void)
+{
+	if (__scone_sched_active())
+		__scone_sched_yield();
+	else
+		__asm__ __volatile__("pause");
+}
+
+static int lk_new_room(int k)
+{
+	int n = 0;
+	if (!locks_ready)
+		return 1;
+	for (struct lk *l = free_locks; l && n < k; l = l->next)
+		n++;
+	return n >= k;
+}
+
+static struct lk *lk_new(void)
+{
+	if (!locks_ready) {
+		for (int i = 0; i < MAX_LOCKS; i++)
+			lock_pool[i].next = i + 1 < MAX_LOCKS ? &lock_pool[i + 1] : 0;
+		free_locks = lock_pool;
+		locks_ready = 1;
+	}
+	struct lk *l = free_locks;
+	if (l)
+		free_locks = l->next;
+	return l;
+}
+
+static void lk_free(struct lk *l)
+{
+	l->next = free_locks;
+	free_locks = l;
+}
+
+/* The lock of another description over [s, e) that a lock of owner (write
+ * or not) would conflict with, the lowest first (what F_OFD_GETLK reports). */
+static struct lk *lk_conflict(struct enode *n, struct efile *owner, int flock, int write,
+			      uint64_t s, uint64_t e)
+{
+	struct lk *best = 0;
+	for (struct lk *l = n->locks; l; l = l->next)
+		if (l->owner != owner && l->flock == flock && (write || l->write) && l->start < e &&
+		    s < l->end && (!best || l->start < best->start))
+			best = l;
+	return best;
+}
+
+/* Owner's locks of this kind over [s, e) go (split at the edges); then,
+ * unless unlocking, one of type write covers it. 0 or -ENOLCK. */
+static long lk_set(struct enode *n, struct efile *owner, int flock, int type, uint64_t s, uint64_t e)
+{
+	if (!lk_new_room(2))
+		return -37;
+	for (struct lk **p = &n->locks; *p;) {
+		struct lk *l = *p;
+		if (l->owner != owner || l->flock != flock || l->end <= s || e <= l->start) {
+			p = &l->next;
+			continue;
+		}
+		if (l->start < s && e < l->end) {           /* the middle goes: keep both ends */
+			struct lk *r = lk_new();
+			*r = *l;
+			r->start = e;
+			l->end = s;
+			r->next = l->next;
+			l->next = r;
+			p = &r->next;
+		} else if (l->start < s) {
+			l->end = s;
+			p = &l->next;
+		} else if (e < l->end) {
+			l->start = e;
+			p = &l->next;
+		} else {
+			*p = l->next;
+			lk_free(l);
+		}
+	}
+	if (type != 2) {
+		struct lk *l = lk_new();
+		*l = (struct lk){ owner, flock, type == 1, s, e, n->locks };
+		n->locks = l;
+	}
+	return 0;
+}
+
+/* A description's last reference goes: its OFD and flock locks too. */
+static void lk_drop(struct enode *n, struct efile *owner)
+{
+	for (struct lk **p = &n->locks; *p;) {
+		struct lk *l = *p;
+		if (l->owner == owner) {
+			*p = l->next;
+			lk_free(l);
+		} else {
+			p = &l->next;
+		}
+	}
+}
+
+struct flock64 {
+	short l_type, l_whence;
+	int64_t l_start, l_len;
+	int l_pid;
+};
+
+/* fcntl lock commands and flock on d (lock held; may wait with it released). */
+static long locks(long fd, struct efile *d, long cmd, long arg)
+{
+	struct enode *n = d->n;
+	int acc = d->flags & O_ACCMODE;
+	if (cmd == 73) {                                      /* flock */
+		int op = (int)arg & ~4, nb = (int)arg & 4;
+		if (op != 1 && op != 2 && op != 8)
+			return -EINVAL;
+		for (;;) {
+			if (op == 8 || !lk_conflict(n, d, 1, op == 2, 0, ~0ull))
+				return lk_set(n, d, 1, op == 8 ? 2 : op == 2, 0, ~0ull);
+			if (nb)
+				return -11;                   /* EWOULDBLOCK */
+			unlock();
+			wait_a_little();
+			lock();
+			if (files[fd] != d)
+				return -EBADF;
+		}
+	}
+	struct flock64 *fl = (struct flock64 *)arg, f;
+	if (!fl)
+		return -14;
+	__scone_memcpy(&f, fl, sizeof f);
+	int ofd = cmd >= 36, get = cmd == 5 || cmd == 36, wait = cmd == 7 || cmd == 38;
+	if (f.l_type < 0 || f.l_type > 2 || f.l_whence < 0 || f.l_whence > 2)
+		return -EINVAL;
+	if (ofd && f.l_pid)
+		return -EINVAL;
+	int64_t base = f.l_whence == 0 ? 0 : f.l_whence == 1 ? (int64_t)d->off : (int64_t)n_size(n);
+	if (base < 0 || (f.l_start > 0 && f.l_start > INT64_MAX - base) || f.l_len == INT64_MIN)
+		return -75;                                   /* EOVERFLOW */
+	int64_t st = base + f.l_start, len = f.l_len;
+	if (len > 0 && len - 1 > INT64_MAX - st)
+		return -75;                                   /* as Linux: the range's end overflows */
+	if (len < 0) {
+		st += len;
+		len = -len;
+	}
+	if (st < 0)
+		return -EINVAL;
+	uint64_t s = (uint64_t)st, e = len ? s + (uint64_t)len : ~0ull;
+	if (!get && ((f.l_type == 1 && acc == O_RDONLY) || (f.l_type == 0 && acc == 01)))
+		return -EBADF;
+	if (!ofd) {                                           /* a process's own: no conflict */
+		if (get)
+			fl->l_type = 2;
+		return 0;
+	}
+	for (;;) {
+		struct lk *c = f.l_type == 2 ? 0 : lk_conflict(n, d, 0, f.l_type == 1, s, e);
+		if (get) {
+			if (!c) {
+				fl->l_type = 2;
+				return 0;
+			}
+			fl->l_type = (short)(c->write ? 1 : 0);
+			fl->l_whence = 0;
+			fl->l_start = (int64_t)c->start;
+			fl->l_len = c->end == ~0ull ? 0 : (int64_t)(c->end - c->start);
+			fl->l_pid = -1;
+			return 0;
+		}
+		if (!c)
+			return lk_set(n, d, 0, f.l_type, s, e);
+		if (!wait)
+			return -11;                           /* EAGAIN */
+		unlock();
+		wait_a_little();
+		lock();
+		if (files[fd] != d)
+			return -EBADF;
+	}
 }
 
 static long dup_to(long newfd, long fd)
@@ -1036,7 +1663,7 @@ long __scone_enc_fd_call(long nr, const long a[6])
 		lock();
 		struct efile *e = files[fd];
 		if (e)
-			patch_size((void *)(nr == 5 ? a[1] : nr == 262 ? a[2] : a[4]), nr == 332, sfs_file_size(e->n->f));
+			patch_size((void *)(nr == 5 ? a[1] : nr == 262 ? a[2] : a[4]), nr == 332, n_size(e->n));
 		unlock();
 		return r;
 	}
@@ -1059,7 +1686,7 @@ long __scone_enc_fd_call(long nr, const long a[6])
 	case 296: case 328: r = rwv(d, 1, (const struct iov *)a[1], a[2], a[3]); break;
 	case 8: {
 		int64_t base = a[2] == 0 ? 0 : a[2] == 1 ? (int64_t)d->off :
-			       a[2] == 2 ? (int64_t)sfs_file_size(e->f) : -1;
+			       a[2] == 2 ? (int64_t)n_size(e) : -1;
 		if (base < 0 || base + a[1] < 0)
 			r = -EINVAL;
 		else
@@ -1071,7 +1698,7 @@ long __scone_enc_fd_call(long nr, const long a[6])
 			r = -EINVAL;
 			break;
 		}
-		r = sfs_file_truncate(e->f, (uint64_t)a[1]);
+		r = n_truncate(e, (uint64_t)a[1]);
 		r = r ? status_errno((int)r, "truncate", e->rel, e->vol) : 0;
 		e->dirty = 1;
 		break;
@@ -1080,13 +1707,13 @@ long __scone_enc_fd_call(long nr, const long a[6])
 		if (!r)
 			r = commit(e->vol);
 		break;
-	case 73: case 221: case 277: case 306: break;
+	case 73: r = locks(fd, d, 73, a[1]); break;
+	case 221: case 277: case 306: break;
 	case 72:
 		switch (a[1]) {
 		case 3: r = d->flags; break;
 		case 4: d->flags = (d->flags & ~(long)(O_APPEND | O_NONBLOCK)) | (a[2] & (O_APPEND | O_NONBLOCK)); break;
-		case 5: case 36: *(short *)a[2] = 2; break;
-		case 6: case 7: case 37: case 38: break;
+		case 5: case 6: case 7: case 36: case 37: case 38: r = locks(fd, d, a[1], a[2]); break;
 		default: r = -EINVAL;
 		}
 		break;

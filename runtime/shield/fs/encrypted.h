@@ -1,9 +1,10 @@
 /*
- * Encrypted regions (DESIGN.md §8): each region's root directory is a
- * volume of files in Gramine's encrypted-file format (fs/FORMAT.md), driven
- * through fs/sfs.h with host I/O over the client and crypto over the
- * shields' crypto API. Linked only for a policy with encrypted regions
- * (shield.c reaches it through weak references).
+ * Encrypted and authenticated regions (DESIGN.md §8): each region's root
+ * directory is a volume of files in Gramine's encrypted-file format, or in
+ * clear under a SHA-256 (fs/FORMAT.md), driven through fs/sfs.h with host
+ * I/O over the client and crypto over the shields' crypto API. Linked only
+ * for a policy with such regions (shield.c reaches it through weak
+ * references).
  */
 #ifndef SCONE_SHIELD_FS_ENCRYPTED_H
 #define SCONE_SHIELD_FS_ENCRYPTED_H
@@ -12,9 +13,11 @@
 
 #include "../../trusted/internal.h"
 
-/* START: a region (prefix, len) and the environment (debug keys). */
-int __scone_enc_region(int region, const char *prefix, size_t len, int key_source, int debug,
-		       char **envp, const struct scone_sim_seal *seal)
+/* START: an encrypted or authenticated region (prefix, len), the volume's
+ * signed expected tag (0: none) and the environment (debug keys). */
+int __scone_enc_region(int region, const char *prefix, size_t len, int authenticated,
+		       const uint8_t *fixed_tag, int key_source, int debug, char **envp,
+		       const struct scone_sim_seal *seal)
 	__attribute__((weak));
 /* open/openat/creat of path in region: 1 + fd, 0 = not ours (a directory), -errno. */
 long __scone_enc_open(int region, const char *path, long flags, long mode, int *handled)

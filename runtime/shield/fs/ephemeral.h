@@ -14,7 +14,9 @@
 
 #include "../../trusted/internal.h"
 
+#ifndef SCONE_PATH_MAX
 #define SCONE_PATH_MAX 4096
+#endif
 
 void __scone_eph_root(const char *prefix, size_t len) SCONE_HIDDEN __attribute__((weak));
 long __scone_eph_open(const char *path, long flags, long mode) SCONE_HIDDEN __attribute__((weak));

@@ -19,6 +19,8 @@
 #include <scone/enclave_abi.h>
 
 #include "net.h"
+#include "../cas/cas.h"
+#include "../cas/ratls.h"
 #include "../../sched/scone_sched.h"
 
 #pragma weak __scone_tls_config_new
@@ -35,6 +37,11 @@
 #pragma weak __scone_tls_shutdown
 #pragma weak __scone_tls_state
 #pragma weak __scone_crypto_error
+/* Identities from the CAS (cas/attest.c, linked when signed with a CAS key)
+ * and RA-TLS (cas/ratls.c, linked for a policy that names it). */
+#pragma weak __scone_cas_tls
+#pragma weak __scone_ratls_identity
+#pragma weak __scone_ratls_require
 
 #define EPERM 1
 #define ENOENT 2
@@ -334,6 +341,22 @@ static long read_file(const char *path, char **out, size_t *len)
 	return 0;
 }
 
+static int prefixed(const char *s, const char *p)
+{
+	while (*p)
+		if (*s++ != *p++)
+			return 0;
+	return 1;
+}
+
+static size_t text_len(const char *s)
+{
+	size_t n = 0;
+	while (s && s[n])
+		n++;
+	return n;
+}
+
 static const char *errname(long e)
 {
 	switch (-e) {
@@ -357,12 +380,38 @@ static scone_tls_config *ep_config(struct endpoint *e)
 		const char *bad = 0, *reason = 0;
 		scone_tls_config *cfg = 0;
 		ep_text(e, t, sizeof t);
-		if (e->cert[0] && (r = read_file(e->cert, &cert, &cl)) < 0)
+		/* cert=cas:NAME, ca=cas:NAME: the CAS's TLS identity NAME, in
+		 * enclave memory since before main; cert=ratls: a key and an
+		 * evidence certificate made here; ca=ratls:SPEC: RA-TLS peers only. */
+		const struct scone_cas_tls *cid = 0, *aid = 0;
+		int cas_cert = prefixed(e->cert, "cas:"), cas_ca = prefixed(e->ca, "cas:");
+		int ratls_cert = prefixed(e->cert, "ratls") && !e->cert[5], ratls_ca = prefixed(e->ca, "ratls:");
+		if ((cas_cert || cas_ca) && !__scone_cas_tls)
+			bad = cas_cert ? e->cert : e->ca, reason = "this enclave has no CAS client (sign it with "
+				"--scone-cas-key=HASH to take TLS identities from a CAS)";
+		else if ((ratls_cert || ratls_ca) && !__scone_ratls_identity)
+			bad = ratls_cert ? e->cert : e->ca, reason = "this enclave was linked without RA-TLS "
+				"(relink it with scone-gcc and this policy)";
+		else if (cas_cert && (!(cid = __scone_cas_tls(e->cert + 4)) || !cid->certificate || !cid->private_key))
+			bad = e->cert, reason = "the CAS gave no TLS identity of that name with a certificate and a "
+				"private key (the session's service needs tls: [{name: NAME, certificate: ..., "
+				"private_key: ...}])";
+		else if (cas_ca && (!(aid = __scone_cas_tls(e->ca + 4)) || !aid->ca))
+			bad = e->ca, reason = "the CAS gave no TLS identity of that name with a ca (the session's "
+				"service needs tls: [{name: NAME, ca: ...}])";
+		else if (e->cert[0] && !cas_cert && !ratls_cert && (r = read_file(e->cert, &cert, &cl)) < 0)
 			bad = e->cert, reason = errname(r);
 		else if (e->key[0] && (r = read_file(e->key, &key, &kl)) < 0)
 			bad = e->key, reason = errname(r);
-		else if (e->ca[0] && (r = read_file(e->ca, &ca, &al)) < 0)
+		else if (e->ca[0] && !cas_ca && !ratls_ca && (r = read_file(e->ca, &ca, &al)) < 0)
 			bad = e->ca, reason = errname(r);
+		if (cid) {
+			cert = (char *)cid->certificate, cl = text_len(cert);
+			key = (char *)cid->private_key, kl = text_len(key);
+		}
+		if (aid)
+			ca = (char *)aid->ca, al = text_len(ca);
+		char rwhy[300];
 		if (bad) {
 			__scone_log(SCONE_LOG_ERROR, "net shield: %s: %s: %s; connections are refused", t, bad, reason);
 		} else if (!(cfg = __scone_tls_config_new(e->kind == SCONE_NET_KIND_SERVER))) {
@@ -376,6 +425,15 @@ static scone_tls_config *ep_config(struct endpoint *e)
 			__scone_log(SCONE_LOG_ERROR, "net shield: %s: CA %s has no certificate: %s; connections are refused",
 				    t, e->ca, why());
 			cfg = 0;
+		} else if (ratls_cert && __scone_ratls_identity(cfg, rwhy, sizeof rwhy)) {
+			__scone_log(SCONE_LOG_ERROR, "net shield: %s: RA-TLS identity: %s; connections are refused", t, rwhy);
+			cfg = 0;
+		} else if (ratls_ca && __scone_ratls_require(cfg, e->ca + 6, rwhy, sizeof rwhy)) {
+			__scone_log(SCONE_LOG_ERROR, "net shield: %s: %s; connections are refused", t, rwhy);
+			cfg = 0;
+		} else if (ratls_cert || cid) {
+			__scone_log(SCONE_LOG_INFO, "net shield: %s: identity %s", t, ratls_cert
+				    ? "made inside (RA-TLS, evidence in the certificate)" : "from the CAS");
 		}
 		/* the PEM texts stay mapped: small, once per endpoint */
 		if (cfg)
@@ -426,10 +484,17 @@ static long fail(struct conn *c, long fd, const char *what)
 		char t[80];
 		ep_text(&eps[c->ep], t, sizeof t);
 		const struct endpoint *e = &eps[c->ep];
-		if (e->kind == SCONE_NET_KIND_CLIENT)
+		if (e->kind == SCONE_NET_KIND_CLIENT && prefixed(e->ca, "ratls:"))
+			__scone_log(SCONE_LOG_WARN, "net shield: %s: fd %ld: %s: %s (the peer must present "
+				    "RA-TLS evidence meeting %s); the connection is closed", t, fd, what, why(), e->ca + 6);
+		else if (e->kind == SCONE_NET_KIND_CLIENT)
 			__scone_log(SCONE_LOG_WARN, "net shield: %s: fd %ld: %s: %s (the peer must hold a "
 				    "certificate from %s for the name %s); the connection is closed",
 				    t, fd, what, why(), e->ca, e->name);
+		else if (!c->open && prefixed(e->cert, "ratls") && !e->cert[5])
+			__scone_log(SCONE_LOG_WARN, "net shield: %s: fd %ld: %s: %s (if an alert: the peer refused "
+				    "this enclave's RA-TLS certificate, or its evidence); the connection is closed",
+				    t, fd, what, why());
 		else
 			__scone_log(SCONE_LOG_WARN, "net shield: %s: fd %ld: %s: %s; the connection is closed",
 				    t, fd, what, why());

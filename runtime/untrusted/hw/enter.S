@@ -1,5 +1,5 @@
 /*
- * int scone_hw_vdso_call(fn, op, arg, run)
+ * int scone_hw_vdso_call(fn, op, arg, run, leaf)
  *
  * __vdso_sgx_enter_enclave keeps only RBP and RBX; the scone enclave scrubs
  * every other register at EEXIT (enclave_abi.h), so R12-R15 and the MXCSR and
@@ -37,7 +37,7 @@ scone_hw_vdso_call:
 	xor	%edx, %edx
 	sub	$8, %rsp		/* 16-byte alignment at the call */
 	push	%rcx			/* 7th argument: run */
-	mov	$2, %ecx		/* EENTER */
+	mov	%r8d, %ecx		/* EENTER or ERESUME */
 	xor	%r8d, %r8d
 	xor	%r9d, %r9d
 	call	*%rax

@@ -10,6 +10,7 @@
  * sentence rather than the kernel's bare -EPERM.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,7 +116,12 @@ static int hw_create(struct scone_enclave **out, const struct scone_secs_params 
 			 (unsigned long long)p->attributes);
 		return -EINVAL;
 	}
-	need = scone_xsave_size(p->xfrm) + GPRSGX_SIZE + ((p->miscselect & 1) ? EXINFO_SIZE : 0);
+	uint32_t misc;
+
+	/* EXINFO where the CPU has it: the enclave then sees its page faults. */
+	if (scone_miscselect_choose(p->miscselect, p->miscmask, scone_miscselect_supported(), &misc, err, errlen))
+		return -EINVAL;
+	need = scone_xsave_size(p->xfrm) + GPRSGX_SIZE + ((misc & 1) ? EXINFO_SIZE : 0);
 	if ((uint64_t)p->ssa_frame_pages * PAGE < need) {
 		snprintf(err, errlen,
 			 "SSA frames of %u page(s) cannot hold the %u bytes this CPU saves for XFRM 0x%llx: "
@@ -128,6 +134,7 @@ static int hw_create(struct scone_enclave **out, const struct scone_secs_params 
 		return -ENOMEM;
 	}
 	e->secs = *p;
+	e->secs.miscselect = misc;
 	e->vdso_enter = (scone_vdso_sgx_enter_fn *)scone_vdso_sym(SCONE_HW_VDSO_ENTER, SCONE_HW_VDSO_VERSION);
 	if (!e->vdso_enter) {
 		e->fd = -1;
@@ -351,9 +358,20 @@ static int hw_enter(struct scone_enclave *e, uint64_t tcs, uint64_t op, uint64_t
 
 	if (!e->initialized)
 		return -EINVAL;
-	rc = scone_hw_eenter(e->vdso_enter, e->base + tcs, op, arg, reason, value, err, sizeof(err));
-	/* enter() has no message channel in backend.h: a fault is the user's
-	 * only clue to what went wrong, so it is said here. */
+	int signo;
+
+	rc = scone_hw_eenter(e->vdso_enter, e->base + tcs, op, arg, reason, value, &signo, err, sizeof(err));
+	/* A fault the enclave did not handle ends the process by its signal, as
+	 * natively and as in SIM (faults.c); anything else is said here, since
+	 * enter() has no message channel in backend.h. */
+	if (rc && signo) {
+		signal(signo, SIG_DFL);
+		sigset_t set;
+		sigemptyset(&set);
+		sigaddset(&set, signo);
+		sigprocmask(SIG_UNBLOCK, &set, NULL);
+		raise(signo);
+	}
 	if (rc)
 		fprintf(stderr, "scone: %s\n", err);
 	return rc;

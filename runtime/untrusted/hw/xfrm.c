@@ -106,3 +106,26 @@ uint32_t scone_xsave_size(uint64_t xfrm)
 	}
 	return size;
 }
+
+int scone_miscselect_choose(uint32_t sig_misc, uint32_t sig_mask, uint32_t supported,
+			    uint32_t *misc, char *err, size_t errlen)
+{
+	uint32_t must = sig_misc & sig_mask;
+
+	if (must & ~supported) {
+		snprintf(err, errlen, "the enclave is signed with MISCSELECT 0x%x under mask 0x%x, but this CPU "
+			 "supports only 0x%x (CPUID.(12H,0):EBX): it cannot run here", sig_misc, sig_mask, supported);
+		return -1;
+	}
+	*misc = must | (sig_misc & ~sig_mask & supported);
+	return 0;
+}
+
+uint32_t scone_miscselect_supported(void)
+{
+	unsigned int a, b, c, d;
+
+	if (__get_cpuid_max(0, NULL) < 0x12 || !__get_cpuid_count(0x12, 0, &a, &b, &c, &d))
+		return 0;
+	return b;
+}

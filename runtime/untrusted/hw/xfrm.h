@@ -28,5 +28,16 @@ int scone_xfrm_for_sigstruct(const uint8_t sigstruct[1808], uint64_t *xfrm,
  * xfrm, from CPUID leaf 0Dh; the SSA frame must hold it plus MISC and GPRSGX.
  */
 uint32_t scone_xsave_size(uint64_t xfrm);
+/*
+ * SECS.MISCSELECT (sgx-spec.md §3, §6; SDM Vol. 3D, ECREATE and EINIT): the
+ * bits under sig_mask as signed, each free bit of sig_misc the CPU supports
+ * (supported = CPUID.(12H,0):EBX). ECREATE refuses an unsupported bit, so a
+ * signed-and-masked one the CPU lacks is an error. Returns 0 and *misc, or
+ * -1 with a sentence in err.
+ */
+int scone_miscselect_choose(uint32_t sig_misc, uint32_t sig_mask, uint32_t supported,
+			    uint32_t *misc, char *err, size_t errlen);
+/* CPUID.(12H,0):EBX of this CPU, 0 without the SGX leaf. */
+uint32_t scone_miscselect_supported(void);
 
 #endif
