@@ -13,8 +13,9 @@ The fragment is generated here, from the driver's own table and function
 (``options.TABLE``, ``compile.compile_argv``), whenever the driver runs from
 the launcher and finds it missing or different: the flags have one source.
 It execs gcc only for a call that the driver would classify as a compile
-(a compile-only option, no ``@file``, no ``--scone-*``, no ``-print-*`` or
-other info option, no forbidden option, no option missing its value, every
+(a compile-only option, no ``@file``, no ``-print-*`` or other info option,
+no forbidden option, no option missing its value, no ``--scone-*`` option
+but those that only shape a link, which it drops as the driver does, every
 input present), and only while what the driver would compute is still what
 it computed when it wrote the fragment:
 
@@ -63,67 +64,103 @@ def _stat_line(st: os.stat_result) -> str:
     return f"{st.st_dev}:{st.st_ino}:{st.st_size}:{ns // 10**9}.{ns % 10**9:09d}"
 
 
-def _action(opt) -> str:
-    """The fragment's reaction to one table entry met as a word of its own."""
-    if opt.role in (options.INFO, options.FORBIDDEN, options.SCONE):
+# The driver's own options that act on a call that does not link
+# (gcc.run answers them); every other --scone-* option only shapes a link,
+# and the compile path drops it (a test checks each against the driver).
+ACTING = ("--scone-print=", "--scone-version")
+
+
+def _action(opt, joined: bool) -> str:
+    """The fragment's reaction to a word that lookup() finds as ``opt``.
+
+    ``joined``: the word carries a value after the name (a prefix match).
+    """
+    value_missing = opt.syntax == options.JOINED and not joined
+    if opt.role in (options.INFO, options.FORBIDDEN) or opt.name in ACTING:
         return "return"
-    takes_next = opt.syntax in (options.SEPARATE, options.JOINED_OR_SEPARATE)
+    if opt.role == options.SCONE:
+        return "return" if value_missing else "_sc_drop=1"
+    takes_next = not joined and opt.syntax in (options.SEPARATE, options.JOINED_OR_SEPARATE)
     parts = (["_sc_c=1"] if opt.role == options.COMPILE_ONLY else []) + (["_sc_skip=1"] if takes_next else [])
     return " ".join(parts) or ":"
 
 
-def classify_sh() -> str:
-    """The loop over "$@" that classify() would agree with, as far as it matters here.
-
-    Arms in lookup()'s order: a whole word found in the table first, then
-    the joined spellings, longest name first. A word that makes the driver
-    do anything but a compile returns to the launcher.
-    """
+def _arms(act_of) -> list[str]:
+    """case arms in lookup()'s order: a whole word found in the table first,
+    then the joined spellings, longest name first."""
     exact: dict[str, list[str]] = {}
     for opt in options.TABLE:
-        exact.setdefault(_action(opt), []).append(opt.name)
+        exact.setdefault(act_of(opt, False), []).append(opt.name)
     arms = [f"    {'|'.join(_q(n) for n in names)}) {act} ;;" for act, names in exact.items()]
-    for opt in options._PREFIX:   # longest first
-        # A joined value never takes the next word; only the role counts.
-        act = "return" if opt.role in (options.INFO, options.FORBIDDEN, options.SCONE) else \
-            ("_sc_c=1" if opt.role == options.COMPILE_ONLY else ":")
-        arms.append(f"    {_q(opt.name)}*) {act} ;;")
+    arms += [f"    {_q(opt.name)}*) {act_of(opt, True)} ;;" for opt in options._PREFIX]
+    return arms
+
+
+def classify_sh() -> tuple[str, str]:
+    """The loop over "$@" that classify() would agree with, as far as it
+    matters here, and then the words the driver drops taken out of "$@".
+
+    A word that makes the driver do anything but a compile returns to the
+    launcher.
+    """
+    def drop_only(opt, joined):
+        act = _action(opt, joined)
+        return "continue" if act == "_sc_drop=1" else ("_sc_skip=1" if "_sc_skip=1" in act else ":")
+
     return "\n".join([
-        "_sc_c= _sc_skip=",
+        "_sc_c= _sc_skip= _sc_drop=",
         "for _sc_w do",
         "  case $_sc_w in @*) return ;; esac",     # a response file, even as a value
         '  if [ -n "$_sc_skip" ]; then _sc_skip=; continue; fi',
         "  case $_sc_w in",
         "    -) ;;",
         '    [!-]*|"") [ -e "$_sc_w" ] || return ;;',   # an input: the driver names a missing one
-        *arms,
+        *_arms(_action),
         "    --scone*) return ;;",
         "    *) ;;",
         "  esac",
         "done",
         '[ -z "$_sc_skip" ] && [ -n "$_sc_c" ] || return',
+    ]), "\n".join([
+        # Only once nothing can return: this rewrites "$@".
+        'if [ -n "$_sc_drop" ]; then',
+        "  _sc_n=$#",
+        '  while [ "$_sc_n" -gt 0 ]; do',
+        '    _sc_w=$1; shift; _sc_n=$((_sc_n - 1))',
+        '    if [ -n "$_sc_skip" ]; then _sc_skip=; set -- "$@" "$_sc_w"; continue; fi',
+        "    case $_sc_w in",
+        *("  " + a for a in _arms(drop_only)),
+        "    esac",
+        '    set -- "$@" "$_sc_w"',
+        "  done",
+        "fi",
     ])
 
 
 def fragment(*, launcher: str, cache_root: str, program: str, found: str, gcc_include: str,
-             sysroot: str, stats: list[str]) -> str:
-    """The fragment's text: checks, classification, exec. Pure."""
+             sysroot: str, stats: list[tuple[str, str]]) -> str:
+    """The fragment's text: checks, classification, exec. Pure.
+
+    ``stats``: (path, what ``stat -L -c STAT_FORMAT`` must print for it).
+    """
     marker = "\0"
     argv = compile_path.compile_argv(program, [marker], sysroot, gcc_include)
     cut = argv.index(marker)
     before, after = argv[:cut], argv[cut + 1:]
     paths, lines = zip(*stats)
+    classify, drop = classify_sh()
     return "\n".join([
         "# scone-gcc's compile path, generated by scone_cc/driver/fast.py from the",
         "# driver's option table; sourced by the launcher. Do not edit: the driver",
         "# rewrites it. Every 'return' hands the call to the Python driver.",
         f'[ "$_sc_self" = {_q(launcher)} ] && [ "$_sc_cache" = {_q(cache_root)} ] || return',
         '[ -z "${SCONE_SYSROOT:-}" ] && [ -z "${SCONE_HOST_GCC:-}" ] || return',
-        classify_sh(),
+        classify,
         f'_sc_g=$(command -v {_q(program)}) && [ "$_sc_g" = {_q(found)} ] || return',
         f"[ -d {_q(sysroot)} ] && [ -d {_q(gcc_include)} ] || return",
         f"[ \"$(stat -L -c '{STAT_FORMAT}' -- {' '.join(_q(p) for p in paths)} 2>/dev/null)\" = "
         f"{_q(chr(10).join(lines))} ] || return",
+        drop,
         "exec " + " ".join(_q(w) for w in before) + ' "$@" ' + " ".join(_q(w) for w in after),
         "",
     ])

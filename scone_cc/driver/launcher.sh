@@ -18,7 +18,8 @@ while :; do
     *) _sc_key=$_sc_key$_sc_rest; break ;;
     esac
 done
-if [ -r "$_sc_cache/driver/launch$_sc_key.sh" ]; then
+# Only a fragment of our own: it is shell code.
+if [ -r "$_sc_cache/driver/launch$_sc_key.sh" ] && [ -O "$_sc_cache/driver/launch$_sc_key.sh" ]; then
     . "$_sc_cache/driver/launch$_sc_key.sh"
 fi
 _sc_driver=${_sc_self%/*}/scone-gcc-driver

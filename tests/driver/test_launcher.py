@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from scone_cc.driver import fast
+from scone_cc.driver import fast, options
 
 from .conftest import run
 
@@ -46,6 +46,8 @@ COMPILES = [
     ["-O0", "-fno-stack-clash-protection", "-c", "a.c"],
     ["-v", "-c", "a.c"],
     ["-c", "-static", "-no-pie", "-r", "a.c"],
+    # CC="scone-gcc --scone-native" and link settings on every compile: dropped.
+    ["--scone-native", "-c", "a.c", "-o", "a.o", "--scone-heap=1G", "--scone-allow=fork,execve"],
 ]
 
 # Calls the driver must serve: a link, its own answers, its own options and
@@ -54,7 +56,6 @@ COMPILES = [
 DRIVER_CALLS = [
     (["a.c", "-o", "a"], {}),
     (["a.o"], {}),
-    (["-c", "a.c", "-o", "a.o", "--scone-native"], {}),
     (["--scone-version"], {}),
     (["-print-sysroot"], {}),
     (["--print-multiarch"], {}),
@@ -70,6 +71,8 @@ DRIVER_CALLS = [
     (["-c", "@args"], {}),
     (["-c", "a.c", "-o", "@out.o"], {}),
     (["-c", "a.c", "--scone-bogus"], {}),
+    (["-c", "a.c", "--scone-print=prefix"], {}),
+    (["-c", "a.c", "--scone-heap="], {}),
     (["-c", "a.c"], {"SCONE_SYSROOT": "sysroot-override"}),
     (["-c", "a.c"], {"SCONE_HOST_GCC": "gcc"}),
     (["-c", "a.c"], {"SCONE_CACHE": "elsewhere"}),
@@ -119,6 +122,30 @@ def test_compiles_take_the_fast_path_with_the_drivers_command_line(launched, wor
         assert slow.returncode == 0, (args, slow.stderr)
         assert (fast_out.stdout, _untemp(fast_out.stderr)) == (slow.stdout, _untemp(slow.stderr)), args
         assert "'-nostdinc'" in slow.stderr, args   # the driver's words are there
+
+
+def _scone_words():
+    """Every --scone-* option of the table as a compile would carry it."""
+    for opt in options.TABLE:
+        if opt.role == options.SCONE:
+            yield [opt.name + "1"] if opt.name.endswith("=") else [opt.name]
+
+
+@pytest.mark.parametrize("words", list(_scone_words()), ids=lambda w: w[0])
+def test_scone_options_on_a_compile_are_the_drivers_business_or_dropped(launched, work, scone_env, words):
+    """Each --scone-* option on a compile: the launcher's answer is the
+    driver's, whether it drops the option (link settings) or the driver acts."""
+    driver = str(Path(launched).with_name("scone-gcc-driver"))
+    args = ["-c", "a.c", "-o", "--scone-native", *words, "-I", "--scone-crypto", "-###"]
+    fast_out = run([launched, *args], cwd=work, env=scone_env)
+    slow = run([driver, *args], cwd=work, env=scone_env)
+    assert (fast_out.returncode, fast_out.stdout, _untemp(fast_out.stderr)) == \
+        (slow.returncode, slow.stdout, _untemp(slow.stderr)), words
+    dropped = run([launched, *args], cwd=work, env=dict(scone_env, **NO_PYTHON))
+    if words[0].rstrip("1") in fast.ACTING:
+        assert "Fatal Python error" in dropped.stderr
+    else:
+        assert dropped.returncode == 0 and "'--scone-native'" in dropped.stderr, dropped.stderr
 
 
 def test_a_fast_compile_makes_the_same_object(launched, work, scone_env):
@@ -192,7 +219,7 @@ def test_a_stale_fragment_hands_over_to_the_driver(launched, work, scone_env, tm
 
 def test_fragment_cases_follow_the_table():
     """Each table entry lands in the arm its syntax and role call for."""
-    sh = fast.classify_sh()
+    sh = fast.classify_sh()[0]
     arms = {}
     for line in sh.splitlines():
         line = line.strip()
