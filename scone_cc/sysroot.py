@@ -136,6 +136,13 @@ def _stamp_inputs(root: Path, gcc: str | None) -> list[str]:
 
 def _stamp_key(stamp: Path, root: Path, gcc: str | None) -> str | None:
     """The key the stamp holds if every input it lists is as it was, else None."""
+    valid = _valid_stamp(stamp, root, gcc)
+    return valid[0] if valid else None
+
+
+def _valid_stamp(stamp: Path, root: Path, gcc: str | None):
+    """(key, [(path, size, mtime_ns)]) of the stamp if every input it lists
+    is as it was, else None."""
     try:
         with open(stamp, encoding="utf-8", errors="surrogateescape") as f:
             fields = f.read().split("\0")
@@ -148,14 +155,16 @@ def _stamp_key(stamp: Path, root: Path, gcc: str | None) -> str | None:
         return None
     try:
         fresh_before = int(fields[3]) - RACY_NS
+        inputs = []
         for i in range(6, len(fields) - 1, 3):
-            mtime = int(fields[i + 2])
+            size, mtime = int(fields[i + 1]), int(fields[i + 2])
             st = os.stat(fields[i])
-            if st.st_size != int(fields[i + 1]) or st.st_mtime_ns != mtime or mtime >= fresh_before:
+            if st.st_size != size or st.st_mtime_ns != mtime or mtime >= fresh_before:
                 return None
+            inputs.append((fields[i], size, mtime))
     except (OSError, ValueError):
         return None
-    return fields[4]
+    return fields[4], inputs
 
 
 def _write_stamp(stamp: Path, root: Path, gcc: str | None, written_ns: int,
@@ -201,6 +210,21 @@ def current_key(root: Path | None = None, cache: Path | None = None) -> str:
     if stats is not None:
         _write_stamp(stamp, root, gcc, written_ns, key, stats)
     return key
+
+
+def stamped_inputs(root: Path | None = None, cache: Path | None = None):
+    """What vouches for ``current_key()`` without hashing: (key, gcc,
+    [(path, size, mtime_ns)]) when the stamp is valid now, else None.
+
+    Every input's mtime is then older than the stamp by RACY_NS, so while
+    each keeps its size and mtime, the key stays the same (scone_cc.driver.fast
+    records them for the compile path's launcher).
+    """
+    root = Path(root or paths.data_root())
+    cache = Path(cache or paths.cache_dir())
+    gcc = _which_gcc()
+    valid = _valid_stamp(_stamp_path(root, cache), root, gcc)
+    return (valid[0], gcc, valid[1]) if valid else None
 
 
 def current() -> Path:

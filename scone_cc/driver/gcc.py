@@ -6,9 +6,10 @@ signals and diagnostics are then gcc's own) or links.
 """
 
 import os
+import signal
 import sys
 
-from scone_cc.driver import hostgcc, options
+from scone_cc.driver import fast, hostgcc, options
 from scone_cc.errors import SconeError, run_cli
 
 PROG = "scone-gcc"
@@ -90,6 +91,8 @@ def _help(inv, program: str) -> int:
 
 def run(argv) -> int:
     """Do what ``gcc argv`` would, against the scone sysroot; returns the exit status."""
+    # Not for the programs this call runs: the launcher names itself to us only.
+    launcher = os.environ.pop(fast.LAUNCHER_ENV, "")
     if any(a.startswith("@") for a in argv):
         from scone_cc.driver.respfile import expand
 
@@ -116,6 +119,8 @@ def run(argv) -> int:
 
     cache_root = str(cache_dir())
     host = hostgcc.facts(cache_root)
+    if launcher:
+        fast.refresh(launcher=launcher, sysroot=sysroot, host=host, cache_root=cache_root)
     if inv.action == options.INFO_ACTION and _info(inv, sysroot, host):
         return 0
     if inv.action in (options.LINK, options.PARTIAL, options.COMPILE):
@@ -132,6 +137,10 @@ def run(argv) -> int:
         # ld -r: no start files or libc; the objects stay relocatable.
         argv.append("-nostdlib")
     sys.stdout.flush()
+    # gcc gets the dispositions a shell would give it (the launcher's compile
+    # path does), not the SIGPIPE and SIGXFSZ that Python ignores for itself.
+    for sig in (signal.SIGPIPE, signal.SIGXFSZ):
+        signal.signal(sig, signal.SIG_DFL)
     try:
         os.execvp(argv[0], argv)
     except OSError as err:

@@ -20,13 +20,21 @@ def program() -> str:
     return os.environ.get("SCONE_HOST_GCC") or "gcc"
 
 
-def _resolve(prog: str) -> str:
+def find(prog: str) -> str | None:
+    """Where ``prog`` is found as exec does it (through PATH unless it names a path), or None."""
     if os.sep in prog:
-        return os.path.realpath(prog)
+        return prog
     for d in os.environ.get("PATH", os.defpath).split(os.pathsep):
         cand = os.path.join(d or ".", prog)
         if os.path.isfile(cand) and os.access(cand, os.X_OK):
-            return os.path.realpath(cand)
+            return cand
+    return None
+
+
+def _resolve(prog: str) -> str:
+    found = find(prog)
+    if found is not None:
+        return os.path.realpath(found)
     raise SconeError(
         f"{prog}: host compiler not found in PATH; install gcc (apt-get install gcc) "
         "or point SCONE_HOST_GCC at it")

@@ -53,8 +53,11 @@ def test_sdist_and_wheel_carry_the_sysroot_sources(dist):
         assert f"scone_cc/{rel}" in names, rel
     (entry,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
     scripts = zipfile.ZipFile(wheel).read(entry).decode()
-    for prog in ("scone-gcc", "scone-sign", "scone-check", "scone-pkg-config", "scone-gdb"):
+    for prog in ("scone-gcc-driver", "scone-sign", "scone-check", "scone-pkg-config", "scone-gdb"):
         assert f"{prog} = " in scripts, prog
+    # scone-gcc is the launcher, a script of the wheel's own (not rewritten by installers).
+    (launcher,) = [n for n in names if n.endswith(".data/scripts/scone-gcc")]
+    assert zipfile.ZipFile(wheel).read(launcher).startswith(b"#!/bin/sh\n")
     with tarfile.open(sdist) as tf:
         top = tf.getnames()[0].split("/")[0]
         snames = set(tf.getnames())
@@ -118,5 +121,17 @@ def test_wheel_in_a_fresh_venv_builds_hello_from_an_empty_cache(dist, tmp_path):
     assert (proc.returncode, proc.stdout) == (3, "hello wheel\n"), proc.stderr
     proc = run([venv / "bin/scone-sign", "verify", "hello"], cwd=work, env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+    # The installed scone-gcc is the launcher: once the driver has run, a
+    # compile execs gcc without Python (which cannot start here).
+    proc = run([venv / "bin/scone-gcc", "-c", "hello.c", "-o", "hello.o"], cwd=work, env=env)
+    assert proc.returncode == 0, proc.stderr
+    proc = run([venv / "bin/scone-gcc", "-c", "hello.c", "-o", "fast.o"], cwd=work,
+               env=dict(env, PYTHONHOME="/nonexistent-python-home"))
+    assert proc.returncode == 0, proc.stderr
+    assert (work / "fast.o").read_bytes() == (work / "hello.o").read_bytes()
+    proc = run([venv / "bin/scone-gcc", "hello.o", "-o", "hello2"], cwd=work,
+               env=dict(env, PYTHONHOME="/nonexistent-python-home"))
+    assert proc.returncode != 0 and "Fatal Python error" in proc.stderr, proc.stderr
     proc = run([venv / "bin/scone-gcc", "--scone-print=cmake-toolchain"], cwd=work, env=env)
     assert proc.stdout.startswith(str(venv)) and os.path.isfile(proc.stdout.strip()), proc.stdout
