@@ -168,6 +168,11 @@ def main(argv=None) -> int:
 
     base = dict(os.environ)
     base.pop("SCONE_NATIVE", None)
+    # As a user's Python runs the driver: with its bytecode cached (a wheel
+    # ships it compiled; an editable install writes it on first use).
+    # PYTHONDONTWRITEBYTECODE=1 would make every driver call compile its
+    # ~45 modules again (about 140 ms here).
+    base.pop("PYTHONDONTWRITEBYTECODE", None)
     # The scone-gcc installed for this interpreter, not a version manager's
     # shim found first on PATH (pyenv's costs a shell and a process per call).
     here = Path(sys.executable).parent
