@@ -182,3 +182,25 @@ def test_rename_within_a_volume(fs_build, fs_env, tmp_path):
     assert r.returncode == 1 and "Operation not permitted" in r.stdout
     r = _run(ren, [vol / "b", tmp_path / "out"], fs_env, **key)
     assert r.returncode == 1 and "Cross-device" in r.stdout
+
+
+def test_rename_of_an_open_file(fs_build, fs_env, tmp_path):
+    """An open file follows its rename, as on Linux (redis renames its AOF
+    manifest before closing it): the same transcript as native, and the
+    volume holds the new name with every byte written after the rename."""
+    vol = tmp_path / "vol"
+    vol.mkdir()
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    native = fs_build(HERE / "rename_open.c", "--scone-native")
+    want = subprocess.run([str(native), str(plain / "a"), str(plain / "b")], capture_output=True,
+                          text=True, timeout=60)
+    assert want.returncode == 0 and "[first line\nSECOND line\n]" in want.stdout, want.stdout
+    prog = fs_build(HERE / "rename_open.c", f"--scone-fs={vol}:encrypted")
+    got = _run(prog, [vol / "a", vol / "b"], fs_env, SCONE_FS_KEY=f"{vol}:{KEY}")
+    assert got.returncode == 0, got.stderr
+    assert got.stdout == want.stdout
+    assert sorted(p.name for p in vol.iterdir()) == [".scone-volume", "b"]
+    c = _fs("cat", "--key-hex", KEY, vol, "b")
+    assert c.returncode == 0 and c.stdout == (plain / "b").read_text(), c.stderr
+    assert _fs("verify", "--key-hex", KEY, vol).returncode == 0

@@ -805,6 +805,47 @@ static long copy_to(struct volume *v, long src_fd, uint64_t src_size, const char
 	return 0;
 }
 
+/* An open file was renamed (its new copy is at `to`, the old one still at
+ * its path): its handle is bound to rt and every descriptor of it names the
+ * new host file, as on Linux an open file follows its rename (lock held;
+ * the handle was recorded, so closing it writes nothing). */
+static long rebind(struct volume *v, struct enode *e, const char *to, const char *rt, size_t tl)
+{
+	unsigned wr = SFS_OPEN_WRITE;
+	long nfd = host_open(to, O_RDWR | O_CLOEXEC, 0);
+	if (nfd == -EACCES)
+		nfd = host_open(to, O_RDONLY | O_CLOEXEC, 0), wr = 0;
+	if (nfd < 0)
+		return nfd;
+	long hsize = host(8, nfd, 0, 2, 0);
+	uint64_t osize = sfs_file_size(e->f);
+	long ofd = e->h.fd;
+	struct sfs_file *f;
+	sfs_file_close(e->f);
+	e->h.fd = nfd;
+	int st = sfs_file_open(e->mem, e->mem_size, cache_nodes, &cb, &e->h, hsize < 0 ? 0 : (uint64_t)hsize,
+			       rt, v->key, wr, &f);
+	if (st) {                      /* back to the old file, still whole */
+		e->h.fd = ofd;
+		long os = host(8, ofd, 0, 2, 0);
+		if (sfs_file_open(e->mem, e->mem_size, cache_nodes, &cb, &e->h, os < 0 ? 0 : (uint64_t)os,
+				  e->rel, v->key, SFS_OPEN_WRITE, &e->f) || sfs_file_size(e->f) != osize)
+			e->unlinked = 1;
+		host(3, nfd, 0, 0, 0);
+		return status_errno(st, "rename", rt, v);
+	}
+	e->f = f;
+	for (long x = 0; x < SCONE_SHIELD_FDS; x++)
+		if (files[x] && files[x]->n == e) {
+			long cl = host(72, x, 1, 0, 0);                 /* F_GETFD */
+			host(292, nfd, x, cl > 0 && (cl & 1) ? O_CLOEXEC : 0, 0);
+			e->h.fd = x;
+		}
+	host(3, nfd, 0, 0, 0);
+	__scone_memcpy(e->rel, rt, tl + 1);
+	return 0;
+}
+
 long __scone_enc_rename(int region, const char *from, const char *to, long flags)
 {
 	struct volume *v = &vols[region];
@@ -847,8 +888,8 @@ long __scone_enc_rename(int region, const char *from, const char *to, long flags
 		r = -EEXIST;
 		goto out;
 	}
-	if (open || open_node(v, rt)) {
-		r = -16;      /* EBUSY: an open file's handle is bound to its path */
+	if (open_node(v, rt)) {
+		r = -16;      /* EBUSY: the open target's handle is bound to its path */
 		goto out;
 	}
 	long fd = host_open(from, O_RDONLY | O_CLOEXEC, 0);
@@ -866,6 +907,10 @@ long __scone_enc_rename(int region, const char *from, const char *to, long flags
 	r = host(82, (long)pending, (long)to, 0, 0);
 	if (r) {
 		host(87, (long)pending, 0, 0, 0);
+		goto out;
+	}
+	if (open && (r = rebind(v, open, to, rt, tl))) {
+		host(87, (long)to, 0, 0, 0);
 		goto out;
 	}
 	struct sfs_entry ne = { rt, tl, SFS_KIND_ENCRYPTED, size, { 0 } };
