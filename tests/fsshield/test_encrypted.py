@@ -204,3 +204,27 @@ def test_rename_of_an_open_file(fs_build, fs_env, tmp_path):
     c = _fs("cat", "--key-hex", KEY, vol, "b")
     assert c.returncode == 0 and c.stdout == (plain / "b").read_text(), c.stderr
     assert _fs("verify", "--key-hex", KEY, vol).returncode == 0
+
+
+def test_mixed_io_matches_native(fs_build, fs_env, tmp_path):
+    """Writes at random offsets, reads through a second descriptor,
+    truncations and fsyncs, with the smallest node cache (evictions) and
+    the batched host I/O under it: every read and the final content as
+    native; then a second process reads the whole file back."""
+    vol = tmp_path / "vol"
+    vol.mkdir()
+    native = fs_build(HERE / "rw_mix.c", "--scone-native")
+    want = subprocess.run([str(native), str(tmp_path / "plain")], capture_output=True, text=True,
+                          timeout=120)
+    assert want.returncode == 0, want.stderr
+    prog = fs_build(HERE / "rw_mix.c", f"--scone-fs={vol}:encrypted")
+    got = _run(prog, [vol / "f"], fs_env, SCONE_FS_KEY=f"{vol}:{KEY}", SCONE_FS_CACHE="16")
+    assert got.returncode == 0, got.stderr
+    assert got.stdout == want.stdout
+    c = subprocess.run(["scone-fs", "cat", "--key-hex", KEY, str(vol), "f"], capture_output=True,
+                       timeout=60)
+    assert c.returncode == 0 and c.stdout == (tmp_path / "plain").read_bytes()
+    reader = fs_build(HERE / "read_all.c", f"--scone-fs={vol}:encrypted")
+    r = subprocess.run([str(reader), str(vol / "f")], env=dict(fs_env, SCONE_FS_KEY=f"{vol}:{KEY}"),
+                       capture_output=True, timeout=120)
+    assert r.returncode == 0 and r.stdout == c.stdout

@@ -84,7 +84,24 @@ struct volume {
  * dup can take over when the first descriptor closes. */
 struct hfd {
 	long fd;
+	/* An open file's host I/O is batched: a host call costs far more than
+	 * moving a node, so sequential reads fetch IO_READ bytes at once, and
+	 * node writes wait in W_SLOTS slots until the library's fsync, a read,
+	 * a truncate or a full buffer, then go out sorted by offset, one call
+	 * per run of neighbours. Only ciphertext is kept; the library checks
+	 * every node it is given. Buffers are taken at first use and given
+	 * back at close (none: unbuffered, slower). */
+	int buffered;                  /* 0: unbuffered (the short-lived ones) */
+	uint8_t *rbuf, *wbuf;          /* rbuf also stages a run at drain */
+	uint64_t r_off, r_next;
+	size_t r_len;
+	unsigned w_n;
+	uint64_t w_off[64];
 };
+
+#define IO_READ (128u << 10)
+#define W_SLOTS 64u
+#define IO_BUF (IO_READ + W_SLOTS * PAGE)
 
 /* One open file: every descriptor of it shares the one format handle, so
  * they see each other's writes as on Linux. */
@@ -148,23 +165,24 @@ static long host(long nr, long a0, long a1, long a2, long a3)
 
 /* ---- callbacks for the format library ---- */
 
-static int cb_read(void *ctx, void *h, uint64_t off, void *buf, size_t len)
+static int host_read(long fd, uint64_t off, void *buf, size_t len, size_t min)
 {
-	(void)ctx;
-	while (len) {
-		long r = host(17, ((struct hfd *)h)->fd, (long)buf, (long)len, (long)off);
-		if (r <= 0)
-			return 1;
-		buf = (char *)buf + r, len -= (size_t)r, off += (uint64_t)r;
+	size_t got = 0;
+	while (got < len) {
+		long r = host(17, fd, (long)buf + (long)got, (long)(len - got), (long)(off + got));
+		if (r < 0 || (r == 0 && got >= min))
+			break;
+		if (r == 0)
+			return -1;
+		got += (size_t)r;
 	}
-	return 0;
+	return got >= min ? (int)(got > 0x7fffffff ? 0x7fffffff : got) : -1;
 }
 
-static int cb_write(void *ctx, void *h, uint64_t off, const void *buf, size_t len)
+static int host_write(long fd, uint64_t off, const void *buf, size_t len)
 {
-	(void)ctx;
 	while (len) {
-		long r = host(18, ((struct hfd *)h)->fd, (long)buf, (long)len, (long)off);
+		long r = host(18, fd, (long)buf, (long)len, (long)off);
 		if (r <= 0)
 			return 1;
 		buf = (const char *)buf + r, len -= (size_t)r, off += (uint64_t)r;
@@ -172,16 +190,98 @@ static int cb_write(void *ctx, void *h, uint64_t off, const void *buf, size_t le
 	return 0;
 }
 
-static int cb_truncate(void *ctx, void *h, uint64_t size)
+static int buffers(struct hfd *h)
 {
-	(void)ctx;
-	return host(77, ((struct hfd *)h)->fd, (long)size, 0, 0) ? 1 : 0;
+	if (!h->rbuf && h->buffered && (h->rbuf = heap_alloc(IO_BUF)))
+		h->wbuf = h->rbuf + IO_READ;
+	return h->rbuf != 0;
 }
 
-static int cb_fsync(void *ctx, void *h)
+/* Pending node writes go to the host (before anything else touches it),
+ * in offset order, neighbours gathered into one call. */
+static int drain(struct hfd *h)
+{
+	unsigned n = h->w_n, ix[W_SLOTS];
+	if (!n)
+		return 0;
+	for (unsigned i = 0; i < n; i++) {
+		unsigned j = i;
+		for (; j > 0 && h->w_off[ix[j - 1]] > h->w_off[i]; j--)
+			ix[j] = ix[j - 1];
+		ix[j] = i;
+	}
+	h->w_n = 0;
+	h->r_len = 0;                              /* rbuf stages the runs */
+	for (unsigned i = 0; i < n;) {
+		unsigned k = 0;
+		uint64_t at = h->w_off[ix[i]];
+		while (i < n && k < IO_READ / PAGE && h->w_off[ix[i]] == at + k * PAGE)
+			__scone_memcpy(h->rbuf + k++ * PAGE, h->wbuf + ix[i++] * PAGE, PAGE);
+		if (host_write(h->fd, at, h->rbuf, k * PAGE))
+			return 1;
+	}
+	return 0;
+}
+
+static int cb_read(void *ctx, void *h_, uint64_t off, void *buf, size_t len)
 {
 	(void)ctx;
-	return host(74, ((struct hfd *)h)->fd, 0, 0, 0) ? 1 : 0;
+	struct hfd *h = h_;
+	if (drain(h))
+		return 1;
+	if (len > IO_READ || !buffers(h))
+		return host_read(h->fd, off, buf, len, len) < 0;
+	if (off >= h->r_off && off + len <= h->r_off + h->r_len) {
+		__scone_memcpy(buf, h->rbuf + (off - h->r_off), len);
+		h->r_next = off + len;
+		return 0;
+	}
+	/* read ahead only when the reads follow each other */
+	int got = host_read(h->fd, off, h->rbuf, off == h->r_next ? IO_READ : len, len);
+	if (got < 0) {
+		h->r_len = 0;
+		return 1;
+	}
+	h->r_off = off, h->r_len = (size_t)got, h->r_next = off + len;
+	__scone_memcpy(buf, h->rbuf, len);
+	return 0;
+}
+
+static int cb_write(void *ctx, void *h_, uint64_t off, const void *buf, size_t len)
+{
+	(void)ctx;
+	struct hfd *h = h_;
+	if (h->r_len && off < h->r_off + h->r_len && off + len > h->r_off)
+		h->r_len = 0;                                /* stale now */
+	if (len != PAGE || off % PAGE || !buffers(h))
+		return drain(h) || host_write(h->fd, off, buf, len);
+	unsigned i = 0;
+	while (i < h->w_n && h->w_off[i] != off)
+		i++;
+	if (i == W_SLOTS) {
+		if (drain(h))
+			return 1;
+		i = 0;
+	}
+	if (i == h->w_n)
+		h->w_off[h->w_n++] = off;
+	__scone_memcpy(h->wbuf + i * PAGE, buf, PAGE);
+	return 0;
+}
+
+static int cb_truncate(void *ctx, void *h_, uint64_t size)
+{
+	(void)ctx;
+	struct hfd *h = h_;
+	h->r_len = 0;
+	return drain(h) || host(77, h->fd, (long)size, 0, 0) ? 1 : 0;
+}
+
+static int cb_fsync(void *ctx, void *h_)
+{
+	(void)ctx;
+	struct hfd *h = h_;
+	return drain(h) || host(74, h->fd, 0, 0, 0) ? 1 : 0;
 }
 
 struct gcm_args {
@@ -659,11 +759,13 @@ long __scone_enc_open(int region, const char *path, long flags, long mode, int *
 		n->f = f, n->mem = mem, n->mem_size = ms, n->vol = v, n->dirty = create;
 		__scone_memcpy(n->rel, rel, rl + 1);
 		mem = 0;
+		n->h.buffered = 1;
 		if (create && (r = record(n)) == 0)
 			r = commit(v);
 		if (r) {
 			sfs_file_close(f);
 			heap_free(n->mem, ms);
+			heap_free(n->h.rbuf, IO_BUF);
 			goto out;
 		}
 		n->next = open_nodes;
@@ -821,12 +923,15 @@ static long rebind(struct volume *v, struct enode *e, const char *to, const char
 	uint64_t osize = sfs_file_size(e->f);
 	long ofd = e->h.fd;
 	struct sfs_file *f;
-	sfs_file_close(e->f);
+	sfs_file_close(e->f);                    /* drains pending writes */
 	e->h.fd = nfd;
+	e->h.r_len = 0, e->h.r_next = 0;
 	int st = sfs_file_open(e->mem, e->mem_size, cache_nodes, &cb, &e->h, hsize < 0 ? 0 : (uint64_t)hsize,
 			       rt, v->key, wr, &f);
 	if (st) {                      /* back to the old file, still whole */
 		e->h.fd = ofd;
+		e->h.r_len = 0;
+		e->h.w_n = 0;
 		long os = host(8, ofd, 0, 2, 0);
 		if (sfs_file_open(e->mem, e->mem_size, cache_nodes, &cb, &e->h, os < 0 ? 0 : (uint64_t)os,
 				  e->rel, v->key, SFS_OPEN_WRITE, &e->f) || sfs_file_size(e->f) != osize)
@@ -1027,6 +1132,7 @@ static long unset(long fd)
 					break;
 				}
 			heap_free(e->mem, e->mem_size);
+			heap_free(e->h.rbuf, IO_BUF);
 			heap_free(e, sizeof *e);
 		}
 	}
