@@ -646,7 +646,7 @@ static long load(struct volume *v)
 		return fd;
 	} else {
 		long size = host(8, fd, 0, 2, 0);              /* lseek SEEK_END */
-		struct hfd h = { fd };
+		struct hfd h = { .fd = fd };
 		st = size < 0 ? SFS_E_IO : sfs_vol_load(&v->v, &cb, &h, (uint64_t)size, v->key,
 							v->have_tag ? v->expect_tag : 0, v->body, BODY_CAP);
 		host(3, fd, 0, 0, 0);
@@ -681,7 +681,7 @@ static long commit(struct volume *v)
 		__scone_memcpy(dst + v->rlen, "/" SFS_VOL_NAME, sizeof SFS_VOL_NAME + 1);
 		long fd = host_open(tmp, 01 | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 		if (fd >= 0) {
-			struct hfd h = { fd };
+			struct hfd h = { .fd = fd };
 			int bad = cb_write(0, &h, 0, out, len) || cb_fsync(0, &h);
 			host(3, fd, 0, 0, 0);
 			r = bad ? -EIO : host(82, (long)tmp, (long)dst, 0, 0);
