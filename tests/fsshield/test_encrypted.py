@@ -7,6 +7,8 @@ import re
 import shutil
 import subprocess
 
+import pytest
+
 from .conftest import HERE
 
 KEY = "00112233445566778899aabbccddeeff"
@@ -206,3 +208,52 @@ def test_file_open_at_exit_is_committed(fs_build, fs_env, tmp_path):
     assert len(re.findall(r"committed, tag", r.stderr)) == 2, r.stderr   # at open, at exit
     c = _fs("cat", "--key-hex", KEY, vol, "f")
     assert c.returncode == 0 and c.stdout == "written, never closed\n", c.stderr
+
+
+@pytest.mark.parametrize("mode", ["encrypted", "authenticated"])
+def test_rename_of_an_open_file(fs_build, fs_env, tmp_path, mode):
+    """An open file follows its rename, as on Linux (redis renames its AOF
+    manifest before closing it): the same transcript as native, and the
+    volume holds the new name with every byte written after the rename
+    (an authenticated file's content stays in the enclave; only its
+    descriptors move)."""
+    vol = tmp_path / "vol"
+    vol.mkdir()
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    native = fs_build(HERE / "rename_open.c", "--scone-native")
+    want = subprocess.run([str(native), str(plain / "a"), str(plain / "b")], capture_output=True,
+                          text=True, timeout=60)
+    assert want.returncode == 0 and "[first line\nSECOND line\n]" in want.stdout, want.stdout
+    prog = fs_build(HERE / "rename_open.c", f"--scone-fs={vol}:{mode}")
+    got = _run(prog, [vol / "a", vol / "b"], fs_env, SCONE_FS_KEY=f"{vol}:{KEY}")
+    assert got.returncode == 0, got.stderr
+    assert got.stdout == want.stdout
+    assert sorted(p.name for p in vol.iterdir()) == [".scone-volume", "b"]
+    c = _fs("cat", "--key-hex", KEY, vol, "b")
+    assert c.returncode == 0 and c.stdout == (plain / "b").read_text(), c.stderr
+    assert _fs("verify", "--key-hex", KEY, vol).returncode == 0
+
+
+def test_mixed_io_matches_native(fs_build, fs_env, tmp_path):
+    """Writes at random offsets, reads through a second descriptor,
+    truncations and fsyncs, with the smallest node cache (evictions) and
+    the batched host I/O under it: every read and the final content as
+    native; then a second process reads the whole file back."""
+    vol = tmp_path / "vol"
+    vol.mkdir()
+    native = fs_build(HERE / "rw_mix.c", "--scone-native")
+    want = subprocess.run([str(native), str(tmp_path / "plain")], capture_output=True, text=True,
+                          timeout=120)
+    assert want.returncode == 0, want.stderr
+    prog = fs_build(HERE / "rw_mix.c", f"--scone-fs={vol}:encrypted")
+    got = _run(prog, [vol / "f"], fs_env, SCONE_FS_KEY=f"{vol}:{KEY}", SCONE_FS_CACHE="16")
+    assert got.returncode == 0, got.stderr
+    assert got.stdout == want.stdout
+    c = subprocess.run(["scone-fs", "cat", "--key-hex", KEY, str(vol), "f"], capture_output=True,
+                       timeout=60)
+    assert c.returncode == 0 and c.stdout == (tmp_path / "plain").read_bytes()
+    reader = fs_build(HERE / "read_all.c", f"--scone-fs={vol}:encrypted")
+    r = subprocess.run([str(reader), str(vol / "f")], env=dict(fs_env, SCONE_FS_KEY=f"{vol}:{KEY}"),
+                       capture_output=True, timeout=120)
+    assert r.returncode == 0 and r.stdout == c.stdout

@@ -17,8 +17,10 @@
  * Commits (close, fsync, rename, exit): the file is flushed, its entry set
  * in the volume, and the metadata written to .scone-tmp..scone-volume,
  * fsync'd and renamed over .scone-volume; the tag is logged at info.
- * Renames copy a file into one bound to its new path (FORMAT.md §3); a
- * volume whose tag is signed in (--scone-fs-tag) is read-only. Locks are
+ * Renames copy a file into one bound to its new path (FORMAT.md §3), and
+ * an open file's handle follows it (rebind); a volume whose tag is signed
+ * in (--scone-fs-tag) is read-only. An encrypted file's backing I/O is
+ * batched (struct hfd). Locks are
  * served here, per process (struct lk).
  *
  * One lock serializes the region's work; it is held across host calls, so
@@ -92,7 +94,26 @@ struct volume {
  * dup can take over when the first descriptor closes. */
 struct hfd {
 	long fd;
+	/* An open file's host I/O is batched: a host call costs far more than
+	 * moving a node, so sequential reads fetch IO_READ bytes at once, and
+	 * node writes wait in W_SLOTS slots until the library's fsync, a read,
+	 * a truncate or a full buffer, then go out sorted by offset, one call
+	 * per run of neighbours. Only ciphertext is kept; the library checks
+	 * every node it is given. Buffers are taken at first use and given
+	 * back at close (none: unbuffered, slower). */
+	int buffered;                  /* 0: unbuffered (the short-lived ones) */
+	uint8_t *rbuf, *wbuf;          /* rbuf also stages a run at drain */
+	uint64_t r_off, r_next;
+	size_t r_len;
+	unsigned w_n;
+	uint64_t w_off[64];
 };
+
+/* Under the client's transfer unit (128 KiB): a call that fills it costs
+ * another (the client asks whether Linux would have gone on). */
+#define IO_READ (120u << 10)
+#define W_SLOTS 64u
+#define IO_BUF (IO_READ + W_SLOTS * PAGE)
 
 /* One open file: every descriptor of it shares the one format handle, so
  * they see each other's writes as on Linux. */
@@ -198,23 +219,24 @@ static long raw(long nr, long a0, long a1, long a2, long a3)
 
 /* ---- callbacks for the format library ---- */
 
-static int cb_read(void *ctx, void *h, uint64_t off, void *buf, size_t len)
+static int raw_read(long fd, uint64_t off, void *buf, size_t len, size_t min)
 {
-	(void)ctx;
-	while (len) {
-		long r = raw(17, ((struct hfd *)h)->fd, (long)buf, (long)len, (long)off);
-		if (r <= 0)
-			return 1;
-		buf = (char *)buf + r, len -= (size_t)r, off += (uint64_t)r;
+	size_t got = 0;
+	while (got < len) {
+		long r = raw(17, fd, (long)buf + (long)got, (long)(len - got), (long)(off + got));
+		if (r < 0 || (r == 0 && got >= min))
+			break;
+		if (r == 0)
+			return -1;
+		got += (size_t)r;
 	}
-	return 0;
+	return got >= min ? (int)(got > 0x7fffffff ? 0x7fffffff : got) : -1;
 }
 
-static int cb_write(void *ctx, void *h, uint64_t off, const void *buf, size_t len)
+static int raw_write(long fd, uint64_t off, const void *buf, size_t len)
 {
-	(void)ctx;
 	while (len) {
-		long r = raw(18, ((struct hfd *)h)->fd, (long)buf, (long)len, (long)off);
+		long r = raw(18, fd, (long)buf, (long)len, (long)off);
 		if (r <= 0)
 			return 1;
 		buf = (const char *)buf + r, len -= (size_t)r, off += (uint64_t)r;
@@ -222,16 +244,98 @@ static int cb_write(void *ctx, void *h, uint64_t off, const void *buf, size_t le
 	return 0;
 }
 
-static int cb_truncate(void *ctx, void *h, uint64_t size)
+static int buffers(struct hfd *h)
 {
-	(void)ctx;
-	return raw(77, ((struct hfd *)h)->fd, (long)size, 0, 0) ? 1 : 0;
+	if (!h->rbuf && h->buffered && (h->rbuf = heap_alloc(IO_BUF)))
+		h->wbuf = h->rbuf + IO_READ;
+	return h->rbuf != 0;
 }
 
-static int cb_fsync(void *ctx, void *h)
+/* Pending node writes go to the host (before anything else touches it),
+ * in offset order, neighbours gathered into one call. */
+static int drain(struct hfd *h)
+{
+	unsigned n = h->w_n, ix[W_SLOTS];
+	if (!n)
+		return 0;
+	for (unsigned i = 0; i < n; i++) {
+		unsigned j = i;
+		for (; j > 0 && h->w_off[ix[j - 1]] > h->w_off[i]; j--)
+			ix[j] = ix[j - 1];
+		ix[j] = i;
+	}
+	h->w_n = 0;
+	h->r_len = 0;                              /* rbuf stages the runs */
+	for (unsigned i = 0; i < n;) {
+		unsigned k = 0;
+		uint64_t at = h->w_off[ix[i]];
+		while (i < n && k < IO_READ / PAGE && h->w_off[ix[i]] == at + k * PAGE)
+			__scone_memcpy(h->rbuf + k++ * PAGE, h->wbuf + ix[i++] * PAGE, PAGE);
+		if (raw_write(h->fd, at, h->rbuf, k * PAGE))
+			return 1;
+	}
+	return 0;
+}
+
+static int cb_read(void *ctx, void *h_, uint64_t off, void *buf, size_t len)
 {
 	(void)ctx;
-	return raw(74, ((struct hfd *)h)->fd, 0, 0, 0) ? 1 : 0;
+	struct hfd *h = h_;
+	if (drain(h))
+		return 1;
+	if (len > IO_READ || !buffers(h))
+		return raw_read(h->fd, off, buf, len, len) < 0;
+	if (off >= h->r_off && off + len <= h->r_off + h->r_len) {
+		__scone_memcpy(buf, h->rbuf + (off - h->r_off), len);
+		h->r_next = off + len;
+		return 0;
+	}
+	/* read ahead only when the reads follow each other */
+	int got = raw_read(h->fd, off, h->rbuf, off == h->r_next ? IO_READ : len, len);
+	if (got < 0) {
+		h->r_len = 0;
+		return 1;
+	}
+	h->r_off = off, h->r_len = (size_t)got, h->r_next = off + len;
+	__scone_memcpy(buf, h->rbuf, len);
+	return 0;
+}
+
+static int cb_write(void *ctx, void *h_, uint64_t off, const void *buf, size_t len)
+{
+	(void)ctx;
+	struct hfd *h = h_;
+	if (h->r_len && off < h->r_off + h->r_len && off + len > h->r_off)
+		h->r_len = 0;                                /* stale now */
+	if (len != PAGE || off % PAGE || !buffers(h))
+		return drain(h) || raw_write(h->fd, off, buf, len);
+	unsigned i = 0;
+	while (i < h->w_n && h->w_off[i] != off)
+		i++;
+	if (i == W_SLOTS) {
+		if (drain(h))
+			return 1;
+		i = 0;
+	}
+	if (i == h->w_n)
+		h->w_off[h->w_n++] = off;
+	__scone_memcpy(h->wbuf + i * PAGE, buf, PAGE);
+	return 0;
+}
+
+static int cb_truncate(void *ctx, void *h_, uint64_t size)
+{
+	(void)ctx;
+	struct hfd *h = h_;
+	h->r_len = 0;
+	return drain(h) || raw(77, h->fd, (long)size, 0, 0) ? 1 : 0;
+}
+
+static int cb_fsync(void *ctx, void *h_)
+{
+	(void)ctx;
+	struct hfd *h = h_;
+	return drain(h) || raw(74, h->fd, 0, 0, 0) ? 1 : 0;
 }
 
 struct gcm_args {
@@ -542,7 +646,7 @@ static long load(struct volume *v)
 		return fd;
 	} else {
 		long size = host(8, fd, 0, 2, 0);              /* lseek SEEK_END */
-		struct hfd h = { fd };
+		struct hfd h = { .fd = fd };
 		st = size < 0 ? SFS_E_IO : sfs_vol_load(&v->v, &cb, &h, (uint64_t)size, v->key,
 							v->have_tag ? v->expect_tag : 0, v->body, BODY_CAP);
 		host(3, fd, 0, 0, 0);
@@ -577,7 +681,7 @@ static long commit(struct volume *v)
 		__scone_memcpy(dst + v->rlen, "/" SFS_VOL_NAME, sizeof SFS_VOL_NAME + 1);
 		long fd = host_open(tmp, 01 | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 		if (fd >= 0) {
-			struct hfd h = { fd };
+			struct hfd h = { .fd = fd };
 			int bad = cb_write(0, &h, 0, out, len) || cb_fsync(0, &h);
 			host(3, fd, 0, 0, 0);
 			r = bad ? -EIO : host(82, (long)tmp, (long)dst, 0, 0);
@@ -803,7 +907,9 @@ static void n_close(struct enode *e)
 		__scone_memset(e->data, 0, (size_t)e->size);
 	}
 	heap_free(e->kind == SFS_KIND_ENCRYPTED ? e->mem : e->data, e->mem_size);
+	heap_free(e->h.rbuf, IO_BUF);
 	e->mem = 0, e->data = 0, e->mem_size = 0;
+	e->h.rbuf = e->h.wbuf = 0, e->h.r_len = 0, e->h.w_n = 0;
 }
 
 /* Flush e and record it in the volume (lock held). */
@@ -927,6 +1033,7 @@ long __scone_enc_open(int region, const char *path, long flags, long mode, int *
 			goto out;
 		}
 		n->dirty = create;
+		n->h.buffered = n->kind == SFS_KIND_ENCRYPTED;
 		if (create && (r = record(n)) == 0)
 			r = commit(v);
 		if (r) {
@@ -1078,6 +1185,7 @@ static long copy_to(struct volume *v, const char *from, const char *rel_from, un
 		goto out;
 	}
 	so = 1;
+	s->h.buffered = kind == SFS_KIND_ENCRYPTED;       /* read ahead, writes batched */
 	uint8_t st_buf[144];                           /* the copy keeps the file's mode */
 	uint32_t mode = 0600;
 	if (!host(5, s->h.fd, (long)st_buf, 0, 0))
@@ -1091,6 +1199,7 @@ static long copy_to(struct volume *v, const char *from, const char *rel_from, un
 	}
 	st = n_open(d, 0, 1, 1);
 	dop = !st;
+	d->h.buffered = kind == SFS_KIND_ENCRYPTED;
 	for (uint64_t off = 0; !st && off < n_size(s);) {
 		size_t got;
 		st = n_read(s, off, buf, PAGE * 4, &got);
@@ -1257,6 +1366,57 @@ static long dir_rename(struct volume *v, const char *from, const char *to, const
 	return r;
 }
 
+/* An open file was renamed (its new copy is at `to`, the old one still at
+ * its path): its handle is bound to rt and every descriptor of it names the
+ * new host file, as on Linux an open file follows its rename (lock held;
+ * the handle was recorded, so closing it writes nothing). An authenticated
+ * file's content is in enclave memory and bound to no path: only its
+ * descriptors move. */
+static long rebind(struct volume *v, struct enode *e, const char *to, const char *rt, size_t tl)
+{
+	unsigned wr = SFS_OPEN_WRITE;
+	long nfd = host_open(to, O_RDWR | O_CLOEXEC, 0);
+	if (nfd == -EACCES)
+		nfd = host_open(to, O_RDONLY | O_CLOEXEC, 0), wr = 0;
+	if (nfd < 0)
+		return nfd;
+	if (e->kind == SFS_KIND_ENCRYPTED) {
+		long hsize = host(8, nfd, 0, 2, 0);
+		uint64_t osize = sfs_file_size(e->f);
+		long ofd = e->h.fd;
+		struct sfs_file *f;
+		sfs_file_close(e->f);                    /* drains pending writes */
+		e->f = 0;
+		e->h.fd = nfd;
+		e->h.r_len = 0, e->h.r_next = 0;
+		int st = sfs_file_open(e->mem, e->mem_size, cache_nodes, &cb, &e->h,
+				       hsize < 0 ? 0 : (uint64_t)hsize, rt, v->key, wr, &f);
+		if (st) {                      /* back to the old file, still whole */
+			e->h.fd = ofd;
+			e->h.r_len = 0;
+			e->h.w_n = 0;
+			long os = host(8, ofd, 0, 2, 0);
+			if (sfs_file_open(e->mem, e->mem_size, cache_nodes, &cb, &e->h, os < 0 ? 0 : (uint64_t)os,
+					  e->rel, v->key, e->ro ? 0 : SFS_OPEN_WRITE, &e->f) ||
+			    sfs_file_size(e->f) != osize)
+				e->unlinked = 1;
+			host(3, nfd, 0, 0, 0);
+			return status_errno(st, "rename", rt, v);
+		}
+		e->f = f;
+	}
+	e->ro = !wr;
+	for (long x = 0; x < SCONE_SHIELD_FDS; x++)
+		if (files[x] && files[x]->n == e) {
+			long cl = host(72, x, 1, 0, 0);                 /* F_GETFD */
+			host(292, nfd, x, cl > 0 && (cl & 1) ? O_CLOEXEC : 0, 0);
+			e->h.fd = x;
+		}
+	host(3, nfd, 0, 0, 0);
+	__scone_memcpy(e->rel, rt, tl + 1);
+	return 0;
+}
+
 long __scone_enc_rename(int region, const char *from, const char *to, long flags)
 {
 	struct volume *v = &vols[region];
@@ -1297,8 +1457,8 @@ long __scone_enc_rename(int region, const char *from, const char *to, long flags
 		r = -EEXIST;
 		goto out;
 	}
-	if (open || open_node(v, rt)) {
-		r = -16;      /* EBUSY: an open file's handle is bound to its path */
+	if (open_node(v, rt)) {
+		r = -16;      /* EBUSY: the open target's handle is bound to its path */
 		goto out;
 	}
 	uint8_t digest[32];
@@ -1310,6 +1470,10 @@ long __scone_enc_rename(int region, const char *from, const char *to, long flags
 	r = host(82, (long)pending, (long)to, 0, 0);
 	if (r) {
 		host(87, (long)pending, 0, 0, 0);
+		goto out;
+	}
+	if (open && (r = rebind(v, open, to, rt, tl))) {
+		host(87, (long)to, 0, 0, 0);
 		goto out;
 	}
 	struct sfs_entry ne = { rt, tl, kind, size, { 0 } };

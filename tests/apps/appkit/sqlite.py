@@ -42,6 +42,23 @@ def build_shell(flavour: Flavour) -> Path:
     return build.cached(PACKAGE, flavour, recipe)
 
 
+def build_speedtest1(flavour: Flavour) -> Path:
+    """The tree with SQLite's own benchmark ``speedtest1`` (test/speedtest1.c
+    and the amalgamation). The enclave build is linked with an encrypted
+    region at a placeholder prefix, so the encrypted-file shield is in it:
+    re-sign it with ``scone-sign sign --fs PREFIX:encrypted`` to place one."""
+    def recipe(work: Path) -> Path:
+        src = source.unpack(PACKAGE, work)
+        env = flavour.environ(ALLOW)
+        build.step(CONFIGURE + ["--disable-tcl"], src, env)
+        build.step(["make", "sqlite3.c"], src, env)
+        region = ["--scone-fs=/scone-fs-placeholder:encrypted"] if flavour.enclave else []
+        build.step([*flavour.cc.split(), "-O2", "-I.", "-o", "speedtest1", "test/speedtest1.c", "sqlite3.c",
+                    "-lm", *region], src, env)
+        return src
+    return build.cached(PACKAGE + "-speedtest1", flavour, recipe)
+
+
 def shell(tree: Path, flavour: Flavour, db: Path, sql: str) -> subprocess.CompletedProcess:
     """One ``sqlite3`` shell session on ``db`` reading ``sql`` from stdin."""
     return subprocess.run([str(tree / "sqlite3"), str(db)], input=sql, env=flavour.environ(ALLOW),
