@@ -206,3 +206,22 @@ def test_file_open_at_exit_is_committed(fs_build, fs_env, tmp_path):
     assert len(re.findall(r"committed, tag", r.stderr)) == 2, r.stderr   # at open, at exit
     c = _fs("cat", "--key-hex", KEY, vol, "f")
     assert c.returncode == 0 and c.stdout == "written, never closed\n", c.stderr
+
+
+def test_relative_names_follow_chdir_and_fchdir(fs_build, fs_env, tmp_path):
+    """The shield folds relative names against the working directory: the
+    one after each chdir/fchdir, never the one before it (a folded name
+    during chdir cached the old one)."""
+    vol, real = tmp_path / "vol", tmp_path / "plain"
+    vol.mkdir()
+    real.mkdir()
+    enclave = fs_build(HERE / "chdir_rel.c", f"--scone-fs={vol}:encrypted")
+    native = fs_build(HERE / "chdir_rel.c", "--scone-native")
+    want = subprocess.run([str(native), str(real)], capture_output=True, text=True, timeout=60)
+    assert want.returncode == 0 and "d/e y.txt: stat 0 size 7" in want.stdout, want.stderr
+    got = _run(enclave, [vol], fs_env, SCONE_FS_KEY=f"{vol}:{KEY}")
+    assert (got.returncode, got.stdout) == (0, want.stdout), got.stderr
+    for name in ("top.txt", "d/x.txt", "d/e/y.txt", "d/e/z.txt"):
+        c = _fs("cat", "--key-hex", KEY, vol, name)
+        assert c.returncode == 0 and c.stdout == (real / name).read_text(), (name, c.stderr)
+    assert not (vol / "x.txt").exists() and not (vol / "z.txt").exists()
