@@ -529,6 +529,8 @@ long __scone_shield_call(long nr, const long a[6], int *handled)
 	}
 	case 81:                                               /* fchdir */
 		*handled = 1;
+		if (__scone_shield_owns_fd(a[0]))
+			return fd_call(nr, a);             /* an ephemeral directory: refused there */
 		return host_chdir(nr, a);
 	case 258: case 259: case 260: case 262: case 263: case 267: case 268: case 269: case 332:
 	case 439:
