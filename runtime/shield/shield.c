@@ -49,6 +49,7 @@ static struct region regions[MAX_REGIONS];
 static int nregions;
 static char cwd[SCONE_PATH_MAX];
 static int cwd_ok, cwd_lock;
+static unsigned cwd_gen;   /* bumped before and after each host chdir/fchdir */
 static int warned[512];
 
 void __scone_shield_init(char **envp, uint64_t sim_seal)
@@ -180,6 +181,7 @@ static long host_cwd(char *out, size_t *n)
 	if (!ok) {
 		char buf[SCONE_PATH_MAX];
 		long g[6] = { (long)buf, sizeof buf };
+		unsigned gen = __atomic_load_n(&cwd_gen, __ATOMIC_ACQUIRE);
 		long r = __scone_shield_host(79, g);          /* getcwd */
 		if (r < 0)
 			return r;
@@ -188,12 +190,25 @@ static long host_cwd(char *out, size_t *n)
 		if (fold(out, n, buf))
 			return -ENAMETOOLONG;
 		scone_spin_lock(&cwd_lock);
-		__scone_memcpy(cwd, out, SCONE_PATH_MAX);
-		cwd_ok = 1;
+		if (gen == __atomic_load_n(&cwd_gen, __ATOMIC_ACQUIRE)) {   /* no chdir meanwhile */
+			__scone_memcpy(cwd, out, SCONE_PATH_MAX);
+			cwd_ok = 1;
+		}
 		scone_spin_unlock(&cwd_lock);
 	}
 	*n = __scone_strlen(out);
 	return 0;
+}
+
+/* chdir/fchdir on the host; no working directory seen before it ends
+ * stays cached (host_cwd checks the generation around its getcwd). */
+static long host_chdir(long nr, const long a[6])
+{
+	__atomic_add_fetch(&cwd_gen, 1, __ATOMIC_ACQ_REL);
+	long r = __scone_shield_host(nr, a);
+	__atomic_add_fetch(&cwd_gen, 1, __ATOMIC_ACQ_REL);
+	__atomic_store_n(&cwd_ok, 0, __ATOMIC_RELEASE);
+	return r;
 }
 
 /* The directory a host descriptor names, as the host says (/proc). */
@@ -514,13 +529,21 @@ long __scone_shield_call(long nr, const long a[6], int *handled)
 	case 80: {                                             /* chdir */
 		__atomic_store_n(&cwd_ok, 0, __ATOMIC_RELAXED);
 		long r = one_path(nr, a, AT_FDCWD, 0, handled);
-		if (*handled && r >= 0)
-			r = -EACCES;   /* the host has no such directory to stand in */
-		return r;
+		if (*handled) {
+			if (r >= 0)
+				r = -EACCES;   /* the host has no such directory to stand in */
+			return r;
+		}
+		/* Folding a relative path above cached the directory we leave:
+		 * the host changes it here, and the cache is dropped after. */
+		*handled = 1;
+		return host_chdir(nr, a);
 	}
 	case 81:                                               /* fchdir */
-		__atomic_store_n(&cwd_ok, 0, __ATOMIC_RELAXED);
-		break;
+		*handled = 1;
+		if (__scone_shield_owns_fd(a[0]))
+			return fd_call(nr, a);             /* an ephemeral directory: refused there */
+		return host_chdir(nr, a);
 	case 258: case 259: case 260: case 262: case 263: case 267: case 268: case 269: case 332:
 	case 439:
 		return one_path(nr, a, a[0], 1, handled);

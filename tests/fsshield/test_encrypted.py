@@ -257,3 +257,38 @@ def test_mixed_io_matches_native(fs_build, fs_env, tmp_path):
     r = subprocess.run([str(reader), str(vol / "f")], env=dict(fs_env, SCONE_FS_KEY=f"{vol}:{KEY}"),
                        capture_output=True, timeout=120)
     assert r.returncode == 0 and r.stdout == c.stdout
+
+
+def test_relative_names_follow_chdir_and_fchdir(fs_build, fs_env, tmp_path):
+    """The shield folds relative names against the working directory: the
+    one after each chdir/fchdir, never the one before it (a folded name
+    during chdir cached the old one)."""
+    vol, real = tmp_path / "vol", tmp_path / "plain"
+    vol.mkdir()
+    real.mkdir()
+    enclave = fs_build(HERE / "chdir_rel.c", f"--scone-fs={vol}:encrypted")
+    native = fs_build(HERE / "chdir_rel.c", "--scone-native")
+    want = subprocess.run([str(native), str(real)], capture_output=True, text=True, timeout=60)
+    assert want.returncode == 0 and "d/e y.txt: stat 0 size 7" in want.stdout, want.stderr
+    got = _run(enclave, [vol], fs_env, SCONE_FS_KEY=f"{vol}:{KEY}")
+    assert (got.returncode, got.stdout) == (0, want.stdout), got.stderr
+    for name in ("top.txt", "d/x.txt", "d/e/y.txt", "d/e/z.txt"):
+        c = _fs("cat", "--key-hex", KEY, vol, name)
+        assert c.returncode == 0 and c.stdout == (real / name).read_text(), (name, c.stderr)
+    assert not (vol / "x.txt").exists() and not (vol / "z.txt").exists()
+
+
+def test_fchmod_and_fchown_on_a_protected_file(fs_build, fs_env, tmp_path):
+    """Modes and owners stay the host's: fchmod/fchown on a protected
+    descriptor reach the host file as chmod by name does (SQLite sets its
+    -wal and -shm files to the database's mode past the umask this way)."""
+    vol, real = tmp_path / "vol", tmp_path / "plain"
+    vol.mkdir()
+    real.mkdir()
+    enclave = fs_build(HERE / "fchmod_one.c", f"--scone-fs={vol}:encrypted")
+    native = fs_build(HERE / "fchmod_one.c", "--scone-native")
+    want = subprocess.run([str(native), str(real / "f")], capture_output=True, text=True, timeout=60)
+    assert want.stdout == "created 644 size 0\nfchmod 0 fchown 0: 666\nfchmod 0, after close: 600\n", want
+    got = _run(enclave, [vol / "f"], fs_env, SCONE_FS_KEY=f"{vol}:{KEY}")
+    assert (got.returncode, got.stdout) == (0, want.stdout), got.stderr
+    assert os.stat(vol / "f").st_mode & 0o777 == 0o600

@@ -1808,6 +1808,7 @@ long __scone_enc_fd_call(long nr, const long a[6])
 		unlock();
 		return r;
 	case 32: return dup_to(__scone_shield_host(32, a), fd);
+	case 91: case 93: return __scone_shield_host(nr, a);   /* fchmod, fchown: modes and owners are the host's */
 	case 33: case 292:
 		if (a[0] == a[1])
 			return nr == 33 ? fd : -EINVAL;

@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 from . import build, source, tcl
@@ -78,6 +79,24 @@ def build_testfixture(flavour: Flavour) -> Path:
         build.step(["make", "-j2", "testfixture"], src, env)
         return src
     return build.cached(PACKAGE + "-testfixture", flavour, recipe)
+
+
+def build_testfixture_fsshields(flavour: Flavour) -> Path:
+    """``testfixture`` linked with an encrypted and an ephemeral placeholder
+    region, so with both file shields (an enclave links only the shields
+    its policy names): re-signed with ``scone-sign sign --fs`` to run the
+    suite in a region of the caller's choosing."""
+    tcl_lib = tcl.build_tree(flavour)
+
+    def recipe(work: Path) -> Path:
+        src = source.unpack(PACKAGE, work)
+        zlib_h = next((tcl_lib.parent.parent).glob("tcl8.6*/compat/zlib"))
+        env = flavour.environ(tcl.ALLOW + ALLOW, CPPFLAGS=f"-I{zlib_h}", SCONE_HEAP=HEAP, SCONE_STACK=STACK,
+                              SCONE_FS="/scone-fs-placeholder:encrypted,/scone-fs-scratch-placeholder:ephemeral")
+        build.step(CONFIGURE + [f"--with-tcl={tcl_lib}"], src, env)
+        build.step(["nice", "make", "-j2", "testfixture"], src, env)
+        return src
+    return build.cached(PACKAGE + "-testfixture-fsshields", flavour, recipe)
 
 
 # What the enclave refuses by design, per veryquick file that ends early and
@@ -154,7 +173,8 @@ def _tally(out, text: str, file_timeout: float):
 
 
 def veryquick(tree: Path, flavour: Flavour, file_timeout: float = 900, progress=None,
-              only: tuple[str, ...] = ()) -> dict:
+              only: tuple[str, ...] = (), workdir: Path | None = None, testfixture: Path | None = None,
+              run_env: dict | None = None, extra: dict | None = None) -> dict:
     """The veryquick suite's files, each run by its own ``testfixture`` as ``nobody``.
 
     One process per file rather than ``test/veryquick.test``: a file that
@@ -164,27 +184,46 @@ def veryquick(tree: Path, flavour: Flavour, file_timeout: float = 900, progress=
     without their summary line. ``progress(name, outcome)``, if given, is
     called after each file (the enclave run takes tens of minutes).
     ``only``: run just these of the suite's files (``test/select1.test``).
+    ``workdir``: the directory the files run in (default: the copy of the
+    tree); tester.tcl makes its ``testdir`` folder there, where every test
+    database, journal, WAL and -shm file is made, so nobody must be able
+    to write it. The suite's files are then named by absolute path
+    (``$testdir`` is absolute). ``testfixture``: a binary to run instead of
+    the tree's (a re-signed copy); ``run_env``: more variables for it;
+    ``extra``: {name: Tcl source} of further test files, written into the
+    copy's test/ folder and run after the suite's. ``seconds``: the run's
+    wall time.
     """
+    started = time.monotonic()
     scratch = Path(tempfile.mkdtemp(prefix="scone-sqlite-"))
     try:
         copy = scratch / "sqlite"
         shutil.copytree(tree, copy, symlinks=True)
         (copy / "test" / "zz_list_veryquick.tcl").write_text(_LIST_VERYQUICK)
+        for name, text in (extra or {}).items():
+            (copy / "test" / name).write_text(text)
+        if testfixture:
+            shutil.copy(testfixture, copy / "testfixture")
         # The interpreter's script library (init.tcl) must be readable by nobody too.
         shutil.copytree(tcl.build_tree(flavour) / "tcl8.6", scratch / "tcllib")
         subprocess.run(["chown", "-R", "nobody:nogroup", str(scratch)], check=True)
-        env = flavour.environ(tcl.ALLOW + ALLOW, HOME=str(scratch), TCL_LIBRARY=str(scratch / "tcllib"))
+        env = flavour.environ(tcl.ALLOW + ALLOW, HOME=str(scratch), TCL_LIBRARY=str(scratch / "tcllib"),
+                              **(run_env or {}))
         listing = _as_nobody(["./testfixture", "test/zz_list_veryquick.tcl"], copy, env, 300)
         files = [ln.split(" ", 1)[1] for ln in listing.stdout.splitlines() if ln.startswith("FILE ")]
         if only:
             files = [f for f in files if os.path.relpath(os.path.normpath(copy / "test" / f), copy) in only]
+        files += list(extra or {})
         errors = tests = 0
         failures, aborted, skipped = [], {}, []
         for path in files:
             # test/ files are listed bare, ext/ ones by absolute path (…/test/../ext/…).
             name = os.path.relpath(os.path.normpath(copy / "test" / path), copy)
             try:
-                out = _as_nobody(["./testfixture", name], copy, env, file_timeout)
+                if workdir is None:
+                    out = _as_nobody(["./testfixture", name], copy, env, file_timeout)
+                else:
+                    out = _as_nobody([str(copy / "testfixture"), str(copy / name)], workdir, env, file_timeout)
                 text = out.stdout + out.stderr
             except subprocess.TimeoutExpired:
                 out, text = None, ""
@@ -202,4 +241,5 @@ def veryquick(tree: Path, flavour: Flavour, file_timeout: float = 900, progress=
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return {"files": len(files), "errors": errors, "tests": tests, "failures": failures,
-            "aborted": aborted, "skipped": skipped, "log": listing.stderr[-2000:] if not files else ""}
+            "aborted": aborted, "skipped": skipped, "log": listing.stderr[-2000:] if not files else "",
+            "seconds": round(time.monotonic() - started, 1)}
