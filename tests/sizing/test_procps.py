@@ -5,14 +5,12 @@ it reports the signed heap; natively, the host's. Expected values: the heap
 signed, and the host kernel's /proc/meminfo.
 """
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "apps"))
+from .debian_build import build_both, env as sim_env
 
 pytestmark = pytest.mark.slow
 
@@ -20,34 +18,13 @@ CONFIGURE = ["./configure", "--disable-shared", "--disable-nls", "--without-ncur
              "--disable-pidof", "--disable-kill", "--disable-w"]
 
 
-def _env(**extra):
-    env = dict(os.environ, SCONE_MODE="SIM")
-    for k in ("SCONE_LOG", "SCONE_HWM_FILE", "SCONE_HEAP", "SCONE_STACK", "SCONE_NATIVE"):
-        env.pop(k, None)
-    env.update(extra)
-    return env
-
-
 @pytest.fixture(scope="module")
 def free(tmp_path_factory):
-    from appkit import source
-    out = {}
-    for flavour, flags in (("enclave", ""), ("native", "--scone-native")):
-        work = tmp_path_factory.mktemp(f"procps-{flavour}")
-        try:
-            src = source.unpack("procps", work)
-        except source.SourceUnavailable as err:
-            pytest.fail(str(err))
-        env = _env(CC=f"scone-gcc {flags}".strip())
-        for step in (CONFIGURE, ["make", "-j2", "src/free"]):
-            r = subprocess.run(step, cwd=src, env=env, capture_output=True, text=True, timeout=1800)
-            assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
-        out[flavour] = src / "src" / "free"
-    return out
+    return build_both(tmp_path_factory, "procps", CONFIGURE, "src/free", "src/free")
 
 
 def _mem_row(exe, env=None):
-    r = subprocess.run([str(exe), "-k", "-w"], capture_output=True, text=True, env=env or _env(), timeout=60)
+    r = subprocess.run([str(exe), "-k", "-w"], capture_output=True, text=True, env=env or sim_env(), timeout=60)
     assert r.returncode == 0, r.stderr
     head, mem = r.stdout.splitlines()[:2]
     return dict(zip(head.split(), map(int, mem.split()[1:])))

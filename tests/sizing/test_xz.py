@@ -7,14 +7,11 @@ and scone-sign size, from one run, gives one that works.
 """
 
 import json
-import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "apps"))
+from .debian_build import build_both, env as sim_env
 
 pytestmark = pytest.mark.slow
 
@@ -22,34 +19,13 @@ CONFIGURE = ["./configure", "--disable-shared", "--disable-nls", "--disable-doc"
              "--disable-lzmadec", "--disable-lzmainfo", "--disable-xzdec"]
 
 
-def _env(**extra):
-    env = dict(os.environ, SCONE_MODE="SIM")
-    for k in ("SCONE_LOG", "SCONE_HWM_FILE", "SCONE_HEAP", "SCONE_STACK", "SCONE_NATIVE"):
-        env.pop(k, None)
-    env.update(extra)
-    return env
-
-
 @pytest.fixture(scope="module")
 def xz(tmp_path_factory):
-    from appkit import source
-    out = {}
-    for flavour, flags in (("enclave", ""), ("native", "--scone-native")):
-        work = tmp_path_factory.mktemp(f"xz-{flavour}")
-        try:
-            src = source.unpack("xz-utils", work)
-        except source.SourceUnavailable as err:
-            pytest.skip(str(err))
-        env = _env(CC=f"scone-gcc {flags}".strip())
-        for step in (CONFIGURE, ["make", "-j2"]):
-            r = subprocess.run(step, cwd=src, env=env, capture_output=True, text=True, timeout=1800)
-            assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
-        out[flavour] = src / "src" / "xz" / "xz"
-    return out
+    return build_both(tmp_path_factory, "xz-utils", CONFIGURE, "", "src/xz/xz")
 
 
 def _xz(exe, *args, stdin=b"", env=None):
-    return subprocess.run([str(exe), *args], input=stdin, capture_output=True, env=env or _env(), timeout=300)
+    return subprocess.run([str(exe), *args], input=stdin, capture_output=True, env=env or sim_env(), timeout=300)
 
 
 def test_xz_sees_the_enclave_and_sizes_from_one_run(xz, tmp_path):
@@ -84,7 +60,7 @@ def test_xz_sees_the_enclave_and_sizes_from_one_run(xz, tmp_path):
     exe.chmod(0o755)
     r = subprocess.run(["scone-sign", "size", "--apply", "--json", str(exe), "--",
                         "sh", "-c", f"printf 'hello\\n' | {exe} -c | {exe} -dc"],
-                       capture_output=True, text=True, env=_env(), timeout=600)
+                       capture_output=True, text=True, env=sim_env(), timeout=600)
     assert r.returncode == 0, r.stderr
     rep = json.loads(r.stdout)
     assert rep["measured"]["runs"] == 2

@@ -40,20 +40,10 @@ HEAP = "1G"
 def relinked_server(tree: Path, flavour: Flavour, out: Path, *flags: str) -> Path:
     """redis-server's own link line (``make -n``) run again to ``out`` with
     ``flags`` added (e.g. a network-shield policy): no recompilation."""
-    import shlex
-    import subprocess
+    from .relink import relinked
 
-    src = tree / "src"
     env = flavour.environ(ALLOW, SCONE_STACK=STACK, SCONE_HEAP=HEAP)
-    dry = subprocess.run(["make", "-n", "-B", f"CC={flavour.cc}", *MAKE, "redis-server"], cwd=src,
-                         env=env, capture_output=True, text=True, check=True).stdout
-    line = next(l for l in dry.splitlines() if "-o redis-server " in l)
-    cmd = shlex.split(line[line.index("1>&2;") + 5:] if "1>&2;" in line else line)
-    cmd[cmd.index("-o") + 1] = str(out)
-    r = subprocess.run(cmd + list(flags), cwd=src, env=env, capture_output=True, text=True)
-    if r.returncode:
-        raise RuntimeError(f"relinking redis-server failed: {r.stderr.strip()[-2000:]}")
-    return out
+    return relinked(tree / "src", "redis-server", out, env, flags, make_args=(f"CC={flavour.cc}", *MAKE))
 
 
 def build_tree(flavour: Flavour) -> Path:
