@@ -9,18 +9,7 @@ import re
 import shutil
 import subprocess
 
-from .conftest import HERE
-
-KEY = "00112233445566778899aabbccddeeff"
-
-
-def _run(binary, args, env, **extra):
-    return subprocess.run([str(binary), *map(str, args)], env=dict(env, **extra),
-                          capture_output=True, text=True, timeout=120)
-
-
-def _fs(*args):
-    return subprocess.run(["scone-fs", *map(str, args)], capture_output=True, text=True, timeout=60)
+from .conftest import HERE, KEY, run as _run, scone_fs as _fs
 
 
 def test_every_file_call_matches_native(fs_build, fs_env, tmp_path):

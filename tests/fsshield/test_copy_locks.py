@@ -7,9 +7,7 @@ import subprocess
 
 import pytest
 
-from .conftest import HERE
-
-KEY = "00112233445566778899aabbccddeeff"
+from .conftest import HERE, KEY
 
 
 @pytest.mark.parametrize("mode", ["encrypted", "authenticated"])

@@ -13,18 +13,7 @@ import pytest
 from scone_cc.enclave import fspolicy
 from scone_cc.errors import SconeError
 
-from .conftest import HERE
-
-KEY = "00112233445566778899aabbccddeeff"
-
-
-def _run(binary, args, env, **extra):
-    return subprocess.run([str(binary), *map(str, args)], env=dict(env, **extra),
-                          capture_output=True, text=True, timeout=120)
-
-
-def _fs(*args):
-    return subprocess.run(["scone-fs", *map(str, args)], capture_output=True, text=True, timeout=60)
+from .conftest import HERE, KEY, run as _run, scone_fs as _fs
 
 
 def test_tag_in_the_policy_block_byte_for_byte():

@@ -12,9 +12,7 @@ import time
 
 import pytest
 
-from .conftest import HERE
-
-KEY = "00112233445566778899aabbccddeeff"
+from .conftest import HERE, KEY
 
 
 def _rounds(mode, n, fs_build, fs_env, tmp_path):

@@ -10,16 +10,9 @@ import subprocess
 
 import pytest
 
-from .conftest import HERE
+from .conftest import HERE, KEY, run as _run
 
-KEY = "00112233445566778899aabbccddeeff"
 MODES = ["encrypted", "authenticated"]
-
-
-def _run(binary, args, env=None, **extra):
-    e = dict(env, **extra) if env is not None else None
-    return subprocess.run([str(binary), *map(str, args)], env=e, capture_output=True,
-                          text=True, timeout=120)
 
 
 def _cat(vol, name):

@@ -13,7 +13,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "apps"))
 
 from appkit import build, flavour, source, sqlite  # noqa: E402
 
-KEY = "00112233445566778899aabbccddeeff"
+from .conftest import KEY
+
 # SQL whose answers SQLite itself fixes: the same session on a plain path
 # (native musl) gives the expected output; the database in the region must
 # give the same bytes, journal files and all.
